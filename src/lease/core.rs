@@ -1,0 +1,636 @@
+//! The lease decision logic: no I/O, no clock of its own.
+//!
+//! The loop asks [`LeaseCore::next_step`] what to do at time `now`, performs it against a
+//! store, and reports the answer back with [`LeaseCore::on_read`] / [`LeaseCore::on_write`].
+//! Every safety rule lives here:
+//!
+//! * The holder is active until `send time of its last successful write + renewDeadline`.
+//!   The send time is taken before sending, so the deadline can only be early.
+//! * A candidate takes over only after the item's version has stayed the same for a full
+//!   lease duration, timed on its own clock from the moment it *received* that version.
+//!   That moment is after the write landed, which is after the holder's send time, so the
+//!   candidate's takeover comes after the holder's deadline (with `leaseDuration -
+//!   renewDeadline` to spare for clock-rate drift).
+//! * Every write is conditional on exactly what was observed, so of two racing writes at
+//!   most one lands.
+//! * A write whose answer was lost is resolved by reading the item back: version tokens
+//!   are unique, so finding our own token means our write landed.
+
+use std::time::Duration;
+
+use super::record::{Expect, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest};
+use super::view::View;
+use crate::clock::Mono;
+use crate::store::StoreError;
+
+/// Timing and identity, validated by the config layer before they get here.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    pub identity: String,
+    /// Random per process: tells this process from an earlier one with the same identity.
+    pub session: String,
+    pub interval: Duration,
+    pub lease_duration: Duration,
+    pub renew_deadline: Duration,
+    /// Wait this long after acquiring and re-read before answering active (for eventually
+    /// consistent multi-Region tables). Zero disables it.
+    pub confirm_delay: Duration,
+}
+
+impl CoreConfig {
+    /// How soon a failed call is retried while the outcome matters (holding, or a write
+    /// whose fate is unknown). Quick, so a blip does not cost the lease.
+    fn quick_retry(&self) -> Duration {
+        (self.interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+}
+
+/// What the loop should do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to do before this time (the loop may be woken earlier by a shutdown).
+    Wait(Mono),
+    /// A strongly consistent read of the item.
+    Read,
+    /// A conditional write.
+    Write(WriteRequest),
+    /// Released (or never held) after a shutdown request: the loop can stop.
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Releasing,
+    Done,
+}
+
+/// The lease as this process holds it, from its last successful write.
+#[derive(Clone, Debug)]
+struct Holding {
+    version: String,
+    epoch: u64,
+    /// Active until here (send time of the first attempt of the write + renewDeadline).
+    valid_until: Mono,
+    /// Send time of the latest successful write; renewals are paced from it.
+    last_sent: Mono,
+    /// With a confirm delay: not active until a read at this time still shows our write.
+    confirm_at: Option<Mono>,
+}
+
+#[derive(Clone, Debug)]
+enum Item {
+    Absent,
+    Present(LeaseRecord),
+    Malformed(String),
+}
+
+/// The last thing learned about the item, and since when it has looked like that.
+#[derive(Clone, Debug)]
+struct Observed {
+    item: Item,
+    key: Option<VersionKey>,
+    /// When this version was first received: the start of its lease, on our clock.
+    noted_at: Mono,
+}
+
+/// A write that was sent and whose outcome is not settled yet.
+#[derive(Clone, Debug)]
+struct Pending {
+    req: WriteRequest,
+    /// Send time of the first attempt: if any attempt landed, it landed after this.
+    first_sent: Mono,
+    /// The answer was lost or refused: read the item back before doing anything else.
+    needs_check: bool,
+    /// A read showed the item unchanged: the same request (same token) may be sent again.
+    resend: bool,
+}
+
+#[derive(Debug)]
+pub struct LeaseCore {
+    cfg: CoreConfig,
+    phase: Phase,
+    write_seq: u64,
+    holding: Option<Holding>,
+    observed: Option<Observed>,
+    pending: Option<Pending>,
+    /// The highest epoch this process has seen or written: the floor for the next owner.
+    highest_epoch: u64,
+    /// Whether this process has ever seen the item exist. If it then vanishes, someone may
+    /// still believe they hold it, so the absence is timed like any other version.
+    seen_item: bool,
+    next_read_at: Mono,
+    not_before: Mono,
+    initialized: bool,
+    store_reachable: Option<bool>,
+    conflict: bool,
+    rollbacks: u64,
+    last_error: Option<String>,
+}
+
+impl LeaseCore {
+    pub fn new(cfg: CoreConfig) -> Self {
+        LeaseCore {
+            cfg,
+            phase: Phase::Running,
+            write_seq: 0,
+            holding: None,
+            observed: None,
+            pending: None,
+            highest_epoch: 0,
+            seen_item: false,
+            next_read_at: Mono::ZERO,
+            not_before: Mono::ZERO,
+            initialized: false,
+            store_reachable: None,
+            conflict: false,
+            rollbacks: 0,
+            last_error: None,
+        }
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    /// Stop answering active at once, then give the lease up if this process holds it.
+    pub fn begin_release(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Releasing;
+        }
+    }
+
+    pub fn is_releasing(&self) -> bool {
+        self.phase != Phase::Running
+    }
+
+    /// What to do at `now`. A returned write is taken as sent at `now`.
+    pub fn next_step(&mut self, now: Mono) -> Step {
+        if self.phase == Phase::Done {
+            return Step::Done;
+        }
+        if let Some(p) = &self.pending {
+            if p.needs_check {
+                return self.gated(now, self.not_before, Step::Read);
+            }
+            if p.resend {
+                let req = p.req.clone();
+                return self.gated_write(now, self.not_before, req);
+            }
+        }
+        if self.phase == Phase::Releasing {
+            return self.release_step(now);
+        }
+        if let Some(h) = &self.holding {
+            if let Some(confirm_at) = h.confirm_at {
+                return self.gated(now, confirm_at.max(self.not_before), Step::Read);
+            }
+            let renew_at = if self.not_before > h.last_sent {
+                self.not_before
+            } else {
+                h.last_sent.plus(self.cfg.interval)
+            };
+            if now < renew_at {
+                // Wake at the deadline too, so the loss is noticed and logged on time.
+                let wake = if now < h.valid_until {
+                    renew_at.min(h.valid_until)
+                } else {
+                    renew_at
+                };
+                return Step::Wait(wake);
+            }
+            let expect = Expect::Held {
+                owner: self.cfg.identity.clone(),
+                session: self.cfg.session.clone(),
+                version: h.version.clone(),
+            };
+            let epoch = h.epoch;
+            return self.start_write(now, WriteKind::Renew, expect, epoch);
+        }
+        self.candidate_step(now)
+    }
+
+    /// Not holding: decide from the last observation.
+    fn candidate_step(&mut self, now: Mono) -> Step {
+        let read_at = self.next_read_at.max(self.not_before);
+        let Some(obs) = &self.observed else {
+            return self.gated(now, read_at, Step::Read);
+        };
+        match &obs.item {
+            Item::Malformed(_) => self.gated(now, read_at, Step::Read),
+            Item::Absent if !self.seen_item => {
+                let epoch = self.next_epoch(None);
+                self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
+            }
+            Item::Absent => {
+                let expiry = obs.noted_at.plus(self.cfg.lease_duration);
+                self.wait_for_expiry(now, expiry, read_at, WriteKind::Create, Expect::Absent)
+            }
+            Item::Present(r) if r.is_frozen() => self.gated(now, read_at, Step::Read),
+            Item::Present(r) if r.is_released() => {
+                let expect = Expect::Version(r.version_key());
+                let epoch = self.next_epoch(r.epoch);
+                self.start_write_gated(now, WriteKind::Acquire, expect, epoch)
+            }
+            Item::Present(r) if r.is_held_by(&self.cfg.identity, &self.cfg.session) => {
+                // Our own write, landed after we stopped waiting for it: renew it to get a
+                // deadline from a send time we know.
+                let Some(version) = r.version.clone() else {
+                    return self.gated(now, read_at, Step::Read);
+                };
+                let expect = Expect::Held {
+                    owner: self.cfg.identity.clone(),
+                    session: self.cfg.session.clone(),
+                    version,
+                };
+                let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                self.start_write_gated(now, WriteKind::Renew, expect, epoch)
+            }
+            Item::Present(r) => {
+                let stored_ms = r.lease_duration_ms.unwrap_or(0);
+                let hold_for = self
+                    .cfg
+                    .lease_duration
+                    .max(Duration::from_millis(stored_ms));
+                let expiry = obs.noted_at.plus(hold_for);
+                let expect = Expect::Version(r.version_key());
+                self.wait_for_expiry(now, expiry, read_at, WriteKind::Takeover, expect)
+            }
+        }
+    }
+
+    /// Take over at `expiry` exactly (not on the next tick), reading on the usual cadence
+    /// until then to notice renewals.
+    fn wait_for_expiry(
+        &mut self,
+        now: Mono,
+        expiry: Mono,
+        read_at: Mono,
+        kind: WriteKind,
+        expect: Expect,
+    ) -> Step {
+        let expiry = expiry.max(self.not_before);
+        if now >= expiry {
+            let stored_epoch = match &self.observed {
+                Some(Observed {
+                    item: Item::Present(r),
+                    ..
+                }) => r.epoch,
+                _ => None,
+            };
+            let epoch = self.next_epoch(stored_epoch);
+            return self.start_write(now, kind, expect, epoch);
+        }
+        if now >= read_at {
+            return Step::Read;
+        }
+        Step::Wait(read_at.min(expiry))
+    }
+
+    fn release_step(&mut self, now: Mono) -> Step {
+        let held_version = match (&self.holding, &self.observed) {
+            (Some(h), _) => Some((h.version.clone(), h.epoch)),
+            (
+                None,
+                Some(Observed {
+                    item: Item::Present(r),
+                    ..
+                }),
+            ) if r.is_held_by(&self.cfg.identity, &self.cfg.session) => r
+                .version
+                .clone()
+                .map(|v| (v, r.epoch.unwrap_or(self.highest_epoch))),
+            _ => None,
+        };
+        let Some((version, epoch)) = held_version else {
+            self.phase = Phase::Done;
+            return Step::Done;
+        };
+        let expect = Expect::Held {
+            owner: self.cfg.identity.clone(),
+            session: self.cfg.session.clone(),
+            version,
+        };
+        let not_before = self.not_before;
+        if now < not_before {
+            return Step::Wait(not_before);
+        }
+        self.start_write(now, WriteKind::Release, expect, epoch)
+    }
+
+    fn gated(&self, now: Mono, at: Mono, step: Step) -> Step {
+        if now >= at {
+            step
+        } else {
+            Step::Wait(at)
+        }
+    }
+
+    fn gated_write(&mut self, now: Mono, at: Mono, req: WriteRequest) -> Step {
+        if now < at {
+            return Step::Wait(at);
+        }
+        if let Some(p) = &mut self.pending {
+            p.resend = false;
+        }
+        Step::Write(req)
+    }
+
+    fn start_write_gated(
+        &mut self,
+        now: Mono,
+        kind: WriteKind,
+        expect: Expect,
+        epoch: u64,
+    ) -> Step {
+        if now < self.not_before {
+            return Step::Wait(self.not_before);
+        }
+        self.start_write(now, kind, expect, epoch)
+    }
+
+    fn next_epoch(&self, stored: Option<u64>) -> u64 {
+        stored
+            .unwrap_or(0)
+            .max(self.highest_epoch)
+            .saturating_add(1)
+    }
+
+    fn start_write(&mut self, now: Mono, kind: WriteKind, expect: Expect, epoch: u64) -> Step {
+        self.write_seq += 1;
+        // Unique across processes because the session is random; a counter rather than
+        // fresh randomness keeps the core deterministic for the simulation tests.
+        let version = format!("{}.{}", self.cfg.session, self.write_seq);
+        let (owner, session) = if kind == WriteKind::Release {
+            (String::new(), String::new())
+        } else {
+            (self.cfg.identity.clone(), self.cfg.session.clone())
+        };
+        let req = WriteRequest {
+            kind,
+            expect,
+            new: LeaseState {
+                owner,
+                session,
+                version,
+                epoch,
+                lease_duration_ms: self.cfg.lease_duration.as_millis() as u64,
+            },
+        };
+        self.pending = Some(Pending {
+            req: req.clone(),
+            first_sent: now,
+            needs_check: false,
+            resend: false,
+        });
+        Step::Write(req)
+    }
+
+    /// The answer to a read sent at `sent`, received at `now`.
+    pub fn on_read(
+        &mut self,
+        sent: Mono,
+        now: Mono,
+        result: Result<Option<LeaseRecord>, StoreError>,
+    ) {
+        let routine = self.pending.is_none() && self.holding.is_none();
+        if routine {
+            // Pace routine reads from the send time so the cadence does not drift.
+            self.next_read_at = sent.plus(self.cfg.interval);
+        }
+        let item = match result {
+            Ok(Some(r)) => Item::Present(r),
+            Ok(None) => Item::Absent,
+            Err(StoreError::Malformed(why)) => Item::Malformed(why),
+            Err(e) => {
+                self.store_failed(now, &e, !routine);
+                return;
+            }
+        };
+        self.store_reachable = Some(true);
+        self.not_before = Mono::ZERO;
+        self.initialized = true;
+        self.last_error = match &item {
+            Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
+            _ => None,
+        };
+        self.observe(now, item);
+        self.resolve_pending(now);
+        self.check_holding();
+    }
+
+    fn observe(&mut self, now: Mono, item: Item) {
+        let key = match &item {
+            Item::Present(r) => Some(r.version_key()),
+            _ => None,
+        };
+        if let Item::Present(r) = &item {
+            if let Some(e) = r.epoch {
+                if e < self.highest_epoch {
+                    self.rollbacks += 1;
+                }
+                self.highest_epoch = self.highest_epoch.max(e);
+            }
+            self.seen_item = true;
+            let twin = r.owner == self.cfg.identity
+                && r.owner_session.as_deref() != Some(self.cfg.session.as_str());
+            let changed_while_twin = matches!(
+                &self.observed,
+                Some(Observed { item: Item::Present(prev), key: prev_key, .. })
+                    if prev.owner == self.cfg.identity
+                        && prev.owner_session == r.owner_session
+                        && prev_key.as_ref() != key.as_ref()
+            );
+            if !twin {
+                self.conflict = false;
+            } else if changed_while_twin {
+                self.conflict = true;
+            }
+        } else if matches!(item, Item::Absent) && self.seen_item {
+            let was_present = matches!(
+                &self.observed,
+                Some(Observed {
+                    item: Item::Present(_),
+                    ..
+                })
+            );
+            if was_present {
+                self.rollbacks += 1;
+            }
+        }
+        let same = matches!(&self.observed, Some(o) if o.key == key && std::mem::discriminant(&o.item) == std::mem::discriminant(&item));
+        let noted_at = match &self.observed {
+            Some(o) if same => o.noted_at,
+            _ => now,
+        };
+        self.observed = Some(Observed {
+            item,
+            key,
+            noted_at,
+        });
+    }
+
+    /// After a read: did the write whose answer we lost land?
+    fn resolve_pending(&mut self, now: Mono) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let stored = match &self.observed {
+            Some(Observed {
+                item: Item::Present(r),
+                ..
+            }) => Some(r),
+            _ => None,
+        };
+        if stored.and_then(|r| r.version.as_deref()) == Some(p.req.new.version.as_str()) {
+            self.write_landed(&p.req, p.first_sent, p.first_sent, now);
+            return;
+        }
+        if p.needs_check && LeaseRecord::satisfies(stored, &p.req.expect) {
+            // Nothing changed, so the write did not land (yet). Send the very same request
+            // again: if the first attempt is still in flight, only one of them can land.
+            self.pending = Some(Pending {
+                needs_check: false,
+                resend: true,
+                ..p
+            });
+        }
+    }
+
+    /// After a read: is what we hold still what the store has?
+    fn check_holding(&mut self) {
+        let Some(h) = &mut self.holding else {
+            return;
+        };
+        let still_ours = matches!(
+            &self.observed,
+            Some(Observed { item: Item::Present(r), .. }) if r.version.as_deref() == Some(h.version.as_str())
+        );
+        if !still_ours {
+            self.holding = None;
+        } else if h.confirm_at.is_some() {
+            h.confirm_at = None;
+        }
+    }
+
+    /// The answer to a write sent at `sent`, received at `now`.
+    pub fn on_write(
+        &mut self,
+        req: &WriteRequest,
+        sent: Mono,
+        now: Mono,
+        result: Result<(), StoreError>,
+    ) {
+        let first_sent = match &self.pending {
+            Some(p) if p.req.new.version == req.new.version => p.first_sent,
+            _ => sent,
+        };
+        match result {
+            Ok(()) => {
+                self.pending = None;
+                self.store_reachable = Some(true);
+                self.not_before = Mono::ZERO;
+                self.last_error = None;
+                self.write_landed(req, first_sent, sent, now);
+            }
+            Err(StoreError::ConditionFailed) => {
+                self.store_reachable = Some(true);
+                // The item changed under us. If we held the lease, we stop at once: the
+                // check read below restores it only if the change was our own write.
+                if req.kind == WriteKind::Renew || req.kind == WriteKind::Release {
+                    self.holding = None;
+                }
+                self.mark_unknown(req, first_sent);
+            }
+            Err(e) => {
+                self.store_failed(now, &e, true);
+                self.mark_unknown(req, first_sent);
+            }
+        }
+    }
+
+    fn mark_unknown(&mut self, req: &WriteRequest, first_sent: Mono) {
+        self.pending = Some(Pending {
+            req: req.clone(),
+            first_sent,
+            needs_check: true,
+            resend: false,
+        });
+    }
+
+    fn store_failed(&mut self, now: Mono, e: &StoreError, urgent: bool) {
+        self.store_reachable = Some(false);
+        self.last_error = Some(e.to_string());
+        // Once a held lease has lapsed there is no deadline left to save: back off.
+        let lapsed = matches!(&self.holding, Some(h) if now >= h.valid_until);
+        let delay = if urgent && !lapsed {
+            self.cfg.quick_retry()
+        } else {
+            self.cfg.interval
+        };
+        self.not_before = now.plus(delay);
+    }
+
+    fn write_landed(&mut self, req: &WriteRequest, first_sent: Mono, sent: Mono, now: Mono) {
+        self.initialized = true;
+        self.highest_epoch = self.highest_epoch.max(req.new.epoch);
+        self.seen_item = true;
+        if req.kind.changes_owner() {
+            self.conflict = false;
+        }
+        let record = req.apply(None, 0);
+        self.observed = Some(Observed {
+            key: Some(record.version_key()),
+            item: Item::Present(record),
+            noted_at: now,
+        });
+        if req.kind == WriteKind::Release {
+            self.holding = None;
+            self.phase = Phase::Done;
+            return;
+        }
+        let needs_confirm = req.kind.changes_owner() && !self.cfg.confirm_delay.is_zero();
+        self.holding = Some(Holding {
+            version: req.new.version.clone(),
+            epoch: req.new.epoch,
+            valid_until: first_sent.plus(self.cfg.renew_deadline),
+            last_sent: sent,
+            confirm_at: needs_confirm.then(|| now.plus(self.cfg.confirm_delay)),
+        });
+    }
+
+    /// What the loop publishes for the HTTP layer.
+    pub fn view(&self) -> View {
+        let record = match &self.observed {
+            Some(Observed {
+                item: Item::Present(r),
+                ..
+            }) => Some(r),
+            _ => None,
+        };
+        let active_until = match (&self.holding, self.phase) {
+            (Some(h), Phase::Running) if h.confirm_at.is_none() => Some(h.valid_until),
+            _ => None,
+        };
+        View {
+            initialized: self.initialized,
+            active_until,
+            holder: record.map(|r| r.owner.clone()),
+            epoch: self
+                .holding
+                .as_ref()
+                .map(|h| h.epoch)
+                .or_else(|| record.and_then(|r| r.epoch)),
+            holder_since: self.observed.as_ref().map(|o| o.noted_at),
+            store_reachable: self.store_reachable,
+            frozen: record.is_some_and(|r| r.is_frozen()),
+            conflict: self.conflict,
+            rollbacks: self.rollbacks,
+            last_error: self.last_error.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

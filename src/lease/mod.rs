@@ -1,0 +1,11 @@
+//! The lease: its item, the pure decision core, and the view it publishes.
+
+pub mod core;
+pub mod record;
+pub mod view;
+
+pub use self::core::{CoreConfig, LeaseCore, Step};
+pub use record::{
+    Expect, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest, FROZEN_OWNER,
+};
+pub use view::{Role, View};

@@ -1,0 +1,227 @@
+//! The lease item as drlease sees it, and the writes it makes.
+//!
+//! The item stays readable by Admiral's own checker: `leaseOwner`, `updatedTime` and
+//! `notes` keep their meaning. drlease adds a version token, an epoch (fencing token),
+//! the holder's lease duration and a per-process session.
+
+/// Admiral's convention: an item held by this owner freezes every candidate passive.
+pub const FROZEN_OWNER: &str = "SKIP-LEASE-POD";
+
+/// The longest `leaseDurationMs` accepted from the store. A larger value is treated as
+/// garbage rather than obeyed, or one bad write could pin every candidate passive for years.
+pub const MAX_STORED_LEASE_DURATION_MS: u64 = 24 * 3600 * 1000;
+
+/// One lease item, parsed. Optional fields are absent on items Admiral wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeaseRecord {
+    pub owner: String,
+    pub updated_time: Option<i64>,
+    pub notes: Option<String>,
+    pub version: Option<String>,
+    pub epoch: Option<u64>,
+    pub lease_duration_ms: Option<u64>,
+    pub owner_session: Option<String>,
+    pub handover_to: Option<String>,
+}
+
+/// What identifies one write of the item. Items written by Admiral carry no
+/// `leaseVersion`; for them the pair (`leaseOwner`, `updatedTime`) serves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum VersionKey {
+    Token(String),
+    Legacy {
+        owner: String,
+        updated_time: Option<i64>,
+    },
+}
+
+impl LeaseRecord {
+    pub fn version_key(&self) -> VersionKey {
+        match &self.version {
+            Some(token) => VersionKey::Token(token.clone()),
+            None => VersionKey::Legacy {
+                owner: self.owner.clone(),
+                updated_time: self.updated_time,
+            },
+        }
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.owner.is_empty()
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.owner == FROZEN_OWNER
+    }
+
+    /// True when this record was written by the process with this identity and session.
+    pub fn is_held_by(&self, identity: &str, session: &str) -> bool {
+        self.owner == identity && self.owner_session.as_deref() == Some(session)
+    }
+
+    /// Whether a conditional write expecting `expect` would be accepted against this item.
+    /// The memory store uses this directly; the DynamoDB store encodes the same rule as a
+    /// condition expression, and the integration tests hold the two to the same behaviour.
+    pub fn satisfies(record: Option<&LeaseRecord>, expect: &Expect) -> bool {
+        match (expect, record) {
+            (Expect::Absent, None) => true,
+            (Expect::Absent, Some(_)) => false,
+            (_, None) => false,
+            (Expect::Version(key), Some(r)) => &r.version_key() == key,
+            (
+                Expect::Held {
+                    owner,
+                    session,
+                    version,
+                },
+                Some(r),
+            ) => {
+                &r.owner == owner
+                    && r.owner_session.as_ref() == Some(session)
+                    && r.version.as_ref() == Some(version)
+            }
+        }
+    }
+}
+
+/// The condition a write is made under: the compare half of compare-and-swap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The item must not exist.
+    Absent,
+    /// The item must still be exactly the write that was observed.
+    Version(VersionKey),
+    /// The item must still be this process's own last write (renew and release).
+    Held {
+        owner: String,
+        session: String,
+        version: String,
+    },
+}
+
+/// Why a write is made; used for logs and metrics, the store treats all alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    /// No item yet.
+    Create,
+    /// The item was released (`leaseOwner = ""`).
+    Acquire,
+    /// The holder stopped renewing for a full lease duration.
+    Takeover,
+    /// The holder extends its own lease.
+    Renew,
+    /// The holder gives the lease up.
+    Release,
+}
+
+impl WriteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteKind::Create => "create",
+            WriteKind::Acquire => "acquire",
+            WriteKind::Takeover => "takeover",
+            WriteKind::Renew => "renew",
+            WriteKind::Release => "release",
+        }
+    }
+
+    /// Writes that make this process the owner under a new epoch.
+    pub fn changes_owner(self) -> bool {
+        matches!(
+            self,
+            WriteKind::Create | WriteKind::Acquire | WriteKind::Takeover
+        )
+    }
+}
+
+/// The drlease-managed attributes a write sets. `updatedTime` is stamped by the store
+/// from the wall clock: it is informational, for humans and Admiral's checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseState {
+    pub owner: String,
+    pub session: String,
+    pub version: String,
+    pub epoch: u64,
+    pub lease_duration_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteRequest {
+    pub kind: WriteKind,
+    pub expect: Expect,
+    pub new: LeaseState,
+}
+
+impl WriteRequest {
+    /// Applies this write to a record, as the store would.
+    pub fn apply(&self, previous: Option<&LeaseRecord>, wall_secs: i64) -> LeaseRecord {
+        LeaseRecord {
+            owner: self.new.owner.clone(),
+            updated_time: Some(wall_secs),
+            notes: previous
+                .and_then(|p| p.notes.clone())
+                .or_else(|| Some(format!("Created by drlease at {wall_secs}"))),
+            version: Some(self.new.version.clone()),
+            epoch: Some(self.new.epoch),
+            lease_duration_ms: Some(self.new.lease_duration_ms),
+            owner_session: Some(self.new.session.clone()),
+            handover_to: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(owner: &str, session: &str, version: &str) -> LeaseRecord {
+        LeaseRecord {
+            owner: owner.into(),
+            owner_session: Some(session.into()),
+            version: Some(version.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn legacy_items_are_versioned_by_owner_and_time() {
+        let a = LeaseRecord {
+            owner: "admiral-0".into(),
+            updated_time: Some(100),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        assert_eq!(a.version_key(), b.version_key());
+        b.updated_time = Some(115);
+        assert_ne!(a.version_key(), b.version_key());
+    }
+
+    #[test]
+    fn conditions_match_only_the_exact_write() {
+        let r = held("a", "s1", "v1");
+        assert!(LeaseRecord::satisfies(None, &Expect::Absent));
+        assert!(!LeaseRecord::satisfies(Some(&r), &Expect::Absent));
+        let same = Expect::Version(VersionKey::Token("v1".into()));
+        let other = Expect::Version(VersionKey::Token("v2".into()));
+        assert!(LeaseRecord::satisfies(Some(&r), &same));
+        assert!(!LeaseRecord::satisfies(Some(&r), &other));
+        assert!(!LeaseRecord::satisfies(None, &same));
+        let mine = Expect::Held {
+            owner: "a".into(),
+            session: "s1".into(),
+            version: "v1".into(),
+        };
+        assert!(LeaseRecord::satisfies(Some(&r), &mine));
+        assert!(!LeaseRecord::satisfies(Some(&held("a", "s2", "v1")), &mine));
+        assert!(!LeaseRecord::satisfies(Some(&held("b", "s1", "v1")), &mine));
+    }
+
+    #[test]
+    fn a_legacy_condition_never_matches_a_versioned_item() {
+        let legacy = Expect::Version(VersionKey::Legacy {
+            owner: "a".into(),
+            updated_time: None,
+        });
+        assert!(!LeaseRecord::satisfies(Some(&held("a", "s", "v")), &legacy));
+    }
+}

@@ -1,0 +1,99 @@
+//! What the lease loop publishes, and the role computed from it at read time.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::clock::Mono;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// No decision made yet (the first read has not answered).
+    Unknown,
+    Active,
+    Passive,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Unknown => "unknown",
+            Role::Active => "active",
+            Role::Passive => "passive",
+        }
+    }
+
+    pub const ALL: [Role; 3] = [Role::Unknown, Role::Active, Role::Passive];
+}
+
+/// A snapshot of the core's state. It holds the validity deadline rather than a role, so
+/// that a reader computes the role against its own reading of the clock: a loop that
+/// stalls cannot keep anyone answering "active" past the deadline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct View {
+    pub initialized: bool,
+    /// Active until this instant; `None` when not holding (or releasing, or confirming).
+    pub active_until: Option<Mono>,
+    /// The owner in the last observed item (`""` when released).
+    pub holder: Option<String>,
+    pub epoch: Option<u64>,
+    /// When the holder's current version was first observed.
+    pub holder_since: Option<Mono>,
+    pub store_reachable: Option<bool>,
+    pub frozen: bool,
+    pub conflict: bool,
+    /// Times the store was seen going backwards (epoch lower than seen before, item gone).
+    pub rollbacks: u64,
+    pub last_error: Option<String>,
+}
+
+impl View {
+    pub fn role_at(&self, now: Mono) -> Role {
+        if !self.initialized {
+            return Role::Unknown;
+        }
+        match self.active_until {
+            Some(until) if now < until => Role::Active,
+            _ => Role::Passive,
+        }
+    }
+
+    /// Validity left at `now`, zero when not active.
+    pub fn validity_left(&self, now: Mono) -> Duration {
+        self.active_until
+            .map(|until| until.since(now))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Mono {
+        Mono::from_duration(Duration::from_millis(ms))
+    }
+
+    #[test]
+    fn role_expires_on_its_own_at_the_deadline() {
+        let view = View {
+            initialized: true,
+            active_until: Some(at(1000)),
+            ..Default::default()
+        };
+        assert_eq!(view.role_at(at(999)), Role::Active);
+        assert_eq!(view.role_at(at(1000)), Role::Passive);
+        assert_eq!(view.validity_left(at(400)), Duration::from_millis(600));
+        assert_eq!(view.validity_left(at(4000)), Duration::ZERO);
+    }
+
+    #[test]
+    fn role_is_unknown_before_the_first_decision() {
+        let view = View {
+            active_until: Some(at(1000)),
+            ..Default::default()
+        };
+        assert_eq!(view.role_at(at(1)), Role::Unknown);
+    }
+}

@@ -1,0 +1,41 @@
+use std::time::Duration;
+
+/// Why a store call failed. Every variant but `ConditionFailed` and `Malformed` leaves the
+/// outcome of a write unknown: the write may or may not have landed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the lease item changed since it was read (conditional write refused)")]
+    ConditionFailed,
+    #[error("{0}")]
+    TableMissing(String),
+    #[error("store call timed out after {0:?}; check connectivity to the DynamoDB endpoint")]
+    Timeout(Duration),
+    #[error("store throttled the request ({0}); it is retried, raise the table's capacity if it persists")]
+    Throttled(String),
+    #[error("store refused the credentials ({0}); check the AWS credentials and the IAM policy for the table")]
+    Auth(String),
+    #[error(
+        "the lease item is malformed ({0}); no candidate takes it over: fix or delete the item"
+    )]
+    Malformed(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store rejected the request: {0}")]
+    Rejected(String),
+}
+
+impl StoreError {
+    /// The `result` label of `drlease_store_requests_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            StoreError::ConditionFailed => "condition_failed",
+            StoreError::TableMissing(_) => "table_missing",
+            StoreError::Timeout(_) => "timeout",
+            StoreError::Throttled(_) => "throttled",
+            StoreError::Auth(_) => "auth",
+            StoreError::Malformed(_) => "malformed",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Rejected(_) => "rejected",
+        }
+    }
+}

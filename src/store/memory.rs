@@ -1,0 +1,84 @@
+//! The in-process store: the embedded default for local runs, and the substrate of the
+//! simulation tests. It enforces the same conditions as the DynamoDB store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::{wall_clock_secs, LeaseStore, StoreError};
+use crate::lease::{LeaseRecord, WriteRequest};
+
+/// A table of lease items, shared by every `MemoryStore` cloned from it.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryTable {
+    items: Arc<Mutex<HashMap<String, LeaseRecord>>>,
+}
+
+impl MemoryTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn store(&self, lease: impl Into<String>) -> MemoryStore {
+        MemoryStore {
+            table: self.clone(),
+            lease: lease.into(),
+        }
+    }
+
+    pub fn get(&self, lease: &str) -> Option<LeaseRecord> {
+        self.lock().get(lease).cloned()
+    }
+
+    /// Overwrites an item unconditionally, as an operator or Admiral's checker would.
+    pub fn put(&self, lease: &str, record: LeaseRecord) {
+        self.lock().insert(lease.to_string(), record);
+    }
+
+    pub fn remove(&self, lease: &str) {
+        self.lock().remove(lease);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LeaseRecord>> {
+        // A panic while holding this lock cannot leave a half-written record (every
+        // mutation is a single insert), so a poisoned lock is safe to keep using.
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MemoryStore {
+    table: MemoryTable,
+    lease: String,
+}
+
+impl MemoryStore {
+    pub fn new(lease: impl Into<String>) -> Self {
+        MemoryTable::new().store(lease)
+    }
+
+    pub fn table(&self) -> &MemoryTable {
+        &self.table
+    }
+
+    /// The write, applied synchronously.
+    pub fn write_now(&self, req: &WriteRequest) -> Result<(), StoreError> {
+        let mut items = self.table.lock();
+        let current = items.get(&self.lease);
+        if !LeaseRecord::satisfies(current, &req.expect) {
+            return Err(StoreError::ConditionFailed);
+        }
+        let next = req.apply(current, wall_clock_secs());
+        items.insert(self.lease.clone(), next);
+        Ok(())
+    }
+}
+
+impl LeaseStore for MemoryStore {
+    async fn read(&self) -> Result<Option<LeaseRecord>, StoreError> {
+        Ok(self.table.get(&self.lease))
+    }
+
+    async fn write(&self, req: &WriteRequest) -> Result<(), StoreError> {
+        self.write_now(req)
+    }
+}

@@ -1,0 +1,31 @@
+//! Where the lease item lives. One trait, two implementations: DynamoDB for real use and
+//! an in-process map for single-process runs and the simulation tests.
+
+use std::future::Future;
+
+use crate::lease::{LeaseRecord, WriteRequest};
+
+pub mod dynamodb;
+pub mod error;
+pub mod memory;
+
+pub use error::StoreError;
+
+/// One lease item in one store. Implementations must make `write` atomic and conditional
+/// on `req.expect`, and `read` strongly consistent.
+pub trait LeaseStore: Send + Sync + 'static {
+    /// The item, `None` when it does not exist, `Err(Malformed)` when it cannot be parsed.
+    fn read(&self) -> impl Future<Output = Result<Option<LeaseRecord>, StoreError>> + Send;
+
+    /// Sets the drlease attributes of the item to `req.new` if `req.expect` holds,
+    /// `Err(ConditionFailed)` if it does not.
+    fn write(&self, req: &WriteRequest) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Seconds since the Unix epoch, for the informational `updatedTime` attribute.
+pub fn wall_clock_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
