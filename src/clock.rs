@@ -104,3 +104,30 @@ mod tests {
         assert_eq!(early.since(late), Duration::ZERO);
     }
 }
+
+/// A clock moved by hand, for tests of code that reads the time itself.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    nanos: std::sync::atomic::AtomicU64,
+}
+
+impl ManualClock {
+    pub fn new(start: Duration) -> Self {
+        ManualClock {
+            nanos: std::sync::atomic::AtomicU64::new(start.as_nanos() as u64),
+        }
+    }
+
+    pub fn advance(&self, d: Duration) {
+        self.nanos
+            .fetch_add(d.as_nanos() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Mono {
+        Mono(Duration::from_nanos(
+            self.nanos.load(std::sync::atomic::Ordering::SeqCst),
+        ))
+    }
+}

@@ -1,5 +1,17 @@
 //! drlease: a DR lease sidecar. See README.md for what it does and how to run it.
+//!
+//! Layout: `lease` is the pure decision core; `lease_loop` drives it against a `store`;
+//! `state` carries what the loop decides to the `http` layer; `config` and `cli` turn
+//! flags, environment and Admiral's file into settings; `daemon` wires it all together.
 
+pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod http;
 pub mod lease;
+pub mod lease_loop;
+pub mod logging;
+pub mod metrics;
+pub mod state;
 pub mod store;

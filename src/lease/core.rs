@@ -409,7 +409,6 @@ impl LeaseCore {
         };
         self.store_reachable = Some(true);
         self.not_before = Mono::ZERO;
-        self.initialized = true;
         self.last_error = match &item {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
             _ => None,
@@ -417,6 +416,24 @@ impl LeaseCore {
         self.observe(now, item);
         self.resolve_pending(now);
         self.check_holding();
+        // A read that leads straight to a write is not a decision yet: answering "passive"
+        // for the one round trip before an acquire lands would only be noise.
+        if !self.acquires_at_once() {
+            self.initialized = true;
+        }
+    }
+
+    fn acquires_at_once(&self) -> bool {
+        if self.holding.is_some() || self.pending.is_some() || self.phase != Phase::Running {
+            return false;
+        }
+        match self.observed.as_ref().map(|o| &o.item) {
+            Some(Item::Absent) => !self.seen_item,
+            Some(Item::Present(r)) => {
+                r.is_released() || r.is_held_by(&self.cfg.identity, &self.cfg.session)
+            }
+            _ => false,
+        }
     }
 
     fn observe(&mut self, now: Mono, item: Item) {

@@ -151,7 +151,13 @@ fn foreign(owner: &str, version: &str, epoch: u64) -> LeaseRecord {
 fn fresh_start_on_an_empty_table_becomes_active_at_once() {
     let mut h = Harness::new(config("a", "sa"));
     assert_eq!(h.role(), Role::Unknown);
-    h.run(ms(5));
+    h.run_for(ms(5), |h| {
+        assert_ne!(
+            h.role(),
+            Role::Passive,
+            "no passive blip before the create lands"
+        )
+    });
     assert_eq!(h.role(), Role::Active);
     let item = h.item().unwrap();
     assert_eq!(item.owner, "a");

@@ -1,0 +1,158 @@
+//! `drlease run`: wires the store, the lease loop and the HTTP server together, and
+//! releases the lease on SIGTERM / SIGINT.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tracing::{error, info};
+
+use crate::clock::{BootClock, Clock};
+use crate::config::{duration::format_duration, Settings, StoreKind};
+use crate::http::{router, AppState};
+use crate::lease::{CoreConfig, LeaseCore};
+use crate::lease_loop::LeaseLoop;
+use crate::metrics::Metrics;
+use crate::state::{channel, Identity};
+use crate::store::dynamodb::{connect, ConnectOptions, DynamoStore};
+use crate::store::memory::MemoryStore;
+use crate::store::LeaseStore;
+
+/// A random token that tells this process from any other with the same identity.
+pub fn new_session() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the session token: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(BootClock);
+    match settings.store {
+        StoreKind::Memory => {
+            let store = MemoryStore::new(settings.lease_name.clone());
+            serve(settings, store, clock).await
+        }
+        StoreKind::DynamoDb => {
+            let table = settings
+                .table
+                .clone()
+                .context("--table: no table configured")?;
+            let conn = connect(&ConnectOptions {
+                region: settings.region.clone(),
+                endpoint_url: settings.endpoint_url.clone(),
+                role_arn: settings.role_arn.clone(),
+                call_timeout: settings.timing.call_timeout(),
+                max_attempts: 1,
+                identity: settings.identity.clone(),
+            })
+            .await
+            .map_err(anyhow::Error::msg)?;
+            let store = DynamoStore::new(conn, table, settings.lease_name.clone());
+            serve(settings, store, clock).await
+        }
+    }
+}
+
+async fn serve<S: LeaseStore>(
+    settings: Settings,
+    store: S,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    let timing = settings.timing.clone();
+    let session = new_session()?;
+    let metrics = Arc::new(Metrics::new(&settings.lease_name));
+    // The loop never waits longer than an interval between steps; allow two, plus a call.
+    let stall_limit = timing.interval.max(timing.confirm_delay) * 2
+        + timing.call_timeout()
+        + Duration::from_secs(1);
+    let who = Identity {
+        identity: settings.identity.clone(),
+        lease: settings.lease_name.clone(),
+        session: session.clone(),
+    };
+    let (publisher, shared) = channel(clock.clone(), who, stall_limit);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "--listen: cannot listen on {}; is another process using the port? Choose another with --listen",
+                settings.listen
+            )
+        })?;
+    let bound = listener.local_addr()?;
+    info!(
+        listen = %bound,
+        identity = %settings.identity,
+        lease = %settings.lease_name,
+        store = %settings.store,
+        table = settings.table.as_deref().unwrap_or(""),
+        interval = %format_duration(timing.interval),
+        lease_duration = %format_duration(timing.lease_duration),
+        renew_deadline = %format_duration(timing.renew_deadline),
+        "drlease starting"
+    );
+
+    let core = LeaseCore::new(CoreConfig {
+        identity: settings.identity.clone(),
+        session,
+        interval: timing.interval,
+        lease_duration: timing.lease_duration,
+        renew_deadline: timing.renew_deadline,
+        confirm_delay: timing.confirm_delay,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let lease_loop = LeaseLoop::new(
+        core,
+        store,
+        clock,
+        publisher,
+        metrics.clone(),
+        timing.call_timeout(),
+    );
+    let mut lease_task = tokio::spawn(lease_loop.run(stop_rx));
+
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(AppState { shared, metrics });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = http_stop_rx.await;
+            })
+            .await
+    });
+
+    tokio::select! {
+        signal = shutdown_signal() => {
+            info!(signal = signal?, "shutting down: releasing the lease first");
+            let _ = stop_tx.send(true);
+            if let Err(e) = lease_task.await {
+                error!(error = %e, "lease loop failed during release");
+            }
+        }
+        result = &mut lease_task => {
+            // The loop only ends on shutdown; anything else is a bug worth a restart.
+            anyhow::bail!("lease loop ended unexpectedly: {result:?}");
+        }
+    }
+    let _ = http_stop_tx.send(());
+    // Keep-alive clients can hold a graceful shutdown open; do not wait for them forever.
+    match tokio::time::timeout(Duration::from_secs(2), server).await {
+        Ok(Ok(Err(e))) => error!(error = %e, "HTTP server error"),
+        Ok(Err(e)) => error!(error = %e, "HTTP server task failed"),
+        _ => {}
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}

@@ -1,0 +1,162 @@
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::AppState;
+use crate::lease::Role;
+
+#[derive(Serialize)]
+struct RoleBody<'a> {
+    role: Role,
+    identity: &'a str,
+    lease: &'a str,
+    /// The owner in the last observed item; `""` when released, null before any read.
+    holder: Option<&'a str>,
+    epoch: Option<u64>,
+    validity_left_seconds: f64,
+    holder_last_change_age_seconds: Option<f64>,
+    store_reachable: Option<bool>,
+    frozen: bool,
+    conflict: bool,
+    session: &'a str,
+    last_error: Option<&'a str>,
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
+}
+
+pub async fn role(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let snap = app.shared.snapshot();
+    let now = app.shared.now();
+    let role = snap.view.role_at(now);
+    match q.get("format").map(String::as_str) {
+        None | Some("json") => {}
+        Some("text") => return text(StatusCode::OK, format!("{}\n", role.as_str())),
+        Some(other) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("unknown format '{other}': use format=json (default) or format=text\n"),
+            )
+        }
+    }
+    let who = &app.shared.who;
+    let v = &snap.view;
+    Json(RoleBody {
+        role,
+        identity: &who.identity,
+        lease: &who.lease,
+        holder: v.holder.as_deref(),
+        epoch: v.epoch,
+        validity_left_seconds: v.validity_left(now).as_secs_f64(),
+        holder_last_change_age_seconds: v.holder_since.map(|t| now.since(t).as_secs_f64()),
+        store_reachable: v.store_reachable,
+        frozen: v.frozen,
+        conflict: v.conflict,
+        session: &who.session,
+        last_error: v.last_error.as_deref(),
+    })
+    .into_response()
+}
+
+/// The gate before every write: 200 only while this pod holds a valid lease.
+pub async fn active(State(app): State<AppState>) -> Response {
+    match app.shared.role() {
+        Role::Active => text(StatusCode::OK, "active\n"),
+        other => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", other.as_str()),
+        ),
+    }
+}
+
+pub async fn passive(State(app): State<AppState>) -> Response {
+    match app.shared.role() {
+        Role::Passive => text(StatusCode::OK, "passive\n"),
+        other => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", other.as_str()),
+        ),
+    }
+}
+
+/// Admiral's own endpoint: with `checkifreadonly=true`, 503 while read-only (passive or
+/// undecided) and 200 while active; without it, plain liveness of the server.
+pub async fn admiral_ready(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let check = q
+        .get("checkifreadonly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if !check {
+        return text(StatusCode::OK, "ok\n");
+    }
+    match app.shared.role() {
+        Role::Active => text(StatusCode::OK, "read-write\n"),
+        _ => text(StatusCode::SERVICE_UNAVAILABLE, "read-only\n"),
+    }
+}
+
+/// Liveness: fails only when the lease loop stops making progress, never because the
+/// store is unreachable (restarting the pod would not fix the store).
+pub async fn healthz(State(app): State<AppState>) -> Response {
+    let snap = app.shared.snapshot();
+    let idle = app.shared.now().since(snap.progress_at);
+    if idle <= app.shared.stall_limit {
+        text(StatusCode::OK, "ok\n")
+    } else {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "lease loop stalled: no progress for {:.1}s\n",
+                idle.as_secs_f64()
+            ),
+        )
+    }
+}
+
+/// Readiness: the first decision (active or passive) has been made.
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    if app.shared.snapshot().view.initialized {
+        text(StatusCode::OK, "ready\n")
+    } else {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no decision yet: the lease store has not answered\n",
+        )
+    }
+}
+
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    let snap = app.shared.snapshot();
+    let body = app.metrics.render(&snap.view, app.shared.now());
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "not found; endpoints: /role /active /passive /health/ready /healthz /readyz /metrics\n",
+    )
+}

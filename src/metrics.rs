@@ -1,0 +1,190 @@
+//! Prometheus metrics (prefix `drlease_`). Every series carries the lease name as a
+//! constant label. Role-derived gauges are set at scrape time from the published view,
+//! so a stalled loop cannot leave `is_active` at 1.
+
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+
+use crate::clock::Mono;
+use crate::lease::{Role, View};
+
+pub struct Metrics {
+    registry: Registry,
+    is_active: IntGauge,
+    role: IntGaugeVec,
+    epoch: IntGauge,
+    transitions: IntCounterVec,
+    store_requests: IntCounterVec,
+    store_duration: HistogramVec,
+    validity: Gauge,
+    holder_age: Gauge,
+    conflict: IntGauge,
+    rollbacks: IntCounter,
+}
+
+fn opts(name: &str, help: &str, lease: &str) -> Opts {
+    Opts::new(name, help)
+        .namespace("drlease")
+        .const_label("lease", lease)
+}
+
+impl Metrics {
+    pub fn new(lease: &str) -> Metrics {
+        let registry = Registry::new();
+        let o = |name: &str, help: &str| opts(name, help, lease);
+        let is_active = IntGauge::with_opts(o("is_active", "1 while this pod may write")).unwrap();
+        let role = IntGaugeVec::new(o("role", "1 for the current role"), &["role"]).unwrap();
+        let epoch = IntGauge::with_opts(o("epoch", "Fencing token of the current holder")).unwrap();
+        let transitions = IntCounterVec::new(
+            o("transitions_total", "Role changes seen by this pod"),
+            &["from", "to"],
+        )
+        .unwrap();
+        let store_requests = IntCounterVec::new(
+            o(
+                "store_requests_total",
+                "Store calls by operation and result",
+            ),
+            &["op", "result"],
+        )
+        .unwrap();
+        let store_duration = HistogramVec::new(
+            HistogramOpts::new("store_request_duration_seconds", "Store call latency")
+                .namespace("drlease")
+                .const_label("lease", lease)
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+            &["op"],
+        )
+        .unwrap();
+        let validity = Gauge::with_opts(o(
+            "lease_validity_seconds",
+            "Seconds this pod stays active without another renewal (0 when passive)",
+        ))
+        .unwrap();
+        let holder_age = Gauge::with_opts(o(
+            "holder_last_change_age_seconds",
+            "Seconds since the lease item last changed, as observed by this pod",
+        ))
+        .unwrap();
+        let conflict = IntGauge::with_opts(o(
+            "identity_conflict",
+            "1 while another live process uses this pod's identity",
+        ))
+        .unwrap();
+        let rollbacks = IntCounter::with_opts(o(
+            "store_rollbacks_total",
+            "Times the lease item went backwards (lower epoch, or vanished)",
+        ))
+        .unwrap();
+        let build_info =
+            IntGaugeVec::new(o("build_info", "Build information"), &["version"]).unwrap();
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        for c in [
+            Box::new(is_active.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(role.clone()),
+            Box::new(epoch.clone()),
+            Box::new(transitions.clone()),
+            Box::new(store_requests.clone()),
+            Box::new(store_duration.clone()),
+            Box::new(validity.clone()),
+            Box::new(holder_age.clone()),
+            Box::new(conflict.clone()),
+            Box::new(rollbacks.clone()),
+            Box::new(build_info),
+        ] {
+            registry.register(c).expect("metric names are unique");
+        }
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("process collector registers once");
+        Metrics {
+            registry,
+            is_active,
+            role,
+            epoch,
+            transitions,
+            store_requests,
+            store_duration,
+            validity,
+            holder_age,
+            conflict,
+            rollbacks,
+        }
+    }
+
+    pub fn store_request(&self, op: &str, result: &str, seconds: f64) {
+        self.store_requests.with_label_values(&[op, result]).inc();
+        self.store_duration
+            .with_label_values(&[op])
+            .observe(seconds);
+    }
+
+    pub fn transition(&self, from: Role, to: Role) {
+        self.transitions
+            .with_label_values(&[from.as_str(), to.as_str()])
+            .inc();
+    }
+
+    pub fn set_rollbacks(&self, total: u64) {
+        let seen = self.rollbacks.get();
+        if total > seen {
+            self.rollbacks.inc_by(total - seen);
+        }
+    }
+
+    /// Text exposition, with the role-derived gauges computed for `now`.
+    pub fn render(&self, view: &View, now: Mono) -> String {
+        let role = view.role_at(now);
+        self.is_active.set((role == Role::Active) as i64);
+        for r in Role::ALL {
+            self.role
+                .with_label_values(&[r.as_str()])
+                .set((r == role) as i64);
+        }
+        self.epoch.set(view.epoch.unwrap_or(0) as i64);
+        self.validity.set(view.validity_left(now).as_secs_f64());
+        self.holder_age.set(
+            view.holder_since
+                .map(|t| now.since(t).as_secs_f64())
+                .unwrap_or(0.0),
+        );
+        self.conflict.set(view.conflict as i64);
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn is_active_follows_the_deadline_at_scrape_time() {
+        let m = Metrics::new("l1");
+        let view = View {
+            initialized: true,
+            active_until: Some(Mono::from_duration(Duration::from_secs(10))),
+            epoch: Some(3),
+            ..Default::default()
+        };
+        let text = m.render(&view, Mono::from_duration(Duration::from_secs(9)));
+        assert!(text.contains("drlease_is_active{lease=\"l1\"} 1"), "{text}");
+        assert!(text.contains("drlease_epoch{lease=\"l1\"} 3"));
+        assert!(text.contains("drlease_build_info{lease=\"l1\",version="));
+        let text = m.render(&view, Mono::from_duration(Duration::from_secs(11)));
+        assert!(text.contains("drlease_is_active{lease=\"l1\"} 0"));
+        assert!(text.contains("drlease_role{lease=\"l1\",role=\"passive\"} 1"));
+    }
+}

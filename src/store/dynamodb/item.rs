@@ -1,0 +1,267 @@
+//! The lease item's DynamoDB encoding: parsing it strictly, and building the conditional
+//! update that writes it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::lease::record::MAX_STORED_LEASE_DURATION_MS;
+use crate::lease::{Expect, LeaseRecord, VersionKey, WriteRequest};
+
+pub const KEY: &str = "leaseName";
+pub const OWNER: &str = "leaseOwner";
+pub const UPDATED: &str = "updatedTime";
+pub const NOTES: &str = "notes";
+pub const VERSION: &str = "leaseVersion";
+pub const EPOCH: &str = "epoch";
+pub const DURATION: &str = "leaseDurationMs";
+pub const SESSION: &str = "ownerSession";
+pub const HANDOVER: &str = "handoverTo";
+
+type Item = HashMap<String, AttributeValue>;
+
+fn type_name(v: &AttributeValue) -> &'static str {
+    match v {
+        AttributeValue::S(_) => "a string (S)",
+        AttributeValue::N(_) => "a number (N)",
+        AttributeValue::B(_) => "binary (B)",
+        AttributeValue::Bool(_) => "a boolean (BOOL)",
+        AttributeValue::Null(_) => "null (NULL)",
+        AttributeValue::L(_) => "a list (L)",
+        AttributeValue::M(_) => "a map (M)",
+        AttributeValue::Ss(_) => "a string set (SS)",
+        AttributeValue::Ns(_) => "a number set (NS)",
+        AttributeValue::Bs(_) => "a binary set (BS)",
+        _ => "an unknown type",
+    }
+}
+
+fn string(item: &Item, name: &str) -> Result<Option<String>, String> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::S(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!(
+            "{name} is {}, expected a string (S)",
+            type_name(other)
+        )),
+    }
+}
+
+fn number<T: std::str::FromStr>(item: &Item, name: &str, what: &str) -> Result<Option<T>, String> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::N(n)) => n
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name} is {n}, expected {what}")),
+        Some(other) => Err(format!(
+            "{name} is {}, expected a number (N)",
+            type_name(other)
+        )),
+    }
+}
+
+/// Parses an item. Anything drlease relies on that has the wrong type is an error: a
+/// candidate must never take over on the strength of garbage.
+pub fn parse(item: &Item) -> Result<LeaseRecord, String> {
+    let owner = string(item, OWNER)?.ok_or_else(|| format!("{OWNER} is missing"))?;
+    let lease_duration_ms: Option<u64> = number(item, DURATION, "a whole number of milliseconds")?;
+    if let Some(ms) = lease_duration_ms {
+        if ms > MAX_STORED_LEASE_DURATION_MS {
+            return Err(format!(
+                "{DURATION} is {ms}, more than the {MAX_STORED_LEASE_DURATION_MS} allowed"
+            ));
+        }
+    }
+    Ok(LeaseRecord {
+        owner,
+        updated_time: number(item, UPDATED, "whole epoch seconds")?,
+        notes: string(item, NOTES)?,
+        version: string(item, VERSION)?,
+        epoch: number(item, EPOCH, "a non-negative whole number")?,
+        lease_duration_ms,
+        owner_session: string(item, SESSION)?,
+        handover_to: string(item, HANDOVER)?,
+    })
+}
+
+/// The pieces of one UpdateItem call.
+#[derive(Debug, Default, PartialEq)]
+pub struct Update {
+    pub update_expression: String,
+    pub condition_expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// Builds the conditional update for a write. Placeholders are single letters so that
+/// only the names an expression really uses get declared (DynamoDB rejects unused ones).
+pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
+    let mut values = HashMap::from([
+        (":owner".to_string(), s(&req.new.owner)),
+        (":session".to_string(), s(&req.new.session)),
+        (":version".to_string(), s(&req.new.version)),
+        (":epoch".to_string(), n(req.new.epoch)),
+        (":dur".to_string(), n(req.new.lease_duration_ms)),
+        (":updated".to_string(), n(wall_secs)),
+        (
+            ":notes".to_string(),
+            s(&format!("Created by drlease at {wall_secs}")),
+        ),
+    ]);
+    let update_expression = "SET #o = :owner, #s = :session, #v = :version, #e = :epoch, \
+         #d = :dur, #u = :updated, #n = if_not_exists(#n, :notes) REMOVE #h"
+        .to_string();
+    let condition_expression = match &req.expect {
+        Expect::Absent => "attribute_not_exists(#k)".to_string(),
+        Expect::Version(VersionKey::Token(v)) => {
+            values.insert(":expVersion".into(), s(v));
+            "#v = :expVersion".to_string()
+        }
+        Expect::Version(VersionKey::Legacy {
+            owner,
+            updated_time,
+        }) => {
+            values.insert(":expOwner".into(), s(owner));
+            match updated_time {
+                Some(t) => {
+                    values.insert(":expUpdated".into(), n(t));
+                    "attribute_not_exists(#v) AND #o = :expOwner AND #u = :expUpdated".to_string()
+                }
+                None => "attribute_not_exists(#v) AND #o = :expOwner AND attribute_not_exists(#u)"
+                    .to_string(),
+            }
+        }
+        Expect::Held {
+            owner,
+            session,
+            version,
+        } => {
+            values.insert(":expOwner".into(), s(owner));
+            values.insert(":expSession".into(), s(session));
+            values.insert(":expVersion".into(), s(version));
+            "#o = :expOwner AND #s = :expSession AND #v = :expVersion".to_string()
+        }
+    };
+    let all_names = [
+        ("#k", KEY),
+        ("#o", OWNER),
+        ("#s", SESSION),
+        ("#v", VERSION),
+        ("#e", EPOCH),
+        ("#d", DURATION),
+        ("#u", UPDATED),
+        ("#n", NOTES),
+        ("#h", HANDOVER),
+    ];
+    let used = |p: &str| update_expression.contains(p) || condition_expression.contains(p);
+    let names = all_names
+        .iter()
+        .filter(|(p, _)| used(p))
+        .map(|(p, a)| (p.to_string(), a.to_string()))
+        .collect();
+    Update {
+        update_expression,
+        condition_expression,
+        names,
+        values,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lease::{LeaseState, WriteKind};
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_an_admiral_item() {
+        let r = parse(&item(&[
+            (KEY, s("mylease")),
+            (OWNER, s("admiral-0")),
+            (UPDATED, n(1700000000)),
+            (NOTES, s("Created at 1")),
+        ]))
+        .unwrap();
+        assert_eq!(r.owner, "admiral-0");
+        assert_eq!(r.updated_time, Some(1700000000));
+        assert_eq!(r.version, None);
+    }
+
+    #[test]
+    fn wrong_types_are_errors_that_name_the_attribute() {
+        let e = parse(&item(&[(OWNER, n(5))])).unwrap_err();
+        assert!(e.contains("leaseOwner is a number (N)"), "{e}");
+        let e = parse(&item(&[(OWNER, s("a")), (EPOCH, s("7"))])).unwrap_err();
+        assert!(e.contains("epoch is a string"), "{e}");
+        let e = parse(&item(&[(OWNER, s("a")), (EPOCH, n(-1))])).unwrap_err();
+        assert!(e.contains("epoch is -1"), "{e}");
+        let e = parse(&item(&[(OWNER, s("a")), (DURATION, n(u64::MAX))])).unwrap_err();
+        assert!(e.contains("leaseDurationMs"), "{e}");
+        let e = parse(&item(&[(KEY, s("x"))])).unwrap_err();
+        assert!(e.contains("leaseOwner is missing"), "{e}");
+    }
+
+    fn req(expect: Expect) -> WriteRequest {
+        WriteRequest {
+            kind: WriteKind::Takeover,
+            expect,
+            new: LeaseState {
+                owner: "b".into(),
+                session: "sb".into(),
+                version: "sb.1".into(),
+                epoch: 2,
+                lease_duration_ms: 1000,
+            },
+        }
+    }
+
+    #[test]
+    fn declares_exactly_the_names_and_values_it_uses() {
+        for expect in [
+            Expect::Absent,
+            Expect::Version(VersionKey::Token("t".into())),
+            Expect::Version(VersionKey::Legacy {
+                owner: "a".into(),
+                updated_time: Some(3),
+            }),
+            Expect::Version(VersionKey::Legacy {
+                owner: "a".into(),
+                updated_time: None,
+            }),
+            Expect::Held {
+                owner: "a".into(),
+                session: "s".into(),
+                version: "v".into(),
+            },
+        ] {
+            let u = update_for(&req(expect.clone()), 10);
+            let text = format!("{} {}", u.update_expression, u.condition_expression);
+            for k in u.names.keys().chain(u.values.keys()) {
+                assert!(text.contains(k.as_str()), "{k} unused for {expect:?}");
+            }
+            for token in text.split(|c: char| !(c.is_alphanumeric() || c == '#' || c == ':')) {
+                if token.starts_with('#') {
+                    assert!(u.names.contains_key(token), "{token} undeclared");
+                }
+                if token.starts_with(':') {
+                    assert!(u.values.contains_key(token), "{token} undeclared");
+                }
+            }
+        }
+    }
+}
