@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs moto (a DynamoDB-compatible server,
+# from PyPI) into .venv, starts it on free loopback ports, runs `cargo test` against it,
+# and stops it. Extra arguments go to `cargo test` (e.g. scripts/test.sh e2e).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MOTO_VERSION=5.2.5
+VENV=.venv
+if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "== installing moto[server]==$MOTO_VERSION into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+mkdir -p target
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start_moto() { # name port [env...]
+  local name=$1 port=$2; shift 2
+  env "$@" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"target/moto-$name.log" 2>&1 &
+  pids+=($!)
+  "$VENV/bin/python" - "$port" <<'PY'
+import sys, time, urllib.request
+port = sys.argv[1]
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit(f"moto did not start on port {port}; see target/moto-*.log")
+PY
+}
+
+PORT=$(free_port)
+start_moto main "$PORT"
+AUTH_PORT=$(free_port)
+# A second server that checks credentials, for the bad-credentials tests.
+start_moto auth "$AUTH_PORT" INITIAL_NO_AUTH_ACTION_COUNT=0
+echo "== moto on 127.0.0.1:$PORT (auth-checking one on :$AUTH_PORT)"
+
+export DRLEASE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT"
+export DRLEASE_TEST_DYNAMODB_AUTH_ENDPOINT="http://127.0.0.1:$AUTH_PORT"
+export DRLEASE_REQUIRE_STORE=1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+cargo test --locked "$@"

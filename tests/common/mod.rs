@@ -1,0 +1,73 @@
+//! Shared helpers for the integration and end-to-end tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use drlease::store::dynamodb::{connect, table, ConnectOptions, Connection};
+
+/// The moto endpoint started by scripts/test.sh. Without it these tests cannot run: they
+/// fail under the test script and in CI, and are skipped (loudly) under a bare `cargo test`.
+pub fn endpoint_var(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            let required = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+                || std::env::var("DRLEASE_REQUIRE_STORE").is_ok_and(|v| v == "1");
+            if required {
+                panic!("{var} is not set: run the tests with scripts/test.sh, which starts moto");
+            }
+            eprintln!("SKIPPED: {var} not set; run scripts/test.sh to test against moto");
+            None
+        }
+    }
+}
+
+pub fn endpoint() -> Option<String> {
+    endpoint_var("DRLEASE_TEST_DYNAMODB_ENDPOINT")
+}
+
+pub fn unique(prefix: &str) -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).unwrap();
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{suffix}")
+}
+
+pub async fn connection(endpoint: &str) -> Connection {
+    connect(&ConnectOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+        role_arn: None,
+        call_timeout: Duration::from_secs(5),
+        max_attempts: 1,
+        identity: "test".into(),
+    })
+    .await
+    .expect("connect to moto")
+}
+
+/// A fresh table with the lease schema.
+pub async fn new_table(conn: &Connection) -> String {
+    let name = unique("drlease-test");
+    table::create_table(conn, &name)
+        .await
+        .expect("create table");
+    table::wait_active(conn, &name, Duration::from_secs(10))
+        .await
+        .expect("table active");
+    name
+}
+
+/// Polls `cond` every 5 ms until it holds or `limit` passes; returns the time it took.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    loop {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,404 @@
+//! The DynamoDB store against a real DynamoDB-compatible server (moto, started by
+//! scripts/test.sh): conditional writes, Admiral's items, missing tables, bad credentials
+//! and garbage items.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use drlease::lease::{Expect, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest};
+use drlease::store::dynamodb::{connect, ConnectOptions, Connection, DynamoStore};
+use drlease::store::memory::MemoryStore;
+use drlease::store::{LeaseStore, StoreError};
+
+fn write(kind: WriteKind, expect: Expect, owner: &str, version: &str, epoch: u64) -> WriteRequest {
+    WriteRequest {
+        kind,
+        expect,
+        new: LeaseState {
+            owner: owner.into(),
+            session: format!("{owner}-session"),
+            version: version.into(),
+            epoch,
+            lease_duration_ms: 45_000,
+        },
+    }
+}
+
+fn held(owner: &str, version: &str) -> Expect {
+    Expect::Held {
+        owner: owner.into(),
+        session: format!("{owner}-session"),
+        version: version.into(),
+    }
+}
+
+fn token(v: &str) -> Expect {
+    Expect::Version(VersionKey::Token(v.into()))
+}
+
+struct Fixture {
+    conn: Connection,
+    table: String,
+    store: DynamoStore,
+}
+
+async fn fixture() -> Option<Fixture> {
+    let endpoint = common::endpoint()?;
+    let conn = common::connection(&endpoint).await;
+    let table = common::new_table(&conn).await;
+    let store = DynamoStore::new(conn.clone(), table.clone(), "mylease");
+    Some(Fixture { conn, table, store })
+}
+
+impl Fixture {
+    /// Writes an item as Admiral (or a careless human) would: unconditional PutItem.
+    async fn put_raw(&self, attrs: &[(&str, AttributeValue)]) {
+        let mut item: HashMap<String, AttributeValue> = attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        item.insert("leaseName".into(), AttributeValue::S("mylease".into()));
+        self.conn
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("put_item");
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+#[tokio::test]
+async fn create_then_read_back_every_attribute() {
+    let Some(f) = fixture().await else { return };
+    assert_eq!(f.store.read().await, Ok(None));
+    f.store
+        .write(&write(WriteKind::Create, Expect::Absent, "a", "v1", 1))
+        .await
+        .unwrap();
+    let r = f.store.read().await.unwrap().unwrap();
+    assert_eq!(r.owner, "a");
+    assert_eq!(r.owner_session.as_deref(), Some("a-session"));
+    assert_eq!(r.version.as_deref(), Some("v1"));
+    assert_eq!(r.epoch, Some(1));
+    assert_eq!(r.lease_duration_ms, Some(45_000));
+    assert!(
+        r.updated_time.unwrap() > 1_700_000_000,
+        "updatedTime is wall-clock seconds"
+    );
+    assert!(r.notes.unwrap().starts_with("Created by drlease"));
+}
+
+#[tokio::test]
+async fn only_one_create_wins() {
+    let Some(f) = fixture().await else { return };
+    let a = write(WriteKind::Create, Expect::Absent, "a", "va", 1);
+    let b = write(WriteKind::Create, Expect::Absent, "b", "vb", 1);
+    let (ra, rb) = tokio::join!(f.store.write(&a), f.store.write(&b));
+    assert!(
+        ra.is_ok() ^ rb.is_ok(),
+        "exactly one create lands: {ra:?} {rb:?}"
+    );
+    let loser = if ra.is_ok() { rb } else { ra };
+    assert_eq!(loser, Err(StoreError::ConditionFailed));
+}
+
+#[tokio::test]
+async fn renew_needs_owner_session_and_version() {
+    let Some(f) = fixture().await else { return };
+    f.store
+        .write(&write(WriteKind::Create, Expect::Absent, "a", "v1", 1))
+        .await
+        .unwrap();
+    let renew = write(WriteKind::Renew, held("a", "v1"), "a", "v2", 1);
+    f.store.write(&renew).await.unwrap();
+    // Same request again: the version moved on, so it is refused.
+    assert_eq!(
+        f.store.write(&renew).await,
+        Err(StoreError::ConditionFailed)
+    );
+    // Another session with the same identity cannot renew it.
+    let twin = write(
+        WriteKind::Renew,
+        Expect::Held {
+            owner: "a".into(),
+            session: "other".into(),
+            version: "v2".into(),
+        },
+        "a",
+        "v3",
+        1,
+    );
+    assert_eq!(f.store.write(&twin).await, Err(StoreError::ConditionFailed));
+    assert_eq!(
+        f.store.read().await.unwrap().unwrap().version.as_deref(),
+        Some("v2")
+    );
+}
+
+#[tokio::test]
+async fn takeover_is_conditional_on_the_observed_version_and_one_racer_wins() {
+    let Some(f) = fixture().await else { return };
+    f.store
+        .write(&write(WriteKind::Create, Expect::Absent, "a", "v1", 4))
+        .await
+        .unwrap();
+    let stale = write(WriteKind::Takeover, token("v0"), "b", "vb", 5);
+    assert_eq!(
+        f.store.write(&stale).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let b = write(WriteKind::Takeover, token("v1"), "b", "vb", 5);
+    let c = write(WriteKind::Takeover, token("v1"), "c", "vc", 5);
+    let (rb, rc) = tokio::join!(f.store.write(&b), f.store.write(&c));
+    assert!(rb.is_ok() ^ rc.is_ok(), "one takeover lands: {rb:?} {rc:?}");
+    let r = f.store.read().await.unwrap().unwrap();
+    assert_eq!(r.epoch, Some(5));
+    assert!(r.owner == "b" || r.owner == "c");
+}
+
+#[tokio::test]
+async fn release_clears_the_owner_and_keeps_the_epoch() {
+    let Some(f) = fixture().await else { return };
+    f.store
+        .write(&write(WriteKind::Create, Expect::Absent, "a", "v1", 9))
+        .await
+        .unwrap();
+    let mut release = write(WriteKind::Release, held("a", "v1"), "", "v2", 9);
+    release.new.session = String::new();
+    f.store.write(&release).await.unwrap();
+    let r = f.store.read().await.unwrap().unwrap();
+    assert!(r.is_released());
+    assert_eq!(r.epoch, Some(9));
+}
+
+#[tokio::test]
+async fn an_admiral_item_is_read_and_taken_over_by_owner_and_time() {
+    let Some(f) = fixture().await else { return };
+    f.put_raw(&[
+        ("leaseOwner", s("admiral-0")),
+        ("updatedTime", n(1_700_000_000)),
+        ("notes", s("Created at 1699999999")),
+    ])
+    .await;
+    let r = f.store.read().await.unwrap().unwrap();
+    assert_eq!(r.owner, "admiral-0");
+    assert_eq!(r.version, None);
+    let wrong_time = Expect::Version(VersionKey::Legacy {
+        owner: "admiral-0".into(),
+        updated_time: Some(1_700_000_015),
+    });
+    let attempt = write(WriteKind::Takeover, wrong_time, "b", "vb", 1);
+    assert_eq!(
+        f.store.write(&attempt).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let attempt = write(
+        WriteKind::Takeover,
+        Expect::Version(r.version_key()),
+        "b",
+        "vb",
+        1,
+    );
+    f.store.write(&attempt).await.unwrap();
+    let r = f.store.read().await.unwrap().unwrap();
+    assert_eq!(r.owner, "b");
+    assert_eq!(
+        r.notes.as_deref(),
+        Some("Created at 1699999999"),
+        "Admiral's notes are kept"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_clear_error() {
+    let Some(endpoint) = common::endpoint() else {
+        return;
+    };
+    let conn = common::connection(&endpoint).await;
+    let store = DynamoStore::new(conn, "no-such-table", "mylease");
+    let err = store.read().await.unwrap_err();
+    assert!(matches!(err, StoreError::TableMissing(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no-such-table") && text.contains("us-east-1"),
+        "{text}"
+    );
+    let err = store
+        .write(&write(WriteKind::Create, Expect::Absent, "a", "v", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::TableMissing(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn items_with_wrong_attribute_types_are_malformed_not_a_panic() {
+    let Some(f) = fixture().await else { return };
+    let cases: Vec<(Vec<(&str, AttributeValue)>, &str)> = vec![
+        (vec![("leaseOwner", n(7))], "leaseOwner is a number"),
+        (vec![("updatedTime", n(1))], "leaseOwner is missing"),
+        (
+            vec![("leaseOwner", s("a")), ("updatedTime", s("yesterday"))],
+            "updatedTime is a string",
+        ),
+        (
+            vec![
+                ("leaseOwner", s("a")),
+                ("epoch", AttributeValue::Bool(true)),
+            ],
+            "epoch is a boolean",
+        ),
+        (
+            vec![("leaseOwner", s("a")), ("leaseDurationMs", n(-5))],
+            "leaseDurationMs is -5",
+        ),
+        (
+            vec![
+                ("leaseOwner", s("a")),
+                ("leaseVersion", AttributeValue::Ss(vec!["x".into()])),
+            ],
+            "leaseVersion is a string set",
+        ),
+    ];
+    for (attrs, expected) in cases {
+        f.put_raw(&attrs).await;
+        match f.store.read().await {
+            Err(StoreError::Malformed(why)) => assert!(why.contains(expected), "{why}"),
+            other => panic!("expected Malformed({expected}), got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_credentials_are_an_auth_error_that_says_what_to_check() {
+    let Some(endpoint) = common::endpoint_var("DRLEASE_TEST_DYNAMODB_AUTH_ENDPOINT") else {
+        return;
+    };
+    // The auth-checking server knows no keys at all, so the environment's are bad.
+    let conn = common::connection(&endpoint).await;
+    let store = DynamoStore::new(conn, "any-table", "mylease");
+    let err = store.read().await.unwrap_err();
+    assert!(matches!(err, StoreError::Auth(_)), "{err:?}");
+    assert!(err.to_string().contains("credentials"), "{err}");
+    assert!(
+        !err.to_string().contains("testing"),
+        "no secret in the message: {err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_fails_fast() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let conn = connect(&ConnectOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+        call_timeout: Duration::from_millis(500),
+        max_attempts: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let store = DynamoStore::new(conn, "t", "l");
+    let started = std::time::Instant::now();
+    let err = store.read().await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable(_) | StoreError::Timeout(_)),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// The memory store must refuse and accept exactly what DynamoDB does, or the simulation
+/// tests would prove things about a different store.
+#[tokio::test]
+async fn memory_and_dynamodb_agree_on_every_condition() {
+    let Some(endpoint) = common::endpoint() else {
+        return;
+    };
+    let conn = common::connection(&endpoint).await;
+    let table = common::new_table(&conn).await;
+    let admiral = LeaseRecord {
+        owner: "admiral-0".into(),
+        updated_time: Some(100),
+        ..Default::default()
+    };
+    let ours = LeaseRecord {
+        owner: "a".into(),
+        owner_session: Some("a-session".into()),
+        version: Some("v1".into()),
+        epoch: Some(2),
+        ..Default::default()
+    };
+    let starts: Vec<(&str, Option<LeaseRecord>)> = vec![
+        ("absent", None),
+        ("admiral", Some(admiral)),
+        ("ours", Some(ours)),
+    ];
+    let expects = vec![
+        Expect::Absent,
+        token("v1"),
+        token("v2"),
+        Expect::Version(VersionKey::Legacy {
+            owner: "admiral-0".into(),
+            updated_time: Some(100),
+        }),
+        Expect::Version(VersionKey::Legacy {
+            owner: "admiral-0".into(),
+            updated_time: None,
+        }),
+        held("a", "v1"),
+        held("a", "v2"),
+        held("b", "v1"),
+    ];
+    for (i, (name, start)) in starts.iter().enumerate() {
+        for (j, expect) in expects.iter().enumerate() {
+            let lease = format!("case-{i}-{j}");
+            let dynamo = DynamoStore::new(conn.clone(), table.clone(), lease.clone());
+            let memory = MemoryStore::new(lease.clone());
+            if let Some(record) = start {
+                memory.table().put(&lease, record.clone());
+                let mut item = HashMap::from([
+                    ("leaseName".to_string(), s(&lease)),
+                    ("leaseOwner".to_string(), s(&record.owner)),
+                ]);
+                if let Some(t) = record.updated_time {
+                    item.insert("updatedTime".into(), n(t));
+                }
+                if let Some(v) = &record.version {
+                    item.insert("leaseVersion".into(), s(v));
+                }
+                if let Some(ss) = &record.owner_session {
+                    item.insert("ownerSession".into(), s(ss));
+                }
+                conn.client
+                    .put_item()
+                    .table_name(&table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let req = write(WriteKind::Takeover, expect.clone(), "z", "vz", 3);
+            let from_memory = memory.write(&req).await;
+            let from_dynamo = dynamo.write(&req).await;
+            assert_eq!(
+                from_memory, from_dynamo,
+                "start {name}, expect {expect:?}: memory and DynamoDB disagree"
+            );
+        }
+    }
+}
