@@ -348,7 +348,7 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
         ("admiral", Some(admiral)),
         ("ours", Some(ours)),
     ];
-    let expects = vec![
+    let expects = [
         Expect::Absent,
         token("v1"),
         token("v2"),

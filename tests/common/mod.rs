@@ -1,6 +1,8 @@
 //! Shared helpers for the integration and end-to-end tests.
 #![allow(dead_code)]
 
+pub mod sidecar;
+
 use std::time::Duration;
 
 use drlease::store::dynamodb::{connect, table, ConnectOptions, Connection};

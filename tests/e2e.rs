@@ -1,0 +1,307 @@
+//! End to end: real `drlease run` processes against moto on loopback.
+//! Interval 200 ms, failure threshold 3: lease 600 ms, renew deadline 400 ms.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::sidecar::{http, Sidecar, BIN};
+use common::wait_until;
+
+const INTERVAL: Duration = Duration::from_millis(200);
+const LEASE: Duration = Duration::from_millis(600);
+
+struct Lease {
+    args: Vec<String>,
+}
+
+async fn dynamo_lease() -> Option<Lease> {
+    let endpoint = common::endpoint()?;
+    let conn = common::connection(&endpoint).await;
+    let table = common::new_table(&conn).await;
+    Some(Lease {
+        args: args(&endpoint, &table),
+    })
+}
+
+fn args(endpoint: &str, table: &str) -> Vec<String> {
+    [
+        "--store",
+        "dynamodb",
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        "us-east-1",
+        "--table",
+        table,
+        "--lease-name",
+        "e2e",
+        "--interval",
+        "200ms",
+        "--failure-threshold",
+        "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Polls every sidecar's /active every few ms on its own thread and counts the samples in
+/// which two answered 200 at once.
+struct DualActiveWatch {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<u32>,
+}
+
+impl DualActiveWatch {
+    fn start(ports: Vec<u16>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut overlaps = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let active = ports
+                    .iter()
+                    .filter(|p| matches!(http(**p, "GET", "/active"), Some((200, _))))
+                    .count();
+                if active > 1 {
+                    overlaps += 1;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            overlaps
+        });
+        DualActiveWatch { stop, handle }
+    }
+
+    fn finish(self) -> u32 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap()
+    }
+}
+
+fn wait_one_active<'a>(a: &'a Sidecar, b: &'a Sidecar) -> (&'a Sidecar, &'a Sidecar) {
+    wait_until(Duration::from_secs(10), || a.is_active() || b.is_active())
+        .unwrap_or_else(|| panic!("nobody became active\nA:\n{}\nB:\n{}", a.logs(), b.logs()));
+    if a.is_active() {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exactly_one_active_then_failover_on_kill_and_the_restarted_one_is_passive() {
+    let Some(lease) = dynamo_lease().await else {
+        return;
+    };
+    let mut a = Sidecar::start("pod-a", &lease.args);
+    let mut b = Sidecar::start("pod-b", &lease.args);
+    let watch = DualActiveWatch::start(vec![a.port, b.port]);
+
+    let (active, passive) = wait_one_active(&a, &b);
+    let survivor_id = passive.identity.clone();
+    wait_until(Duration::from_secs(5), || {
+        passive.role().as_deref() == Some("passive")
+    })
+    .expect("the other one decides passive");
+    // A few lease durations of steady state: the passive one never takes over.
+    let steady = Instant::now();
+    while steady.elapsed() < LEASE * 3 {
+        assert!(active.is_active() && !passive.is_active());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let (victim, survivor) = if a.identity == survivor_id {
+        (&mut b, &a)
+    } else {
+        (&mut a, &b)
+    };
+    victim.kill9();
+    let killed = Instant::now();
+    let took = wait_until(LEASE + INTERVAL + Duration::from_secs(1), || {
+        survivor.is_active()
+    })
+    .unwrap_or_else(|| panic!("no failover in time:\n{}", survivor.logs()));
+    eprintln!("failover after kill -9: {took:?} (lease {LEASE:?})");
+    assert!(
+        killed.elapsed() >= LEASE / 2,
+        "took over implausibly fast: {took:?}"
+    );
+
+    victim.restart();
+    wait_until(Duration::from_secs(5), || {
+        victim.role().as_deref() == Some("passive")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "restarted one did not come back passive:\n{}",
+            victim.logs()
+        )
+    });
+    let back = Instant::now();
+    while back.elapsed() < LEASE * 2 {
+        assert!(!victim.is_active(), "restarted one took the lease back");
+        assert!(survivor.is_active(), "survivor lost the lease");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(watch.finish(), 0, "two sidecars answered active at once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_hands_over_within_about_an_interval() {
+    let Some(lease) = dynamo_lease().await else {
+        return;
+    };
+    let mut a = Sidecar::start("pod-a", &lease.args);
+    wait_until(Duration::from_secs(5), || a.is_active()).expect("a becomes active");
+    let b = Sidecar::start("pod-b", &lease.args);
+    wait_until(Duration::from_secs(5), || {
+        b.role().as_deref() == Some("passive")
+    })
+    .expect("b decides passive");
+    let watch = DualActiveWatch::start(vec![a.port, b.port]);
+
+    a.signal(libc::SIGTERM);
+    let sent = Instant::now();
+    let took = wait_until(INTERVAL + Duration::from_secs(1), || b.is_active())
+        .unwrap_or_else(|| panic!("no handover:\nA:\n{}\nB:\n{}", a.logs(), b.logs()));
+    eprintln!("handover after SIGTERM: {took:?} (interval {INTERVAL:?})");
+    assert_eq!(a.wait_exit(Duration::from_secs(5)), Some(0), "clean exit");
+    assert!(a.logs().contains("released the lease"));
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    assert_eq!(watch.finish(), 0, "two sidecars answered active at once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_table_keeps_the_loop_running_passive_until_it_appears() {
+    let Some(endpoint) = common::endpoint() else {
+        return;
+    };
+    let table = common::unique("drlease-late");
+    let a = Sidecar::start("pod-a", &args(&endpoint, &table));
+    wait_until(Duration::from_secs(5), || {
+        common::sidecar::role_json(a.port)
+            .and_then(|v| {
+                v["last_error"]
+                    .as_str()
+                    .map(|e| e.contains("does not exist"))
+            })
+            .unwrap_or(false)
+    })
+    .unwrap_or_else(|| panic!("no clear error in /role:\n{}", a.logs()));
+    assert_ne!(a.role().as_deref(), Some("active"));
+    assert_eq!(http(a.port, "GET", "/healthz").map(|r| r.0), Some(200));
+    assert_eq!(http(a.port, "GET", "/readyz").map(|r| r.0), Some(503));
+    assert!(a.logs().contains(&table), "the log names the table");
+
+    let conn = common::connection(&endpoint).await;
+    drlease::store::dynamodb::table::create_table(&conn, &table)
+        .await
+        .unwrap();
+    wait_until(Duration::from_secs(5), || a.is_active())
+        .unwrap_or_else(|| panic!("did not recover once the table existed:\n{}", a.logs()));
+    assert_eq!(http(a.port, "GET", "/readyz").map(|r| r.0), Some(200));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_memory_quickstart_answers_active_within_two_seconds() {
+    let mut a = Sidecar::start("local", &["--store".to_string(), "memory".to_string()]);
+    let took = wait_until(Duration::from_secs(2), || {
+        a.role().as_deref() == Some("active")
+    })
+    .unwrap_or_else(|| panic!("not active within 2 s:\n{}", a.logs()));
+    eprintln!("memory store active after {took:?}");
+    assert_eq!(http(a.port, "HEAD", "/active").map(|r| r.0), Some(200));
+    assert_eq!(http(a.port, "POST", "/active").map(|r| r.0), Some(405));
+    assert_eq!(http(a.port, "GET", "/nope").map(|r| r.0), Some(404));
+    a.signal(libc::SIGINT);
+    assert_eq!(a.wait_exit(Duration::from_secs(5)), Some(0));
+}
+
+fn run_expecting_failure(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .env_remove("DRLEASE_STORE")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_settings_exit_2_with_one_line_naming_the_field() {
+    let dir = std::env::temp_dir().join(common::unique("drlease-cfg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_yaml = dir.join("bad.yaml");
+    std::fs::write(&bad_yaml, "dynamoDB:\n  leaseName: l\n   tableName: t\n").unwrap();
+    let bad_yaml = bad_yaml.to_str().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run"], "drlease: --store: no store configured"),
+        (
+            vec!["run", "--store", "memory", "--interval", "0s"],
+            "drlease: --interval:",
+        ),
+        (
+            vec!["run", "--store", "memory", "--failure-threshold", "1"],
+            "drlease: --failure-threshold:",
+        ),
+        (
+            vec!["run", "--store", "memory", "--renew-deadline", "45s"],
+            "drlease: --renew-deadline:",
+        ),
+        (
+            vec!["run", "--store", "memory", "--listen", "nowhere"],
+            "drlease: --listen:",
+        ),
+        (
+            vec!["run", "--store", "mongodb"],
+            "drlease: --store: unknown store",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "dynamodb",
+                "--table",
+                "t",
+                "--lease-name",
+                "",
+            ],
+            "drlease: --lease-name:",
+        ),
+        (
+            vec!["run", "--config", "/no/such/file.yaml"],
+            "drlease: --config: cannot read /no/such/file.yaml",
+        ),
+        (vec!["run", "--config", &bad_yaml], "line 3"),
+    ];
+    for (args, expected) in cases {
+        let (code, stderr) = run_expecting_failure(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr:?}"
+        );
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {stderr:?}"
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let (code, stderr) = run_expecting_failure(&["run", "--store", "memory", "--listen", &listen]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--listen: cannot listen on"), "{stderr}");
+}
