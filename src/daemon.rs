@@ -101,6 +101,7 @@ async fn serve<S: LeaseStore>(
         lease_duration: timing.lease_duration,
         renew_deadline: timing.renew_deadline,
         confirm_delay: timing.confirm_delay,
+        store_is_private: settings.store == StoreKind::Memory,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let lease_loop = LeaseLoop::new(

@@ -35,6 +35,10 @@ pub struct CoreConfig {
     /// Wait this long after acquiring and re-read before answering active (for eventually
     /// consistent multi-Region tables). Zero disables it.
     pub confirm_delay: Duration,
+    /// No other process can reach the store (the memory store). Only then is a missing
+    /// item created at once: in a shared table the item may have been deleted, or the
+    /// table recreated, while some holder is still inside its validity.
+    pub store_is_private: bool,
 }
 
 impl CoreConfig {
@@ -116,8 +120,7 @@ pub struct LeaseCore {
     pending: Option<Pending>,
     /// The highest epoch this process has seen or written: the floor for the next owner.
     highest_epoch: u64,
-    /// Whether this process has ever seen the item exist. If it then vanishes, someone may
-    /// still believe they hold it, so the absence is timed like any other version.
+    /// Whether this process has ever seen the item exist (or wrote it).
     seen_item: bool,
     next_read_at: Mono,
     not_before: Mono,
@@ -218,10 +221,12 @@ impl LeaseCore {
         };
         match &obs.item {
             Item::Malformed(_) => self.gated(now, read_at, Step::Read),
-            Item::Absent if !self.seen_item => {
+            Item::Absent if self.cfg.store_is_private => {
                 let epoch = self.next_epoch(None);
                 self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
             }
+            // In a shared table, absence is timed like any other version: someone may still
+            // hold a lease on an item that was deleted under them.
             Item::Absent => {
                 let expiry = obs.noted_at.plus(self.cfg.lease_duration);
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Create, Expect::Absent)
@@ -428,7 +433,7 @@ impl LeaseCore {
             return false;
         }
         match self.observed.as_ref().map(|o| &o.item) {
-            Some(Item::Absent) => !self.seen_item,
+            Some(Item::Absent) => self.cfg.store_is_private,
             Some(Item::Present(r)) => {
                 r.is_released() || r.is_held_by(&self.cfg.identity, &self.cfg.session)
             }

@@ -24,6 +24,14 @@ fn config(identity: &str, session: &str) -> CoreConfig {
         lease_duration: LEASE,
         renew_deadline: RENEW_DEADLINE,
         confirm_delay: Duration::ZERO,
+        store_is_private: false,
+    }
+}
+
+fn private(identity: &str, session: &str) -> CoreConfig {
+    CoreConfig {
+        store_is_private: true,
+        ..config(identity, session)
     }
 }
 
@@ -148,8 +156,8 @@ fn foreign(owner: &str, version: &str, epoch: u64) -> LeaseRecord {
 }
 
 #[test]
-fn fresh_start_on_an_empty_table_becomes_active_at_once() {
-    let mut h = Harness::new(config("a", "sa"));
+fn fresh_start_on_a_private_store_becomes_active_at_once() {
+    let mut h = Harness::new(private("a", "sa"));
     assert_eq!(h.role(), Role::Unknown);
     h.run_for(ms(5), |h| {
         assert_ne!(
@@ -167,8 +175,26 @@ fn fresh_start_on_an_empty_table_becomes_active_at_once() {
 }
 
 #[test]
-fn the_active_renews_every_interval_and_never_lapses() {
+fn a_missing_item_in_a_shared_table_is_created_only_after_a_lease() {
     let mut h = Harness::new(config("a", "sa"));
+    let start = h.now;
+    h.run_for(LEASE, |h| assert_ne!(h.role(), Role::Active));
+    assert_eq!(
+        h.role(),
+        Role::Passive,
+        "decided: passive while the absence is timed"
+    );
+    h.run(ms(10));
+    assert_eq!(h.role(), Role::Active);
+    let (sent, w) = &h.writes[0];
+    assert_eq!(w.kind, WriteKind::Create);
+    assert_eq!(*sent, start.plus(RTT).plus(LEASE));
+    assert_eq!(w.new.epoch, 1);
+}
+
+#[test]
+fn the_active_renews_every_interval_and_never_lapses() {
+    let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
     h.run_for(LEASE * 10, |h| assert_eq!(h.role(), Role::Active));
     let renewals = h
@@ -191,7 +217,7 @@ fn the_active_renews_every_interval_and_never_lapses() {
 
 #[test]
 fn a_renewal_whose_answer_was_lost_counts_once_the_item_shows_it() {
-    let mut h = Harness::new(config("a", "sa"));
+    let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
     h.run(INTERVAL - ms(5));
     h.fault = Fault::LoseReply;
@@ -217,7 +243,7 @@ fn a_renewal_whose_answer_was_lost_counts_once_the_item_shows_it() {
 
 #[test]
 fn a_renewal_that_did_not_land_is_resent_with_the_same_token() {
-    let mut h = Harness::new(config("a", "sa"));
+    let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
     h.run(INTERVAL - ms(5));
     h.fault = Fault::Unreachable;
@@ -315,7 +341,7 @@ fn a_released_item_is_acquired_at_once() {
 
 #[test]
 fn release_stops_answering_active_before_writing() {
-    let mut h = Harness::new(config("a", "sa"));
+    let mut h = Harness::new(private("a", "sa"));
     h.run(INTERVAL * 3);
     assert_eq!(h.role(), Role::Active);
     let epoch = h.item().unwrap().epoch;
@@ -356,7 +382,7 @@ fn a_frozen_lease_is_never_taken() {
 
 #[test]
 fn freezing_under_an_active_makes_it_passive_at_its_next_renewal() {
-    let mut h = Harness::new(config("a", "sa"));
+    let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
     h.store.table().put(
         "lease",
@@ -406,7 +432,7 @@ fn an_earlier_incarnation_is_not_a_conflict_and_is_taken_over() {
 
 #[test]
 fn a_stalled_loop_stops_answering_active_at_the_deadline() {
-    let mut h = Harness::new(config("a", "sa"));
+    let mut h = Harness::new(private("a", "sa"));
     h.run(INTERVAL * 2 + ms(50));
     let view = h.core.view();
     let until = view.active_until.unwrap();
@@ -420,7 +446,7 @@ fn a_stalled_loop_stops_answering_active_at_the_deadline() {
 
 #[test]
 fn a_store_outage_costs_the_lease_only_at_the_deadline() {
-    let mut h = Harness::new(config("a", "sa"));
+    let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
     let outage_start = h.now;
     h.outage_until = h.now.plus(LEASE * 3);
@@ -504,7 +530,7 @@ fn two_candidates_racing_for_a_released_lease_get_one_winner() {
 
 #[test]
 fn confirm_delay_withholds_active_until_the_reread_agrees() {
-    let mut cfg = config("a", "sa");
+    let mut cfg = private("a", "sa");
     cfg.confirm_delay = ms(50);
     let mut h = Harness::new(cfg);
     h.run(ms(5));
@@ -515,7 +541,7 @@ fn confirm_delay_withholds_active_until_the_reread_agrees() {
 
 #[test]
 fn confirm_delay_drops_an_acquire_that_another_region_overwrote() {
-    let mut cfg = config("a", "sa");
+    let mut cfg = private("a", "sa");
     cfg.confirm_delay = ms(50);
     let mut h = Harness::new(cfg);
     h.run(ms(5));
