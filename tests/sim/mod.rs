@@ -549,24 +549,16 @@ impl Sim {
             self.stats.events += 1;
             let ev = self.events[id].take().expect("each event runs once");
             match ev {
-                Ev::Wake { c, seq } => {
-                    if self.cands[c].wake_seq == seq {
-                        self.step_candidate(c);
-                    }
-                }
+                Ev::Wake { c, seq } if self.cands[c].wake_seq == seq => self.step_candidate(c),
                 Ev::Apply { op } => self.apply(op).map_err(|e| self.violation(e))?,
                 Ev::Respond { op } => self.respond(op),
-                Ev::Pause { c, for_ns } if self.faults => {
-                    if self.cands[c].alive() {
-                        self.cands[c].paused_until = self.now + for_ns;
-                    }
+                Ev::Pause { c, for_ns } if self.faults && self.cands[c].alive() => {
+                    self.cands[c].paused_until = self.now + for_ns;
                 }
-                Ev::Crash { c, down_ns } if self.faults => {
-                    if self.cands[c].alive() {
-                        self.cands[c].core = None;
-                        self.cands[c].generation += 1;
-                        self.push(self.now + down_ns, Ev::Restart { c });
-                    }
+                Ev::Crash { c, down_ns } if self.faults && self.cands[c].alive() => {
+                    self.cands[c].core = None;
+                    self.cands[c].generation += 1;
+                    self.push(self.now + down_ns, Ev::Restart { c });
                 }
                 Ev::Stop { c, down_ns } if self.faults => {
                     if let Some(core) = self.cands[c].core.as_mut() {
