@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs moto (a DynamoDB-compatible server,
-# from PyPI) into .venv, starts it on free loopback ports, runs `cargo test` against it,
-# and stops it. Extra arguments go to `cargo test` (e.g. scripts/test.sh e2e).
+# from PyPI) into .venv, starts it on free loopback ports (serialized: see
+# scripts/moto_server.py), runs `cargo test` against it, and stops it. Extra arguments go
+# to `cargo test` (e.g. scripts/test.sh --test e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ trap cleanup EXIT
 
 start_moto() { # name port [env...]
   local name=$1 port=$2; shift 2
-  env "$@" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"target/moto-$name.log" 2>&1 &
+  env "$@" "$VENV/bin/python" scripts/moto_server.py -H 127.0.0.1 -p "$port" >"target/moto-$name.log" 2>&1 &
   pids+=($!)
   "$VENV/bin/python" - "$port" <<'PY'
 import sys, time, urllib.request
@@ -48,6 +49,8 @@ echo "== moto on 127.0.0.1:$PORT (auth-checking one on :$AUTH_PORT)"
 
 export DRLEASE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT"
 export DRLEASE_TEST_DYNAMODB_AUTH_ENDPOINT="http://127.0.0.1:$AUTH_PORT"
+# For tests that start (and kill) a store of their own.
+export DRLEASE_TEST_MOTO_SERVER="$PWD/scripts/moto_server.py" DRLEASE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export DRLEASE_REQUIRE_STORE=1
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN

@@ -71,10 +71,10 @@ impl SharedState {
         self.rx.borrow().clone()
     }
 
-    /// The role right now. Cheap: no clone of the snapshot.
-    pub fn role(&self) -> Role {
+    /// The role right now, and the clock reading it was computed at. Cheap: no clone.
+    pub fn role(&self) -> (Role, Mono) {
         let now = self.clock.now();
-        self.rx.borrow().view.role_at(now)
+        (self.rx.borrow().view.role_at(now), now)
     }
 
     pub fn now(&self) -> Mono {

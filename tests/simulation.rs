@@ -89,3 +89,21 @@ fn the_checker_catches_an_unsafe_renew_deadline() {
     let v = caught.expect("no seed exposed the unsafe configuration: the checker is blind");
     eprintln!("caught as expected: seed {} {}", v.seed, v.what);
 }
+
+/// Seeds that once failed, kept so the bugs they found stay fixed.
+/// 2132 ... 25466: a renew deadline just above the interval let the holder lapse before each
+/// renewal landed, and at times nobody was active (fixed: renew every min(interval,
+/// deadline / 2)).
+#[test]
+fn regression_seeds() {
+    for seed in [
+        2132, 7349, 9852, 12269, 15561, 17310, 18799, 22578, 25244, 25466,
+    ] {
+        if let Err(v) = run_seed(seed) {
+            panic!(
+                "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
+                v.what
+            );
+        }
+    }
+}

@@ -590,12 +590,12 @@ fn resolve_timing(
                     ),
                 ));
             }
-            if d <= interval {
+            if d < interval {
                 return Err(ConfigError::new(
                     &raw.name,
                     format!(
-                        "renew deadline {} must be longer than the interval {}, or the active \
-                         would lapse between two renewals",
+                        "renew deadline {} must be at least the interval {} (the active renews \
+                         every interval, or every half deadline if that is shorter)",
                         format_duration(d),
                         format_duration(interval)
                     ),

@@ -184,7 +184,7 @@ fn renew_deadline_must_be_below_the_lease_and_above_the_interval() {
         "{e}"
     );
     let e = err(&with(|c| c.renew_deadline = Some("10s".into())), "");
-    assert!(e.contains("longer than the interval"), "{e}");
+    assert!(e.contains("at least the interval"), "{e}");
     let s = resolve(&with(|c| c.renew_deadline = Some("40s".into())), "").unwrap();
     assert_eq!(s.timing.renew_deadline, Duration::from_secs(40));
 }

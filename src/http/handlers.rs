@@ -1,12 +1,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
 use super::AppState;
+use crate::clock::Mono;
 use crate::lease::Role;
 
 #[derive(Serialize)]
@@ -24,6 +25,18 @@ struct RoleBody<'a> {
     conflict: bool,
     session: &'a str,
     last_error: Option<&'a str>,
+}
+
+/// The sidecar's clock reading (CLOCK_BOOTTIME, nanoseconds) at which a role answer was
+/// computed. The clock is shared by every process on a host, so answers from several
+/// sidecars can be put on one timeline exactly (the chaos tests do).
+pub const DECIDED_AT: &str = "x-drlease-decided-at-ns";
+
+fn stamped(mut response: Response, at: Mono) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&at.as_duration().as_nanos().to_string()) {
+        response.headers_mut().insert(DECIDED_AT, v);
+    }
+    response
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
@@ -44,7 +57,7 @@ pub async fn role(
     let role = snap.view.role_at(now);
     match q.get("format").map(String::as_str) {
         None | Some("json") => {}
-        Some("text") => return text(StatusCode::OK, format!("{}\n", role.as_str())),
+        Some("text") => return stamped(text(StatusCode::OK, format!("{}\n", role.as_str())), now),
         Some(other) => {
             return text(
                 StatusCode::BAD_REQUEST,
@@ -54,7 +67,7 @@ pub async fn role(
     }
     let who = &app.shared.who;
     let v = &snap.view;
-    Json(RoleBody {
+    let body = Json(RoleBody {
         role,
         identity: &who.identity,
         lease: &who.lease,
@@ -68,28 +81,28 @@ pub async fn role(
         session: &who.session,
         last_error: v.last_error.as_deref(),
     })
-    .into_response()
+    .into_response();
+    stamped(body, now)
 }
 
 /// The gate before every write: 200 only while this pod holds a valid lease.
 pub async fn active(State(app): State<AppState>) -> Response {
-    match app.shared.role() {
-        Role::Active => text(StatusCode::OK, "active\n"),
-        other => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{}\n", other.as_str()),
-        ),
-    }
+    role_gate(&app, Role::Active)
 }
 
+/// 200 only when a decision was made and it is passive.
 pub async fn passive(State(app): State<AppState>) -> Response {
-    match app.shared.role() {
-        Role::Passive => text(StatusCode::OK, "passive\n"),
-        other => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{}\n", other.as_str()),
-        ),
-    }
+    role_gate(&app, Role::Passive)
+}
+
+fn role_gate(app: &AppState, wanted: Role) -> Response {
+    let (role, at) = app.shared.role();
+    let status = if role == wanted {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    stamped(text(status, format!("{}\n", role.as_str())), at)
 }
 
 /// Admiral's own endpoint: with `checkifreadonly=true`, 503 while read-only (passive or
@@ -104,7 +117,7 @@ pub async fn admiral_ready(
     if !check {
         return text(StatusCode::OK, "ok\n");
     }
-    match app.shared.role() {
+    match app.shared.role().0 {
         Role::Active => text(StatusCode::OK, "read-write\n"),
         _ => text(StatusCode::SERVICE_UNAVAILABLE, "read-only\n"),
     }

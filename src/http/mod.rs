@@ -9,7 +9,7 @@ use axum::Router;
 use crate::metrics::Metrics;
 use crate::state::SharedState;
 
-mod handlers;
+pub mod handlers;
 
 #[derive(Clone)]
 pub struct AppState {

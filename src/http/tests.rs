@@ -135,6 +135,25 @@ async fn active_is_200_only_while_the_lease_is_valid() {
 }
 
 #[tokio::test]
+async fn role_answers_carry_the_instant_they_were_decided_at() {
+    let f = fixture();
+    f.active_for(5);
+    for uri in ["/active", "/passive", "/role", "/role?format=text"] {
+        let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        let res = f.app.clone().oneshot(req).await.unwrap();
+        let at = res.headers()[handlers::DECIDED_AT]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            at,
+            f.clock.now().as_duration().as_nanos().to_string(),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn passive_is_200_only_when_initialised_and_passive() {
     let f = fixture();
     assert_eq!(f.get("/passive").await.0, StatusCode::SERVICE_UNAVAILABLE);

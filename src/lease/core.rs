@@ -42,6 +42,14 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
+    /// How often the holder renews. Normally the interval; with a renew deadline under two
+    /// intervals, half the deadline, so that a renewal (a call is bounded by half the
+    /// deadline) lands before the validity it extends runs out. Renewing more often never
+    /// weakens safety: it only changes the version more often.
+    pub fn renew_period(&self) -> Duration {
+        self.interval.min(self.renew_deadline / 2)
+    }
+
     /// How soon a failed call is retried while the outcome matters (holding, or a write
     /// whose fate is unknown). Quick, so a blip does not cost the lease.
     fn quick_retry(&self) -> Duration {
@@ -191,7 +199,7 @@ impl LeaseCore {
             let renew_at = if self.not_before > h.last_sent {
                 self.not_before
             } else {
-                h.last_sent.plus(self.cfg.interval)
+                h.last_sent.plus(self.cfg.renew_period())
             };
             if now < renew_at {
                 // Wake at the deadline too, so the loss is noticed and logged on time.

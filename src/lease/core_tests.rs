@@ -216,6 +216,28 @@ fn the_active_renews_every_interval_and_never_lapses() {
 }
 
 #[test]
+fn a_renew_deadline_of_one_interval_still_never_lapses() {
+    // failure threshold 2 with the default renew deadline (lease - interval = interval).
+    let cfg = CoreConfig {
+        lease_duration: INTERVAL * 2,
+        renew_deadline: INTERVAL,
+        ..private("a", "sa")
+    };
+    let mut h = Harness::new(cfg);
+    h.run(ms(5));
+    h.run_for(INTERVAL * 30, |h| assert_eq!(h.role(), Role::Active));
+    let renewals = h
+        .writes
+        .iter()
+        .filter(|(_, w)| w.kind == WriteKind::Renew)
+        .count();
+    assert!(
+        (58..=61).contains(&renewals),
+        "renews every half deadline: {renewals}"
+    );
+}
+
+#[test]
 fn a_renewal_whose_answer_was_lost_counts_once_the_item_shows_it() {
     let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));

@@ -15,6 +15,11 @@ pub fn free_port() -> u16 {
 
 /// GET (or another method) on 127.0.0.1:port; `None` if nothing answers.
 pub fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    http_with_head(port, method, path).map(|(status, _, body)| (status, body))
+}
+
+/// Like `http`, with the response head (status line and headers, lower-cased) too.
+pub fn http_with_head(port: u16, method: &str, path: &str) -> Option<(u16, String, String)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -26,8 +31,15 @@ pub fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).ok()?;
     let status = raw.split(' ').nth(1)?.parse().ok()?;
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-    Some((status, body))
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    Some((status, head.to_ascii_lowercase(), body.to_string()))
+}
+
+/// The sidecar's CLOCK_BOOTTIME reading (ns) at which it computed this answer.
+pub fn decided_at(head: &str) -> Option<u64> {
+    head.lines()
+        .find_map(|l| l.strip_prefix("x-drlease-decided-at-ns:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 pub fn role_json(port: u16) -> Option<serde_json::Value> {

@@ -69,8 +69,8 @@ impl Scenario {
         let interval = Duration::from_millis(r.range(50, 200));
         let threshold = r.range(2, 5) as u32;
         let lease = interval * threshold;
-        // Anywhere the config accepts: above the interval, at most 99% of the lease.
-        let lo = interval.as_nanos() as u64 + 1;
+        // Anywhere the config accepts: at least the interval, at most 99% of the lease.
+        let lo = interval.as_nanos() as u64;
         let hi = (lease.as_nanos() as f64 * 0.99) as u64;
         let renew_deadline = Duration::from_nanos(if r.chance(0.3) { hi } else { r.range(lo, hi) });
         let confirm_delay = if r.chance(0.2) {
