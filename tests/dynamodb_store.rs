@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use drlease::lease::{Expect, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest};
+use drlease::lease::{
+    Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
+};
 use drlease::store::dynamodb::{connect, ConnectOptions, Connection, DynamoStore};
 use drlease::store::memory::MemoryStore;
 use drlease::store::{LeaseStore, StoreError};
@@ -23,6 +25,7 @@ fn write(kind: WriteKind, expect: Expect, owner: &str, version: &str, epoch: u64
             version: version.into(),
             epoch,
             lease_duration_ms: 45_000,
+            handover: HandoverWrite::Clear,
         },
     }
 }
@@ -123,7 +126,7 @@ async fn only_one_create_wins_every_race() {
         let mut wins = 0;
         for t in tasks {
             match t.await.unwrap() {
-                Ok(()) => wins += 1,
+                Ok(_) => wins += 1,
                 Err(StoreError::ConditionFailed) => {}
                 Err(e) => panic!("round {round}: {e}"),
             }
@@ -410,8 +413,8 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
                     .unwrap();
             }
             let req = write(WriteKind::Takeover, expect.clone(), "z", "vz", 3);
-            let from_memory = memory.write(&req).await;
-            let from_dynamo = dynamo.write(&req).await;
+            let from_memory = memory.write(&req).await.map(|r| r.owner);
+            let from_dynamo = dynamo.write(&req).await.map(|r| r.owner);
             assert_eq!(
                 from_memory, from_dynamo,
                 "start {name}, expect {expect:?}: memory and DynamoDB disagree"

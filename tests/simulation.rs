@@ -12,6 +12,7 @@
 //! Replay one seed:  DRLEASE_SIM_SEED=123 cargo test --test simulation -- --nocapture
 //! A longer run:     DRLEASE_SIM_SEEDS=100000 cargo test --release --test simulation
 
+mod common;
 mod sim;
 
 use sim::{Scenario, Sim};
@@ -57,6 +58,19 @@ fn never_two_actives_and_failover_within_the_bound() {
         "simulation: {seeds} seeds, {events} events, {owner_changes} owner changes; \
          failover / bound: median {median:.2}, max {max:.2}"
     );
+    if std::env::var("DRLEASE_SIM_WRITE_DOCS").is_ok_and(|v| v == "1") {
+        let report = format!(
+            "Seeds {first} to {}: {seeds} seeds, {events} events, {owner_changes} owner changes, \
+             {} failed. Dual-active instants: {}. Failover after the settled holder is killed, \
+             as a fraction of its bound: median {median:.2}, max {max:.2}.\n\n\
+             Reproduce: `DRLEASE_SIM_SEEDS={seeds} DRLEASE_SIM_SEED_START={first} \
+             DRLEASE_SIM_WRITE_DOCS=1 cargo test --release --test simulation never_two -- --nocapture`",
+            first + seeds - 1,
+            failures.len(),
+            failures.iter().filter(|v| v.what.contains("two actives")).count(),
+        );
+        common::write_doc_section("reliability.md", "simulation", &report);
+    }
     if !failures.is_empty() {
         for v in failures.iter().take(10) {
             eprintln!(

@@ -18,7 +18,10 @@
 
 use std::time::Duration;
 
-use super::record::{Expect, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest};
+use super::record::{
+    Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
+    HANDOVER_ANY,
+};
 use super::view::View;
 use crate::clock::Mono;
 use crate::store::StoreError;
@@ -137,6 +140,12 @@ pub struct LeaseCore {
     conflict: bool,
     rollbacks: u64,
     last_error: Option<String>,
+    /// May this process acquire? False during warm-up or while the controller next to it
+    /// is unhealthy. An ineligible holder steps down.
+    eligible: bool,
+    /// Holding, but handing the lease over to this target (`*`: anyone else): no longer
+    /// answering active, releasing next.
+    stepping_down: Option<String>,
 }
 
 impl LeaseCore {
@@ -157,7 +166,22 @@ impl LeaseCore {
             conflict: false,
             rollbacks: 0,
             last_error: None,
+            eligible: true,
+            stepping_down: None,
         }
+    }
+
+    /// Whether this process may acquire. Turning it off while holding hands the lease to
+    /// any other candidate at once.
+    pub fn set_eligible(&mut self, eligible: bool) {
+        self.eligible = eligible;
+        if !eligible && self.holding.is_some() && self.stepping_down.is_none() {
+            self.stepping_down = Some(HANDOVER_ANY.to_string());
+        }
+    }
+
+    pub fn is_eligible(&self) -> bool {
+        self.eligible
     }
 
     pub fn config(&self) -> &CoreConfig {
@@ -191,6 +215,22 @@ impl LeaseCore {
         }
         if self.phase == Phase::Releasing {
             return self.release_step(now);
+        }
+        if let (Some(h), Some(target)) = (&self.holding, &self.stepping_down) {
+            let expect = Expect::Held {
+                owner: self.cfg.identity.clone(),
+                session: self.cfg.session.clone(),
+                version: h.version.clone(),
+            };
+            let handover = HandoverWrite::Set {
+                to: target.clone(),
+                from: self.cfg.identity.clone(),
+            };
+            let epoch = h.epoch;
+            if now < self.not_before {
+                return Step::Wait(self.not_before);
+            }
+            return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
         }
         if let Some(h) = &self.holding {
             if let Some(confirm_at) = h.confirm_at {
@@ -227,6 +267,10 @@ impl LeaseCore {
         let Some(obs) = &self.observed else {
             return self.gated(now, read_at, Step::Read);
         };
+        if !self.eligible {
+            // Not allowed to acquire: keep watching, so the view stays current.
+            return self.gated(now, read_at, Step::Read);
+        }
         match &obs.item {
             Item::Malformed(_) => self.gated(now, read_at, Step::Read),
             Item::Absent if self.cfg.store_is_private => {
@@ -240,7 +284,7 @@ impl LeaseCore {
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Create, Expect::Absent)
             }
             Item::Present(r) if r.is_frozen() => self.gated(now, read_at, Step::Read),
-            Item::Present(r) if r.is_released() => {
+            Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
                 let expect = Expect::Version(r.version_key());
                 let epoch = self.next_epoch(r.epoch);
                 self.start_write_gated(now, WriteKind::Acquire, expect, epoch)
@@ -370,6 +414,23 @@ impl LeaseCore {
     }
 
     fn start_write(&mut self, now: Mono, kind: WriteKind, expect: Expect, epoch: u64) -> Step {
+        // A renewal keeps a handover request made since; everything else here clears it.
+        let handover = if kind == WriteKind::Renew {
+            HandoverWrite::Keep
+        } else {
+            HandoverWrite::Clear
+        };
+        self.start_write_with(now, kind, expect, epoch, handover)
+    }
+
+    fn start_write_with(
+        &mut self,
+        now: Mono,
+        kind: WriteKind,
+        expect: Expect,
+        epoch: u64,
+        handover: HandoverWrite,
+    ) -> Step {
         self.write_seq += 1;
         // Unique across processes because the session is random; a counter rather than
         // fresh randomness keeps the core deterministic for the simulation tests.
@@ -388,6 +449,7 @@ impl LeaseCore {
                 version,
                 epoch,
                 lease_duration_ms: self.cfg.lease_duration.as_millis() as u64,
+                handover,
             },
         };
         self.pending = Some(Pending {
@@ -429,6 +491,14 @@ impl LeaseCore {
         self.observe(now, item);
         self.resolve_pending(now);
         self.check_holding();
+        if let Some(Observed {
+            item: Item::Present(r),
+            ..
+        }) = &self.observed
+        {
+            let r = r.clone();
+            self.observe_handover_request(&r);
+        }
         // A read that leads straight to a write is not a decision yet: answering "passive"
         // for the one round trip before an acquire lands would only be noise.
         if !self.acquires_at_once() {
@@ -437,13 +507,18 @@ impl LeaseCore {
     }
 
     fn acquires_at_once(&self) -> bool {
-        if self.holding.is_some() || self.pending.is_some() || self.phase != Phase::Running {
+        if self.holding.is_some()
+            || self.pending.is_some()
+            || self.phase != Phase::Running
+            || !self.eligible
+        {
             return false;
         }
         match self.observed.as_ref().map(|o| &o.item) {
             Some(Item::Absent) => self.cfg.store_is_private,
             Some(Item::Present(r)) => {
-                r.is_released() || r.is_held_by(&self.cfg.identity, &self.cfg.session)
+                (r.is_released() && r.open_to(&self.cfg.identity))
+                    || r.is_held_by(&self.cfg.identity, &self.cfg.session)
             }
             _ => false,
         }
@@ -527,6 +602,22 @@ impl LeaseCore {
         }
     }
 
+    /// A handover requested on the item we hold: stop answering active and release to it.
+    fn observe_handover_request(&mut self, record: &LeaseRecord) {
+        let ours = self.holding.as_ref().is_some_and(|h| {
+            record.version.as_deref() == Some(h.version.as_str())
+                && record.is_held_by(&self.cfg.identity, &self.cfg.session)
+        });
+        if !ours || self.stepping_down.is_some() {
+            return;
+        }
+        if let Some(target) = &record.handover_to {
+            if target != &self.cfg.identity {
+                self.stepping_down = Some(target.clone());
+            }
+        }
+    }
+
     /// After a read: is what we hold still what the store has?
     fn check_holding(&mut self) {
         let Some(h) = &mut self.holding else {
@@ -544,24 +635,29 @@ impl LeaseCore {
     }
 
     /// The answer to a write sent at `sent`, received at `now`.
+    /// The answer to a write sent at `sent`, received at `now`; on success, the item as
+    /// the store holds it after the write.
     pub fn on_write(
         &mut self,
         req: &WriteRequest,
         sent: Mono,
         now: Mono,
-        result: Result<(), StoreError>,
+        result: Result<LeaseRecord, StoreError>,
     ) {
         let first_sent = match &self.pending {
             Some(p) if p.req.new.version == req.new.version => p.first_sent,
             _ => sent,
         };
         match result {
-            Ok(()) => {
+            Ok(record) => {
                 self.pending = None;
                 self.store_reachable = Some(true);
                 self.not_before = Mono::ZERO;
                 self.last_error = None;
                 self.write_landed(req, first_sent, sent, now);
+                // The item as written may carry a handover request made since our last
+                // renewal (it does not change the version, so the renewal went through).
+                self.observe_handover_request(&record);
             }
             Err(StoreError::ConditionFailed) => {
                 self.store_reachable = Some(true);
@@ -616,7 +712,10 @@ impl LeaseCore {
         });
         if req.kind == WriteKind::Release {
             self.holding = None;
-            self.phase = Phase::Done;
+            self.stepping_down = None;
+            if self.phase == Phase::Releasing {
+                self.phase = Phase::Done;
+            }
             return;
         }
         let needs_confirm = req.kind.changes_owner() && !self.cfg.confirm_delay.is_zero();
@@ -639,7 +738,9 @@ impl LeaseCore {
             _ => None,
         };
         let active_until = match (&self.holding, self.phase) {
-            (Some(h), Phase::Running) if h.confirm_at.is_none() => Some(h.valid_until),
+            (Some(h), Phase::Running) if h.confirm_at.is_none() && self.stepping_down.is_none() => {
+                Some(h.valid_until)
+            }
             _ => None,
         };
         View {

@@ -572,3 +572,110 @@ fn confirm_delay_drops_an_acquire_that_another_region_overwrote() {
     assert_eq!(h.role(), Role::Passive);
     assert_eq!(h.item().unwrap().owner, "z");
 }
+
+fn released(epoch: u64) -> LeaseRecord {
+    LeaseRecord {
+        owner: String::new(),
+        owner_session: Some(String::new()),
+        version: Some("r0".into()),
+        epoch: Some(epoch),
+        ..Default::default()
+    }
+}
+
+/// A second candidate on the same store and the same virtual time.
+fn beside(h: &Harness, cfg: CoreConfig) -> Harness {
+    let mut other = Harness::new(cfg);
+    other.store = h.store.clone();
+    other.now = h.now;
+    other
+}
+
+#[test]
+fn a_handover_request_moves_the_lease_to_its_target_only() {
+    let mut a = Harness::new(config("a", "sa")).with_item(released(3));
+    a.run(ms(5));
+    assert_eq!(a.role(), Role::Active);
+    let version = a.item().unwrap().version.unwrap();
+    a.store.request_handover(&version, "b").unwrap();
+    assert_eq!(
+        a.item().unwrap().version.unwrap(),
+        version,
+        "the request keeps the version"
+    );
+    // The holder sees it in the item its next renewal returns, and steps down.
+    a.run(INTERVAL + ms(5));
+    assert_eq!(a.role(), Role::Passive);
+    let item = a.item().unwrap();
+    assert!(item.is_released());
+    assert_eq!(item.handover_to.as_deref(), Some("b"));
+    assert_eq!(item.handover_from.as_deref(), Some("a"));
+    // Someone else waits as for a held lease...
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(LEASE - ms(10));
+    assert!(
+        c.writes.is_empty(),
+        "only the target may acquire during the handover"
+    );
+    // ...while the target acquires at once.
+    let mut b = beside(&a, config("b", "sb"));
+    b.run(ms(5));
+    assert_eq!(b.role(), Role::Active);
+    let item = b.item().unwrap();
+    assert_eq!(
+        item.epoch,
+        Some(5),
+        "a took 4 when it acquired; the target gets 5"
+    );
+    assert_eq!(item.handover_to, None, "a new owner clears the handover");
+}
+
+#[test]
+fn a_handover_to_a_dead_target_still_moves_the_lease_after_a_lease_duration() {
+    let mut a = Harness::new(config("a", "sa")).with_item(released(1));
+    a.run(ms(5));
+    let version = a.item().unwrap().version.unwrap();
+    a.store.request_handover(&version, "gone").unwrap();
+    a.run(INTERVAL + ms(5));
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(LEASE + ms(10));
+    assert_eq!(c.role(), Role::Active);
+}
+
+#[test]
+fn an_ineligible_holder_steps_down_to_anyone_else_and_does_not_return() {
+    let mut a = Harness::new(config("a", "sa")).with_item(released(1));
+    a.run(ms(5));
+    assert_eq!(a.role(), Role::Active);
+    a.core.set_eligible(false);
+    assert_eq!(a.role(), Role::Passive, "passive before any store call");
+    a.run(ms(5));
+    let item = a.item().unwrap();
+    assert!(item.is_released());
+    assert_eq!(
+        item.handover_to.as_deref(),
+        Some(crate::lease::HANDOVER_ANY)
+    );
+    a.run(LEASE * 3);
+    assert_eq!(a.role(), Role::Passive);
+    assert!(a.item().unwrap().is_released());
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(ms(5));
+    assert_eq!(c.role(), Role::Active, "anyone else acquires at once");
+}
+
+#[test]
+fn an_ineligible_candidate_never_acquires_until_it_becomes_eligible() {
+    let mut h = Harness::new(config("b", "sb")).with_item(released(2));
+    h.core.set_eligible(false);
+    h.run_for(LEASE * 5, |h| assert_ne!(h.role(), Role::Active));
+    assert!(h.writes.is_empty());
+    assert_eq!(
+        h.role(),
+        Role::Passive,
+        "still decides (passive) while ineligible"
+    );
+    h.core.set_eligible(true);
+    h.run(INTERVAL + ms(5));
+    assert_eq!(h.role(), Role::Active);
+}

@@ -6,6 +6,7 @@ pub mod view;
 
 pub use self::core::{CoreConfig, LeaseCore, Step};
 pub use record::{
-    Expect, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest, FROZEN_OWNER,
+    Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
+    FROZEN_OWNER, HANDOVER_ANY,
 };
 pub use view::{Role, View};

@@ -21,8 +21,14 @@ pub struct LeaseRecord {
     pub epoch: Option<u64>,
     pub lease_duration_ms: Option<u64>,
     pub owner_session: Option<String>,
+    /// A planned handover's target (`*`: any candidate but `handover_from`).
     pub handover_to: Option<String>,
+    /// Who released the lease for the handover.
+    pub handover_from: Option<String>,
 }
+
+/// `handoverTo` value that lets any candidate but the one that released acquire.
+pub const HANDOVER_ANY: &str = "*";
 
 /// What identifies one write of the item. Items written by Admiral carry no
 /// `leaseVersion`; for them the pair (`leaseOwner`, `updatedTime`) serves.
@@ -52,6 +58,16 @@ impl LeaseRecord {
 
     pub fn is_frozen(&self) -> bool {
         self.owner == FROZEN_OWNER
+    }
+
+    /// For a released item: may `identity` acquire it at once? During a planned handover
+    /// only the named target may (or, for `*`, anyone but the one that released it).
+    pub fn open_to(&self, identity: &str) -> bool {
+        match self.handover_to.as_deref() {
+            None => true,
+            Some(HANDOVER_ANY) => self.handover_from.as_deref() != Some(identity),
+            Some(target) => target == identity,
+        }
     }
 
     /// True when this record was written by the process with this identity and session.
@@ -112,6 +128,10 @@ pub enum WriteKind {
     Renew,
     /// The holder gives the lease up.
     Release,
+    /// An operator freezes the lease (`leaseOwner = SKIP-LEASE-POD`).
+    Freeze,
+    /// An operator releases a frozen lease.
+    Unfreeze,
 }
 
 impl WriteKind {
@@ -122,6 +142,8 @@ impl WriteKind {
             WriteKind::Takeover => "takeover",
             WriteKind::Renew => "renew",
             WriteKind::Release => "release",
+            WriteKind::Freeze => "freeze",
+            WriteKind::Unfreeze => "unfreeze",
         }
     }
 
@@ -134,6 +156,17 @@ impl WriteKind {
     }
 }
 
+/// What a write does to the handover attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandoverWrite {
+    /// Leave them: a renewal must not erase a handover request made since.
+    Keep,
+    /// Remove them: a new owner, a plain release, a freeze.
+    Clear,
+    /// A release for a handover: only `to` (or, for `*`, anyone but `from`) may acquire.
+    Set { to: String, from: String },
+}
+
 /// The drlease-managed attributes a write sets. `updatedTime` is stamped by the store
 /// from the wall clock: it is informational, for humans and Admiral's checker.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +176,7 @@ pub struct LeaseState {
     pub version: String,
     pub epoch: u64,
     pub lease_duration_ms: u64,
+    pub handover: HandoverWrite,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +189,14 @@ pub struct WriteRequest {
 impl WriteRequest {
     /// Applies this write to a record, as the store would.
     pub fn apply(&self, previous: Option<&LeaseRecord>, wall_secs: i64) -> LeaseRecord {
+        let (handover_to, handover_from) = match &self.new.handover {
+            HandoverWrite::Keep => (
+                previous.and_then(|p| p.handover_to.clone()),
+                previous.and_then(|p| p.handover_from.clone()),
+            ),
+            HandoverWrite::Clear => (None, None),
+            HandoverWrite::Set { to, from } => (Some(to.clone()), Some(from.clone())),
+        };
         LeaseRecord {
             owner: self.new.owner.clone(),
             updated_time: Some(wall_secs),
@@ -165,7 +207,8 @@ impl WriteRequest {
             epoch: Some(self.new.epoch),
             lease_duration_ms: Some(self.new.lease_duration_ms),
             owner_session: Some(self.new.session.clone()),
-            handover_to: None,
+            handover_to,
+            handover_from,
         }
     }
 }
@@ -214,6 +257,22 @@ mod tests {
         assert!(LeaseRecord::satisfies(Some(&r), &mine));
         assert!(!LeaseRecord::satisfies(Some(&held("a", "s2", "v1")), &mine));
         assert!(!LeaseRecord::satisfies(Some(&held("b", "s1", "v1")), &mine));
+    }
+
+    #[test]
+    fn a_handover_opens_a_released_item_to_its_target_only() {
+        let mut r = LeaseRecord::default();
+        assert!(r.open_to("anyone"));
+        r.handover_to = Some("b".into());
+        r.handover_from = Some("a".into());
+        assert!(r.open_to("b"));
+        assert!(!r.open_to("c"));
+        r.handover_to = Some(HANDOVER_ANY.into());
+        assert!(r.open_to("c"));
+        assert!(
+            !r.open_to("a"),
+            "the one that stepped down does not take it back"
+        );
     }
 
     #[test]

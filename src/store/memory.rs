@@ -61,15 +61,28 @@ impl MemoryStore {
     }
 
     /// The write, applied synchronously.
-    pub fn write_now(&self, req: &WriteRequest) -> Result<(), StoreError> {
+    pub fn write_now(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
         let mut items = self.table.lock();
         let current = items.get(&self.lease);
         if !LeaseRecord::satisfies(current, &req.expect) {
             return Err(StoreError::ConditionFailed);
         }
         let next = req.apply(current, wall_clock_secs());
-        items.insert(self.lease.clone(), next);
-        Ok(())
+        items.insert(self.lease.clone(), next.clone());
+        Ok(next)
+    }
+
+    /// Asks the holder to hand over, without changing the version (see the DynamoDB
+    /// store's `request_handover`).
+    pub fn request_handover(&self, expect_version: &str, target: &str) -> Result<(), StoreError> {
+        let mut items = self.table.lock();
+        match items.get_mut(&self.lease) {
+            Some(r) if r.version.as_deref() == Some(expect_version) && !r.owner.is_empty() => {
+                r.handover_to = Some(target.to_string());
+                Ok(())
+            }
+            _ => Err(StoreError::ConditionFailed),
+        }
     }
 }
 
@@ -78,7 +91,7 @@ impl LeaseStore for MemoryStore {
         Ok(self.table.get(&self.lease))
     }
 
-    async fn write(&self, req: &WriteRequest) -> Result<(), StoreError> {
+    async fn write(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
         self.write_now(req)
     }
 }

@@ -17,9 +17,12 @@ pub trait LeaseStore: Send + Sync + 'static {
     /// The item, `None` when it does not exist, `Err(Malformed)` when it cannot be parsed.
     fn read(&self) -> impl Future<Output = Result<Option<LeaseRecord>, StoreError>> + Send;
 
-    /// Sets the drlease attributes of the item to `req.new` if `req.expect` holds,
-    /// `Err(ConditionFailed)` if it does not.
-    fn write(&self, req: &WriteRequest) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets the drlease attributes of the item to `req.new` if `req.expect` holds and
+    /// returns the item as written; `Err(ConditionFailed)` if the condition does not hold.
+    fn write(
+        &self,
+        req: &WriteRequest,
+    ) -> impl Future<Output = Result<LeaseRecord, StoreError>> + Send;
 }
 
 /// Seconds since the Unix epoch, for the informational `updatedTime` attribute.

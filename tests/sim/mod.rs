@@ -401,7 +401,7 @@ impl Sim {
                     }
                     self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
                     self.item = Some(req.apply(self.item.as_ref(), 0));
-                    Ok(None)
+                    Ok(self.item.clone())
                 } else {
                     Err(StoreError::ConditionFailed)
                 }
@@ -458,7 +458,12 @@ impl Sim {
         };
         match &op.kind {
             OpKind::Read => core.on_read(op.sent_local, now_local, outcome),
-            OpKind::Write(req) => core.on_write(req, op.sent_local, now_local, outcome.map(|_| ())),
+            OpKind::Write(req) => core.on_write(
+                req,
+                op.sent_local,
+                now_local,
+                outcome.map(|written| written.expect("a landed write returns the item")),
+            ),
         }
         self.cands[c].busy = false;
         self.wake(c, self.now);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::lease::record::MAX_STORED_LEASE_DURATION_MS;
-use crate::lease::{Expect, LeaseRecord, VersionKey, WriteRequest};
+use crate::lease::{Expect, HandoverWrite, LeaseRecord, VersionKey, WriteRequest};
 
 pub const KEY: &str = "leaseName";
 pub const OWNER: &str = "leaseOwner";
@@ -17,6 +17,7 @@ pub const EPOCH: &str = "epoch";
 pub const DURATION: &str = "leaseDurationMs";
 pub const SESSION: &str = "ownerSession";
 pub const HANDOVER: &str = "handoverTo";
+pub const HANDOVER_FROM: &str = "handoverFrom";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -82,6 +83,7 @@ pub fn parse(item: &Item) -> Result<LeaseRecord, String> {
         lease_duration_ms,
         owner_session: string(item, SESSION)?,
         handover_to: string(item, HANDOVER)?,
+        handover_from: string(item, HANDOVER_FROM)?,
     })
 }
 
@@ -117,9 +119,18 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
             s(&format!("Created by drlease at {wall_secs}")),
         ),
     ]);
-    let update_expression = "SET #o = :owner, #s = :session, #v = :version, #e = :epoch, \
-         #d = :dur, #u = :updated, #n = if_not_exists(#n, :notes) REMOVE #h"
+    let mut update_expression = "SET #o = :owner, #s = :session, #v = :version, #e = :epoch, \
+         #d = :dur, #u = :updated, #n = if_not_exists(#n, :notes)"
         .to_string();
+    match &req.new.handover {
+        HandoverWrite::Keep => {}
+        HandoverWrite::Clear => update_expression.push_str(" REMOVE #h, #f"),
+        HandoverWrite::Set { to, from } => {
+            update_expression.push_str(", #h = :hto, #f = :hfrom");
+            values.insert(":hto".into(), s(to));
+            values.insert(":hfrom".into(), s(from));
+        }
+    }
     let condition_expression = match &req.expect {
         Expect::Absent => "attribute_not_exists(#k)".to_string(),
         Expect::Version(VersionKey::Token(v)) => {
@@ -161,6 +172,7 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
         ("#u", UPDATED),
         ("#n", NOTES),
         ("#h", HANDOVER),
+        ("#f", HANDOVER_FROM),
     ];
     let used = |p: &str| update_expression.contains(p) || condition_expression.contains(p);
     let names = all_names
@@ -226,6 +238,7 @@ mod tests {
                 version: "sb.1".into(),
                 epoch: 2,
                 lease_duration_ms: 1000,
+                handover: HandoverWrite::Clear,
             },
         }
     }

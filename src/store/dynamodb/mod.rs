@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::{wall_clock_secs, LeaseStore, StoreError};
@@ -144,9 +144,10 @@ impl LeaseStore for DynamoStore {
         }
     }
 
-    async fn write(&self, req: &WriteRequest) -> Result<(), StoreError> {
+    async fn write(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
         let u = item::update_for(req, wall_clock_secs());
-        self.conn
+        let out = self
+            .conn
             .client
             .update_item()
             .table_name(&self.table)
@@ -155,10 +156,60 @@ impl LeaseStore for DynamoStore {
             .condition_expression(u.condition_expression)
             .set_expression_attribute_names(Some(u.names))
             .set_expression_attribute_values(Some(u.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| classify(e, &self.ctx()))?;
+        let written = out
+            .attributes()
+            .ok_or_else(|| StoreError::Rejected("UpdateItem returned no attributes".into()))?;
+        item::parse(written).map_err(StoreError::Malformed)
+    }
+}
+
+impl DynamoStore {
+    /// Asks the holder to hand over to `target` (or `*`) by setting `handoverTo` on the
+    /// lease item, if it is still at `expect_version` and held. The version is left as it
+    /// is, so the holder's next renewal still matches, and sees the request in the item
+    /// it gets back.
+    pub async fn request_handover(
+        &self,
+        expect_version: &str,
+        target: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(item::KEY, AttributeValue::S(self.lease.clone()))
+            .update_expression("SET #h = :target")
+            .condition_expression("#v = :version AND #o <> :released AND #o <> :frozen")
+            .expression_attribute_names("#h", item::HANDOVER)
+            .expression_attribute_names("#v", item::VERSION)
+            .expression_attribute_names("#o", item::OWNER)
+            .expression_attribute_values(":target", AttributeValue::S(target.into()))
+            .expression_attribute_values(":version", AttributeValue::S(expect_version.into()))
+            .expression_attribute_values(":released", AttributeValue::S(String::new()))
+            .expression_attribute_values(
+                ":frozen",
+                AttributeValue::S(crate::lease::FROZEN_OWNER.into()),
+            )
             .send()
             .await
             .map_err(|e| classify(e, &self.ctx()))?;
         Ok(())
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub fn lease_name(&self) -> &str {
+        &self.lease
     }
 }
 
