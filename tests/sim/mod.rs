@@ -111,7 +111,7 @@ enum Ev {
 
 enum OpKind {
     Read,
-    Write(WriteRequest),
+    Write(Box<WriteRequest>),
 }
 
 struct Reply {
@@ -490,7 +490,7 @@ impl Sim {
                 self.wake(c, at);
             }
             Step::Read => self.send(c, OpKind::Read),
-            Step::Write(req) => self.send(c, OpKind::Write(req)),
+            Step::Write(req) => self.send(c, OpKind::Write(Box::new(req))),
         }
     }
 
