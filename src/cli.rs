@@ -25,6 +25,67 @@ pub enum Command {
     Run(SettingsArgs),
     /// Validate the settings; print each effective value and where it came from.
     CheckConfig(SettingsArgs),
+    /// Show the holder, epoch, handover and every live candidate.
+    Status(StatusArgs),
+    /// Planned failover (a DR drill): the active releases to a target.
+    Handover(HandoverArgs),
+    /// Maintenance: every candidate passive until unfrozen (Admiral's SKIP-LEASE-POD).
+    Freeze(SettingsArgs),
+    /// End maintenance: release the frozen lease.
+    Unfreeze(SettingsArgs),
+    /// Create the lease table (idempotent).
+    CreateTable(CreateTableArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Keep printing, every interval (at least 1 s), until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: crate::ops::status::Output,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HandoverArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// The candidate to hand over to [default: any other live candidate].
+    #[arg(long, value_name = "IDENTITY")]
+    pub to: Option<String>,
+    /// Give up after this long [default: 4 lease durations + 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateTableArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Wait until the table is ACTIVE and turn on TTL for the heartbeat items.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl Command {
+    pub fn settings(&self) -> &SettingsArgs {
+        match self {
+            Command::Run(a)
+            | Command::CheckConfig(a)
+            | Command::Freeze(a)
+            | Command::Unfreeze(a) => a,
+            Command::Status(a) => &a.settings,
+            Command::Handover(a) => &a.settings,
+            Command::CreateTable(a) => &a.settings,
+        }
+    }
+
+    /// Commands that act on the table from outside (they imply the DynamoDB store).
+    pub fn is_operator_command(&self) -> bool {
+        !matches!(self, Command::Run(_) | Command::CheckConfig(_))
+    }
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -72,6 +133,18 @@ pub struct SettingsArgs {
     /// Log format: text or json [default: text]. The filter comes from RUST_LOG.
     #[arg(long, env = "DRLEASE_LOG_FORMAT", value_name = "text|json")]
     pub log_format: Option<String>,
+    /// Acquire only while the controller answers 2xx at this http:// URL.
+    #[arg(long, env = "DRLEASE_APP_HEALTH_URL", value_name = "URL")]
+    pub app_health_url: Option<String>,
+    /// Step down after this many consecutive failed health checks [default: 3].
+    #[arg(long, env = "DRLEASE_APP_HEALTH_FAILURES", value_name = "N")]
+    pub app_health_failures: Option<String>,
+    /// Do not acquire for this long after start [default: 0s].
+    #[arg(long, env = "DRLEASE_WARMUP", value_name = "DURATION")]
+    pub warmup: Option<String>,
+    /// Keep a heartbeat item in the table for `drlease status` and handover [default: true].
+    #[arg(long, env = "DRLEASE_HEARTBEAT", value_name = "true|false")]
+    pub heartbeat: Option<String>,
 }
 
 const IDS: &[(&str, &str)] = &[
@@ -89,6 +162,10 @@ const IDS: &[(&str, &str)] = &[
     ("renew_deadline", "renew-deadline"),
     ("confirm_delay", "confirm-delay"),
     ("log_format", "log-format"),
+    ("app_health_url", "app-health-url"),
+    ("app_health_failures", "app-health-failures"),
+    ("warmup", "warmup"),
+    ("heartbeat", "heartbeat"),
 ];
 
 impl SettingsArgs {
@@ -116,6 +193,10 @@ impl SettingsArgs {
             renew_deadline: self.renew_deadline.clone(),
             confirm_delay: self.confirm_delay.clone(),
             log_format: self.log_format.clone(),
+            app_health_url: self.app_health_url.clone(),
+            app_health_failures: self.app_health_failures.clone(),
+            warmup: self.warmup.clone(),
+            heartbeat: self.heartbeat.clone(),
             sources,
         }
     }
@@ -137,9 +218,10 @@ where
         .subcommand()
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
-    let line = match &cli.command {
-        Command::Run(a) | Command::CheckConfig(a) => a.to_command_line(&sub),
-    };
+    let mut line = cli.command.settings().to_command_line(&sub);
+    if cli.command.is_operator_command() && line.store.is_none() && line.config.is_none() {
+        line.store = Some("dynamodb".into());
+    }
     (cli.command, line)
 }
 

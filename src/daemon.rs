@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::clock::{BootClock, Clock};
 use crate::config::{duration::format_duration, Settings, StoreKind};
@@ -14,17 +14,15 @@ use crate::http::{router, AppState};
 use crate::lease::{CoreConfig, LeaseCore};
 use crate::lease_loop::LeaseLoop;
 use crate::metrics::Metrics;
-use crate::state::{channel, Identity};
+use crate::state::{channel, Identity, SharedState};
+use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::{connect, ConnectOptions, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::LeaseStore;
 
 /// A random token that tells this process from any other with the same identity.
 pub fn new_session() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("no randomness for the session token: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::token::random_token()
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -32,7 +30,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     match settings.store {
         StoreKind::Memory => {
             let store = MemoryStore::new(settings.lease_name.clone());
-            serve(settings, store, clock).await
+            serve(settings, store, clock, None).await
         }
         StoreKind::DynamoDb => {
             let table = settings
@@ -50,7 +48,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::msg)?;
             let store = DynamoStore::new(conn, table, settings.lease_name.clone());
-            serve(settings, store, clock).await
+            let heartbeats = settings.heartbeat.then(|| store.clone());
+            serve(settings, store, clock, heartbeats).await
         }
     }
 }
@@ -59,6 +58,7 @@ async fn serve<S: LeaseStore>(
     settings: Settings,
     store: S,
     clock: Arc<dyn Clock>,
+    heartbeats: Option<DynamoStore>,
 ) -> anyhow::Result<()> {
     let timing = settings.timing.clone();
     let session = new_session()?;
@@ -104,6 +104,7 @@ async fn serve<S: LeaseStore>(
         store_is_private: settings.store == StoreKind::Memory,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let gate = crate::app_health::spawn(&settings.gate, timing.interval);
     let lease_loop = LeaseLoop::new(
         core,
         store,
@@ -111,8 +112,19 @@ async fn serve<S: LeaseStore>(
         publisher,
         metrics.clone(),
         timing.call_timeout(),
+        gate,
     );
     let mut lease_task = tokio::spawn(lease_loop.run(stop_rx));
+
+    let heartbeat_task = heartbeats.map(|hb_store| {
+        let period = timing.interval.max(Duration::from_secs(1));
+        tokio::spawn(heartbeat_loop(
+            hb_store,
+            shared.clone(),
+            period,
+            stop_tx.subscribe(),
+        ))
+    });
 
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(AppState { shared, metrics });
@@ -137,6 +149,9 @@ async fn serve<S: LeaseStore>(
             anyhow::bail!("lease loop ended unexpectedly: {result:?}");
         }
     }
+    if let Some(task) = heartbeat_task {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     let _ = http_stop_tx.send(());
     // Keep-alive clients can hold a graceful shutdown open; do not wait for them forever.
     match tokio::time::timeout(Duration::from_secs(2), server).await {
@@ -146,6 +161,52 @@ async fn serve<S: LeaseStore>(
     }
     info!("stopped");
     Ok(())
+}
+
+/// Keeps this candidate's heartbeat item fresh; removes it on shutdown.
+async fn heartbeat_loop(
+    store: DynamoStore,
+    shared: SharedState,
+    period: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let who = shared.who.clone();
+    let region = store.connection().region.clone();
+    let mut failing = false;
+    loop {
+        let (role, _) = shared.role();
+        let hb = Heartbeat {
+            identity: who.identity.clone(),
+            session: who.session.clone(),
+            region: region.clone(),
+            role: role.as_str().to_string(),
+            eligible: shared.snapshot().gate.eligible(),
+            at_ms: crate::ops::wall_ms(),
+            period_ms: period.as_millis() as u64,
+        };
+        let result = tokio::time::timeout(period, store.put_heartbeat(&hb)).await;
+        match result {
+            Ok(Ok(())) => failing = false,
+            Ok(Err(e)) if !failing => {
+                warn!(error = %e, "cannot write the candidate heartbeat (status and handover will not see this pod)");
+                failing = true;
+            }
+            Err(_) if !failing => {
+                warn!("candidate heartbeat write timed out");
+                failing = true;
+            }
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        store.delete_heartbeat(&who.identity, &who.session),
+    )
+    .await;
 }
 
 async fn shutdown_signal() -> anyhow::Result<&'static str> {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
+use crate::app_health::GateState;
 use crate::clock::{Clock, Mono};
 use crate::lease::{LeaseCore, Role, Step, View, WriteKind};
 use crate::metrics::Metrics;
@@ -19,8 +20,16 @@ pub struct LeaseLoop<S> {
     publisher: Publisher,
     metrics: Arc<Metrics>,
     call_timeout: Duration,
+    gate: watch::Receiver<GateState>,
     last: View,
     last_role: Role,
+}
+
+/// Resolves when the gate changes; never, once nobody can change it any more.
+async fn gate_changed(gate: &mut watch::Receiver<GateState>) {
+    if gate.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 impl<S: LeaseStore> LeaseLoop<S> {
@@ -31,6 +40,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
         publisher: Publisher,
         metrics: Arc<Metrics>,
         call_timeout: Duration,
+        gate: watch::Receiver<GateState>,
     ) -> Self {
         LeaseLoop {
             core,
@@ -39,6 +49,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
             publisher,
             metrics,
             call_timeout,
+            gate,
             last: View::default(),
             last_role: Role::Unknown,
         }
@@ -53,6 +64,12 @@ impl<S: LeaseStore> LeaseLoop<S> {
                 // Publish before any store call: from here on nobody sees "active".
                 self.publish();
                 release_deadline = Some(self.clock.now().plus(self.call_timeout * 2));
+            }
+            let eligible = self.gate.borrow().eligible();
+            if eligible != self.core.is_eligible() {
+                self.core.set_eligible(eligible);
+                // An ineligible holder stops answering active now, not at its next step.
+                self.publish();
             }
             let now = self.clock.now();
             if release_deadline.is_some_and(|d| now >= d) {
@@ -71,6 +88,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = shutdown.changed() => {}
+                            _ = gate_changed(&mut self.gate) => {}
                         }
                     }
                 }
@@ -127,7 +145,8 @@ impl<S: LeaseStore> LeaseLoop<S> {
     fn publish(&mut self) {
         let now = self.clock.now();
         let view = self.core.view();
-        self.publisher.publish(view.clone(), now);
+        let gate = *self.gate.borrow();
+        self.publisher.publish(view.clone(), now, gate);
         self.report_changes(&view, now);
         self.last = view;
     }

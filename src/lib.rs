@@ -4,6 +4,7 @@
 //! `state` carries what the loop decides to the `http` layer; `config` and `cli` turn
 //! flags, environment and Admiral's file into settings; `daemon` wires it all together.
 
+pub mod app_health;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,5 +14,7 @@ pub mod lease;
 pub mod lease_loop;
 pub mod logging;
 pub mod metrics;
+pub mod ops;
 pub mod state;
 pub mod store;
+pub mod token;

@@ -1,8 +1,9 @@
 use std::process::ExitCode;
 
 use drlease::cli::{self, Command};
+use drlease::config::duration::parse_duration;
 use drlease::config::{Environment, Settings};
-use drlease::{daemon, logging};
+use drlease::{daemon, logging, ops};
 
 fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
@@ -38,25 +39,49 @@ fn main() -> ExitCode {
         }
         Command::Run(_) => {
             logging::init(settings.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
+            finish(block_on(daemon::run(settings)), true)
+        }
+        Command::Status(a) => finish(
+            block_on(ops::status::run(&settings, a.watch, a.output)),
+            false,
+        ),
+        Command::Freeze(_) => finish(block_on(ops::freeze::freeze(&settings)), false),
+        Command::Unfreeze(_) => finish(block_on(ops::freeze::unfreeze(&settings)), false),
+        Command::CreateTable(a) => finish(block_on(ops::table::run(&settings, a.wait)), false),
+        Command::Handover(a) => {
+            let timeout = match a.timeout.as_deref().map(parse_duration).transpose() {
+                Ok(t) => t,
                 Err(e) => {
-                    eprintln!("drlease: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
+                    eprintln!("drlease: --timeout: {e}");
+                    return ExitCode::from(2);
                 }
             };
-            match runtime.block_on(daemon::run(settings)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "drlease failed");
-                    eprintln!("drlease: {e:#}");
-                    ExitCode::FAILURE
-                }
+            finish(
+                block_on(ops::handover::run(&settings, a.to, timeout)),
+                false,
+            )
+        }
+    }
+}
+
+fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?
+        .block_on(work)
+}
+
+fn finish(result: anyhow::Result<()>, logged: bool) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if logged {
+                tracing::error!(error = format!("{e:#}"), "drlease failed");
             }
+            eprintln!("drlease: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -7,8 +7,12 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use crate::app_health::AppHealth;
 use crate::clock::Mono;
-use crate::lease::{Role, View};
+use crate::lease::Role;
+#[cfg(test)]
+use crate::lease::View;
+use crate::state::Snapshot;
 
 pub struct Metrics {
     registry: Registry,
@@ -22,6 +26,8 @@ pub struct Metrics {
     holder_age: Gauge,
     conflict: IntGauge,
     rollbacks: IntCounter,
+    eligible: IntGauge,
+    app_healthy: IntGauge,
 }
 
 fn opts(name: &str, help: &str, lease: &str) -> Opts {
@@ -80,6 +86,16 @@ impl Metrics {
             "Times the lease item went backwards (lower epoch, or vanished)",
         ))
         .unwrap();
+        let eligible = IntGauge::with_opts(o(
+            "eligible",
+            "1 while this pod may hold the lease (warm-up over, controller healthy)",
+        ))
+        .unwrap();
+        let app_healthy = IntGauge::with_opts(o(
+            "app_healthy",
+            "1 while the controller answers 2xx on its health URL (or none is configured)",
+        ))
+        .unwrap();
         let build_info =
             IntGaugeVec::new(o("build_info", "Build information"), &["version"]).unwrap();
         build_info
@@ -96,6 +112,8 @@ impl Metrics {
             Box::new(holder_age.clone()),
             Box::new(conflict.clone()),
             Box::new(rollbacks.clone()),
+            Box::new(eligible.clone()),
+            Box::new(app_healthy.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -118,6 +136,8 @@ impl Metrics {
             holder_age,
             conflict,
             rollbacks,
+            eligible,
+            app_healthy,
         }
     }
 
@@ -142,7 +162,11 @@ impl Metrics {
     }
 
     /// Text exposition, with the role-derived gauges computed for `now`.
-    pub fn render(&self, view: &View, now: Mono) -> String {
+    pub fn render(&self, snap: &Snapshot, now: Mono) -> String {
+        let view = &snap.view;
+        self.eligible.set(snap.gate.eligible() as i64);
+        self.app_healthy
+            .set(matches!(snap.gate.app, AppHealth::NotChecked | AppHealth::Healthy) as i64);
         let role = view.role_at(now);
         self.is_active.set((role == Role::Active) as i64);
         for r in Role::ALL {
@@ -179,11 +203,15 @@ mod tests {
             epoch: Some(3),
             ..Default::default()
         };
-        let text = m.render(&view, Mono::from_duration(Duration::from_secs(9)));
+        let snap = |view: &View| Snapshot {
+            view: view.clone(),
+            ..Default::default()
+        };
+        let text = m.render(&snap(&view), Mono::from_duration(Duration::from_secs(9)));
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 1"), "{text}");
         assert!(text.contains("drlease_epoch{lease=\"l1\"} 3"));
         assert!(text.contains("drlease_build_info{lease=\"l1\",version="));
-        let text = m.render(&view, Mono::from_duration(Duration::from_secs(11)));
+        let text = m.render(&snap(&view), Mono::from_duration(Duration::from_secs(11)));
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 0"));
         assert!(text.contains("drlease_role{lease=\"l1\",role=\"passive\"} 1"));
     }

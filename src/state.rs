@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::app_health::GateState;
 use crate::clock::{Clock, Mono};
 use crate::lease::{Role, View};
 
@@ -14,6 +15,8 @@ pub struct Snapshot {
     pub view: View,
     /// When the loop last finished a step; `/healthz` fails if this gets too old.
     pub progress_at: Mono,
+    /// Warm-up and controller health, as the loop last applied them.
+    pub gate: GateState,
 }
 
 /// Facts that do not change while the process runs.
@@ -47,6 +50,7 @@ pub fn channel(
     let start = Snapshot {
         view: View::default(),
         progress_at: clock.now(),
+        gate: GateState::default(),
     };
     let (tx, rx) = watch::channel(start);
     (
@@ -61,8 +65,12 @@ pub fn channel(
 }
 
 impl Publisher {
-    pub fn publish(&self, view: View, progress_at: Mono) {
-        self.tx.send_replace(Snapshot { view, progress_at });
+    pub fn publish(&self, view: View, progress_at: Mono, gate: GateState) {
+        self.tx.send_replace(Snapshot {
+            view,
+            progress_at,
+            gate,
+        });
     }
 }
 

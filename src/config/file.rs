@@ -40,6 +40,10 @@ pub struct DrleaseSection {
     pub renew_deadline: Option<String>,
     pub confirm_delay: Option<String>,
     pub log_format: Option<String>,
+    pub app_health_url: Option<String>,
+    pub app_health_failures: Option<u32>,
+    pub warmup: Option<String>,
+    pub heartbeat: Option<String>,
 }
 
 impl FileConfig {

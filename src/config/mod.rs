@@ -96,6 +96,10 @@ pub struct CommandLine {
     pub renew_deadline: Option<String>,
     pub confirm_delay: Option<String>,
     pub log_format: Option<String>,
+    pub app_health_url: Option<String>,
+    pub app_health_failures: Option<String>,
+    pub warmup: Option<String>,
+    pub heartbeat: Option<String>,
     /// For each flag id that was set, whether it came from the flag or the environment.
     pub sources: Vec<(&'static str, Source)>,
 }
@@ -126,6 +130,17 @@ impl Timing {
     }
 }
 
+/// When this candidate may hold the lease.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    /// Acquire only while the controller answers 2xx here (plain http://).
+    pub app_health_url: Option<String>,
+    /// Step down after this many consecutive failed health checks.
+    pub app_health_failures: u32,
+    /// Do not acquire for this long after start.
+    pub warmup: Duration,
+}
+
 /// The effective, validated settings.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -139,6 +154,9 @@ pub struct Settings {
     pub role_arn: Option<String>,
     pub timing: Timing,
     pub log_format: LogFormat,
+    pub gate: Gate,
+    /// Keep a heartbeat item per candidate in the table (for `drlease status`, handover).
+    pub heartbeat: bool,
     pub config_file: Option<PathBuf>,
     /// Each setting's name, effective value and source, for `check-config` and the log.
     pub provenance: Vec<(&'static str, String, Source)>,
@@ -468,6 +486,32 @@ impl Settings {
             }
         };
 
+        let gate = resolve_gate(&mut r, own)?;
+        let heartbeat = match pick!(
+            "heartbeat",
+            &cli.heartbeat,
+            d("heartbeat", own.and_then(|o| o.heartbeat.as_ref()))
+        ) {
+            Some(raw) => {
+                let on = match raw.text.trim().to_ascii_lowercase().as_str() {
+                    "true" | "on" | "yes" | "1" => true,
+                    "false" | "off" | "no" | "0" => false,
+                    other => {
+                        return Err(ConfigError::new(
+                            &raw.name,
+                            format!("'{other}' is not true or false"),
+                        ))
+                    }
+                };
+                r.record("heartbeat", on.to_string(), raw.source);
+                on
+            }
+            None => {
+                r.record("heartbeat", "true".into(), Source::Default);
+                true
+            }
+        };
+
         Ok(Settings {
             store,
             listen,
@@ -479,10 +523,79 @@ impl Settings {
             role_arn,
             timing,
             log_format,
+            gate,
+            heartbeat,
             config_file: cli.config.clone(),
             provenance: r.provenance,
         })
     }
+}
+
+fn resolve_gate(
+    r: &mut Resolver<'_>,
+    own: Option<&file::DrleaseSection>,
+) -> Result<Gate, ConfigError> {
+    let url_file = own
+        .and_then(|o| o.app_health_url.clone())
+        .map(|v| ("drlease.appHealthUrl", v));
+    let app_health_url = match r.pick("app-health-url", &r.cli.app_health_url, url_file) {
+        Some(raw) => {
+            let v = non_empty(&raw, "app health URL")?;
+            crate::app_health::HealthUrl::parse(&v).map_err(|e| ConfigError::new(&raw.name, e))?;
+            r.record("app-health-url", v.clone(), raw.source);
+            Some(v)
+        }
+        None => None,
+    };
+    let failures_file = own
+        .and_then(|o| o.app_health_failures)
+        .map(|n| ("drlease.appHealthFailures", n.to_string()));
+    let app_health_failures = match r.pick(
+        "app-health-failures",
+        &r.cli.app_health_failures,
+        failures_file,
+    ) {
+        Some(raw) => {
+            let n: u32 = raw
+                .text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        &raw.name,
+                        format!("'{}' is not a whole number of at least 1", raw.text),
+                    )
+                })?;
+            r.record("app-health-failures", n.to_string(), raw.source);
+            n
+        }
+        None => {
+            r.record("app-health-failures", "3".into(), Source::Default);
+            3
+        }
+    };
+    let warmup_file = own
+        .and_then(|o| o.warmup.clone())
+        .map(|v| ("drlease.warmup", v));
+    let warmup = match r.pick("warmup", &r.cli.warmup, warmup_file) {
+        Some(raw) => {
+            let d = parse_duration(&raw.text)
+                .map_err(|e| ConfigError::new(&raw.name, format!("warm-up {e}")))?;
+            r.record("warmup", format_duration(d), raw.source);
+            d
+        }
+        None => {
+            r.record("warmup", "0s".into(), Source::Default);
+            Duration::ZERO
+        }
+    };
+    Ok(Gate {
+        app_health_url,
+        app_health_failures,
+        warmup,
+    })
 }
 
 fn resolve_timing(

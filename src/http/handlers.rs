@@ -7,6 +7,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::AppState;
+use crate::app_health::AppHealth;
 use crate::clock::Mono;
 use crate::lease::Role;
 
@@ -25,6 +26,10 @@ struct RoleBody<'a> {
     conflict: bool,
     session: &'a str,
     last_error: Option<&'a str>,
+    /// May this pod hold the lease (warm-up over, controller healthy or not checked)?
+    eligible: bool,
+    /// `not_checked` without an app health URL, else `unknown`, `healthy`, `unhealthy`.
+    app_health: AppHealth,
 }
 
 /// The sidecar's clock reading (CLOCK_BOOTTIME, nanoseconds) at which a role answer was
@@ -80,6 +85,8 @@ pub async fn role(
         conflict: v.conflict,
         session: &who.session,
         last_error: v.last_error.as_deref(),
+        eligible: snap.gate.eligible(),
+        app_health: snap.gate.app,
     })
     .into_response();
     stamped(body, now)
@@ -155,7 +162,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 
 pub async fn metrics(State(app): State<AppState>) -> Response {
     let snap = app.shared.snapshot();
-    let body = app.metrics.render(&snap.view, app.shared.now());
+    let body = app.metrics.render(&snap, app.shared.now());
     (
         StatusCode::OK,
         [(

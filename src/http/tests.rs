@@ -38,7 +38,8 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn set(&self, view: View) {
-        self.publisher.publish(view, self.clock.now());
+        self.publisher
+            .publish(view, self.clock.now(), Default::default());
     }
 
     fn active_for(&self, secs: u64) {

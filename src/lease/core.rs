@@ -134,6 +134,7 @@ pub struct LeaseCore {
     /// Whether this process has ever seen the item exist (or wrote it).
     seen_item: bool,
     next_read_at: Mono,
+    last_read_sent: Mono,
     not_before: Mono,
     initialized: bool,
     store_reachable: Option<bool>,
@@ -160,6 +161,7 @@ impl LeaseCore {
             highest_epoch: 0,
             seen_item: false,
             next_read_at: Mono::ZERO,
+            last_read_sent: Mono::ZERO,
             not_before: Mono::ZERO,
             initialized: false,
             store_reachable: None,
@@ -304,6 +306,17 @@ impl LeaseCore {
                 self.start_write_gated(now, WriteKind::Renew, expect, epoch)
             }
             Item::Present(r) => {
+                // A handover to us is under way: watch closely for the release.
+                let read_at = if !r.is_released()
+                    && r.handover_to.is_some()
+                    && r.open_to_after_release(&self.cfg.identity)
+                {
+                    read_at
+                        .min(self.last_read_sent.plus(self.cfg.interval / 4))
+                        .max(self.not_before)
+                } else {
+                    read_at
+                };
                 let stored_ms = r.lease_duration_ms.unwrap_or(0);
                 let hold_for = self
                     .cfg
@@ -472,6 +485,7 @@ impl LeaseCore {
         if routine {
             // Pace routine reads from the send time so the cadence does not drift.
             self.next_read_at = sent.plus(self.cfg.interval);
+            self.last_read_sent = sent;
         }
         let item = match result {
             Ok(Some(r)) => Item::Present(r),

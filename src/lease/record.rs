@@ -60,6 +60,16 @@ impl LeaseRecord {
         self.owner == FROZEN_OWNER
     }
 
+    /// For a held item with a handover request: will `identity` be allowed to acquire it
+    /// once the holder releases it?
+    pub fn open_to_after_release(&self, identity: &str) -> bool {
+        match self.handover_to.as_deref() {
+            None => false,
+            Some(HANDOVER_ANY) => self.owner != identity,
+            Some(target) => target == identity,
+        }
+    }
+
     /// For a released item: may `identity` acquire it at once? During a planned handover
     /// only the named target may (or, for `*`, anyone but the one that released it).
     pub fn open_to(&self, identity: &str) -> bool {

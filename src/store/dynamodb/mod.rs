@@ -13,6 +13,7 @@ use super::{wall_clock_secs, LeaseStore, StoreError};
 use crate::lease::{LeaseRecord, WriteRequest};
 
 mod errors;
+pub mod heartbeat;
 pub mod item;
 pub mod table;
 

@@ -1,23 +1,43 @@
-//! Creating the lease table: partition key `leaseName` (S), on-demand billing.
+//! Creating the lease table: partition key `leaseName` (S), on-demand billing, TTL on the
+//! heartbeat items' `expiresAt`.
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 use super::errors::{classify, CallContext};
+use super::heartbeat::EXPIRES_AT;
 use super::item;
 use super::Connection;
 use crate::store::StoreError;
 
-/// Creates the table if it does not exist; returns whether it created it.
-pub async fn create_table(conn: &Connection, table: &str) -> Result<bool, StoreError> {
-    let ctx = CallContext {
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("table '{table}' exists with key schema {found}; drlease needs partition key leaseName (S) and no sort key: choose another --table")]
+    WrongSchema { table: String, found: String },
+}
+
+fn ctx<'a>(conn: &'a Connection, table: &'a str) -> CallContext<'a> {
+    CallContext {
         table,
         region: &conn.region,
         timeout: conn.call_timeout,
-    };
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected(e.to_string())
+}
+
+/// Creates the table if it does not exist; returns whether it created it. An existing
+/// table must have the lease key schema.
+pub async fn create_table(conn: &Connection, table: &str) -> Result<bool, TableError> {
     let result = conn
         .client
         .create_table()
@@ -27,29 +47,66 @@ pub async fn create_table(conn: &Connection, table: &str) -> Result<bool, StoreE
                 .attribute_name(item::KEY)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(|e| StoreError::Rejected(e.to_string()))?,
+                .map_err(invalid)?,
         )
         .key_schema(
             KeySchemaElement::builder()
                 .attribute_name(item::KEY)
                 .key_type(KeyType::Hash)
                 .build()
-                .map_err(|e| StoreError::Rejected(e.to_string()))?,
+                .map_err(invalid)?,
         )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
     match result {
         Ok(_) => Ok(true),
-        Err(e) => {
-            use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-            if e.code() == Some("ResourceInUseException") {
-                Ok(false)
-            } else {
-                Err(classify(e, &ctx))
-            }
+        Err(e) if e.code() == Some("ResourceInUseException") => {
+            check_schema(conn, table).await?;
+            Ok(false)
         }
+        Err(e) => Err(classify(e, &ctx(conn, table)).into()),
     }
+}
+
+async fn check_schema(conn: &Connection, table: &str) -> Result<(), TableError> {
+    let out = conn
+        .client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| classify(e, &ctx(conn, table)))?;
+    let Some(desc) = out.table() else {
+        return Ok(());
+    };
+    let keys = desc.key_schema();
+    let types = desc.attribute_definitions();
+    let key_ok = keys.len() == 1
+        && keys[0].attribute_name() == item::KEY
+        && keys[0].key_type() == &KeyType::Hash
+        && types.iter().any(|a| {
+            a.attribute_name() == item::KEY && a.attribute_type() == &ScalarAttributeType::S
+        });
+    if key_ok {
+        return Ok(());
+    }
+    let found = keys
+        .iter()
+        .map(|k| {
+            let ty = types
+                .iter()
+                .find(|a| a.attribute_name() == k.attribute_name())
+                .map(|a| a.attribute_type().as_str().to_string())
+                .unwrap_or_default();
+            format!("{} ({ty}, {})", k.attribute_name(), k.key_type().as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(TableError::WrongSchema {
+        table: table.to_string(),
+        found,
+    })
 }
 
 /// Waits until the table is ACTIVE, up to `limit`.
@@ -58,11 +115,6 @@ pub async fn wait_active(
     table: &str,
     limit: Duration,
 ) -> Result<(), StoreError> {
-    let ctx = CallContext {
-        table,
-        region: &conn.region,
-        timeout: conn.call_timeout,
-    };
     let start = tokio::time::Instant::now();
     loop {
         let out = conn
@@ -71,7 +123,7 @@ pub async fn wait_active(
             .table_name(table)
             .send()
             .await
-            .map_err(|e| classify(e, &ctx))?;
+            .map_err(|e| classify(e, &ctx(conn, table)))?;
         if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(());
         }
@@ -82,4 +134,38 @@ pub async fn wait_active(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Turns on TTL for the heartbeat items (idempotent). The table must be ACTIVE.
+pub async fn enable_ttl(conn: &Connection, table: &str) -> Result<(), StoreError> {
+    let current = conn
+        .client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| classify(e, &ctx(conn, table)))?;
+    let status = current
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status());
+    if matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) {
+        return Ok(());
+    }
+    conn.client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(invalid)?,
+        )
+        .send()
+        .await
+        .map_err(|e| classify(e, &ctx(conn, table)))?;
+    Ok(())
 }

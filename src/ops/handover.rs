@@ -1,0 +1,147 @@
+//! `drlease handover [--to IDENTITY] [--timeout D]`: a planned failover. The active sees
+//! the request at its next renewal, stops answering active and releases; during the
+//! handover only the target (or, without `--to`, any other candidate) may acquire at once.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use super::{describe_holder, read_lease, wall_ms};
+use crate::config::duration::format_duration;
+use crate::config::Settings;
+use crate::lease::HANDOVER_ANY;
+use crate::store::StoreError;
+
+pub async fn run(
+    settings: &Settings,
+    to: Option<String>,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
+    let store = super::open(settings).await?;
+    let lease = &settings.lease_name;
+    let Some(record) = read_lease(&store).await? else {
+        bail!(
+            "lease {lease} has no item in table {}: nothing to hand over",
+            store.table_name()
+        );
+    };
+    if record.is_frozen() {
+        bail!("lease {lease} is frozen (SKIP-LEASE-POD): unfreeze it first");
+    }
+    if record.is_released() {
+        bail!("lease {lease} is released: nobody to hand over from (a candidate acquires it at its next read)");
+    }
+    let Some(version) = record.version.clone() else {
+        bail!(
+            "lease {lease} is held by {} through Admiral's own checker (no leaseVersion): drlease cannot hand it over",
+            record.owner
+        );
+    };
+    let from = record.owner.clone();
+    let candidates = store.list_heartbeats().await.unwrap_or_default();
+    let now = wall_ms();
+    let alive_others: Vec<_> = candidates
+        .iter()
+        .filter(|c| c.identity != from && c.alive_at(now))
+        .collect();
+    if let Some(target) = &to {
+        if target == &from {
+            bail!("{target} already holds lease {lease}");
+        }
+        match candidates.iter().find(|c| &c.identity == target) {
+            None => {
+                let known: Vec<&str> = candidates.iter().map(|c| c.identity.as_str()).collect();
+                bail!(
+                    "unknown candidate '{target}': no heartbeat for it in table {} (known: {}); \
+                     is it running, with heartbeats on?",
+                    store.table_name(),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                );
+            }
+            Some(c) if !c.alive_at(now) => bail!(
+                "candidate '{target}' is not alive: its last heartbeat was {:.0}s ago",
+                (now - c.at_ms) as f64 / 1000.0
+            ),
+            Some(c) if !c.eligible => bail!(
+                "candidate '{target}' is alive but ineligible (warming up, or its controller is unhealthy)"
+            ),
+            Some(_) => {}
+        }
+    } else if alive_others.is_empty() {
+        bail!("no other live candidate for lease {lease} to take over (see `drlease status`)");
+    }
+    let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
+    // The holder renews every interval, changing the version: retry while it is only that.
+    let mut version = version;
+    let mut attempts = 0;
+    loop {
+        match store.request_handover(&version, &target).await {
+            Ok(()) => break,
+            Err(StoreError::ConditionFailed) if attempts < 20 => {
+                attempts += 1;
+                let now = read_lease(&store).await?;
+                match now.as_ref() {
+                    Some(r) if r.owner == from && r.version.is_some() => {
+                        version = r.version.clone().unwrap_or_default();
+                    }
+                    other => bail!(
+                        "the lease changed while requesting the handover (now held by {}); nothing was written",
+                        describe_holder(other)
+                    ),
+                }
+            }
+            Err(StoreError::ConditionFailed) => bail!(
+                "the lease kept changing while requesting the handover; nothing was written: try again"
+            ),
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot request the handover")),
+        }
+    }
+    let started = Instant::now();
+    // The holder's own lease duration (in the item) beats this command's settings.
+    let lease_duration = record
+        .lease_duration_ms
+        .map(Duration::from_millis)
+        .unwrap_or(settings.timing.lease_duration)
+        .max(settings.timing.lease_duration);
+    let limit = timeout.unwrap_or(lease_duration * 4 + Duration::from_secs(10));
+    // A one-off command: poll briskly whatever the interval, so the time it reports is
+    // the handover's, not the polling's.
+    let poll = Duration::from_millis(50);
+    println!(
+        "handover of lease {lease} from {from} to {} requested; waiting up to {}",
+        to.as_deref().unwrap_or("any other candidate"),
+        format_duration(limit)
+    );
+    loop {
+        let now = read_lease(&store).await?;
+        if let Some(r) = &now {
+            if !r.is_released() && !r.is_frozen() && r.owner != from {
+                let took = started.elapsed();
+                if to.as_ref().is_some_and(|t| t != &r.owner) {
+                    bail!(
+                        "lease {lease} went to {} (epoch {}) instead of {} after {:.2}s",
+                        r.owner,
+                        r.epoch.unwrap_or(0),
+                        to.as_deref().unwrap_or(""),
+                        took.as_secs_f64()
+                    );
+                }
+                println!(
+                    "handed over lease {lease} from {from} to {} (epoch {}) in {:.2}s",
+                    r.owner,
+                    r.epoch.unwrap_or(0),
+                    took.as_secs_f64()
+                );
+                return Ok(());
+            }
+        }
+        if started.elapsed() > limit {
+            bail!(
+                "the handover did not complete within {}: lease {lease} is now held by {}",
+                format_duration(limit),
+                describe_holder(now.as_ref())
+            );
+        }
+        tokio::time::sleep(poll).await;
+    }
+}

@@ -1,0 +1,70 @@
+//! Operator commands: they act on the lease table with the operator's own credentials, so
+//! IAM is the access control. Same settings (config file, flags, environment) as `run`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::config::{Settings, StoreKind};
+use crate::lease::LeaseRecord;
+use crate::store::dynamodb::{connect, ConnectOptions, DynamoStore};
+use crate::store::LeaseStore;
+
+pub mod freeze;
+pub mod handover;
+pub mod status;
+pub mod table;
+
+/// Opens the lease table. Operator commands can afford the SDK's retries.
+pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
+    if settings.store != StoreKind::DynamoDb {
+        bail!(
+            "--store: operator commands work on the DynamoDB table; the memory store lives \
+             inside one sidecar process and cannot be reached from outside"
+        );
+    }
+    let table = settings
+        .table
+        .clone()
+        .context("--table: no table configured")?;
+    let conn = connect(&ConnectOptions {
+        region: settings.region.clone(),
+        endpoint_url: settings.endpoint_url.clone(),
+        role_arn: settings.role_arn.clone(),
+        call_timeout: Duration::from_secs(10),
+        max_attempts: 3,
+        identity: format!("{}-cli", settings.identity),
+    })
+    .await
+    .map_err(anyhow::Error::msg)?;
+    Ok(DynamoStore::new(conn, table, settings.lease_name.clone()))
+}
+
+/// The lease item, with a message that says what to do when it cannot be read.
+pub async fn read_lease(store: &DynamoStore) -> anyhow::Result<Option<LeaseRecord>> {
+    store.read().await.with_context(|| {
+        format!(
+            "cannot read lease '{}' in table '{}'",
+            store.lease_name(),
+            store.table_name()
+        )
+    })
+}
+
+/// Wall-clock now, for the informational ages operators see.
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Who holds the lease, in words.
+pub fn describe_holder(record: Option<&LeaseRecord>) -> String {
+    match record {
+        None => "nobody (no lease item yet)".to_string(),
+        Some(r) if r.is_frozen() => "nobody: frozen (SKIP-LEASE-POD)".to_string(),
+        Some(r) if r.is_released() => "nobody: released".to_string(),
+        Some(r) => format!("{} (epoch {})", r.owner, r.epoch.unwrap_or(0)),
+    }
+}

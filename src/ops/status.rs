@@ -1,0 +1,199 @@
+//! `drlease status [--watch] [--output text|json]`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{read_lease, wall_ms};
+use crate::config::Settings;
+use crate::lease::{LeaseRecord, HANDOVER_ANY};
+use crate::store::dynamodb::heartbeat::Heartbeat;
+use crate::store::dynamodb::DynamoStore;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Serialize)]
+struct Candidate {
+    identity: String,
+    region: String,
+    role: String,
+    eligible: bool,
+    alive: bool,
+    last_heartbeat_age_seconds: f64,
+    session: String,
+}
+
+#[derive(Serialize)]
+struct Status {
+    lease: String,
+    table: String,
+    region: String,
+    /// `held`, `released`, `frozen` or `absent`.
+    state: &'static str,
+    holder: Option<String>,
+    epoch: Option<u64>,
+    version: Option<String>,
+    /// From the item's wall-clock `updatedTime`: informational only.
+    last_renewal_age_seconds: Option<f64>,
+    frozen: bool,
+    handover_to: Option<String>,
+    handover_from: Option<String>,
+    candidates: Vec<Candidate>,
+    candidates_error: Option<String>,
+}
+
+fn state_of(record: Option<&LeaseRecord>) -> &'static str {
+    match record {
+        None => "absent",
+        Some(r) if r.is_frozen() => "frozen",
+        Some(r) if r.is_released() => "released",
+        Some(_) => "held",
+    }
+}
+
+async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
+    let record = read_lease(store).await?;
+    let now = wall_ms();
+    let (candidates, candidates_error) = match store.list_heartbeats().await {
+        Ok(list) => (list, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let candidates = candidates
+        .into_iter()
+        .map(|h: Heartbeat| Candidate {
+            alive: h.alive_at(now),
+            last_heartbeat_age_seconds: (now - h.at_ms) as f64 / 1000.0,
+            identity: h.identity,
+            region: h.region,
+            role: h.role,
+            eligible: h.eligible,
+            session: h.session,
+        })
+        .collect();
+    let r = record.as_ref();
+    Ok(Status {
+        lease: store.lease_name().to_string(),
+        table: store.table_name().to_string(),
+        region: store.connection().region.clone(),
+        state: state_of(r),
+        holder: r.map(|r| r.owner.clone()),
+        epoch: r.and_then(|r| r.epoch),
+        version: r.and_then(|r| r.version.clone()),
+        last_renewal_age_seconds: r
+            .and_then(|r| r.updated_time)
+            .map(|t| (now - t * 1000) as f64 / 1000.0),
+        frozen: r.is_some_and(|r| r.is_frozen()),
+        handover_to: r.and_then(|r| r.handover_to.clone()),
+        handover_from: r.and_then(|r| r.handover_from.clone()),
+        candidates,
+        candidates_error,
+    })
+}
+
+fn print_text(s: &Status) {
+    println!("lease      {} (table {}, {})", s.lease, s.table, s.region);
+    let holder = match s.state {
+        "absent" => "none: no lease item yet".to_string(),
+        "frozen" => "none: FROZEN (SKIP-LEASE-POD); `drlease unfreeze` to resume".to_string(),
+        "released" => "none: released".to_string(),
+        _ => s.holder.clone().unwrap_or_default(),
+    };
+    println!("holder     {holder}");
+    if let Some(e) = s.epoch {
+        println!("epoch      {e}");
+    }
+    if let Some(v) = &s.version {
+        println!("version    {v}");
+    }
+    if let Some(age) = s.last_renewal_age_seconds {
+        println!("renewed    {age:.1}s ago (by the writer's wall clock)");
+    }
+    match (&s.handover_to, s.state) {
+        (Some(to), "held") => println!(
+            "handover   requested, to {}",
+            if to == HANDOVER_ANY {
+                "any other candidate"
+            } else {
+                to
+            }
+        ),
+        (Some(to), "released") => println!(
+            "handover   in progress from {} to {}",
+            s.handover_from.as_deref().unwrap_or("?"),
+            if to == HANDOVER_ANY {
+                "any other candidate"
+            } else {
+                to
+            }
+        ),
+        _ => println!("handover   none"),
+    }
+    match &s.candidates_error {
+        Some(e) => println!("candidates unknown: {e}"),
+        None if s.candidates.is_empty() => {
+            println!("candidates none seen (heartbeats are off, or no sidecar runs)")
+        }
+        None => {
+            println!("candidates");
+            println!(
+                "  {:<28} {:<14} {:<8} {:<6} LAST HEARTBEAT",
+                "IDENTITY", "REGION", "ROLE", "ALIVE"
+            );
+            for c in &s.candidates {
+                let role = if c.eligible {
+                    c.role.clone()
+                } else {
+                    format!("{} (ineligible)", c.role)
+                };
+                println!(
+                    "  {:<28} {:<14} {:<8} {:<6} {:.1}s ago",
+                    c.identity,
+                    c.region,
+                    role,
+                    if c.alive { "yes" } else { "no" },
+                    c.last_heartbeat_age_seconds
+                );
+            }
+        }
+    }
+}
+
+pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Result<()> {
+    let store = super::open(settings).await?;
+    let period = settings.timing.interval.max(Duration::from_secs(1));
+    loop {
+        let status = gather(&store).await?;
+        match output {
+            Output::Json => println!("{}", serde_json::to_string(&status)?),
+            Output::Text => {
+                if watch {
+                    println!("--- {}", chrono_free_now());
+                }
+                print_text(&status);
+            }
+        }
+        if !watch {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// The UTC time of day, without a date-time crate.
+fn chrono_free_now() -> String {
+    let secs = wall_ms() / 1000;
+    let day = secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        day / 3600,
+        day % 3600 / 60,
+        day % 60
+    )
+}

@@ -1,0 +1,157 @@
+//! Candidate heartbeats: one small item per running sidecar, in the lease table, keyed
+//! `<lease>/candidates/<identity>`, expired by DynamoDB's TTL on `expiresAt`. They never
+//! touch the lease item; `drlease status` lists them and `drlease handover` checks its
+//! target against them. Attribute types that Admiral's checker also reads (it scans the
+//! whole table) keep Admiral's types: `leaseName` S, `updatedTime` N.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+
+use super::errors::classify;
+use super::{item, DynamoStore};
+use crate::store::StoreError;
+
+pub const EXPIRES_AT: &str = "expiresAt";
+
+/// One candidate's heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Heartbeat {
+    pub identity: String,
+    pub session: String,
+    pub region: String,
+    pub role: String,
+    pub eligible: bool,
+    /// Wall-clock milliseconds of this heartbeat (informational).
+    pub at_ms: i64,
+    /// How often this candidate writes its heartbeat.
+    pub period_ms: u64,
+}
+
+impl Heartbeat {
+    /// Alive if its last heartbeat is at most three periods old (plus 2 s for clock skew
+    /// between the sidecar's host and the operator's).
+    pub fn alive_at(&self, now_ms: i64) -> bool {
+        now_ms - self.at_ms <= 3 * self.period_ms as i64 + 2000
+    }
+}
+
+fn prefix(lease: &str) -> String {
+    format!("{lease}/candidates/")
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn parse(item: &HashMap<String, AttributeValue>) -> Option<Heartbeat> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let num = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    Some(Heartbeat {
+        identity: text("identity")?,
+        session: text("session").unwrap_or_default(),
+        region: text("region").unwrap_or_default(),
+        role: text("role").unwrap_or_default(),
+        eligible: item
+            .get("eligible")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(true),
+        at_ms: num("heartbeatMs")?,
+        period_ms: num("periodMs").unwrap_or(0).max(0) as u64,
+    })
+}
+
+impl DynamoStore {
+    pub async fn put_heartbeat(&self, hb: &Heartbeat) -> Result<(), StoreError> {
+        let secs = hb.at_ms / 1000;
+        // Expired well after the candidate would count as dead, so `status` can still show
+        // it as gone for a while.
+        let ttl = secs + (10 * hb.period_ms as i64 / 1000).max(600);
+        let item = HashMap::from([
+            (
+                item::KEY.to_string(),
+                s(&format!("{}{}", prefix(self.lease_name()), hb.identity)),
+            ),
+            ("candidateOf".to_string(), s(self.lease_name())),
+            ("identity".to_string(), s(&hb.identity)),
+            ("session".to_string(), s(&hb.session)),
+            ("region".to_string(), s(&hb.region)),
+            ("role".to_string(), s(&hb.role)),
+            ("eligible".to_string(), AttributeValue::Bool(hb.eligible)),
+            ("heartbeatMs".to_string(), n(hb.at_ms)),
+            ("periodMs".to_string(), n(hb.period_ms)),
+            (item::UPDATED.to_string(), n(secs)),
+            (EXPIRES_AT.to_string(), n(ttl)),
+        ]);
+        self.connection()
+            .client
+            .put_item()
+            .table_name(self.table_name())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify(e, &self.ctx()))?;
+        Ok(())
+    }
+
+    /// Removes this process's heartbeat (not a newer process's with the same identity).
+    pub async fn delete_heartbeat(&self, identity: &str, session: &str) -> Result<(), StoreError> {
+        let result = self
+            .connection()
+            .client
+            .delete_item()
+            .table_name(self.table_name())
+            .key(
+                item::KEY,
+                s(&format!("{}{identity}", prefix(self.lease_name()))),
+            )
+            .condition_expression("#s = :session")
+            .expression_attribute_names("#s", "session")
+            .expression_attribute_values(":session", s(session))
+            .send()
+            .await;
+        match result.map_err(|e| classify(e, &self.ctx())) {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every candidate heartbeat of this lease. A Scan: for operator commands only, never
+    /// for the sidecar's own loop (its cost grows with the table).
+    pub async fn list_heartbeats(&self) -> Result<Vec<Heartbeat>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .connection()
+                .client
+                .scan()
+                .table_name(self.table_name())
+                .consistent_read(true)
+                .filter_expression("begins_with(#k, :prefix)")
+                .expression_attribute_names("#k", item::KEY)
+                .expression_attribute_values(":prefix", s(&prefix(self.lease_name())))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(e, &self.ctx()))?;
+            out.extend(page.items().iter().filter_map(parse));
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.identity.cmp(&b.identity));
+        Ok(out)
+    }
+}
