@@ -52,7 +52,8 @@ export DRLEASE_TEST_DYNAMODB_AUTH_ENDPOINT="http://127.0.0.1:$AUTH_PORT"
 # For tests that start (and kill) a store of their own.
 export DRLEASE_TEST_MOTO_SERVER="$PWD/scripts/moto_server.py" DRLEASE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export DRLEASE_REQUIRE_STORE=1
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+# Never let the SDK's credential chain reach the EC2 metadata address: tests stay on loopback.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 cargo test --locked "$@"

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use drlease::lease::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
 };
-use drlease::store::dynamodb::{connect, ConnectOptions, Connection, DynamoStore};
+use drlease::store::dynamodb::{Connection, DynamoStore};
 use drlease::store::memory::MemoryStore;
 use drlease::store::{LeaseStore, StoreError};
 
@@ -323,15 +323,10 @@ async fn an_unreachable_endpoint_fails_fast() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let conn = connect(&ConnectOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
-        call_timeout: Duration::from_millis(500),
-        max_attempts: 1,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let conn = common::connection_with_timeout(
+        &format!("http://127.0.0.1:{port}"),
+        Duration::from_millis(500),
+    );
     let store = DynamoStore::new(conn, "t", "l");
     let started = std::time::Instant::now();
     let err = store.read().await.unwrap_err();

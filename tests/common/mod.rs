@@ -6,7 +6,7 @@ pub mod sidecar;
 
 use std::time::Duration;
 
-use drlease::store::dynamodb::{connect, table, ConnectOptions, Connection};
+use drlease::store::dynamodb::{table, Connection};
 
 /// The moto endpoint started by scripts/test.sh. Without it these tests cannot run: they
 /// fail under the test script and in CI, and are skipped (loudly) under a bare `cargo test`.
@@ -36,17 +36,35 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{suffix}")
 }
 
+/// A client for a loopback endpoint, with static test credentials: the tests never let
+/// the SDK look further down its credential chain (which ends at the EC2 metadata
+/// address, off this machine).
 pub async fn connection(endpoint: &str) -> Connection {
-    connect(&ConnectOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(endpoint.into()),
-        role_arn: None,
-        call_timeout: Duration::from_secs(5),
-        max_attempts: 1,
-        identity: "test".into(),
-    })
-    .await
-    .expect("connect to moto")
+    connection_with_timeout(endpoint, Duration::from_secs(5))
+}
+
+pub fn connection_with_timeout(endpoint: &str, timeout: Duration) -> Connection {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_types::retry::RetryConfig;
+    use aws_smithy_types::timeout::TimeoutConfig;
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(timeout)
+                .connect_timeout(timeout)
+                .build(),
+        )
+        .build();
+    Connection {
+        client: aws_sdk_dynamodb::Client::from_conf(config),
+        region: "us-east-1".into(),
+        call_timeout: timeout,
+    }
 }
 
 /// A fresh table with the lease schema.
