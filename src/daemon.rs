@@ -72,7 +72,8 @@ async fn serve<S: LeaseStore>(
         lease: settings.lease_name.clone(),
         session: session.clone(),
     };
-    let (publisher, shared) = channel(clock.clone(), who, stall_limit);
+    let gate = crate::app_health::spawn(&settings.gate, timing.interval);
+    let (publisher, shared) = channel(clock.clone(), who, stall_limit, *gate.borrow());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {
@@ -104,7 +105,6 @@ async fn serve<S: LeaseStore>(
         store_is_private: settings.store == StoreKind::Memory,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let gate = crate::app_health::spawn(&settings.gate, timing.interval);
     let lease_loop = LeaseLoop::new(
         core,
         store,

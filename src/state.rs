@@ -42,15 +42,18 @@ pub struct Publisher {
     tx: watch::Sender<Snapshot>,
 }
 
+/// `gate` is the eligibility the process starts with, so that readers (the heartbeat)
+/// see it before the loop's first publish.
 pub fn channel(
     clock: Arc<dyn Clock>,
     who: Identity,
     stall_limit: Duration,
+    gate: GateState,
 ) -> (Publisher, SharedState) {
     let start = Snapshot {
         view: View::default(),
         progress_at: clock.now(),
-        gate: GateState::default(),
+        gate,
     };
     let (tx, rx) = watch::channel(start);
     (

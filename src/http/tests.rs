@@ -24,7 +24,12 @@ fn fixture() -> Fixture {
         lease: "mylease".into(),
         session: "s1".into(),
     };
-    let (publisher, shared) = channel(clock.clone(), who, Duration::from_secs(10));
+    let (publisher, shared) = channel(
+        clock.clone(),
+        who,
+        Duration::from_secs(10),
+        Default::default(),
+    );
     let app = router(AppState {
         shared,
         metrics: Arc::new(Metrics::new("mylease")),

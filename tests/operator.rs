@@ -1,0 +1,468 @@
+//! Operator commands against moto, with real sidecars: status, handover, freeze,
+//! unfreeze, create-table, check-config; and the controller health gate and warm-up.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::sidecar::{http, role_json, Sidecar, BIN};
+use common::wait_until;
+use drlease::store::dynamodb::heartbeat::Heartbeat;
+use drlease::store::dynamodb::DynamoStore;
+
+const INTERVAL: Duration = Duration::from_millis(200);
+
+struct Fixture {
+    endpoint: String,
+    table: String,
+    lease: String,
+}
+
+async fn fixture() -> Option<Fixture> {
+    let endpoint = common::endpoint()?;
+    let conn = common::connection(&endpoint).await;
+    let table = common::new_table(&conn).await;
+    Some(Fixture {
+        endpoint,
+        table,
+        lease: common::unique("ops"),
+    })
+}
+
+impl Fixture {
+    fn common_args(&self) -> Vec<String> {
+        [
+            "--endpoint-url",
+            &self.endpoint,
+            "--region",
+            "us-east-1",
+            "--table",
+            &self.table,
+            "--lease-name",
+            &self.lease,
+            "--interval",
+            "200ms",
+            "--failure-threshold",
+            "3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    fn sidecar(&self, identity: &str, extra: &[&str]) -> Sidecar {
+        let mut args = vec!["--store".to_string(), "dynamodb".to_string()];
+        args.extend(self.common_args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Sidecar::start(identity, &args)
+    }
+
+    /// Runs `drlease <sub> ...` as an operator would.
+    fn cli(&self, sub: &str, extra: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg(sub)
+            .args(self.common_args())
+            .args(extra)
+            .env_remove("DRLEASE_STORE")
+            .output()
+            .unwrap()
+    }
+
+    async fn store(&self) -> DynamoStore {
+        let conn = common::connection(&self.endpoint).await;
+        DynamoStore::new(conn, self.table.clone(), self.lease.clone())
+    }
+}
+
+fn text(o: &Output) -> (Option<i32>, String, String) {
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Waits for exactly one of the two to be active; returns its index.
+fn settle(a: &Sidecar, b: &Sidecar) -> usize {
+    wait_until(Duration::from_secs(10), || {
+        (a.is_active() ^ b.is_active())
+            && [a, b]
+                .iter()
+                .all(|s| matches!(s.role().as_deref(), Some("active" | "passive")))
+    })
+    .unwrap_or_else(|| panic!("no single active:\n{}\n{}", a.logs(), b.logs()));
+    if a.is_active() {
+        0
+    } else {
+        1
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_the_holder_and_every_live_candidate() {
+    let Some(f) = fixture().await else { return };
+    let a = f.sidecar("pod-a", &[]);
+    let b = f.sidecar("pod-b", &[]);
+    let active = settle(&a, &b);
+    let holder = [&a, &b][active].identity.clone();
+    // Heartbeats come every second: wait until both are listed.
+    let json = wait_until(Duration::from_secs(5), || {
+        let (code, out, _) = text(&f.cli("status", &["--output", "json"]));
+        code == Some(0)
+            && serde_json::from_str::<serde_json::Value>(&out)
+                .is_ok_and(|v| v["candidates"].as_array().is_some_and(|c| c.len() == 2))
+    });
+    assert!(json.is_some(), "status never listed both candidates");
+    let (_, out, _) = text(&f.cli("status", &["--output", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["state"], "held");
+    assert_eq!(v["holder"], holder.as_str());
+    assert_eq!(v["epoch"], 1);
+    assert_eq!(v["frozen"], false);
+    for c in v["candidates"].as_array().unwrap() {
+        assert_eq!(c["alive"], true);
+        assert_eq!(c["region"], "us-east-1");
+    }
+    let (code, out, _) = text(&f.cli("status", &[]));
+    assert_eq!(code, Some(0));
+    assert!(out.contains(&format!("holder     {holder}")), "{out}");
+    assert!(out.contains("pod-a") && out.contains("pod-b"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handover_moves_the_lease_to_the_target_within_about_two_intervals() {
+    let Some(f) = fixture().await else { return };
+    let a = f.sidecar("pod-a", &[]);
+    let b = f.sidecar("pod-b", &[]);
+    let active = settle(&a, &b);
+    let (from, to) = if active == 0 { (&a, &b) } else { (&b, &a) };
+    wait_until(Duration::from_secs(5), || {
+        text(&f.cli("status", &["--output", "json"]))
+            .1
+            .contains(&to.identity)
+    })
+    .expect("the target's heartbeat is listed");
+    let started = Instant::now();
+    let (code, out, err) = text(&f.cli("handover", &["--to", &to.identity]));
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("from {} to {}", from.identity, to.identity)),
+        "{out}"
+    );
+    // The command reports how long the handover took, measured from its request.
+    let took: f64 = out
+        .rsplit("in ")
+        .next()
+        .and_then(|s| s.trim().trim_end_matches('s').parse().ok())
+        .expect("the command prints the time it took");
+    eprintln!(
+        "handover took {took:.3}s (interval {INTERVAL:?}); command ran {:?}",
+        started.elapsed()
+    );
+    assert!(
+        took <= (INTERVAL * 2 + Duration::from_millis(300)).as_secs_f64(),
+        "{out}"
+    );
+    assert!(to.is_active() && !from.is_active());
+    assert_eq!(role_json(to.port).unwrap()["epoch"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handover_refuses_what_it_cannot_do_with_a_clear_message() {
+    let Some(f) = fixture().await else { return };
+    // No item yet.
+    let (code, _, err) = text(&f.cli("handover", &[]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nothing to hand over"), "{err}");
+
+    let a = f.sidecar("pod-a", &[]);
+    wait_until(Duration::from_secs(5), || a.is_active()).expect("a active");
+    wait_until(Duration::from_secs(5), || {
+        text(&f.cli("status", &["--output", "json"]))
+            .1
+            .contains("pod-a")
+    })
+    .expect("a's heartbeat is listed");
+    let (code, _, err) = text(&f.cli("handover", &[]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no other live candidate"), "{err}");
+    let (_, _, err) = text(&f.cli("handover", &["--to", "pod-z"]));
+    assert!(
+        err.contains("unknown candidate 'pod-z'") && err.contains("pod-a"),
+        "{err}"
+    );
+    let (_, _, err) = text(&f.cli("handover", &["--to", "pod-a"]));
+    assert!(err.contains("already holds"), "{err}");
+    // A candidate whose heartbeat stopped a minute ago.
+    f.store()
+        .await
+        .put_heartbeat(&Heartbeat {
+            identity: "pod-old".into(),
+            session: "s".into(),
+            region: "us-east-1".into(),
+            role: "passive".into(),
+            eligible: true,
+            at_ms: drlease::ops::wall_ms() - 60_000,
+            period_ms: 1000,
+        })
+        .await
+        .unwrap();
+    let (_, _, err) = text(&f.cli("handover", &["--to", "pod-old"]));
+    assert!(err.contains("not alive"), "{err}");
+    // A target that is alive but never shows up to acquire: nothing happens in time...
+    let b = f.sidecar("pod-b", &["--app-health-url", "http://127.0.0.1:9/none"]);
+    wait_until(Duration::from_secs(5), || {
+        text(&f.cli("status", &["--output", "json"]))
+            .1
+            .contains("pod-b")
+    })
+    .expect("b's heartbeat is listed");
+    let (code, _, err) = text(&f.cli("handover", &["--to", "pod-b"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("ineligible"), "{err}");
+    drop(b);
+    // Frozen: unfreeze first.
+    assert_eq!(f.cli("freeze", &[]).status.code(), Some(0));
+    let (_, _, err) = text(&f.cli("handover", &[]));
+    assert!(err.contains("unfreeze it first"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn freeze_keeps_everyone_passive_until_unfreeze() {
+    let Some(f) = fixture().await else { return };
+    let a = f.sidecar("pod-a", &[]);
+    let b = f.sidecar("pod-b", &[]);
+    let active = settle(&a, &b);
+    let holder = [&a, &b][active].identity.clone();
+    let (code, out, err) = text(&f.cli("freeze", &[]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains(&format!("was held by {holder} (epoch 1)")),
+        "{out}"
+    );
+    wait_until(INTERVAL * 3, || !a.is_active() && !b.is_active())
+        .expect("both passive within about an interval");
+    let frozen = Instant::now();
+    while frozen.elapsed() < Duration::from_millis(600) * 3 {
+        assert!(!a.is_active() && !b.is_active(), "a frozen lease was taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(role_json(a.port).unwrap()["frozen"], true);
+    let (_, out, _) = text(&f.cli("freeze", &[]));
+    assert!(out.contains("already frozen"), "{out}");
+    let (code, out, _) = text(&f.cli("unfreeze", &[]));
+    assert_eq!(code, Some(0));
+    assert!(out.contains("released"), "{out}");
+    wait_until(Duration::from_secs(3), || a.is_active() ^ b.is_active()).expect("one active again");
+    let (code, _, err) = text(&f.cli("unfreeze", &[]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not frozen"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_table_is_idempotent_and_refuses_a_wrong_schema() {
+    let Some(endpoint) = common::endpoint() else {
+        return;
+    };
+    let table = common::unique("ct");
+    let run = |table: &str, extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "create-table",
+                "--endpoint-url",
+                &endpoint,
+                "--region",
+                "us-east-1",
+            ])
+            .args(["--table", table, "--lease-name", "x"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let (code, out, err) = text(&run(&table, &["--wait"]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("created table") && out.contains("TTL on expiresAt is on"),
+        "{out}"
+    );
+    let (code, out, _) = text(&run(&table, &["--wait"]));
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("already exists with the right key schema"),
+        "{out}"
+    );
+
+    // A table with another key schema.
+    let conn = common::connection(&endpoint).await;
+    let other = common::unique("wrong");
+    use aws_sdk_dynamodb::types::*;
+    conn.client
+        .create_table()
+        .table_name(&other)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let (code, _, err) = text(&run(&other, &[]));
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("exists with key schema id (N, HASH)") && err.contains("leaseName"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_prints_each_value_and_its_source() {
+    let dir = std::env::temp_dir().join(common::unique("cc"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dr.yaml");
+    std::fs::write(
+        &file,
+        "dynamoDB:\n  leaseName: mylease\n  tableName: t\n  waitTimeInSeconds: 5\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "check-config",
+            "--config",
+            file.to_str().unwrap(),
+            "--identity",
+            "me",
+        ])
+        .env("DRLEASE_FAILURE_THRESHOLD", "4")
+        .output()
+        .unwrap();
+    let (code, out, err) = text(&out);
+    assert_eq!(code, Some(0), "{err}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("identity").ends_with("flag"), "{out}");
+    assert!(
+        line("failure-threshold").contains('4') && line("failure-threshold").ends_with("env"),
+        "{out}"
+    );
+    assert!(
+        line("interval").contains("5s") && line("interval").ends_with("file"),
+        "{out}"
+    );
+    assert!(line("listen").ends_with("default"), "{out}");
+    assert!(line("renew-deadline").contains("15s"), "{out}");
+}
+
+/// A controller stand-in whose health endpoint answers with a status we set.
+struct FakeController {
+    port: u16,
+    status: Arc<AtomicU16>,
+}
+
+impl FakeController {
+    fn start(status: u16) -> FakeController {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let status = Arc::new(AtomicU16::new(status));
+        let s = status.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf);
+                let code = s.load(Ordering::Relaxed);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        FakeController { port, status }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/health", self.port)
+    }
+
+    fn set(&self, code: u16) {
+        self.status.store(code, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unhealthy_controller_does_not_pin_the_lease() {
+    let Some(f) = fixture().await else { return };
+    let app = FakeController::start(200);
+    let a = f.sidecar(
+        "pod-a",
+        &["--app-health-url", &app.url(), "--app-health-failures", "2"],
+    );
+    wait_until(Duration::from_secs(5), || a.is_active()).expect("a (healthy) becomes active");
+    let b = f.sidecar("pod-b", &[]);
+    wait_until(Duration::from_secs(5), || {
+        b.role().as_deref() == Some("passive")
+    })
+    .unwrap();
+
+    app.set(503);
+    let broke = Instant::now();
+    let took = wait_until(Duration::from_secs(3), || b.is_active())
+        .unwrap_or_else(|| panic!("b did not take over:\n{}", a.logs()));
+    eprintln!("controller failed; other pod active after {took:?}");
+    assert!(!a.is_active());
+    let v = role_json(a.port).unwrap();
+    assert_eq!(v["app_health"], "unhealthy");
+    assert_eq!(v["eligible"], false);
+    let metrics = http(a.port, "GET", "/metrics").unwrap().1;
+    assert!(
+        metrics.contains(&format!("drlease_app_healthy{{lease=\"{}\"}} 0", f.lease)),
+        "{metrics}"
+    );
+    // It stepped down (a release, not an expiry): well under a lease duration.
+    assert!(broke.elapsed() < Duration::from_secs(2));
+
+    // Healthy again: eligible, but the lease stays where it is.
+    app.set(200);
+    wait_until(Duration::from_secs(3), || {
+        role_json(a.port).is_some_and(|v| v["eligible"] == true)
+    })
+    .expect("a eligible again");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(b.is_active() && !a.is_active());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidate_in_warm_up_does_not_acquire() {
+    let Some(f) = fixture().await else { return };
+    let started = Instant::now();
+    let a = f.sidecar("pod-a", &["--warmup", "2s"]);
+    wait_until(Duration::from_secs(3), || {
+        role_json(a.port).is_some_and(|v| v["eligible"] == false && v["role"] == "passive")
+    })
+    .expect("a decides passive and ineligible during warm-up");
+    let took = wait_until(Duration::from_secs(6), || a.is_active()).expect("active after warm-up");
+    let since_start = started.elapsed();
+    eprintln!("active {since_start:?} after start (warm-up 2s), {took:?} after the first check");
+    assert!(
+        since_start >= Duration::from_secs(2),
+        "acquired during warm-up"
+    );
+}
