@@ -117,7 +117,9 @@ async fn serve<S: LeaseStore>(
     let mut lease_task = tokio::spawn(lease_loop.run(stop_rx));
 
     let heartbeat_task = heartbeats.map(|hb_store| {
-        let period = timing.interval.max(Duration::from_secs(1));
+        // Heartbeats are for operators (status, handover): every 5 s at most, plus at once on
+        // a role change, so they add a fraction to the store cost instead of doubling it.
+        let period = timing.interval.max(Duration::from_secs(5));
         tokio::spawn(heartbeat_loop(
             hb_store,
             shared.clone(),
@@ -127,7 +129,7 @@ async fn serve<S: LeaseStore>(
     });
 
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(AppState { shared, metrics });
+    let app = router(AppState::new(shared, metrics));
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -175,12 +177,13 @@ async fn heartbeat_loop(
     let mut failing = false;
     loop {
         let (role, _) = shared.role();
+        let eligible = shared.snapshot().gate.eligible();
         let hb = Heartbeat {
             identity: who.identity.clone(),
             session: who.session.clone(),
             region: region.clone(),
             role: role.as_str().to_string(),
-            eligible: shared.snapshot().gate.eligible(),
+            eligible,
             at_ms: crate::ops::wall_ms(),
             period_ms: period.as_millis() as u64,
         };
@@ -197,16 +200,26 @@ async fn heartbeat_loop(
             }
             _ => {}
         }
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = stop.changed() => break,
+        // Until the period is over, or the role or eligibility changes (checked 4x a second).
+        let written = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = stop.changed() => {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        store.delete_heartbeat(&who.identity, &who.session),
+                    )
+                    .await;
+                    return;
+                }
+            }
+            let changed = shared.role().0 != role || shared.snapshot().gate.eligible() != eligible;
+            if changed || written.elapsed() >= period {
+                break;
+            }
         }
     }
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        store.delete_heartbeat(&who.identity, &who.session),
-    )
-    .await;
 }
 
 async fn shutdown_signal() -> anyhow::Result<&'static str> {

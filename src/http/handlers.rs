@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -38,16 +39,29 @@ struct RoleBody<'a> {
 pub const DECIDED_AT: &str = "x-drlease-decided-at-ns";
 
 fn stamped(mut response: Response, at: Mono) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&at.as_duration().as_nanos().to_string()) {
-        response.headers_mut().insert(DECIDED_AT, v);
-    }
+    let nanos = at.as_duration().as_nanos() as u64;
+    response
+        .headers_mut()
+        .insert(DECIDED_AT, HeaderValue::from(nanos));
     response
 }
 
-fn text(status: StatusCode, body: impl Into<String>) -> Response {
+/// The role gates answer on every write the controller makes: no allocation for the body.
+fn role_word(role: Role) -> &'static str {
+    match role {
+        Role::Active => "active\n",
+        Role::Passive => "passive\n",
+        Role::Unknown => "unknown\n",
+    }
+}
+
+fn text(status: StatusCode, body: impl Into<Body>) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
         body.into(),
     )
         .into_response()
@@ -62,7 +76,7 @@ pub async fn role(
     let role = snap.view.role_at(now);
     match q.get("format").map(String::as_str) {
         None | Some("json") => {}
-        Some("text") => return stamped(text(StatusCode::OK, format!("{}\n", role.as_str())), now),
+        Some("text") => return stamped(text(StatusCode::OK, role_word(role)), now),
         Some(other) => {
             return text(
                 StatusCode::BAD_REQUEST,
@@ -109,7 +123,7 @@ fn role_gate(app: &AppState, wanted: Role) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    stamped(text(status, format!("{}\n", role.as_str())), at)
+    stamped(text(status, role_word(role)), at)
 }
 
 /// Admiral's own endpoint: with `checkifreadonly=true`, 503 while read-only (passive or

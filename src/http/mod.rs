@@ -11,10 +11,27 @@ use crate::state::SharedState;
 
 pub mod handlers;
 
+/// What the handlers share. Cloned per request by axum's `State` extractor, hence one
+/// `Arc` (a single atomic increment) rather than a struct of several.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
     pub shared: SharedState,
     pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(shared: SharedState, metrics: Arc<Metrics>) -> Self {
+        AppState(Arc::new(AppInner { shared, metrics }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
 }
 
 /// GET (and so HEAD) on every route; other methods 405, unknown paths 404.

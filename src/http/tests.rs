@@ -30,10 +30,7 @@ fn fixture() -> Fixture {
         Duration::from_secs(10),
         Default::default(),
     );
-    let app = router(AppState {
-        shared,
-        metrics: Arc::new(Metrics::new("mylease")),
-    });
+    let app = router(AppState::new(shared, Arc::new(Metrics::new("mylease"))));
     Fixture {
         app,
         clock,

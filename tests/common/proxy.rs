@@ -3,6 +3,7 @@
 //! Content-Length, as the AWS SDK and moto both send them) and applies the current fault
 //! to each request.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,9 +27,12 @@ pub enum Fault {
     },
 }
 
+type Counts = Arc<Mutex<HashMap<String, u64>>>;
+
 pub struct FaultProxy {
     pub port: u16,
     fault: Arc<Mutex<Fault>>,
+    counts: Counts,
     _runtime: Arc<tokio::runtime::Runtime>,
 }
 
@@ -43,25 +47,36 @@ impl FaultProxy {
                 .unwrap(),
         );
         let fault = Arc::new(Mutex::new(Fault::Pass));
+        let counts: Counts = Arc::default();
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let f = fault.clone();
+        let (f, c) = (fault.clone(), counts.clone());
         runtime.spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
-                let f = f.clone();
+                let (f, c) = (f.clone(), c.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, upstream, f).await;
+                    let _ = serve(client, upstream, f, c).await;
                 });
             }
         });
         FaultProxy {
             port,
             fault,
+            counts,
             _runtime: runtime,
         }
+    }
+
+    /// Requests seen so far, by DynamoDB operation (`getitem`, `updateitem`, ...).
+    pub fn counts(&self) -> HashMap<String, u64> {
+        self.counts.lock().unwrap().clone()
+    }
+
+    pub fn reset_counts(&self) {
+        self.counts.lock().unwrap().clear();
     }
 
     pub fn set(&self, fault: Fault) {
@@ -115,14 +130,30 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The DynamoDB operation of a request, from its X-Amz-Target header, lower-cased.
+fn operation(request: &[u8]) -> String {
+    let end = find(request, b"\r\n\r\n").unwrap_or(0);
+    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+    head.lines()
+        .find_map(|l| l.strip_prefix("x-amz-target:"))
+        .and_then(|v| v.trim().rsplit('.').next().map(str::to_string))
+        .unwrap_or_else(|| "other".into())
+}
+
 async fn serve(
     mut client: TcpStream,
     upstream: SocketAddr,
     fault: Arc<Mutex<Fault>>,
+    counts: Counts,
 ) -> std::io::Result<()> {
     let mut cbuf = Vec::new();
     let mut up: Option<(TcpStream, Vec<u8>)> = None;
     while let Some(request) = read_message(&mut client, &mut cbuf).await? {
+        *counts
+            .lock()
+            .unwrap()
+            .entry(operation(&request))
+            .or_default() += 1;
         let current = fault.lock().unwrap().clone();
         match current {
             Fault::Pass => {}

@@ -1,0 +1,537 @@
+//! drlease benchmarks: failover at the floor, the role endpoint at line rate, footprint
+//! and store cost. Run by `scripts/bench.sh`, which builds the release binary, starts moto
+//! and writes `docs/benchmarks.md`. Figures are written down, never asserted.
+//!
+//! Environment (set by scripts/bench.sh): DRLEASE_TEST_DYNAMODB_ENDPOINT,
+//! DRLEASE_BENCH_BIN (the release drlease), DRLEASE_BENCH_BASELINE (static_server),
+//! DRLEASE_BENCH_FOOTPRINT_SECS (600 by default), DRLEASE_BENCH_OUT (the report path).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use common::proxy::FaultProxy;
+use common::sidecar::{free_port, http};
+use common::wait_until;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
+}
+
+/// A release `drlease run`, optionally pinned to CPUs with taskset.
+struct Proc {
+    child: Child,
+    port: u16,
+}
+
+impl Proc {
+    fn start(bin: &str, identity: &str, args: &[String], cpus: Option<&str>) -> Proc {
+        let port = free_port();
+        let mut cmd = match cpus {
+            Some(c) => {
+                let mut t = Command::new("taskset");
+                t.args(["-c", c, bin]);
+                t
+            }
+            None => Command::new(bin),
+        };
+        cmd.arg("run")
+            .args(args)
+            .args([
+                "--identity",
+                identity,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Proc {
+            child: cmd.spawn().expect("spawn drlease"),
+            port,
+        }
+    }
+
+    fn active(&self) -> bool {
+        matches!(http(self.port, "GET", "/active"), Some((200, _)))
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on a child we own.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn lease_args(
+    endpoint: &str,
+    table: &str,
+    lease: &str,
+    interval: &str,
+    threshold: &str,
+) -> Vec<String> {
+    [
+        "--store",
+        "dynamodb",
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        "us-east-1",
+        "--table",
+        table,
+        "--lease-name",
+        lease,
+        "--interval",
+        interval,
+        "--failure-threshold",
+        threshold,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+/// Polls `cond` every millisecond; the time until it held.
+fn time_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    None
+}
+
+fn settle<'a>(a: &'a mut Proc, b: &'a mut Proc) -> (&'a mut Proc, &'a mut Proc) {
+    wait_until(Duration::from_secs(15), || a.active() ^ b.active()).expect("one active");
+    // Both decided; give the passive a few reads of the steady state.
+    std::thread::sleep(Duration::from_millis(600));
+    if a.active() {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+struct Report {
+    lines: Vec<String>,
+}
+
+impl Report {
+    fn line(&mut self, s: impl Into<String>) {
+        let s = s.into();
+        println!("{s}");
+        self.lines.push(s);
+    }
+}
+
+// --- 1 and 2: failover and handover -----------------------------------------------------
+
+fn failover(bin: &str, endpoint: &str, table: &str, runs: usize, planned: bool) -> Vec<f64> {
+    let mut times = Vec::new();
+    for run in 0..runs {
+        let lease = format!("{}-{run}", if planned { "handover" } else { "failover" });
+        let args = lease_args(endpoint, table, &lease, "200ms", "5");
+        let mut a = Proc::start(bin, "pod-a", &args, None);
+        let mut b = Proc::start(bin, "pod-b", &args, None);
+        let (active, survivor) = settle(&mut a, &mut b);
+        let t0 = Instant::now();
+        if planned {
+            active.signal(libc::SIGTERM);
+        } else {
+            active.kill9();
+        }
+        let took =
+            time_until(Duration::from_secs(10), || survivor.active()).expect("survivor active");
+        let _ = t0;
+        times.push(took.as_secs_f64() * 1000.0);
+    }
+    times
+}
+
+// --- 3: the role endpoint ----------------------------------------------------------------
+
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn parse_latency(v: &str) -> f64 {
+    let v = v.trim();
+    if let Some(x) = v.strip_suffix("us") {
+        x.parse::<f64>().unwrap_or(f64::NAN) / 1000.0
+    } else if let Some(x) = v.strip_suffix("ms") {
+        x.parse().unwrap_or(f64::NAN)
+    } else if let Some(x) = v.strip_suffix('s') {
+        x.parse::<f64>().unwrap_or(f64::NAN) * 1000.0
+    } else {
+        f64::NAN
+    }
+}
+
+fn wrk(port: u16, path: &str, secs: u32) -> Wrk {
+    let out = Command::new("taskset")
+        .args([
+            "-c",
+            "1",
+            "wrk",
+            "-t2",
+            "-c64",
+            &format!("-d{secs}s"),
+            "--latency",
+        ])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("run wrk (scripts/bench.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let find = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    Wrk {
+        rps: find("Requests/sec:").parse().unwrap_or(0.0),
+        p50_ms: parse_latency(&find("50%")),
+        p99_ms: parse_latency(&find("99%")),
+    }
+}
+
+// --- 4: footprint --------------------------------------------------------------------------
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after ") ".
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / hz
+}
+
+fn first_decision(bin: &str, args: &[String]) -> f64 {
+    let t0 = Instant::now();
+    let p = Proc::start(bin, "probe", args, None);
+    let took = time_until(Duration::from_secs(20), || {
+        matches!(http(p.port, "GET", "/readyz"), Some((200, _)))
+    })
+    .expect("first decision");
+    let _ = t0;
+    took.as_secs_f64() * 1000.0
+}
+
+// --- 5: store cost -------------------------------------------------------------------------
+
+async fn fill_table(conn: &drlease::store::dynamodb::Connection, table: &str, n: usize) {
+    let mut i = 0;
+    while i < n {
+        let batch: Vec<WriteRequest> = (i..(i + 25).min(n))
+            .map(|k| {
+                let item = HashMap::from([
+                    (
+                        "leaseName".to_string(),
+                        AttributeValue::S(format!("other-{k}")),
+                    ),
+                    (
+                        "leaseOwner".to_string(),
+                        AttributeValue::S("someone".into()),
+                    ),
+                    ("updatedTime".to_string(), AttributeValue::N("1".into())),
+                ]);
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
+            })
+            .collect();
+        conn.client
+            .batch_write_item()
+            .request_items(table, batch)
+            .send()
+            .await
+            .expect("batch write");
+        i += 25;
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else to parse.
+    let endpoint = env("DRLEASE_TEST_DYNAMODB_ENDPOINT");
+    let bin = env("DRLEASE_BENCH_BIN");
+    let baseline = env("DRLEASE_BENCH_BASELINE");
+    let out = env("DRLEASE_BENCH_OUT");
+    let footprint_secs: u64 = std::env::var("DRLEASE_BENCH_FOOTPRINT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    let runs: usize = std::env::var("DRLEASE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let conn = rt.block_on(common::connection(&endpoint));
+    let new_table = || rt.block_on(common::new_table(&conn));
+    let mut r = Report { lines: Vec::new() };
+
+    // The footprint process runs from the start, alone on its own lease, while the rest goes on.
+    let fp_table = new_table();
+    let fp = Proc::start(
+        &bin,
+        "footprint",
+        &lease_args(&endpoint, &fp_table, "footprint", "1s", "3"),
+        None,
+    );
+    let fp_started = Instant::now();
+    wait_until(Duration::from_secs(10), || fp.active()).expect("footprint sidecar active");
+    let fp_cpu0 = cpu_secs(fp.pid());
+
+    // 1. Unplanned failover.
+    let table = new_table();
+    let kill = failover(&bin, &endpoint, &table, runs, false);
+    let (kmin, kmed, kmax) = stats(kill.clone());
+    // 2. Planned handover.
+    let term = failover(&bin, &endpoint, &table, runs, true);
+    let (tmin, tmed, tmax) = stats(term.clone());
+
+    // 3. Role endpoint, server on CPU 0, wrk on CPU 1.
+    let mem = Proc::start(
+        &bin,
+        "bench",
+        &["--store".into(), "memory".into()],
+        Some("0"),
+    );
+    wait_until(Duration::from_secs(5), || mem.active()).expect("memory sidecar active");
+    let base_port = free_port();
+    let mut base = Command::new("taskset")
+        .args(["-c", "0", &baseline, &format!("127.0.0.1:{base_port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the baseline server");
+    wait_until(Duration::from_secs(5), || {
+        http(base_port, "GET", "/").is_some()
+    })
+    .expect("baseline up");
+    let _ = wrk(mem.port, "/active", 2); // warm up
+    let _ = wrk(base_port, "/", 2);
+    let w_active = wrk(mem.port, "/active", 10);
+    let w_role = wrk(mem.port, "/role", 10);
+    let w_base = wrk(base_port, "/", 10);
+    let _ = base.kill();
+    let _ = base.wait();
+    drop(mem);
+
+    // 5. Store cost: an active and a passive per table size, each behind a counting proxy.
+    let window = Duration::from_secs(60);
+    let mut cost = Vec::new();
+    for others in [1usize, 100, 10_000] {
+        let t = new_table();
+        rt.block_on(fill_table(&conn, &t, others));
+        let addr: SocketAddr = endpoint.trim_start_matches("http://").parse().unwrap();
+        let (pa, pb) = (FaultProxy::start(addr), FaultProxy::start(addr));
+        let mut a = Proc::start(
+            &bin,
+            "cost-a",
+            &lease_args(&pa.url(), &t, "cost", "1s", "3"),
+            None,
+        );
+        let mut b = Proc::start(
+            &bin,
+            "cost-b",
+            &lease_args(&pb.url(), &t, "cost", "1s", "3"),
+            None,
+        );
+        let (active_port, _) = {
+            let (act, _) = settle(&mut a, &mut b);
+            (act.port, ())
+        };
+        let (act_proxy, pas_proxy) = if active_port == a.port {
+            (&pa, &pb)
+        } else {
+            (&pb, &pa)
+        };
+        act_proxy.reset_counts();
+        pas_proxy.reset_counts();
+        std::thread::sleep(window);
+        let per_hour = |c: HashMap<String, u64>| {
+            let scale = 3600.0 / window.as_secs_f64();
+            let total: u64 = c.values().sum();
+            let mut ops: Vec<String> = c
+                .iter()
+                .map(|(k, v)| format!("{k} {:.0}", *v as f64 * scale))
+                .collect();
+            ops.sort();
+            (total as f64 * scale, ops.join(", "))
+        };
+        cost.push((
+            others,
+            per_hour(act_proxy.counts()),
+            per_hour(pas_proxy.counts()),
+        ));
+    }
+
+    // 4. Footprint: wait out the window, then read.
+    let remaining = Duration::from_secs(footprint_secs).saturating_sub(fp_started.elapsed());
+    std::thread::sleep(remaining);
+    let fp_elapsed = fp_started.elapsed().as_secs_f64();
+    let rss = rss_kb(fp.pid());
+    let cpu = cpu_secs(fp.pid()) - fp_cpu0;
+    let still_active = fp.active();
+    drop(fp);
+    let bin_size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    let first_mem = first_decision(&bin, &["--store".into(), "memory".into()]);
+    let fd_table = new_table();
+    let first_dyn = first_decision(&bin, &lease_args(&endpoint, &fd_table, "first", "1s", "3"));
+
+    // The report.
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let lease_ms = 1000.0;
+    let interval_ms = 200.0;
+    r.line("# Benchmarks".to_string());
+    r.line(String::new());
+    r.line(format!("Commit `{commit}`, on {cores} cores ({cpu_model}), against moto on loopback (serialized, `scripts/moto_server.py`). Written by `scripts/bench.sh`; reproduce with that command."));
+    r.line(String::new());
+    r.line("## 1. Unplanned failover (kill -9 the active)".to_string());
+    r.line(String::new());
+    r.line(format!("Interval 200 ms, failure threshold 5 (lease 1 s), {runs} runs; time from kill -9 until the survivor's `/active` answers 200 (polled every 1 ms)."));
+    r.line(String::new());
+    r.line("| min | median | max | median / lease | target |".to_string());
+    r.line("|---|---|---|---|---|".to_string());
+    r.line(format!("| {kmin:.0} ms | {kmed:.0} ms | {kmax:.0} ms | {:.3} | median <= 1.10 x lease + 50 ms = {:.0} ms: {} |",
+        kmed / lease_ms, 1.10 * lease_ms + 50.0, if kmed <= 1.10 * lease_ms + 50.0 { "met" } else { "missed" }));
+    r.line(String::new());
+    r.line("## 2. Planned handover (SIGTERM the active)".to_string());
+    r.line(String::new());
+    r.line("| min | median | max | target |".to_string());
+    r.line("|---|---|---|---|".to_string());
+    r.line(format!("| {tmin:.0} ms | {tmed:.0} ms | {tmax:.0} ms | median <= interval + 50 ms = {:.0} ms: {} |",
+        interval_ms + 50.0, if tmed <= interval_ms + 50.0 { "met" } else { "missed" }));
+    r.line(String::new());
+    r.line("## 3. Role endpoint".to_string());
+    r.line(String::new());
+    r.line("wrk, 2 threads, 64 connections, 10 s, pinned to CPU 1; the server pinned to CPU 0 (drlease on the memory store with its lease loop running; the baseline a minimal hyper server returning a static body, same runtime shape).".to_string());
+    r.line(String::new());
+    r.line("| server | requests/s | p50 | p99 | throughput vs baseline |".to_string());
+    r.line("|---|---|---|---|---|".to_string());
+    for (name, w) in [
+        ("baseline (static hyper)", &w_base),
+        ("drlease GET /active", &w_active),
+        ("drlease GET /role", &w_role),
+    ] {
+        r.line(format!(
+            "| {name} | {:.0} | {:.3} ms | {:.3} ms | {:.2} |",
+            w.rps,
+            w.p50_ms,
+            w.p99_ms,
+            w.rps / w_base.rps
+        ));
+    }
+    r.line(String::new());
+    r.line(format!(
+        "Target: /active at least 0.9 x the baseline's throughput ({}), p99 under 1 ms ({}).",
+        if w_active.rps >= 0.9 * w_base.rps {
+            "met"
+        } else {
+            "missed"
+        },
+        if w_active.p99_ms < 1.0 {
+            "met"
+        } else {
+            "missed"
+        }
+    ));
+    r.line(String::new());
+    r.line("## 4. Footprint".to_string());
+    r.line(String::new());
+    r.line("| what | measured | target |".to_string());
+    r.line("|---|---|---|".to_string());
+    r.line(format!("| RSS after {:.0} s at interval 1 s (DynamoDB store, active, heartbeats on) | {:.1} MB | 15 MB or less: {} |",
+        fp_elapsed, rss as f64 / 1024.0, if rss as f64 / 1024.0 <= 15.0 { "met" } else { "missed" }));
+    r.line(format!(
+        "| CPU | {:.2} s over {:.0} s = {:.1} CPU seconds per hour | |",
+        cpu,
+        fp_elapsed,
+        cpu * 3600.0 / fp_elapsed
+    ));
+    r.line(format!(
+        "| stripped release binary | {:.1} MB | |",
+        bin_size as f64 / 1_048_576.0
+    ));
+    r.line(format!(
+        "| start to first decision, memory store | {first_mem:.0} ms | |"
+    ));
+    r.line(format!(
+        "| start to first decision, DynamoDB store (moto) | {first_dyn:.0} ms | |"
+    ));
+    r.line(format!("| still active at the end | {still_active} | |"));
+    r.line(String::new());
+    r.line("## 5. Store cost".to_string());
+    r.line(String::new());
+    r.line("DynamoDB requests per hour per candidate at interval 1 s, counted at a proxy in front of each sidecar (every request the process makes, heartbeats included), over 60 s, with other items in the table.".to_string());
+    r.line(String::new());
+    r.line("| other items | active: requests/hour | by operation | passive: requests/hour | by operation |".to_string());
+    r.line("|---|---|---|---|---|".to_string());
+    for (others, (at, aops), (pt, pops)) in &cost {
+        r.line(format!(
+            "| {others} | {at:.0} | {aops} | {pt:.0} | {pops} |"
+        ));
+    }
+    r.line(String::new());
+    r.line("The sidecar reads and writes its own items by key (GetItem, UpdateItem, PutItem): the cost does not depend on the table's size. Only the operator commands `status` and `handover` scan.".to_string());
+    let text = r.lines.join("\n") + "\n";
+    std::fs::write(&out, text).expect("write the report");
+    println!("\nwrote {out}");
+}
