@@ -57,3 +57,9 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 cargo test --locked "$@"
+
+# The deployment artifacts (Dockerfile, chart, manifests, CloudFormation, alert rules),
+# unless a subset of the Rust tests was asked for.
+if [ $# -eq 0 ]; then
+  DRLEASE_BIN=target/debug/drlease scripts/check-deploy.sh
+fi

@@ -28,6 +28,8 @@ pub struct Metrics {
     rollbacks: IntCounter,
     eligible: IntGauge,
     app_healthy: IntGauge,
+    frozen: IntGauge,
+    handover_pending: IntGauge,
 }
 
 fn opts(name: &str, help: &str, lease: &str) -> Opts {
@@ -96,6 +98,16 @@ impl Metrics {
             "1 while the controller answers 2xx on its health URL (or none is configured)",
         ))
         .unwrap();
+        let frozen = IntGauge::with_opts(o(
+            "frozen",
+            "1 while the lease is frozen (SKIP-LEASE-POD), as last seen by this pod",
+        ))
+        .unwrap();
+        let handover_pending = IntGauge::with_opts(o(
+            "handover_pending",
+            "1 while the lease item carries a planned handover, as last seen by this pod",
+        ))
+        .unwrap();
         let build_info =
             IntGaugeVec::new(o("build_info", "Build information"), &["version"]).unwrap();
         build_info
@@ -114,6 +126,8 @@ impl Metrics {
             Box::new(rollbacks.clone()),
             Box::new(eligible.clone()),
             Box::new(app_healthy.clone()),
+            Box::new(frozen.clone()),
+            Box::new(handover_pending.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -138,6 +152,8 @@ impl Metrics {
             rollbacks,
             eligible,
             app_healthy,
+            frozen,
+            handover_pending,
         }
     }
 
@@ -182,6 +198,8 @@ impl Metrics {
                 .unwrap_or(0.0),
         );
         self.conflict.set(view.conflict as i64);
+        self.frozen.set(view.frozen as i64);
+        self.handover_pending.set(view.handover_pending as i64);
         let mut out = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);

@@ -769,6 +769,7 @@ impl LeaseCore {
             holder_since: self.observed.as_ref().map(|o| o.noted_at),
             store_reachable: self.store_reachable,
             frozen: record.is_some_and(|r| r.is_frozen()),
+            handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
             conflict: self.conflict,
             rollbacks: self.rollbacks,
             last_error: self.last_error.clone(),

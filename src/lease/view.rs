@@ -42,6 +42,8 @@ pub struct View {
     pub holder_since: Option<Mono>,
     pub store_reachable: Option<bool>,
     pub frozen: bool,
+    /// The observed item carries a handover request or a handover in progress.
+    pub handover_pending: bool,
     pub conflict: bool,
     /// Times the store was seen going backwards (epoch lower than seen before, item gone).
     pub rollbacks: u64,

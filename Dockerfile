@@ -1,0 +1,17 @@
+# drlease: build with the locked dependencies, run on a distroless non-root base.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+# The manifest declares the benchmark target, so its file must exist to build anything.
+COPY benches ./benches
+RUN cargo build --release --locked --bin drlease
+
+# glibc and libgcc only: the binary is dynamically linked against nothing else.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/drlease /drlease
+# distroless's nonroot user, by number so the runtime can check it is not root.
+USER 65532:65532
+EXPOSE 9797
+ENTRYPOINT ["/drlease"]
+CMD ["run"]
