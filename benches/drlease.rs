@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use common::proxy::FaultProxy;
 use common::sidecar::{free_port, http};
-use common::wait_until;
+use common::{lease_args, wait_until};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
@@ -82,34 +82,6 @@ impl Drop for Proc {
     }
 }
 
-fn lease_args(
-    endpoint: &str,
-    table: &str,
-    lease: &str,
-    interval: &str,
-    threshold: &str,
-) -> Vec<String> {
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        endpoint,
-        "--region",
-        "us-east-1",
-        "--table",
-        table,
-        "--lease-name",
-        lease,
-        "--interval",
-        interval,
-        "--failure-threshold",
-        threshold,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     (v[0], v[v.len() / 2], v[v.len() - 1])
@@ -158,7 +130,10 @@ struct Phase(u64);
 impl Phase {
     /// Milliseconds in [0, max).
     fn next_ms(&mut self, max: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % max
     }
 }

@@ -25,6 +25,22 @@ pub fn new_session() -> anyhow::Result<String> {
     crate::token::random_token()
 }
 
+/// How to reach DynamoDB with these settings.
+pub fn connect_options(
+    settings: &Settings,
+    call_timeout: Duration,
+    max_attempts: u32,
+) -> ConnectOptions {
+    ConnectOptions {
+        region: settings.region.clone(),
+        endpoint_url: settings.endpoint_url.clone(),
+        role_arn: settings.role_arn.clone(),
+        call_timeout,
+        max_attempts,
+        identity: settings.identity.clone(),
+    }
+}
+
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(BootClock);
     match settings.store {
@@ -37,14 +53,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 .table
                 .clone()
                 .context("--table: no table configured")?;
-            let conn = connect(&ConnectOptions {
-                region: settings.region.clone(),
-                endpoint_url: settings.endpoint_url.clone(),
-                role_arn: settings.role_arn.clone(),
-                call_timeout: settings.timing.call_timeout(),
-                max_attempts: 1,
-                identity: settings.identity.clone(),
-            })
+            // The loop retries on its own schedule: no SDK retries inside a call.
+            let conn = connect(&connect_options(
+                &settings,
+                settings.timing.call_timeout(),
+                1,
+            ))
             .await
             .map_err(anyhow::Error::msg)?;
             let store = DynamoStore::new(conn, table, settings.lease_name.clone());

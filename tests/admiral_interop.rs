@@ -184,26 +184,10 @@ impl Admiral {
 
 /// drlease with the same settings as the Admiral pods (Admiral's DR file values).
 fn drlease(endpoint: &str, table: &str, lease: &str, identity: &str) -> Sidecar {
-    let args: Vec<String> = [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        endpoint,
-        "--region",
-        "us-east-1",
-        "--table",
-        table,
-        "--lease-name",
-        lease,
-        "--interval",
-        "1s",
-        "--failure-threshold",
-        "2",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    Sidecar::start(identity, &args)
+    Sidecar::start(
+        identity,
+        &common::lease_args(endpoint, table, lease, "1s", "2"),
+    )
 }
 
 const LEASE: Duration = Duration::from_secs((WAIT_SECONDS * FAILURE_THRESHOLD) as u64);

@@ -157,25 +157,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn sidecar_args(endpoint: &str, table: &str) -> Vec<String> {
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        endpoint,
-        "--region",
-        "us-east-1",
-        "--table",
-        table,
-        "--lease-name",
-        "chaos",
-        "--interval",
-        "200ms",
-        "--failure-threshold",
-        "3",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    common::lease_args(endpoint, table, "chaos", "200ms", "3")
 }
 
 fn addr_of(url: &str) -> SocketAddr {

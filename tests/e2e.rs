@@ -28,25 +28,7 @@ async fn dynamo_lease() -> Option<Lease> {
 }
 
 fn args(endpoint: &str, table: &str) -> Vec<String> {
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        endpoint,
-        "--region",
-        "us-east-1",
-        "--table",
-        table,
-        "--lease-name",
-        "e2e",
-        "--interval",
-        "200ms",
-        "--failure-threshold",
-        "3",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    common::lease_args(endpoint, table, "e2e", "200ms", "3")
 }
 
 /// Polls every sidecar's /active every few ms on its own thread and counts the samples in

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Settings, StoreKind};
 use crate::lease::LeaseRecord;
-use crate::store::dynamodb::{connect, ConnectOptions, DynamoStore};
+use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::LeaseStore;
 
 pub mod freeze;
@@ -27,14 +27,11 @@ pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
         .table
         .clone()
         .context("--table: no table configured")?;
-    let conn = connect(&ConnectOptions {
-        region: settings.region.clone(),
-        endpoint_url: settings.endpoint_url.clone(),
-        role_arn: settings.role_arn.clone(),
-        call_timeout: Duration::from_secs(10),
-        max_attempts: 3,
-        identity: format!("{}-cli", settings.identity),
-    })
+    let conn = connect(&crate::daemon::connect_options(
+        settings,
+        Duration::from_secs(10),
+        3,
+    ))
     .await
     .map_err(anyhow::Error::msg)?;
     Ok(DynamoStore::new(conn, table, settings.lease_name.clone()))

@@ -29,6 +29,35 @@ pub fn endpoint() -> Option<String> {
     endpoint_var("DRLEASE_TEST_DYNAMODB_ENDPOINT")
 }
 
+/// `drlease run` arguments for a sidecar on the DynamoDB store at `endpoint`.
+pub fn lease_args(
+    endpoint: &str,
+    table: &str,
+    lease: &str,
+    interval: &str,
+    threshold: &str,
+) -> Vec<String> {
+    [
+        "--store",
+        "dynamodb",
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        "us-east-1",
+        "--table",
+        table,
+        "--lease-name",
+        lease,
+        "--interval",
+        interval,
+        "--failure-threshold",
+        threshold,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 pub fn unique(prefix: &str) -> String {
     let mut bytes = [0u8; 6];
     getrandom::fill(&mut bytes).unwrap();
