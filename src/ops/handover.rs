@@ -60,7 +60,7 @@ pub async fn run(
             }
             Some(c) if !c.alive_at(now) => bail!(
                 "candidate '{target}' is not alive: its last heartbeat was {:.0}s ago",
-                (now - c.at_ms) as f64 / 1000.0
+                now.saturating_sub(c.at_ms) as f64 / 1000.0
             ),
             Some(c) if !c.eligible => bail!(
                 "candidate '{target}' is alive but ineligible (warming up, or its controller is unhealthy)"

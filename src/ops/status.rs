@@ -66,7 +66,7 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         .into_iter()
         .map(|h: Heartbeat| Candidate {
             alive: h.alive_at(now),
-            last_heartbeat_age_seconds: (now - h.at_ms) as f64 / 1000.0,
+            last_heartbeat_age_seconds: now.saturating_sub(h.at_ms) as f64 / 1000.0,
             identity: h.identity,
             region: h.region,
             role: h.role,
@@ -85,7 +85,7 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         version: r.and_then(|r| r.version.clone()),
         last_renewal_age_seconds: r
             .and_then(|r| r.updated_time)
-            .map(|t| (now - t * 1000) as f64 / 1000.0),
+            .map(|t| now.saturating_sub(t.saturating_mul(1000)) as f64 / 1000.0),
         frozen: r.is_some_and(|r| r.is_frozen()),
         handover_to: r.and_then(|r| r.handover_to.clone()),
         handover_from: r.and_then(|r| r.handover_from.clone()),

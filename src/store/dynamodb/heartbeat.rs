@@ -33,7 +33,9 @@ impl Heartbeat {
     /// Alive if its last heartbeat is at most three periods old (plus 2 s for clock skew
     /// between the sidecar's host and the operator's).
     pub fn alive_at(&self, now_ms: i64) -> bool {
-        now_ms - self.at_ms <= 3 * self.period_ms as i64 + 2000
+        // Items come from the table: saturate rather than overflow on garbage.
+        let period = i64::try_from(self.period_ms).unwrap_or(i64::MAX);
+        now_ms.saturating_sub(self.at_ms) <= period.saturating_mul(3).saturating_add(2000)
     }
 }
 
@@ -76,7 +78,7 @@ impl DynamoStore {
         let secs = hb.at_ms / 1000;
         // Expired well after the candidate would count as dead, so `status` can still show
         // it as gone for a while.
-        let ttl = secs + (10 * hb.period_ms as i64 / 1000).max(600);
+        let ttl = secs.saturating_add((hb.period_ms.saturating_mul(10) / 1000).max(600) as i64);
         let item = HashMap::from([
             (
                 item::KEY.to_string(),
@@ -153,5 +155,31 @@ impl DynamoStore {
         }
         out.sort_by(|a, b| a.identity.cmp(&b.identity));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_times_never_overflow() {
+        let hb = Heartbeat {
+            identity: "x".into(),
+            session: "s".into(),
+            region: String::new(),
+            role: String::new(),
+            eligible: true,
+            at_ms: i64::MIN,
+            period_ms: u64::MAX,
+        };
+        assert!(hb.alive_at(i64::MAX));
+        let old = Heartbeat {
+            at_ms: 0,
+            period_ms: 1000,
+            ..hb
+        };
+        assert!(!old.alive_at(60_000));
+        assert!(old.alive_at(4_000));
     }
 }
