@@ -110,7 +110,7 @@ fn settle<'a>(a: &'a mut Proc, b: &'a mut Proc) -> (&'a mut Proc, &'a mut Proc) 
     }
 }
 
-const WHY_ROLE_ENDPOINT: &str = "Why the role endpoint misses its targets. The p99 target is out of reach here for any server, the static baseline included: wrk keeps 64 connections busy (a closed loop), so by Little's law the mean latency is 64 / throughput, about 0.6 ms at some 100k requests/s on one core, and the tail is the scheduler's. The throughput gap to a bare hyper service (about 0.8x) is axum's router and extractors plus the two headers the role endpoints carry (Content-Type and X-Drlease-Decided-At-Ns). Tried: static bodies, a header value without allocation, the handler state behind a single Arc (+5%). Closing the rest means a hand-written hyper service instead of axum. At some 80k answers per second on one core, the gate a controller asks once per write is not its bottleneck.";
+const WHY_ROLE_ENDPOINT: &str = "Why the role endpoint misses its targets. The p99 target is out of reach here for any server, the static baseline included: wrk keeps 64 connections busy (a closed loop), so by Little's law the mean latency is 64 / throughput, about 0.6 ms at some 100k requests/s on one core, and the tail is the scheduler's. The throughput gap is axum's own: an axum Router answering a static string (the second row) costs about as much as drlease's /active, whose role answer is two atomic loads and a clock read, no lock and no allocation for the body. Closing the rest means a hand-written hyper service instead of the axum stack. At this rate on one core, the gate a controller asks once per write is not its bottleneck.";
 
 struct Report {
     lines: Vec<String>,
@@ -339,17 +339,33 @@ fn main() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start the baseline server");
+    let axum_port = free_port();
+    let mut axum_base = Command::new("taskset")
+        .args([
+            "-c",
+            "0",
+            &baseline,
+            &format!("127.0.0.1:{axum_port}"),
+            "axum",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the axum baseline");
     wait_until(Duration::from_secs(5), || {
-        http(base_port, "GET", "/").is_some()
+        http(base_port, "GET", "/").is_some() && http(axum_port, "GET", "/").is_some()
     })
-    .expect("baseline up");
+    .expect("baselines up");
     let _ = wrk(mem.port, "/active", 2); // warm up
     let _ = wrk(base_port, "/", 2);
+    let _ = wrk(axum_port, "/", 2);
     let w_active = wrk(mem.port, "/active", 10);
     let w_role = wrk(mem.port, "/role", 10);
     let w_base = wrk(base_port, "/", 10);
-    let _ = base.kill();
-    let _ = base.wait();
+    let w_axum = wrk(axum_port, "/", 10);
+    for p in [&mut base, &mut axum_base] {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
     drop(mem);
 
     // 5. Store cost: an active and a passive per table size, each behind a counting proxy.

@@ -1,6 +1,8 @@
 //! The baseline for the role-endpoint benchmark: a minimal hyper server that answers
 //! every request with a static body, on the same runtime shape as drlease (tokio, two
-//! worker threads). Usage: static_server 127.0.0.1:PORT
+//! worker threads). Usage: static_server 127.0.0.1:PORT [axum]
+//! With `axum`, the same static answer through an axum Router: it separates what axum
+//! itself costs from what drlease's handlers cost.
 
 use std::convert::Infallible;
 
@@ -20,8 +22,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let use_axum = std::env::args().nth(2).as_deref() == Some("axum");
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+        if use_axum {
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "active\n" }));
+            axum::serve(listener, app).await.expect("serve");
+            return;
+        }
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
