@@ -478,6 +478,7 @@ fn main() {
     r.line("|---|---|---|---|---|".to_string());
     for (name, w) in [
         ("baseline (static hyper)", &w_base),
+        ("axum Router, static handler (same runtime)", &w_axum),
         ("drlease GET /active", &w_active),
         ("drlease GET /role", &w_role),
     ] {
