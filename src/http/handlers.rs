@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -38,11 +39,29 @@ struct RoleBody<'a> {
 /// sidecars can be put on one timeline exactly (the chaos tests do).
 pub const DECIDED_AT: &str = "x-drlease-decided-at-ns";
 
-fn stamped(mut response: Response, at: Mono) -> Response {
-    let nanos = at.as_duration().as_nanos() as u64;
-    response
-        .headers_mut()
-        .insert(DECIDED_AT, HeaderValue::from(nanos));
+/// Ask for `DECIDED_AT` by sending this request header (any value). Opt-in: formatting
+/// the stamp costs the gate endpoints some 12% of their throughput.
+pub const WANT_DECIDED_AT: &str = "x-drlease-want-decided-at";
+
+/// Whether the request asked for the decision instant. Looks the header up without
+/// cloning the header map, as axum's `HeaderMap` extractor would.
+pub struct WantsStamp(bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for WantsStamp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(WantsStamp(parts.headers.contains_key(WANT_DECIDED_AT)))
+    }
+}
+
+fn stamped(mut response: Response, at: Mono, want: WantsStamp) -> Response {
+    if want.0 {
+        let nanos = at.as_duration().as_nanos() as u64;
+        response
+            .headers_mut()
+            .insert(DECIDED_AT, HeaderValue::from(nanos));
+    }
     response
 }
 
@@ -69,6 +88,7 @@ fn text(status: StatusCode, body: impl Into<Body>) -> Response {
 
 pub async fn role(
     State(app): State<AppState>,
+    want: WantsStamp,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let snap = app.shared.snapshot();
@@ -76,7 +96,7 @@ pub async fn role(
     let role = snap.view.role_at(now);
     match q.get("format").map(String::as_str) {
         None | Some("json") => {}
-        Some("text") => return stamped(text(StatusCode::OK, role_word(role)), now),
+        Some("text") => return stamped(text(StatusCode::OK, role_word(role)), now, want),
         Some(other) => {
             return text(
                 StatusCode::BAD_REQUEST,
@@ -103,27 +123,27 @@ pub async fn role(
         app_health: snap.gate.app,
     })
     .into_response();
-    stamped(body, now)
+    stamped(body, now, want)
 }
 
 /// The gate before every write: 200 only while this pod holds a valid lease.
-pub async fn active(State(app): State<AppState>) -> Response {
-    role_gate(&app, Role::Active)
+pub async fn active(State(app): State<AppState>, want: WantsStamp) -> Response {
+    role_gate(&app, Role::Active, want)
 }
 
 /// 200 only when a decision was made and it is passive.
-pub async fn passive(State(app): State<AppState>) -> Response {
-    role_gate(&app, Role::Passive)
+pub async fn passive(State(app): State<AppState>, want: WantsStamp) -> Response {
+    role_gate(&app, Role::Passive, want)
 }
 
-fn role_gate(app: &AppState, wanted: Role) -> Response {
+fn role_gate(app: &AppState, wanted: Role, want: WantsStamp) -> Response {
     let (role, at) = app.shared.role();
     let status = if role == wanted {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    stamped(text(status, role_word(role)), at)
+    stamped(text(status, role_word(role)), at, want)
 }
 
 /// Admiral's own endpoint: with `checkifreadonly=true`, 503 while read-only (passive or

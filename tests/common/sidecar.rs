@@ -23,9 +23,10 @@ pub fn http_with_head(port: u16, method: &str, path: &str) -> Option<(u16, Strin
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    // Ask for the decision instant (X-Drlease-Decided-At-Ns) on role answers.
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drlease-Want-Decided-At: 1\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut raw = String::new();
