@@ -431,12 +431,7 @@ fn main() {
     let first_dyn = first_decision(&bin, &lease_args(&endpoint, &fd_table, "first", "1s", "3"));
 
     // The report.
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let commit = common::git_commit();
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

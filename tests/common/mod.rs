@@ -141,3 +141,13 @@ pub fn write_doc_section(file: &str, name: &str, body: &str) {
     };
     std::fs::write(&path, new).unwrap();
 }
+
+/// The short commit hash of the checkout, for reports.
+pub fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 use super::errors::{classify, CallContext};
@@ -69,7 +69,7 @@ pub async fn create_table(conn: &Connection, table: &str) -> Result<bool, TableE
     }
 }
 
-async fn check_schema(conn: &Connection, table: &str) -> Result<(), TableError> {
+async fn describe(conn: &Connection, table: &str) -> Result<Option<TableDescription>, StoreError> {
     let out = conn
         .client
         .describe_table()
@@ -77,7 +77,11 @@ async fn check_schema(conn: &Connection, table: &str) -> Result<(), TableError> 
         .send()
         .await
         .map_err(|e| classify(e, &ctx(conn, table)))?;
-    let Some(desc) = out.table() else {
+    Ok(out.table().cloned())
+}
+
+async fn check_schema(conn: &Connection, table: &str) -> Result<(), TableError> {
+    let Some(desc) = describe(conn, table).await? else {
         return Ok(());
     };
     let keys = desc.key_schema();
@@ -117,14 +121,8 @@ pub async fn wait_active(
 ) -> Result<(), StoreError> {
     let start = tokio::time::Instant::now();
     loop {
-        let out = conn
-            .client
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| classify(e, &ctx(conn, table)))?;
-        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+        let desc = describe(conn, table).await?;
+        if desc.as_ref().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(());
         }
         if start.elapsed() > limit {
