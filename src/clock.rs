@@ -56,33 +56,6 @@ impl Clock for BootClock {
     }
 }
 
-/// Tokio's clock, which the simulation tests pause and advance by hand.
-#[derive(Clone, Copy, Debug)]
-pub struct TokioClock {
-    origin: tokio::time::Instant,
-}
-
-impl TokioClock {
-    pub fn new() -> Self {
-        TokioClock {
-            origin: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl Default for TokioClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> Mono {
-        // Offset by a day so that `Mono::ZERO` is never a real reading.
-        Mono(tokio::time::Instant::now().duration_since(self.origin) + Duration::from_secs(86_400))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,11 +20,6 @@ use crate::store::dynamodb::{connect, ConnectOptions, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::LeaseStore;
 
-/// A random token that tells this process from any other with the same identity.
-pub fn new_session() -> anyhow::Result<String> {
-    crate::token::random_token()
-}
-
 /// How to reach DynamoDB with these settings.
 pub fn connect_options(
     settings: &Settings,
@@ -75,7 +70,8 @@ async fn serve<S: LeaseStore>(
     heartbeats: Option<DynamoStore>,
 ) -> anyhow::Result<()> {
     let timing = settings.timing.clone();
-    let session = new_session()?;
+    // Random per process: tells this process from any other with the same identity.
+    let session = crate::token::random_token()?;
     let metrics = Arc::new(Metrics::new(&settings.lease_name));
     // The loop never waits longer than an interval between steps; allow two, plus a call.
     let stall_limit = timing.interval.max(timing.confirm_delay) * 2
