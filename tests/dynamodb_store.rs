@@ -26,6 +26,8 @@ fn write(kind: WriteKind, expect: Expect, owner: &str, version: &str, epoch: u64
             epoch,
             lease_duration_ms: 45_000,
             handover: HandoverWrite::Clear,
+            released_by: None,
+            released_from: None,
         },
     }
 }

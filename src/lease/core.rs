@@ -15,6 +15,25 @@
 //!   most one lands.
 //! * A write whose answer was lost is resolved by reading the item back: version tokens
 //!   are unique, so finding our own token means our write landed.
+//! * **Only the holder's own release makes the item acquirable at once.** The holder
+//!   stopped answering active before it sent it, and it is conditional on the holder's own
+//!   version, so nobody else can be active behind it. It names the releasing session
+//!   (`releasedBy`), and a candidate acquires it at once only if it saw that very tenure
+//!   (same session, same epoch) held on its previous read. Every other version (a freeze,
+//!   an unfreeze, a deletion, a restored item, a write by a tool we do not know) may have a
+//!   live holder behind it that has not noticed yet, so it is timed like a held version: a
+//!   full lease duration unchanged on our clock. A release that names the version it
+//!   replaced (`releasedFrom`, as `unfreeze` does) keeps the clock of that version when we
+//!   saw it, so a lease frozen for longer than a lease duration is taken at once.
+//!   `create-table`'s seed (released, epoch 0, replacing nothing) is acquired at once by a
+//!   candidate that has never seen a higher epoch: the command waits a lease duration after
+//!   creating the table before it writes it, so no holder of an earlier table survives.
+//! * History counts only while it is continuous: an observation more than a lease duration
+//!   old is forgotten. A restore brings back a version long superseded; a candidate that
+//!   had read it before and read nothing since must not trust its old clock for it.
+//! * The holder steps down (stops answering active, then releases to anyone else) whenever
+//!   it is not eligible, derived afresh at every step rather than latched once: a write
+//!   that lands late still leads to a step-down.
 
 use std::time::Duration;
 
@@ -68,7 +87,7 @@ pub enum Step {
     /// A strongly consistent read of the item.
     Read,
     /// A conditional write.
-    Write(WriteRequest),
+    Write(Box<WriteRequest>),
     /// Released (or never held) after a shutdown request: the loop can stop.
     Done,
 }
@@ -96,7 +115,7 @@ struct Holding {
 #[derive(Clone, Debug)]
 enum Item {
     Absent,
-    Present(LeaseRecord),
+    Present(Box<LeaseRecord>),
     Malformed(String),
 }
 
@@ -107,6 +126,11 @@ struct Observed {
     key: Option<VersionKey>,
     /// When this version was first received: the start of its lease, on our clock.
     noted_at: Mono,
+    /// Send time of the latest read that showed this version: how fresh this history is.
+    confirmed_sent: Mono,
+    /// A released item that may be acquired at once (its holder's own release, of a tenure
+    /// we saw, or the seed).
+    open: bool,
 }
 
 /// A write that was sent and whose outcome is not settled yet.
@@ -173,13 +197,24 @@ impl LeaseCore {
         }
     }
 
-    /// Whether this process may acquire. Turning it off while holding hands the lease to
-    /// any other candidate at once.
+    /// Whether this process may hold the lease. While it is off, a holder hands the lease
+    /// to any other candidate (see [`LeaseCore::step_down_target`]).
     pub fn set_eligible(&mut self, eligible: bool) {
         self.eligible = eligible;
-        if !eligible && self.holding.is_some() && self.stepping_down.is_none() {
-            self.stepping_down = Some(HANDOVER_ANY.to_string());
-        }
+    }
+
+    /// Whether this process wants to hold the lease at all right now.
+    fn wants_to_hold(&self) -> bool {
+        self.eligible && self.phase == Phase::Running
+    }
+
+    /// Holding, but handing over: to a requested target, or to anyone else while not
+    /// eligible. Derived at every step, so however the lease was gained, it is let go.
+    fn step_down_target(&self) -> Option<String> {
+        self.holding.as_ref()?;
+        self.stepping_down
+            .clone()
+            .or_else(|| (!self.eligible).then(|| HANDOVER_ANY.to_string()))
     }
 
     pub fn is_eligible(&self) -> bool {
@@ -210,7 +245,11 @@ impl LeaseCore {
             if p.needs_check {
                 return self.gated(now, self.not_before, Step::Read);
             }
-            if p.resend {
+            if p.resend && p.req.kind.changes_owner() && !self.wants_to_hold() {
+                // Became ineligible (or is shutting down) since: do not resend. If the first
+                // attempt lands after all, a read shows the item held by us and we release it.
+                self.pending = None;
+            } else if p.resend {
                 let req = p.req.clone();
                 return self.gated_write(now, self.not_before, req);
             }
@@ -218,14 +257,10 @@ impl LeaseCore {
         if self.phase == Phase::Releasing {
             return self.release_step(now);
         }
-        if let (Some(h), Some(target)) = (&self.holding, &self.stepping_down) {
-            let expect = Expect::Held {
-                owner: self.cfg.identity.clone(),
-                session: self.cfg.session.clone(),
-                version: h.version.clone(),
-            };
+        if let (Some(h), Some(target)) = (&self.holding, self.step_down_target()) {
+            let expect = self.expect_held(h.version.clone());
             let handover = HandoverWrite::Set {
-                to: target.clone(),
+                to: target,
                 from: self.cfg.identity.clone(),
             };
             let epoch = h.epoch;
@@ -252,11 +287,7 @@ impl LeaseCore {
                 };
                 return Step::Wait(wake);
             }
-            let expect = Expect::Held {
-                owner: self.cfg.identity.clone(),
-                session: self.cfg.session.clone(),
-                version: h.version.clone(),
-            };
+            let expect = self.expect_held(h.version.clone());
             let epoch = h.epoch;
             return self.start_write(now, WriteKind::Renew, expect, epoch);
         }
@@ -269,6 +300,28 @@ impl LeaseCore {
         let Some(obs) = &self.observed else {
             return self.gated(now, read_at, Step::Read);
         };
+        if let Item::Present(r) = &obs.item {
+            if r.is_held_by(&self.cfg.identity, &self.cfg.session) {
+                // Our own write, landed after we stopped waiting for it: renew it to get a
+                // deadline from a send time we know, or release it if we do not want it.
+                let Some(version) = r.version.clone() else {
+                    return self.gated(now, read_at, Step::Read);
+                };
+                let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                let expect = self.expect_held(version);
+                if !self.eligible {
+                    if now < self.not_before {
+                        return Step::Wait(self.not_before);
+                    }
+                    let handover = HandoverWrite::Set {
+                        to: HANDOVER_ANY.to_string(),
+                        from: self.cfg.identity.clone(),
+                    };
+                    return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
+                }
+                return self.start_write_gated(now, WriteKind::Renew, expect, epoch);
+            }
+        }
         if !self.eligible {
             // Not allowed to acquire: keep watching, so the view stays current.
             return self.gated(now, read_at, Step::Read);
@@ -288,22 +341,13 @@ impl LeaseCore {
             Item::Present(r) if r.is_frozen() => self.gated(now, read_at, Step::Read),
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
                 let expect = Expect::Version(r.version_key());
-                let epoch = self.next_epoch(r.epoch);
-                self.start_write_gated(now, WriteKind::Acquire, expect, epoch)
-            }
-            Item::Present(r) if r.is_held_by(&self.cfg.identity, &self.cfg.session) => {
-                // Our own write, landed after we stopped waiting for it: renew it to get a
-                // deadline from a send time we know.
-                let Some(version) = r.version.clone() else {
-                    return self.gated(now, read_at, Step::Read);
-                };
-                let expect = Expect::Held {
-                    owner: self.cfg.identity.clone(),
-                    session: self.cfg.session.clone(),
-                    version,
-                };
-                let epoch = r.epoch.unwrap_or(self.highest_epoch);
-                self.start_write_gated(now, WriteKind::Renew, expect, epoch)
+                if obs.open {
+                    let epoch = self.next_epoch(r.epoch);
+                    return self.start_write_gated(now, WriteKind::Acquire, expect, epoch);
+                }
+                // Released by someone other than its holder: timed like a held version.
+                let expiry = obs.noted_at.plus(self.hold_for(r));
+                self.wait_for_expiry(now, expiry, read_at, WriteKind::Acquire, expect)
             }
             Item::Present(r) => {
                 // A handover to us is under way: watch closely for the release.
@@ -317,15 +361,27 @@ impl LeaseCore {
                 } else {
                     read_at
                 };
-                let stored_ms = r.lease_duration_ms.unwrap_or(0);
-                let hold_for = self
-                    .cfg
-                    .lease_duration
-                    .max(Duration::from_millis(stored_ms));
-                let expiry = obs.noted_at.plus(hold_for);
+                let expiry = obs.noted_at.plus(self.hold_for(r));
                 let expect = Expect::Version(r.version_key());
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Takeover, expect)
             }
+        }
+    }
+
+    /// How long a version must stay unchanged before it may be taken: our lease duration,
+    /// or the longer one its writer declared.
+    fn hold_for(&self, r: &LeaseRecord) -> Duration {
+        let stored_ms = r.lease_duration_ms.unwrap_or(0);
+        self.cfg
+            .lease_duration
+            .max(Duration::from_millis(stored_ms))
+    }
+
+    fn expect_held(&self, version: String) -> Expect {
+        Expect::Held {
+            owner: self.cfg.identity.clone(),
+            session: self.cfg.session.clone(),
+            version,
         }
     }
 
@@ -376,11 +432,7 @@ impl LeaseCore {
             self.phase = Phase::Done;
             return Step::Done;
         };
-        let expect = Expect::Held {
-            owner: self.cfg.identity.clone(),
-            session: self.cfg.session.clone(),
-            version,
-        };
+        let expect = self.expect_held(version);
         let not_before = self.not_before;
         if now < not_before {
             return Step::Wait(not_before);
@@ -403,7 +455,7 @@ impl LeaseCore {
         if let Some(p) = &mut self.pending {
             p.resend = false;
         }
-        Step::Write(req)
+        Step::Write(Box::new(req))
     }
 
     fn start_write_gated(
@@ -453,6 +505,14 @@ impl LeaseCore {
         } else {
             (self.cfg.identity.clone(), self.cfg.session.clone())
         };
+        // Our own release says so, and names the version it replaces: the one thing that
+        // lets a candidate who saw our tenure acquire at once.
+        let (released_by, released_from) = match (&kind, &expect) {
+            (WriteKind::Release, Expect::Held { version, .. }) => {
+                (Some(self.cfg.session.clone()), Some(version.clone()))
+            }
+            _ => (None, None),
+        };
         let req = WriteRequest {
             kind,
             expect,
@@ -463,6 +523,8 @@ impl LeaseCore {
                 epoch,
                 lease_duration_ms: self.cfg.lease_duration.as_millis() as u64,
                 handover,
+                released_by,
+                released_from,
             },
         };
         self.pending = Some(Pending {
@@ -471,7 +533,7 @@ impl LeaseCore {
             needs_check: false,
             resend: false,
         });
-        Step::Write(req)
+        Step::Write(Box::new(req))
     }
 
     /// The answer to a read sent at `sent`, received at `now`.
@@ -488,7 +550,7 @@ impl LeaseCore {
             self.last_read_sent = sent;
         }
         let item = match result {
-            Ok(Some(r)) => Item::Present(r),
+            Ok(Some(r)) => Item::Present(Box::new(r)),
             Ok(None) => Item::Absent,
             Err(StoreError::Malformed(why)) => Item::Malformed(why),
             Err(e) => {
@@ -502,7 +564,7 @@ impl LeaseCore {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
             _ => None,
         };
-        self.observe(now, item);
+        self.observe(sent, now, item);
         self.resolve_pending(now);
         self.check_holding();
         if let Some(Observed {
@@ -528,17 +590,20 @@ impl LeaseCore {
         {
             return false;
         }
-        match self.observed.as_ref().map(|o| &o.item) {
-            Some(Item::Absent) => self.cfg.store_is_private,
-            Some(Item::Present(r)) => {
-                (r.is_released() && r.open_to(&self.cfg.identity))
+        let Some(obs) = &self.observed else {
+            return false;
+        };
+        match &obs.item {
+            Item::Absent => self.cfg.store_is_private,
+            Item::Present(r) => {
+                (obs.open && r.open_to(&self.cfg.identity))
                     || r.is_held_by(&self.cfg.identity, &self.cfg.session)
             }
             _ => false,
         }
     }
 
-    fn observe(&mut self, now: Mono, item: Item) {
+    fn observe(&mut self, sent: Mono, now: Mono, item: Item) {
         let key = match &item {
             Item::Present(r) => Some(r.version_key()),
             _ => None,
@@ -577,15 +642,47 @@ impl LeaseCore {
                 self.rollbacks += 1;
             }
         }
-        let same = matches!(&self.observed, Some(o) if o.key == key && std::mem::discriminant(&o.item) == std::mem::discriminant(&item));
-        let noted_at = match &self.observed {
-            Some(o) if same => o.noted_at,
-            _ => now,
+        let highest_before = self.highest_epoch;
+        // Only continuous history counts: forget what was last confirmed over a lease ago.
+        let prev = self
+            .observed
+            .as_ref()
+            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.lease_duration);
+        let same = prev.is_some_and(|o| {
+            o.key == key && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
+        });
+        let (noted_at, open) = match (prev, &item) {
+            (Some(o), _) if same => (o.noted_at, o.open),
+            (prev, Item::Present(r)) if r.is_released() => {
+                let own_release_of_seen_tenure = r.released_by.is_some()
+                    && r.epoch.unwrap_or(0) >= highest_before
+                    && prev.is_some_and(|o| match &o.item {
+                        Item::Present(p) => {
+                            !p.is_released()
+                                && !p.is_frozen()
+                                && p.owner_session == r.released_by
+                                && p.epoch == r.epoch
+                        }
+                        _ => false,
+                    });
+                let seed = r.is_seed() && highest_before == 0;
+                // A release naming a version we saw keeps that version's clock.
+                let inherited = prev
+                    .filter(|o| {
+                        r.released_from.is_some()
+                            && o.key.as_ref().map(VersionKey::marker) == r.released_from
+                    })
+                    .map(|o| o.noted_at);
+                (inherited.unwrap_or(now), own_release_of_seen_tenure || seed)
+            }
+            _ => (now, false),
         };
         self.observed = Some(Observed {
             item,
             key,
             noted_at,
+            confirmed_sent: sent,
+            open,
         });
     }
 
@@ -598,7 +695,7 @@ impl LeaseCore {
             Some(Observed {
                 item: Item::Present(r),
                 ..
-            }) => Some(r),
+            }) => Some(r.as_ref()),
             _ => None,
         };
         if stored.and_then(|r| r.version.as_deref()) == Some(p.req.new.version.as_str()) {
@@ -721,8 +818,10 @@ impl LeaseCore {
         let record = req.apply(None, 0);
         self.observed = Some(Observed {
             key: Some(record.version_key()),
-            item: Item::Present(record),
+            item: Item::Present(Box::new(record)),
             noted_at: now,
+            confirmed_sent: sent,
+            open: false,
         });
         if req.kind == WriteKind::Release {
             self.holding = None;
@@ -752,7 +851,9 @@ impl LeaseCore {
             _ => None,
         };
         let active_until = match (&self.holding, self.phase) {
-            (Some(h), Phase::Running) if h.confirm_at.is_none() && self.stepping_down.is_none() => {
+            (Some(h), Phase::Running)
+                if h.confirm_at.is_none() && self.step_down_target().is_none() =>
+            {
                 Some(h.valid_until)
             }
             _ => None,

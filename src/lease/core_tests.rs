@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::lease::operator;
 use crate::lease::record::FROZEN_OWNER;
 use crate::lease::Role;
 use crate::store::memory::MemoryStore;
@@ -108,7 +109,7 @@ impl Harness {
             Step::Write(req) => {
                 let sent = self.now;
                 self.now = self.now.plus(RTT);
-                self.writes.push((sent, req.clone()));
+                self.writes.push((sent, (*req).clone()));
                 let result = if self.down() || self.fault == Fault::Unreachable {
                     Err(StoreError::Timeout(RTT))
                 } else {
@@ -350,15 +351,125 @@ fn a_fresh_process_waits_a_full_lease_even_when_updated_time_is_ancient() {
     assert_eq!(h.role(), Role::Passive);
 }
 
+/// What `holder`'s own release of its current version looks like in the store.
+fn own_release(holder: &LeaseRecord, version: &str) -> LeaseRecord {
+    LeaseRecord {
+        owner: String::new(),
+        version: Some(version.into()),
+        owner_session: Some(String::new()),
+        released_by: holder.owner_session.clone(),
+        released_from: holder.version.clone(),
+        ..holder.clone()
+    }
+}
+
 #[test]
-fn a_released_item_is_acquired_at_once() {
-    let mut item = foreign("", "v9", 7);
-    item.owner_session = Some(String::new());
-    let mut h = Harness::new(config("b", "sb")).with_item(item);
+fn a_holders_own_release_of_a_tenure_we_saw_is_acquired_at_once() {
+    let held = foreign("a", "v1", 7);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
     h.run(ms(5));
+    // The holder renews (a version we never see) and then releases.
+    let renewed = foreign("a", "v2", 7);
+    h.store.table().put("lease", own_release(&renewed, "r"));
+    h.run(INTERVAL + ms(5));
     assert_eq!(h.role(), Role::Active);
     assert_eq!(h.writes[0].1.kind, WriteKind::Acquire);
     assert_eq!(h.item().unwrap().epoch, Some(8));
+}
+
+#[test]
+fn a_fresh_candidate_times_a_release_whose_tenure_it_did_not_see() {
+    let released = own_release(&foreign("a", "v1", 7), "r");
+    let mut h = Harness::new(config("b", "sb")).with_item(released);
+    h.run(LEASE - ms(2));
+    assert!(
+        h.writes.is_empty(),
+        "a restored release looks just like this"
+    );
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Active);
+}
+
+#[test]
+fn a_release_claiming_another_tenure_is_timed() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", 7));
+    h.run(ms(5));
+    // Released "by a" but at another epoch: not the tenure we saw.
+    let mut other = foreign("a", "v2", 6);
+    other.owner_session = Some("a-session".into());
+    h.store.table().put("lease", own_release(&other, "r"));
+    h.run(LEASE - ms(5));
+    assert!(h.writes.is_empty());
+}
+
+/// The bug this rule fixes: `freeze` then `unfreeze` at once wrote a released item while
+/// the holder was still inside its validity, and a candidate acquired it at once.
+#[test]
+fn freeze_then_unfreeze_at_once_is_timed_from_when_the_candidate_saw_the_freeze() {
+    let held = foreign("a", "v1", 3);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
+    h.run(ms(5));
+    let freeze = operator::freeze(Some(&held), "f".into(), LEASE.as_millis() as u64);
+    h.store.write_now(&freeze).unwrap();
+    let frozen_at = h.now;
+    h.run(INTERVAL);
+    let frozen = h.item().unwrap();
+    h.store
+        .write_now(&operator::unfreeze(&frozen, "u".into(), 300))
+        .unwrap();
+    h.run_for(LEASE - INTERVAL - ms(5), |h| {
+        assert_ne!(h.role(), Role::Active, "the holder may still be active")
+    });
+    h.run(INTERVAL * 2);
+    assert_eq!(h.role(), Role::Active);
+    let (sent, req) = &h.writes[0];
+    assert_eq!(req.kind, WriteKind::Acquire);
+    assert!(*sent >= frozen_at.plus(LEASE));
+}
+
+#[test]
+fn an_unfreeze_after_a_long_freeze_is_acquired_at_the_next_read() {
+    let frozen = operator::freeze(None, "f".into(), 300).apply(None, 0);
+    let mut h = Harness::new(config("b", "sb")).with_item(frozen.clone());
+    h.run(LEASE * 2);
+    h.store
+        .write_now(&operator::unfreeze(&frozen, "u".into(), 300))
+        .unwrap();
+    h.run(INTERVAL + ms(5));
+    assert_eq!(h.role(), Role::Active);
+}
+
+#[test]
+fn the_seed_is_acquired_at_once_unless_a_higher_epoch_was_seen() {
+    let mut fresh = Harness::new(config("b", "sb")).with_item(seed());
+    fresh.run(ms(5));
+    assert_eq!(fresh.role(), Role::Active);
+    assert_eq!(fresh.item().unwrap().epoch, Some(1));
+
+    // Someone who saw epoch 4 treats a seed that reappears as a restore: timed.
+    let mut h = Harness::new(config("c", "sc")).with_item(foreign("a", "v1", 4));
+    h.run(ms(5));
+    h.store.table().put("lease", seed());
+    h.run(LEASE - ms(10));
+    assert!(h.writes.is_empty());
+    assert!(h.core.view().rollbacks > 0);
+}
+
+#[test]
+fn history_older_than_a_lease_is_forgotten() {
+    // We saw a's tenure, then read nothing for longer than a lease (paused, or the store
+    // was unreachable). The release we read now may be a restored copy: time it.
+    let held = foreign("a", "v1", 7);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
+    h.run(ms(5));
+    h.outage_until = h.now.plus(LEASE * 2);
+    h.run(LEASE * 2);
+    h.store.table().put("lease", own_release(&held, "r"));
+    h.run(INTERVAL * 2);
+    assert!(h.item().unwrap().is_released());
+    assert_eq!(h.role(), Role::Passive);
+    h.run(LEASE);
+    assert_eq!(h.role(), Role::Active);
 }
 
 #[test]
@@ -528,13 +639,7 @@ fn a_takeover_whose_answer_was_lost_still_makes_us_active() {
 
 #[test]
 fn two_candidates_racing_for_a_released_lease_get_one_winner() {
-    let released = LeaseRecord {
-        owner: String::new(),
-        version: Some("r".into()),
-        epoch: Some(3),
-        ..Default::default()
-    };
-    let mut a = Harness::new(config("a", "sa")).with_item(released);
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
     let mut b = Harness::new(config("b", "sb"));
     b.store = a.store.clone();
     b.now = a.now;
@@ -547,7 +652,7 @@ fn two_candidates_racing_for_a_released_lease_get_one_winner() {
     b.run(ms(10));
     assert_eq!(a.role(), Role::Active);
     assert_eq!(b.role(), Role::Passive);
-    assert_eq!(a.item().unwrap().epoch, Some(4));
+    assert_eq!(a.item().unwrap().epoch, Some(1));
 }
 
 #[test]
@@ -573,14 +678,9 @@ fn confirm_delay_drops_an_acquire_that_another_region_overwrote() {
     assert_eq!(h.item().unwrap().owner, "z");
 }
 
-fn released(epoch: u64) -> LeaseRecord {
-    LeaseRecord {
-        owner: String::new(),
-        owner_session: Some(String::new()),
-        version: Some("r0".into()),
-        epoch: Some(epoch),
-        ..Default::default()
-    }
+/// The item `create-table` writes into a new table: acquired at once by a fresh candidate.
+fn seed() -> LeaseRecord {
+    operator::seed("seed".into(), LEASE.as_millis() as u64).apply(None, 0)
 }
 
 /// A second candidate on the same store and the same virtual time.
@@ -593,9 +693,12 @@ fn beside(h: &Harness, cfg: CoreConfig) -> Harness {
 
 #[test]
 fn a_handover_request_moves_the_lease_to_its_target_only() {
-    let mut a = Harness::new(config("a", "sa")).with_item(released(3));
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
     a.run(ms(5));
     assert_eq!(a.role(), Role::Active);
+    // The target watches the holder, as a running candidate does.
+    let mut b = beside(&a, config("b", "sb"));
+    b.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
     a.store.request_handover(&version, "b").unwrap();
     assert_eq!(
@@ -617,22 +720,21 @@ fn a_handover_request_moves_the_lease_to_its_target_only() {
         c.writes.is_empty(),
         "only the target may acquire during the handover"
     );
-    // ...while the target acquires at once.
-    let mut b = beside(&a, config("b", "sb"));
-    b.run(ms(5));
+    // ...while the target acquires at its next read.
+    b.run(INTERVAL + ms(5));
     assert_eq!(b.role(), Role::Active);
     let item = b.item().unwrap();
     assert_eq!(
         item.epoch,
-        Some(5),
-        "a took 4 when it acquired; the target gets 5"
+        Some(2),
+        "a took 1 when it acquired; the target gets 2"
     );
     assert_eq!(item.handover_to, None, "a new owner clears the handover");
 }
 
 #[test]
 fn a_handover_to_a_dead_target_still_moves_the_lease_after_a_lease_duration() {
-    let mut a = Harness::new(config("a", "sa")).with_item(released(1));
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
     a.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
     a.store.request_handover(&version, "gone").unwrap();
@@ -644,9 +746,11 @@ fn a_handover_to_a_dead_target_still_moves_the_lease_after_a_lease_duration() {
 
 #[test]
 fn an_ineligible_holder_steps_down_to_anyone_else_and_does_not_return() {
-    let mut a = Harness::new(config("a", "sa")).with_item(released(1));
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
     a.run(ms(5));
     assert_eq!(a.role(), Role::Active);
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(ms(5));
     a.core.set_eligible(false);
     assert_eq!(a.role(), Role::Passive, "passive before any store call");
     a.run(ms(5));
@@ -659,14 +763,17 @@ fn an_ineligible_holder_steps_down_to_anyone_else_and_does_not_return() {
     a.run(LEASE * 3);
     assert_eq!(a.role(), Role::Passive);
     assert!(a.item().unwrap().is_released());
-    let mut c = beside(&a, config("c", "sc"));
-    c.run(ms(5));
-    assert_eq!(c.role(), Role::Active, "anyone else acquires at once");
+    c.run(INTERVAL + ms(5));
+    assert_eq!(
+        c.role(),
+        Role::Active,
+        "anyone else who saw a hold it acquires at its next read"
+    );
 }
 
 #[test]
 fn an_ineligible_candidate_never_acquires_until_it_becomes_eligible() {
-    let mut h = Harness::new(config("b", "sb")).with_item(released(2));
+    let mut h = Harness::new(config("b", "sb")).with_item(seed());
     h.core.set_eligible(false);
     h.run_for(LEASE * 5, |h| assert_ne!(h.role(), Role::Active));
     assert!(h.writes.is_empty());
@@ -678,4 +785,22 @@ fn an_ineligible_candidate_never_acquires_until_it_becomes_eligible() {
     h.core.set_eligible(true);
     h.run(INTERVAL + ms(5));
     assert_eq!(h.role(), Role::Active);
+}
+
+/// Review bug: the gate turned false while an acquire was unsettled; the resend went out,
+/// landed, and the pod held the lease for good (the step-down was latched only when already
+/// holding).
+#[test]
+fn an_acquire_unsettled_when_the_gate_closes_never_makes_an_active() {
+    for fault in [Fault::Unreachable, Fault::LoseReply] {
+        let mut h = Harness::new(config("b", "sb")).with_item(seed());
+        h.fault = fault;
+        h.run(ms(3));
+        assert_eq!(h.writes.len(), 1, "the acquire went out, its fate unknown");
+        h.fault = Fault::None;
+        h.core.set_eligible(false);
+        h.run_for(LEASE * 5, |h| assert_ne!(h.role(), Role::Active));
+        let item = h.item().unwrap();
+        assert_ne!(item.owner, "b", "an ineligible pod must not keep the lease");
+    }
 }

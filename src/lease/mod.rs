@@ -1,6 +1,7 @@
 //! The lease: its item, the pure decision core, and the view it publishes.
 
 pub mod core;
+pub mod operator;
 pub mod record;
 pub mod view;
 

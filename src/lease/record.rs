@@ -25,6 +25,13 @@ pub struct LeaseRecord {
     pub handover_to: Option<String>,
     /// Who released the lease for the handover.
     pub handover_from: Option<String>,
+    /// On a released item: the session of the holder that released it itself. Only such a
+    /// release can be acquired at once (see the lease core).
+    pub released_by: Option<String>,
+    /// On a released item: the version the release replaced ([`VersionKey::marker`]), or
+    /// `""` for the seed `create-table` writes into a new table. A candidate that saw that
+    /// version keeps timing from when it first saw it.
+    pub released_from: Option<String>,
 }
 
 /// `handoverTo` value that lets any candidate but the one that released acquire.
@@ -41,7 +48,31 @@ pub enum VersionKey {
     },
 }
 
+impl VersionKey {
+    /// The version as one string, for `releasedFrom`. Tokens never contain `@`, so a legacy
+    /// key cannot be mistaken for one.
+    pub fn marker(&self) -> String {
+        match self {
+            VersionKey::Token(t) => t.clone(),
+            VersionKey::Legacy {
+                owner,
+                updated_time,
+            } => match updated_time {
+                Some(t) => format!("{owner}@{t}"),
+                None => format!("{owner}@"),
+            },
+        }
+    }
+}
+
 impl LeaseRecord {
+    /// The seed `create-table` writes: released, epoch 0, replacing nothing.
+    pub fn is_seed(&self) -> bool {
+        self.is_released()
+            && self.released_from.as_deref() == Some("")
+            && self.epoch.unwrap_or(0) == 0
+    }
+
     pub fn version_key(&self) -> VersionKey {
         match &self.version {
             Some(token) => VersionKey::Token(token.clone()),
@@ -142,6 +173,8 @@ pub enum WriteKind {
     Freeze,
     /// An operator releases a frozen lease.
     Unfreeze,
+    /// `create-table` writes the first, released item into a new table.
+    Seed,
 }
 
 impl WriteKind {
@@ -154,6 +187,7 @@ impl WriteKind {
             WriteKind::Release => "release",
             WriteKind::Freeze => "freeze",
             WriteKind::Unfreeze => "unfreeze",
+            WriteKind::Seed => "seed",
         }
     }
 
@@ -187,6 +221,9 @@ pub struct LeaseState {
     pub epoch: u64,
     pub lease_duration_ms: u64,
     pub handover: HandoverWrite,
+    /// Release markers (`releasedBy`, `releasedFrom`); `None` removes the attribute.
+    pub released_by: Option<String>,
+    pub released_from: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +256,8 @@ impl WriteRequest {
             owner_session: Some(self.new.session.clone()),
             handover_to,
             handover_from,
+            released_by: self.new.released_by.clone(),
+            released_from: self.new.released_from.clone(),
         }
     }
 }

@@ -6,7 +6,7 @@ use anyhow::bail;
 
 use super::{describe_holder, read_lease};
 use crate::config::Settings;
-use crate::lease::{Expect, HandoverWrite, LeaseState, WriteKind, WriteRequest, FROZEN_OWNER};
+use crate::lease::operator;
 use crate::store::{LeaseStore, StoreError};
 use crate::token::random_token;
 
@@ -18,21 +18,8 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
         return Ok(());
     }
     let was = describe_holder(current.as_ref());
-    let req = WriteRequest {
-        kind: WriteKind::Freeze,
-        expect: match &current {
-            Some(r) => Expect::Version(r.version_key()),
-            None => Expect::Absent,
-        },
-        new: LeaseState {
-            owner: FROZEN_OWNER.to_string(),
-            session: String::new(),
-            version: random_token()?,
-            epoch: current.as_ref().and_then(|r| r.epoch).unwrap_or(0),
-            lease_duration_ms: settings.timing.lease_duration.as_millis() as u64,
-            handover: HandoverWrite::Clear,
-        },
-    };
+    let lease_ms = settings.timing.lease_duration.as_millis() as u64;
+    let req = operator::freeze(current.as_ref(), random_token()?, lease_ms);
     match store.write(&req).await {
         Ok(_) => {
             println!(
@@ -65,24 +52,13 @@ pub async fn unfreeze(settings: &Settings) -> anyhow::Result<()> {
             describe_holder(now.as_ref())
         );
     };
-    let req = WriteRequest {
-        kind: WriteKind::Unfreeze,
-        expect: Expect::Version(record.version_key()),
-        new: LeaseState {
-            owner: String::new(),
-            session: String::new(),
-            version: random_token()?,
-            epoch: record.epoch.unwrap_or(0),
-            lease_duration_ms: record
-                .lease_duration_ms
-                .unwrap_or(settings.timing.lease_duration.as_millis() as u64),
-            handover: HandoverWrite::Clear,
-        },
-    };
+    let lease_ms = settings.timing.lease_duration.as_millis() as u64;
+    let req = operator::unfreeze(&record, random_token()?, lease_ms);
     match store.write(&req).await {
         Ok(_) => {
             println!(
-                "unfroze lease {}: released; a healthy candidate acquires it at its next read",
+                "unfroze lease {}: released; a candidate that has seen it frozen for a lease duration \
+                 acquires it at its next read (any other after one lease duration)",
                 settings.lease_name
             );
             Ok(())

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{wall_clock_secs, LeaseStore, StoreError};
-use crate::lease::{LeaseRecord, WriteRequest};
+use crate::lease::{operator, LeaseRecord, WriteRequest};
 
 /// A table of lease items, shared by every `MemoryStore` cloned from it.
 #[derive(Clone, Debug, Default)]
@@ -76,12 +76,13 @@ impl MemoryStore {
     /// store's `request_handover`).
     pub fn request_handover(&self, expect_version: &str, target: &str) -> Result<(), StoreError> {
         let mut items = self.table.lock();
-        match items.get_mut(&self.lease) {
-            Some(r) if r.version.as_deref() == Some(expect_version) && !r.owner.is_empty() => {
-                r.handover_to = Some(target.to_string());
-                Ok(())
-            }
-            _ => Err(StoreError::ConditionFailed),
+        let applied = items
+            .get_mut(&self.lease)
+            .is_some_and(|r| operator::request_handover(r, expect_version, target));
+        if applied {
+            Ok(())
+        } else {
+            Err(StoreError::ConditionFailed)
         }
     }
 }

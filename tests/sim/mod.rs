@@ -490,7 +490,7 @@ impl Sim {
                 self.wake(c, at);
             }
             Step::Read => self.send(c, OpKind::Read),
-            Step::Write(req) => self.send(c, OpKind::Write(Box::new(req))),
+            Step::Write(req) => self.send(c, OpKind::Write(req)),
         }
     }
 

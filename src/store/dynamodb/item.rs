@@ -18,6 +18,8 @@ pub const DURATION: &str = "leaseDurationMs";
 pub const SESSION: &str = "ownerSession";
 pub const HANDOVER: &str = "handoverTo";
 pub const HANDOVER_FROM: &str = "handoverFrom";
+pub const RELEASED_BY: &str = "releasedBy";
+pub const RELEASED_FROM: &str = "releasedFrom";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -84,6 +86,8 @@ pub fn parse(item: &Item) -> Result<LeaseRecord, String> {
         owner_session: string(item, SESSION)?,
         handover_to: string(item, HANDOVER)?,
         handover_from: string(item, HANDOVER_FROM)?,
+        released_by: string(item, RELEASED_BY)?,
+        released_from: string(item, RELEASED_FROM)?,
     })
 }
 
@@ -119,17 +123,41 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
             s(&format!("Created by drlease at {wall_secs}")),
         ),
     ]);
-    let mut update_expression = "SET #o = :owner, #s = :session, #v = :version, #e = :epoch, \
-         #d = :dur, #u = :updated, #n = if_not_exists(#n, :notes)"
-        .to_string();
+    let mut set = vec![
+        "#o = :owner",
+        "#s = :session",
+        "#v = :version",
+        "#e = :epoch",
+        "#d = :dur",
+        "#u = :updated",
+        "#n = if_not_exists(#n, :notes)",
+    ];
+    let mut remove = Vec::new();
     match &req.new.handover {
         HandoverWrite::Keep => {}
-        HandoverWrite::Clear => update_expression.push_str(" REMOVE #h, #f"),
+        HandoverWrite::Clear => remove.extend(["#h", "#f"]),
         HandoverWrite::Set { to, from } => {
-            update_expression.push_str(", #h = :hto, #f = :hfrom");
+            set.extend(["#h = :hto", "#f = :hfrom"]);
             values.insert(":hto".into(), s(to));
             values.insert(":hfrom".into(), s(from));
         }
+    }
+    // Release markers are set by the write that releases and removed by every other.
+    for (value, placeholder, assignment, name) in [
+        (&req.new.released_by, "#rb", "#rb = :rby", ":rby"),
+        (&req.new.released_from, "#rf", "#rf = :rfrom", ":rfrom"),
+    ] {
+        match value {
+            Some(v) => {
+                set.push(assignment);
+                values.insert(name.into(), s(v));
+            }
+            None => remove.push(placeholder),
+        }
+    }
+    let mut update_expression = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        update_expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
     }
     let condition_expression = match &req.expect {
         Expect::Absent => "attribute_not_exists(#k)".to_string(),
@@ -173,6 +201,8 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
         ("#n", NOTES),
         ("#h", HANDOVER),
         ("#f", HANDOVER_FROM),
+        ("#rb", RELEASED_BY),
+        ("#rf", RELEASED_FROM),
     ];
     let used = |p: &str| update_expression.contains(p) || condition_expression.contains(p);
     let names = all_names
@@ -239,6 +269,8 @@ mod tests {
                 epoch: 2,
                 lease_duration_ms: 1000,
                 handover: HandoverWrite::Clear,
+                released_by: None,
+                released_from: None,
             },
         }
     }
