@@ -301,25 +301,23 @@ impl LeaseCore {
             return self.gated(now, read_at, Step::Read);
         };
         if let Item::Present(r) = &obs.item {
-            if r.is_held_by(&self.cfg.identity, &self.cfg.session) {
-                // Our own write, landed after we stopped waiting for it: renew it to get a
-                // deadline from a send time we know, or release it if we do not want it.
-                let Some(version) = r.version.clone() else {
-                    return self.gated(now, read_at, Step::Read);
-                };
-                let epoch = r.epoch.unwrap_or(self.highest_epoch);
-                let expect = self.expect_held(version);
-                if !self.eligible {
+            // Held under our session but not by our reckoning: an acquire we stopped
+            // resending when the gate closed landed after all, or a restore brought back an
+            // old version of ours. Unwanted, it goes back to anyone else; wanted, it is timed
+            // like any other version below (a restored copy is no lease of ours).
+            if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.eligible {
+                if let Some(version) = r.version.clone() {
                     if now < self.not_before {
                         return Step::Wait(self.not_before);
                     }
+                    let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                    let expect = self.expect_held(version);
                     let handover = HandoverWrite::Set {
                         to: HANDOVER_ANY.to_string(),
                         from: self.cfg.identity.clone(),
                     };
                     return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
                 }
-                return self.start_write_gated(now, WriteKind::Renew, expect, epoch);
             }
         }
         if !self.eligible {
@@ -332,11 +330,13 @@ impl LeaseCore {
                 let epoch = self.next_epoch(None);
                 self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
             }
-            // In a shared table, absence is timed like any other version: someone may still
-            // hold a lease on an item that was deleted under them.
+            // In a shared table someone may still hold a lease on an item deleted under them,
+            // and absence has no version: two reads that both found nothing do not prove that
+            // nothing came and went in between. So fill the gap with a released placeholder
+            // (a version of our own making) and time that like any other.
             Item::Absent => {
-                let expiry = obs.noted_at.plus(self.cfg.lease_duration);
-                self.wait_for_expiry(now, expiry, read_at, WriteKind::Create, Expect::Absent)
+                let epoch = self.highest_epoch;
+                self.start_write_gated(now, WriteKind::Placeholder, Expect::Absent, epoch)
             }
             Item::Present(r) if r.is_frozen() => self.gated(now, read_at, Step::Read),
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
@@ -500,16 +500,22 @@ impl LeaseCore {
         // Unique across processes because the session is random; a counter rather than
         // fresh randomness keeps the core deterministic for the simulation tests.
         let version = format!("{}.{}", self.cfg.session, self.write_seq);
-        let (owner, session) = if kind == WriteKind::Release {
+        let (owner, session) = if matches!(kind, WriteKind::Release | WriteKind::Placeholder) {
             (String::new(), String::new())
         } else {
             (self.cfg.identity.clone(), self.cfg.session.clone())
         };
-        // Our own release says so, and names the version it replaces: the one thing that
-        // lets a candidate who saw our tenure acquire at once.
+        // A release names the version it replaces, and, when it is the release of the
+        // lease we hold (validity and all), says so: the one thing that lets a candidate
+        // who saw our tenure acquire at once. Releasing an item we found under our name
+        // but never held (a restored copy) claims nothing.
         let (released_by, released_from) = match (&kind, &expect) {
             (WriteKind::Release, Expect::Held { version, .. }) => {
-                (Some(self.cfg.session.clone()), Some(version.clone()))
+                let ours = self.holding.as_ref().is_some_and(|h| &h.version == version);
+                (
+                    ours.then(|| self.cfg.session.clone()),
+                    Some(version.clone()),
+                )
             }
             _ => (None, None),
         };
@@ -595,10 +601,7 @@ impl LeaseCore {
         };
         match &obs.item {
             Item::Absent => self.cfg.store_is_private,
-            Item::Present(r) => {
-                (obs.open && r.open_to(&self.cfg.identity))
-                    || r.is_held_by(&self.cfg.identity, &self.cfg.session)
-            }
+            Item::Present(r) => obs.open && r.open_to(&self.cfg.identity),
             _ => false,
         }
     }
@@ -739,7 +742,7 @@ impl LeaseCore {
             Some(Observed { item: Item::Present(r), .. }) if r.version.as_deref() == Some(h.version.as_str())
         );
         if !still_ours {
-            self.holding = None;
+            self.end_tenure();
         } else if h.confirm_at.is_some() {
             h.confirm_at = None;
         }
@@ -775,7 +778,7 @@ impl LeaseCore {
                 // The item changed under us. If we held the lease, we stop at once: the
                 // check read below restores it only if the change was our own write.
                 if req.kind == WriteKind::Renew || req.kind == WriteKind::Release {
-                    self.holding = None;
+                    self.end_tenure();
                 }
                 self.mark_unknown(req, first_sent);
             }
@@ -814,6 +817,7 @@ impl LeaseCore {
         self.seen_item = true;
         if req.kind.changes_owner() {
             self.conflict = false;
+            self.stepping_down = None;
         }
         let record = req.apply(None, 0);
         self.observed = Some(Observed {
@@ -823,9 +827,12 @@ impl LeaseCore {
             confirmed_sent: sent,
             open: false,
         });
+        if req.kind == WriteKind::Placeholder {
+            // Not ours to hold: a version to time, from now.
+            return;
+        }
         if req.kind == WriteKind::Release {
-            self.holding = None;
-            self.stepping_down = None;
+            self.end_tenure();
             if self.phase == Phase::Releasing {
                 self.phase = Phase::Done;
             }
@@ -839,6 +846,12 @@ impl LeaseCore {
             last_sent: sent,
             confirm_at: needs_confirm.then(|| now.plus(self.cfg.confirm_delay)),
         });
+    }
+
+    /// The lease is no longer ours: a handover requested of this tenure ends with it.
+    fn end_tenure(&mut self) {
+        self.holding = None;
+        self.stepping_down = None;
     }
 
     /// What the loop publishes for the HTTP layer.

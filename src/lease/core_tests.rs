@@ -187,10 +187,33 @@ fn a_missing_item_in_a_shared_table_is_created_only_after_a_lease() {
     );
     h.run(ms(10));
     assert_eq!(h.role(), Role::Active);
+    // Absence has no version to time: a released placeholder fills it, then is timed.
     let (sent, w) = &h.writes[0];
-    assert_eq!(w.kind, WriteKind::Create);
-    assert_eq!(*sent, start.plus(RTT).plus(LEASE));
+    assert_eq!(w.kind, WriteKind::Placeholder);
+    assert_eq!(*sent, start.plus(RTT));
+    let (sent, w) = &h.writes[1];
+    assert_eq!(w.kind, WriteKind::Acquire);
+    assert_eq!(*sent, start.plus(RTT * 2).plus(LEASE));
     assert_eq!(w.new.epoch, 1);
+}
+
+/// Found by the simulation's deletion actor: the item was created and deleted between two
+/// reads that both found nothing, and the candidate took the second absence for the first.
+#[test]
+fn an_item_created_and_deleted_between_two_reads_does_not_shorten_the_wait() {
+    let mut h = Harness::new(config("b", "sb"));
+    h.run(ms(5));
+    // Between our reads: a placeholder of ours is replaced by a holder, then deleted.
+    h.store.table().put("lease", foreign("a", "v1", 1));
+    h.store.table().remove("lease");
+    let gone = h.now;
+    h.run(LEASE * 3);
+    let acquire = h
+        .writes
+        .iter()
+        .find(|(_, w)| w.kind == WriteKind::Acquire)
+        .expect("acquires in the end");
+    assert!(acquire.0.since(gone) >= LEASE);
 }
 
 #[test]
@@ -615,13 +638,16 @@ fn an_item_that_vanishes_is_recreated_only_after_a_lease_and_above_the_old_epoch
     let gone = h.now;
     h.run(INTERVAL + ms(5));
     assert!(
-        h.writes.is_empty(),
+        h.writes
+            .iter()
+            .all(|(_, w)| w.kind == WriteKind::Placeholder),
         "someone may still believe they hold it"
     );
     h.run(LEASE * 2);
     assert_eq!(h.role(), Role::Active);
-    let (sent, w) = &h.writes[0];
-    assert_eq!(w.kind, WriteKind::Create);
+    assert_eq!(h.writes[0].1.kind, WriteKind::Placeholder);
+    let (sent, w) = &h.writes[1];
+    assert_eq!(w.kind, WriteKind::Acquire);
     assert!(sent.since(gone) >= LEASE);
     assert_eq!(w.new.epoch, 42);
     assert_eq!(h.core.view().rollbacks, 1);

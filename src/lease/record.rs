@@ -175,6 +175,8 @@ pub enum WriteKind {
     Unfreeze,
     /// `create-table` writes the first, released item into a new table.
     Seed,
+    /// A candidate replaces a missing item with a released one, to time its version.
+    Placeholder,
 }
 
 impl WriteKind {
@@ -188,6 +190,7 @@ impl WriteKind {
             WriteKind::Freeze => "freeze",
             WriteKind::Unfreeze => "unfreeze",
             WriteKind::Seed => "seed",
+            WriteKind::Placeholder => "placeholder",
         }
     }
 

@@ -10,7 +10,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use drlease::clock::Mono;
-use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step, WriteRequest};
+use drlease::lease::{operator, CoreConfig, LeaseCore, LeaseRecord, Role, Step, WriteRequest};
 use drlease::store::StoreError;
 
 /// SplitMix64: small, seedable, good enough for fault schedules.
@@ -61,6 +61,8 @@ pub struct Scenario {
     pub chaos: Duration,
     /// Normal one-way network delay bound.
     pub max_delay: Duration,
+    /// Operators and other tools write the item too (see [`Action`]).
+    pub operators: bool,
 }
 
 impl Scenario {
@@ -93,8 +95,32 @@ impl Scenario {
             twins: r.chance(0.15),
             chaos: lease * 25,
             max_delay: Duration::from_millis(5),
+            // From a stream of its own, so the draws above are those of earlier versions
+            // of this simulation and old regression seeds replay as they did.
+            operators: Rng::new(seed ^ 0x0DE5_EED5).chance(0.6),
         }
     }
+}
+
+/// A write to the item by someone other than a candidate, at a random time.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    /// `drlease freeze`.
+    Freeze,
+    /// `drlease unfreeze` (if frozen).
+    Unfreeze,
+    /// `drlease handover` to a candidate, to nobody alive, or to anyone (`*`).
+    Handover(Option<usize>),
+    /// The item deleted by hand.
+    Delete,
+    /// An older version written back in place (a restore, or a tool replaying a copy). A real
+    /// restore brings back a version superseded long ago; here, at least two leases ago.
+    Restore,
+    /// The table dropped and recreated by `drlease create-table`: the item vanishes, and the
+    /// seed is written one lease duration later (the command's wait).
+    Recreate,
+    /// `create-table`'s seed, conditional on the item's absence.
+    Seed,
 }
 
 #[derive(Debug)]
@@ -107,6 +133,7 @@ enum Ev {
     Stop { c: usize, down_ns: u64 },
     Restart { c: usize },
     Outage { for_ns: u64 },
+    Operator(Action),
 }
 
 enum OpKind {
@@ -164,6 +191,12 @@ impl Candidate {
     }
 }
 
+fn trace(now: u64, what: &str, item: &Option<LeaseRecord>) {
+    if std::env::var_os("DRLEASE_SIM_TRACE").is_some() {
+        eprintln!("{:>10.3} ms  {what}: {item:?}", now as f64 / MS as f64);
+    }
+}
+
 /// What went wrong in a run, with enough to replay it.
 #[derive(Debug)]
 pub struct Violation {
@@ -197,6 +230,13 @@ pub struct Sim {
     highest_landed_epoch: u64,
     last_active: Option<(String, u64)>,
     stats: Outcome,
+    /// Every version the item had, with the time it was replaced: what a restore picks from.
+    history: Vec<(LeaseRecord, u64)>,
+    /// A deletion or restore happened: epochs can repeat from here on (a candidate that
+    /// never saw the higher epoch hands out the same number again), so only the promise of
+    /// one active at a time is checked.
+    rolled_back: bool,
+    op_tokens: u64,
 }
 
 impl Sim {
@@ -238,12 +278,18 @@ impl Sim {
             highest_landed_epoch: 0,
             last_active: None,
             stats: Outcome::default(),
+            history: Vec::new(),
+            rolled_back: false,
+            op_tokens: 0,
         };
         for c in 0..sim.cands.len() {
             let start = sim.rng.range(0, sim.sc.interval.as_nanos() as u64);
             sim.start(c, start);
         }
         sim.schedule_faults();
+        if sim.sc.operators {
+            sim.schedule_operators();
+        }
         sim
     }
 
@@ -284,6 +330,118 @@ impl Sim {
                 },
             };
             self.push(at, ev);
+        }
+    }
+
+    fn schedule_operators(&mut self) {
+        let mut r = Rng::new(self.sc.seed ^ 0x0FE2_A702);
+        let chaos = self.sc.chaos.as_nanos() as u64;
+        let lease = self.lease_ns();
+        let interval = self.sc.interval.as_nanos() as u64;
+        let n = self.cands.len() as u64;
+        for _ in 0..r.range(2, 8) {
+            let at = r.range(lease, chaos);
+            let action = match r.range(0, 9) {
+                // The reported bug: freeze, then unfreeze at once.
+                0 | 1 => {
+                    self.push(at + r.range(0, interval), Ev::Operator(Action::Unfreeze));
+                    Action::Freeze
+                }
+                2 => Action::Freeze,
+                3 => Action::Unfreeze,
+                4 => Action::Handover(Some(r.range(0, n) as usize)), // n: nobody alive
+                5 => Action::Handover(None),
+                6 => Action::Delete,
+                7 => Action::Restore,
+                _ => Action::Recreate,
+            };
+            self.push(at, Ev::Operator(action));
+        }
+    }
+
+    /// `DRLEASE_SIM_TRACE=1` with `DRLEASE_SIM_SEED`: every change of the item, as it happens.
+    fn trace(&self, what: &str) {
+        trace(self.now, what, &self.item);
+    }
+
+    fn set_item(&mut self, item: Option<LeaseRecord>) {
+        if let Some(old) = self.item.take() {
+            self.history.push((old, self.now));
+        }
+        self.item = item;
+    }
+
+    fn token(&mut self) -> String {
+        self.op_tokens += 1;
+        format!("op{}", self.op_tokens)
+    }
+
+    fn operate(&mut self, action: Action) {
+        self.operate_quietly(action);
+        self.trace(&format!("operator {action:?}"));
+    }
+
+    fn operate_quietly(&mut self, action: Action) {
+        let lease_ms = self.sc.lease.as_millis() as u64;
+        match action {
+            Action::Freeze => {
+                if !self.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                    let token = self.token();
+                    let req = operator::freeze(self.item.as_ref(), token, lease_ms);
+                    let next = req.apply(self.item.as_ref(), 0);
+                    self.set_item(Some(next));
+                }
+            }
+            Action::Unfreeze => {
+                if let Some(frozen) = self.item.clone().filter(|r| r.is_frozen()) {
+                    let req = operator::unfreeze(&frozen, self.token(), lease_ms);
+                    self.set_item(Some(req.apply(Some(&frozen), 0)));
+                }
+            }
+            Action::Handover(target) => {
+                let target = match target {
+                    Some(i) if i < self.cands.len() => self.cands[i].identity.clone(),
+                    Some(_) => "gone".to_string(),
+                    None => drlease::lease::HANDOVER_ANY.to_string(),
+                };
+                if let Some(mut r) = self.item.clone() {
+                    let version = r.version.clone().unwrap_or_default();
+                    if operator::request_handover(&mut r, &version, &target) {
+                        self.set_item(Some(r));
+                    }
+                }
+            }
+            Action::Delete => {
+                self.rolled_back = true;
+                self.set_item(None);
+            }
+            Action::Restore => {
+                let old_enough = self.now.saturating_sub(2 * self.lease_ns());
+                let choices: Vec<LeaseRecord> = self
+                    .history
+                    .iter()
+                    .filter(|(r, replaced)| *replaced <= old_enough && !r.is_seed())
+                    .map(|(r, _)| r.clone())
+                    .collect();
+                if !choices.is_empty() {
+                    let pick = self.rng.range(0, choices.len() as u64 - 1) as usize;
+                    self.rolled_back = true;
+                    self.set_item(Some(choices[pick].clone()));
+                }
+            }
+            Action::Recreate => {
+                self.rolled_back = true;
+                self.set_item(None);
+                // create-table waits one lease duration on its own clock, which may run fast.
+                let wait = (self.lease_ns() as f64 * (1.0 - self.sc.drift)) as u64;
+                self.push(self.now + wait, Ev::Operator(Action::Seed));
+            }
+            Action::Seed => {
+                if self.item.is_none() {
+                    let req = operator::seed(self.token(), lease_ms);
+                    self.set_item(Some(req.apply(None, 0)));
+                }
+            }
         }
     }
 
@@ -391,7 +549,7 @@ impl Sim {
                         ));
                     }
                     if req.kind.changes_owner() {
-                        if req.new.epoch <= self.highest_landed_epoch {
+                        if req.new.epoch <= self.highest_landed_epoch && !self.rolled_back {
                             return Err(format!(
                                 "new owner {} got epoch {} but {} was handed out before",
                                 req.new.owner, req.new.epoch, self.highest_landed_epoch
@@ -400,7 +558,12 @@ impl Sim {
                         self.stats.owner_changes += 1;
                     }
                     self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
-                    self.item = Some(req.apply(self.item.as_ref(), 0));
+                    let next = req.apply(self.item.as_ref(), 0);
+                    if let Some(old) = self.item.replace(next) {
+                        self.history.push((old, self.now));
+                    }
+                    let what = format!("cand-{} {}", op.c, req.kind.as_str());
+                    trace(self.now, &what, &self.item);
                     Ok(self.item.clone())
                 } else {
                     Err(StoreError::ConditionFailed)
@@ -520,7 +683,7 @@ impl Sim {
         if let Some(&(i, epoch)) = actives.first() {
             let session = format!("{i}/{}", self.cands[i].generation);
             if let Some((last_session, last_epoch)) = &self.last_active {
-                if *last_session != session && epoch <= *last_epoch {
+                if *last_session != session && epoch <= *last_epoch && !self.rolled_back {
                     return Err(format!(
                         "active {session} has epoch {epoch}, not above the previous active's {last_epoch}"
                     ));
@@ -589,6 +752,10 @@ impl Sim {
                 Ev::Outage { for_ns } if self.faults => {
                     self.outage_until = self.outage_until.max(self.now + for_ns);
                 }
+                // A seed or an unfreeze already on its way completes; new actions stop with
+                // the chaos phase.
+                Ev::Operator(a @ (Action::Seed | Action::Unfreeze)) => self.operate(a),
+                Ev::Operator(a) if self.faults => self.operate(a),
                 _ => {}
             }
             self.check().map_err(|e| self.violation(e))?;
@@ -606,9 +773,10 @@ impl Sim {
         let chaos_end = self.sc.chaos.as_nanos() as u64;
         self.run_until(chaos_end, |_| false)?;
 
-        // Quiet: no new faults; bring everyone back.
+        // Quiet: no new faults; bring everyone back; the operator ends any maintenance.
         self.faults = false;
         self.outage_until = 0;
+        self.operate(Action::Unfreeze);
         for c in 0..self.cands.len() {
             self.cands[c].paused_until = 0;
             if self.cands[c].alive() {
