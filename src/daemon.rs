@@ -8,7 +8,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use crate::clock::{BootClock, Clock};
+use crate::clock::{BootClock, Clock, Mono};
 use crate::config::{duration::format_duration, Settings, StoreKind};
 use crate::http::{router, AppState};
 use crate::lease::{CoreConfig, LeaseCore};
@@ -114,11 +114,12 @@ async fn serve<S: LeaseStore>(
         confirm_delay: timing.confirm_delay,
         store_is_private: settings.store == StoreKind::Memory,
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // Carries the release deadline once a signal arrives: everything after it ends by then.
+    let (stop_tx, stop_rx) = watch::channel(None::<Mono>);
     let lease_loop = LeaseLoop::new(
         core,
         store,
-        clock,
+        clock.clone(),
         publisher,
         metrics.clone(),
         timing.call_timeout(),
@@ -135,6 +136,7 @@ async fn serve<S: LeaseStore>(
             shared.clone(),
             period,
             stop_tx.subscribe(),
+            clock.clone(),
         ))
     });
 
@@ -148,25 +150,34 @@ async fn serve<S: LeaseStore>(
             .await
     });
 
-    tokio::select! {
+    let exit_by = tokio::select! {
         signal = shutdown_signal() => {
-            info!(signal = signal?, "shutting down: releasing the lease first");
-            let _ = stop_tx.send(true);
+            let exit_by = clock.now().plus(timing.release_deadline());
+            info!(
+                signal = signal?,
+                within = %format_duration(timing.release_deadline()),
+                "shutting down: releasing the lease first"
+            );
+            let _ = stop_tx.send(Some(exit_by));
             if let Err(e) = lease_task.await {
                 error!(error = %e, "lease loop failed during release");
             }
+            exit_by
         }
         result = &mut lease_task => {
             // The loop only ends on shutdown; anything else is a bug worth a restart.
             anyhow::bail!("lease loop ended unexpectedly: {result:?}");
         }
-    }
+    };
+    // The heartbeat deletion ran beside the release, bounded by the same deadline.
+    let left = || exit_by.since(clock.now());
     if let Some(task) = heartbeat_task {
-        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+        let _ = tokio::time::timeout(left(), task).await;
     }
     let _ = http_stop_tx.send(());
-    // Keep-alive clients can hold a graceful shutdown open; do not wait for them forever.
-    match tokio::time::timeout(Duration::from_secs(2), server).await {
+    // Keep-alive clients can hold a graceful shutdown open; do not wait past the deadline.
+    let grace = left().max(Duration::from_millis(100));
+    match tokio::time::timeout(grace, server).await {
         Ok(Ok(Err(e))) => error!(error = %e, "HTTP server error"),
         Ok(Err(e)) => error!(error = %e, "HTTP server task failed"),
         _ => {}
@@ -180,7 +191,8 @@ async fn heartbeat_loop(
     store: DynamoStore,
     shared: SharedState,
     period: Duration,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Option<Mono>>,
+    clock: Arc<dyn Clock>,
 ) {
     let who = shared.who.clone();
     let region = store.connection().region.clone();
@@ -216,8 +228,9 @@ async fn heartbeat_loop(
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                 _ = stop.changed() => {
+                    let left = stop.borrow().map_or(Duration::ZERO, |by| by.since(clock.now()));
                     let _ = tokio::time::timeout(
-                        Duration::from_secs(2),
+                        left,
                         store.delete_heartbeat(&who.identity, &who.session),
                     )
                     .await;

@@ -55,15 +55,17 @@ impl<S: LeaseStore> LeaseLoop<S> {
         }
     }
 
-    /// Runs until `shutdown` turns true and the lease is released (or the release gave up).
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown` carries a deadline and the lease is released, or the deadline
+    /// passes. From the moment it sees the deadline, every wait and every store call ends by
+    /// it: a store outage must not hold the process past its release deadline.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<Option<Mono>>) {
         let mut release_deadline: Option<Mono> = None;
         loop {
-            if *shutdown.borrow() && release_deadline.is_none() {
+            if let (None, Some(deadline)) = (release_deadline, *shutdown.borrow()) {
                 self.core.begin_release();
                 // Publish before any store call: from here on nobody sees "active".
                 self.publish();
-                release_deadline = Some(self.clock.now().plus(self.call_timeout * 2));
+                release_deadline = Some(deadline);
             }
             let eligible = self.gate.borrow().eligible();
             if eligible != self.core.is_eligible() {
@@ -78,12 +80,14 @@ impl<S: LeaseStore> LeaseLoop<S> {
                 );
                 break;
             }
+            // What is left before the release deadline, if releasing.
+            let left = release_deadline.map(|d| d.since(now));
             match self.core.next_step(now) {
                 Step::Done => break,
                 Step::Wait(at) => {
                     let wait = at.since(now);
-                    if release_deadline.is_some() {
-                        tokio::time::sleep(wait).await;
+                    if let Some(left) = left {
+                        tokio::time::sleep(wait.min(left)).await;
                     } else {
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
@@ -95,7 +99,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
                 Step::Read => {
                     let sent = self.clock.now();
                     let started = Instant::now();
-                    let result = self.bounded(self.store.read()).await;
+                    let result = self.bounded(self.store.read(), left).await;
                     self.count("read", &result, started);
                     debug!(?result, "read lease item");
                     self.core.on_read(sent, self.clock.now(), result);
@@ -103,7 +107,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
                 Step::Write(req) => {
                     let sent = self.clock.now();
                     let started = Instant::now();
-                    let result = self.bounded(self.store.write(&req)).await;
+                    let result = self.bounded(self.store.write(&req), left).await;
                     self.count(req.kind.as_str(), &result, started);
                     debug!(
                         kind = req.kind.as_str(),
@@ -122,14 +126,17 @@ impl<S: LeaseStore> LeaseLoop<S> {
         self.publish();
     }
 
-    /// Every call is bounded here too, whatever the store does on its own.
+    /// Every call is bounded here too, whatever the store does on its own, and by the
+    /// release deadline (`left`) when releasing.
     async fn bounded<T>(
         &self,
         call: impl std::future::Future<Output = Result<T, StoreError>>,
+        left: Option<Duration>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.call_timeout, call).await {
+        let limit = left.map_or(self.call_timeout, |l| l.min(self.call_timeout));
+        match tokio::time::timeout(limit, call).await {
             Ok(r) => r,
-            Err(_) => Err(StoreError::Timeout(self.call_timeout)),
+            Err(_) => Err(StoreError::Timeout(limit)),
         }
     }
 
@@ -193,5 +200,118 @@ impl<S: LeaseStore> LeaseLoop<S> {
             );
         }
         self.metrics.set_rollbacks(view.rollbacks);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::app_health::{AppHealth, GateState};
+    use crate::lease::{CoreConfig, LeaseRecord, WriteRequest};
+    use crate::state::{channel, Identity};
+    use crate::store::memory::MemoryStore;
+
+    /// Tokio's clock as a `Clock`, so that paused test time drives the core too.
+    struct TokioClock(tokio::time::Instant);
+
+    impl Clock for TokioClock {
+        fn now(&self) -> Mono {
+            Mono::from_duration(self.0.elapsed())
+        }
+    }
+
+    /// The memory store, until `down` is set: then every call hangs, as a blackholed
+    /// network does.
+    #[derive(Clone)]
+    struct Flaky {
+        inner: MemoryStore,
+        down: Arc<AtomicBool>,
+    }
+
+    impl Flaky {
+        async fn hang_if_down(&self) {
+            if self.down.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    impl LeaseStore for Flaky {
+        async fn read(&self) -> Result<Option<LeaseRecord>, StoreError> {
+            self.hang_if_down().await;
+            self.inner.read().await
+        }
+
+        async fn write(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
+            self.hang_if_down().await;
+            self.inner.write(req).await
+        }
+    }
+
+    /// Review bug: with the defaults (interval 15 s, call timeout 5 s, release deadline
+    /// 10 s), SIGTERM during an outage after the lease had lapsed slept a full interval past
+    /// the release deadline.
+    #[tokio::test(start_paused = true)]
+    async fn a_release_during_an_outage_ends_by_the_release_deadline() {
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock(tokio::time::Instant::now()));
+        let interval = Duration::from_secs(15);
+        let call_timeout = Duration::from_secs(5);
+        let core = LeaseCore::new(CoreConfig {
+            identity: "a".into(),
+            session: "sa".into(),
+            interval,
+            lease_duration: interval * 3,
+            renew_deadline: interval * 2,
+            confirm_delay: Duration::ZERO,
+            store_is_private: true,
+        });
+        let who = Identity {
+            identity: "a".into(),
+            lease: "l".into(),
+            session: "sa".into(),
+        };
+        let eligible = GateState {
+            warm: true,
+            app: AppHealth::NotChecked,
+        };
+        let (publisher, shared) = channel(clock.clone(), who, interval * 3, eligible);
+        let (_gate_tx, gate) = watch::channel(eligible);
+        let down = Arc::new(AtomicBool::new(false));
+        let store = Flaky {
+            inner: MemoryStore::new("l"),
+            down: down.clone(),
+        };
+        let metrics = Arc::new(Metrics::new("l"));
+        let lease_loop = LeaseLoop::new(
+            core,
+            store,
+            clock.clone(),
+            publisher,
+            metrics,
+            call_timeout,
+            gate,
+        );
+        let (stop_tx, stop_rx) = watch::channel(None);
+        let task = tokio::spawn(lease_loop.run(stop_rx));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(shared.role().0, Role::Active);
+        down.store(true, Ordering::SeqCst);
+        // Just past the renew deadline (30 s), with the back-off after the failed call that
+        // found it lapsed running until 47 s.
+        tokio::time::sleep(interval * 2 + Duration::from_secs(2)).await;
+        assert_eq!(shared.role().0, Role::Passive);
+        let release_deadline = call_timeout * 2;
+        let signalled = clock.now();
+        stop_tx
+            .send(Some(signalled.plus(release_deadline)))
+            .unwrap();
+        task.await.unwrap();
+        let took = clock.now().since(signalled);
+        assert!(
+            took <= release_deadline,
+            "the release took {took:?}, past its deadline of {release_deadline:?}"
+        );
     }
 }

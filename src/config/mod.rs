@@ -128,6 +128,12 @@ impl Timing {
             .min(self.renew_deadline / 2)
             .min(Duration::from_secs(5))
     }
+
+    /// How long a shutdown may take, from the signal to the exit: the release, and the
+    /// heartbeat's deletion beside it. Two calls' worth, well inside Kubernetes' grace period.
+    pub fn release_deadline(&self) -> Duration {
+        self.call_timeout() * 2
+    }
 }
 
 /// When this candidate may hold the lease.

@@ -28,9 +28,11 @@
 //!   `create-table`'s seed (released, epoch 0, replacing nothing) is acquired at once by a
 //!   candidate that has never seen a higher epoch: the command waits a lease duration after
 //!   creating the table before it writes it, so no holder of an earlier table survives.
-//! * History counts only while it is continuous: an observation more than a lease duration
-//!   old is forgotten. A restore brings back a version long superseded; a candidate that
-//!   had read it before and read nothing since must not trust its old clock for it.
+//! * History counts only while it is continuous: an observation confirmed more than a lease
+//!   duration ago is forgotten, no decision is made on it, and an unsettled write is not
+//!   resent more than a lease after it was first sent. A restore brings back a version long
+//!   superseded; a candidate that read it before and nothing since must not trust its old
+//!   clock for it, nor let a conditional write land on the copy.
 //! * The holder steps down (stops answering active, then releases to anyone else) whenever
 //!   it is not eligible, derived afresh at every step rather than latched once: a write
 //!   that lands late still leads to a step-down.
@@ -297,8 +299,14 @@ impl LeaseCore {
     /// Not holding: decide from the last observation.
     fn candidate_step(&mut self, now: Mono) -> Step {
         let read_at = self.next_read_at.max(self.not_before);
-        let Some(obs) = &self.observed else {
-            return self.gated(now, read_at, Step::Read);
+        // Decide only on continuous history: after a pause or an outage longer than a lease,
+        // the version we remember may since have gone and come back (a restore).
+        let Some(obs) = self
+            .observed
+            .as_ref()
+            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.lease_duration)
+        else {
+            return self.gated(now, self.not_before, Step::Read);
         };
         if let Item::Present(r) = &obs.item {
             // Held under our session but not by our reckoning: an acquire we stopped
@@ -705,7 +713,10 @@ impl LeaseCore {
             self.write_landed(&p.req, p.first_sent, p.first_sent, now);
             return;
         }
-        if p.needs_check && LeaseRecord::satisfies(stored, &p.req.expect) {
+        // A decision is good for one lease at most: past that, the item may have changed and
+        // been restored to what we expected, and the resend would land on the copy.
+        let fresh = now.since(p.first_sent) <= self.cfg.lease_duration;
+        if p.needs_check && fresh && LeaseRecord::satisfies(stored, &p.req.expect) {
             // Nothing changed, so the write did not land (yet). Send the very same request
             // again: if the first attempt is still in flight, only one of them can land.
             self.pending = Some(Pending {

@@ -114,7 +114,10 @@ enum Action {
     /// The item deleted by hand.
     Delete,
     /// An older version written back in place (a restore, or a tool replaying a copy). A real
-    /// restore brings back a version superseded long ago; here, at least two leases ago.
+    /// restore brings back a version superseded long ago; here, one not current for at least
+    /// two leases. (A version that comes back sooner than a candidate's read cadence is, to
+    /// that candidate, no change at all: nothing that polls can tell, so it is not modelled.)
+    /// The seed is never restored: a restored seed is, to a fresh candidate, a new table.
     Restore,
     /// The table dropped and recreated by `drlease create-table`: the item vanishes, and the
     /// seed is written one lease duration later (the command's wait).
@@ -416,12 +419,23 @@ impl Sim {
                 self.set_item(None);
             }
             Action::Restore => {
-                let old_enough = self.now.saturating_sub(2 * self.lease_ns());
+                // Not current for two leases: measured from the last time the version was
+                // replaced (a version restored before counts from its latest replacement).
+                let recent = self.now.saturating_sub(2 * self.lease_ns());
+                let fresh: std::collections::HashSet<_> = self
+                    .history
+                    .iter()
+                    .filter(|(_, replaced)| *replaced > recent)
+                    .map(|(r, _)| r.version_key())
+                    .collect();
+                let current = self.item.as_ref().map(|r| r.version_key());
                 let choices: Vec<LeaseRecord> = self
                     .history
                     .iter()
-                    .filter(|(r, replaced)| *replaced <= old_enough && !r.is_seed())
-                    .map(|(r, _)| r.clone())
+                    .map(|(r, _)| r)
+                    .filter(|r| !r.is_seed() && !fresh.contains(&r.version_key()))
+                    .filter(|r| Some(r.version_key()) != current)
+                    .cloned()
                     .collect();
                 if !choices.is_empty() {
                     let pick = self.rng.range(0, choices.len() as u64 - 1) as usize;
@@ -619,6 +633,15 @@ impl Sim {
             kind: op.0,
             sent_local: op.1,
         };
+        if let OpKind::Read = &op.kind {
+            let what = format!(
+                "cand-{c} read answered {:?}",
+                outcome
+                    .as_ref()
+                    .map(|r| r.as_ref().and_then(|r| r.version.clone()))
+            );
+            trace(self.now, &what, &None);
+        }
         match &op.kind {
             OpKind::Read => core.on_read(op.sent_local, now_local, outcome),
             OpKind::Write(req) => core.on_write(
@@ -653,7 +676,16 @@ impl Sim {
                 self.wake(c, at);
             }
             Step::Read => self.send(c, OpKind::Read),
-            Step::Write(req) => self.send(c, OpKind::Write(req)),
+            Step::Write(req) => {
+                let what = format!(
+                    "cand-{c} sends {} {} expecting {:?}",
+                    req.kind.as_str(),
+                    req.new.version,
+                    req.expect
+                );
+                trace(self.now, &what, &None);
+                self.send(c, OpKind::Write(req))
+            }
         }
     }
 
