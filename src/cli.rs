@@ -33,7 +33,7 @@ pub enum Command {
     Freeze(SettingsArgs),
     /// End maintenance: release the frozen lease.
     Unfreeze(SettingsArgs),
-    /// Create the lease table (idempotent).
+    /// Create the lease table (idempotent) and seed the lease item in a new one.
     CreateTable(CreateTableArgs),
 }
 
@@ -64,7 +64,8 @@ pub struct HandoverArgs {
 pub struct CreateTableArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// Wait until the table is ACTIVE and turn on TTL for the heartbeat items.
+    /// For an existing table: wait until it is ACTIVE and turn on TTL for the heartbeat
+    /// items. A table this command creates always gets both, and the seeded lease item.
     #[arg(long)]
     pub wait: bool,
 }

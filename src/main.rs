@@ -29,16 +29,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `run` logs them and `check-config` lists them; a one-off command says them first.
+    if !matches!(command, Command::Run(_) | Command::CheckConfig(_)) {
+        for w in &settings.warnings {
+            eprintln!("drlease: warning: {w}");
+        }
+    }
     match command {
         Command::CheckConfig(_) => {
             println!("{:<18} {:<40} source", "setting", "value");
             for (name, value, source) in &settings.provenance {
                 println!("{name:<18} {value:<40} {source}");
             }
+            for w in &settings.warnings {
+                println!("warning: {w}");
+            }
             ExitCode::SUCCESS
         }
         Command::Run(_) => {
             logging::init(settings.log_format);
+            for w in &settings.warnings {
+                tracing::warn!("{w}");
+            }
             finish(block_on(daemon::run(settings)), true)
         }
         Command::Status(a) => finish(

@@ -14,6 +14,7 @@ use common::sidecar::{http, role_json, Sidecar, BIN};
 use common::wait_until;
 use drlease::store::dynamodb::heartbeat::Heartbeat;
 use drlease::store::dynamodb::DynamoStore;
+use drlease::store::LeaseStore;
 
 const INTERVAL: Duration = Duration::from_millis(200);
 
@@ -280,21 +281,38 @@ async fn create_table_is_idempotent_and_refuses_a_wrong_schema() {
                 "us-east-1",
             ])
             .args(["--table", table, "--lease-name", "x"])
+            .args(["--interval", "200ms", "--failure-threshold", "3"])
             .args(extra)
             .output()
             .unwrap()
     };
-    let (code, out, err) = text(&run(&table, &["--wait"]));
+    let started = Instant::now();
+    let (code, out, err) = text(&run(&table, &[]));
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("created table") && out.contains("TTL on expiresAt is on"),
         "{out}"
     );
+    // Seeded, one lease duration (600 ms) after the table was created.
+    assert!(out.contains("seeded lease x"), "{out}");
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    let store = DynamoStore::new(common::connection(&endpoint).await, table.clone(), "x");
+    let seed = store.read().await.unwrap().expect("the seed item");
+    assert!(seed.is_seed(), "{seed:?}");
+    // A first candidate on the new table is active at once, not a lease later.
+    let a = Sidecar::start(
+        "pod-a",
+        &common::lease_args(&endpoint, &table, "x", "200ms", "3"),
+    );
+    let took = wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    eprintln!("first start on a seeded table: active after {took:?}");
+    assert!(took < Duration::from_millis(600), "took {took:?}");
+    drop(a);
     let (code, out, _) = text(&run(&table, &["--wait"]));
     assert_eq!(code, Some(0));
     assert!(
-        out.contains("already exists with the right key schema"),
-        "{out}"
+        out.contains("already exists with the right key schema") && !out.contains("seeded"),
+        "an existing table is left as it is: {out}"
     );
 
     // A table with another key schema.
@@ -465,4 +483,44 @@ async fn a_candidate_in_warm_up_does_not_acquire() {
         since_start >= Duration::from_secs(2),
         "acquired during warm-up"
     );
+}
+
+/// Review bug: a failed Scan of the heartbeats was swallowed, and the handover then called
+/// a live target an "unknown candidate".
+#[test]
+fn handover_says_so_when_it_cannot_list_the_candidates() {
+    use common::proxy::{Fault, FaultProxy};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(f) = rt.block_on(fixture()) else {
+        return;
+    };
+    let a = f.sidecar("pod-a", &[]);
+    let b = f.sidecar("pod-b", &[]);
+    wait_until(Duration::from_secs(5), || a.is_active() || b.is_active()).expect("one active");
+    let target = if a.is_active() { "pod-b" } else { "pod-a" };
+    let proxy = FaultProxy::start(f.endpoint.trim_start_matches("http://").parse().unwrap());
+    proxy.set(Fault::Only {
+        op: "scan",
+        fault: Box::new(Fault::Error {
+            status: 400,
+            code: "AccessDeniedException",
+        }),
+    });
+    // The operator's own args, with the proxy as the endpoint.
+    let mut args = f.common_args();
+    args[1] = proxy.url();
+    let out = Command::new(BIN)
+        .arg("handover")
+        .args(args)
+        .args(["--to", target])
+        .output()
+        .unwrap();
+    let (code, _, err) = text(&out);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot list the candidates' heartbeats")
+            && !err.contains("unknown candidate"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
 }

@@ -12,9 +12,13 @@ pub struct FileConfig {
     #[serde(rename = "dynamoDB")]
     pub dynamodb: Option<AdmiralSection>,
     pub drlease: Option<DrleaseSection>,
+    /// Unknown keys in the `dynamoDB:` section, each with the closest known one.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
-/// Admiral's `DynamoDBConfig`, field for field. Unknown keys are ignored, as Admiral does.
+/// Admiral's `DynamoDBConfig`, field for field. Admiral ignores keys it does not know, and
+/// the same file is Admiral's: an unknown key here is a warning (see [`FileConfig::warnings`]).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmiralSection {
@@ -30,7 +34,7 @@ pub struct AdmiralSection {
 /// drlease's own settings. Unknown keys are refused: a typo here would otherwise be a
 /// setting silently not applied.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct DrleaseSection {
     pub store: Option<String>,
     pub listen: Option<String>,
@@ -67,6 +71,127 @@ impl FileConfig {
         if text.trim().is_empty() {
             return Ok(FileConfig::default());
         }
-        serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))
+        let value: serde_norway::Value =
+            serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+        let unknown_own = unknown_keys(&value, "drlease", field_names::<DrleaseSection>());
+        if !unknown_own.is_empty() {
+            return Err(unknown_own.join("; "));
+        }
+        let warnings = unknown_keys(&value, "dynamoDB", field_names::<AdmiralSection>());
+        // Parsed again from the text rather than the value: errors then carry their line.
+        let mut config: FileConfig =
+            serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+        config.warnings = warnings;
+        Ok(config)
+    }
+}
+
+/// One message per key of `section` that is not in `known`, naming the closest known key.
+fn unknown_keys(doc: &serde_norway::Value, section: &str, known: &[&str]) -> Vec<String> {
+    let Some(map) = doc.get(section).and_then(|s| s.as_mapping()) else {
+        return Vec::new();
+    };
+    map.keys()
+        .map(|k| match k.as_str() {
+            Some(name) => name.to_string(),
+            None => format!("{k:?}"),
+        })
+        .filter(|name| !known.contains(&name.as_str()))
+        .map(|name| match closest(&name, known) {
+            Some(near) => format!("{section}.{name} is not a setting; did you mean {near}?"),
+            None => format!("{section}.{name} is not a setting"),
+        })
+        .collect()
+}
+
+/// The known name nearest to `name` by edit distance, ignoring case.
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .copied()
+        .min_by_key(|k| edit_distance(&name.to_lowercase(), &k.to_lowercase()))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// The key names serde accepts for a struct (after `rename_all`), read from its derived
+/// `Deserialize`, so the list of settings is never written down twice.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    use serde::forward_to_deserialize_any;
+
+    struct Names(&'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for &mut Names {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only structs"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(de::Error::custom("names read"))
+        }
+
+        forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut names = Names(&[]);
+    let _ = T::deserialize(&mut names);
+    names.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_known_names_come_from_the_structs() {
+        assert!(field_names::<AdmiralSection>().contains(&"waitTimeInSeconds"));
+        assert!(field_names::<DrleaseSection>().contains(&"appHealthUrl"));
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_closest_known_one() {
+        let c = FileConfig::parse("dynamoDB:\n  waitTimeInSecnds: 5\n  leaseName: l\n").unwrap();
+        assert_eq!(
+            c.warnings,
+            ["dynamoDB.waitTimeInSecnds is not a setting; did you mean waitTimeInSeconds?"]
+        );
+        let e = FileConfig::parse("drlease:\n  intervall: 1s\n  renewDeadLine: 2s\n").unwrap_err();
+        assert!(
+            e.contains("drlease.intervall is not a setting; did you mean interval?"),
+            "{e}"
+        );
+        assert!(
+            e.contains("drlease.renewDeadLine is not a setting; did you mean renewDeadline?"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
     }
 }

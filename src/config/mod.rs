@@ -13,6 +13,7 @@ use duration::{format_duration, parse_duration};
 use file::FileConfig;
 
 use crate::lease::FROZEN_OWNER;
+use crate::store::dynamodb::heartbeat::HEARTBEAT_INFIX;
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9797";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
@@ -164,6 +165,9 @@ pub struct Settings {
     /// Keep a heartbeat item per candidate in the table (for `drlease status`, handover).
     pub heartbeat: bool,
     pub config_file: Option<PathBuf>,
+    /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
+    /// section of the file, which Admiral reads too).
+    pub warnings: Vec<String>,
     /// Each setting's name, effective value and source, for `check-config` and the log.
     pub provenance: Vec<(&'static str, String, Source)>,
 }
@@ -226,6 +230,44 @@ fn non_empty(raw: &Raw, what: &str) -> Result<String, ConfigError> {
         return Err(ConfigError::new(&raw.name, format!("{what} is empty")));
     }
     Ok(v.to_string())
+}
+
+/// DynamoDB's limit on a partition key value, in bytes.
+const MAX_KEY_BYTES: usize = 2048;
+
+/// The lease name is a partition key, and so is each candidate's heartbeat key,
+/// `<lease>/candidates/<identity>`: both must fit, and they must not collide.
+fn check_lease_name(field: &str, lease: &str, identity: &str) -> Result<(), ConfigError> {
+    if lease.contains(HEARTBEAT_INFIX) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "lease name '{lease}' contains '{HEARTBEAT_INFIX}', which drlease uses for \
+                 heartbeat keys; choose a name without it"
+            ),
+        ));
+    }
+    let key_bytes = lease.len() + HEARTBEAT_INFIX.len() + identity.len();
+    if key_bytes > MAX_KEY_BYTES {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "lease name is {} bytes: with the heartbeat key '<lease>{HEARTBEAT_INFIX}<identity>' \
+                 ({key_bytes} bytes for identity '{}') it exceeds DynamoDB's {MAX_KEY_BYTES}-byte \
+                 key limit; use a shorter lease name or identity",
+                lease.len(),
+                truncated(identity, 40),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn truncated(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 fn parse_positive_duration(raw: &Raw, what: &str) -> Result<Duration, ConfigError> {
@@ -374,6 +416,7 @@ impl Settings {
             ) {
                 Some(raw) => {
                     let v = non_empty(&raw, "lease name")?;
+                    check_lease_name(&raw.name, &v, &identity)?;
                     r.record("lease-name", v.clone(), raw.source);
                     v
                 }
@@ -532,6 +575,11 @@ impl Settings {
             gate,
             heartbeat,
             config_file: cli.config.clone(),
+            warnings: file
+                .warnings
+                .iter()
+                .map(|w| format!("{w} (in {})", r.file_path))
+                .collect(),
             provenance: r.provenance,
         })
     }

@@ -281,3 +281,48 @@ fn call_timeout_fits_inside_the_renew_deadline() {
     let s = resolve(&memory(), "").unwrap();
     assert_eq!(s.timing.call_timeout(), Duration::from_secs(5));
 }
+
+#[test]
+fn lease_names_that_collide_with_heartbeats_or_overflow_the_key_are_refused() {
+    let e = err(&with(|c| c.lease_name = Some("a/candidates/b".into())), "");
+    assert!(
+        e.starts_with("--lease-name:") && e.contains("'/candidates/'"),
+        "{e}"
+    );
+    let e = err(
+        &cli(),
+        "dynamoDB:\n  leaseName: x/candidates/y\n  tableName: t\n",
+    );
+    assert!(e.starts_with("dynamoDB.leaseName in"), "{e}");
+    // 2048 bytes with the heartbeat suffix for identity pod-0 fits; one more does not.
+    let fits = "l".repeat(2048 - "/candidates/".len() - "pod-0".len());
+    assert!(resolve(&with(|c| c.lease_name = Some(fits.clone())), "").is_ok());
+    let e = err(&with(|c| c.lease_name = Some(format!("{fits}l"))), "");
+    assert!(
+        e.starts_with("--lease-name:") && e.contains("2048-byte key limit"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "one line: {e}");
+}
+
+/// Review bug: `waitTimeInSecnds: 5` was silently ignored and the interval stayed 15 s.
+#[test]
+fn an_unknown_key_in_admirals_section_is_a_warning_and_in_ours_an_error() {
+    let s = resolve(
+        &cli(),
+        "dynamoDB:\n  leaseName: l\n  tableName: t\n  waitTimeInSecnds: 5\n",
+    )
+    .unwrap();
+    assert_eq!(s.timing.interval, Duration::from_secs(15));
+    assert_eq!(s.warnings.len(), 1);
+    assert!(
+        s.warnings[0].contains("did you mean waitTimeInSeconds?"),
+        "{:?}",
+        s.warnings
+    );
+    let e = FileConfig::parse("drlease:\n  warmUpp: 5s\n").unwrap_err();
+    assert!(
+        e.contains("drlease.warmUpp is not a setting; did you mean warmup?"),
+        "{e}"
+    );
+}

@@ -29,8 +29,9 @@
 //!   candidate that has never seen a higher epoch: the command waits a lease duration after
 //!   creating the table before it writes it, so no holder of an earlier table survives.
 //! * History counts only while it is continuous: an observation confirmed more than a lease
-//!   duration ago is forgotten, no decision is made on it, and an unsettled write is not
-//!   resent more than a lease after it was first sent. A restore brings back a version long
+//!   duration ago is forgotten, no decision is made on it, an unsettled write is not resent
+//!   more than a lease after it was first sent, and a holder whose last successful write is
+//!   more than a lease old no longer holds anything. A restore brings back a version long
 //!   superseded; a candidate that read it before and nothing since must not trust its old
 //!   clock for it, nor let a conditional write land on the copy.
 //! * The holder steps down (stops answering active, then releases to anyone else) whenever
@@ -242,6 +243,16 @@ impl LeaseCore {
     pub fn next_step(&mut self, now: Mono) -> Step {
         if self.phase == Phase::Done {
             return Step::Done;
+        }
+        // A tenure unconfirmed for a whole lease is over: others may have taken over since,
+        // and our version may be back only as a restored copy, which a renewal must not
+        // mistake for the lease it held.
+        if self
+            .holding
+            .as_ref()
+            .is_some_and(|h| now.since(h.last_sent) > self.cfg.lease_duration)
+        {
+            self.end_tenure();
         }
         if let Some(p) = &self.pending {
             if p.needs_check {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
 use super::{describe_holder, read_lease, wall_ms};
 use crate::config::duration::format_duration;
@@ -38,7 +38,16 @@ pub async fn run(
         );
     };
     let from = record.owner.clone();
-    let candidates = store.list_heartbeats().await.unwrap_or_default();
+    // The candidates' heartbeats tell a live target from a typo: without them, say so rather
+    // than calling every target unknown.
+    let candidates = store.list_heartbeats().await.with_context(|| {
+        format!(
+            "cannot list the candidates' heartbeats in table {} (a Scan), which the handover \
+             needs to check its target; nothing was written: check the operator's access \
+             (dynamodb:Scan on the table) and try again",
+            store.table_name()
+        )
+    })?;
     let now = wall_ms();
     let alive_others: Vec<_> = candidates
         .iter()

@@ -25,6 +25,11 @@ pub enum Fault {
         status: u16,
         code: &'static str,
     },
+    /// This fault for one DynamoDB operation (lower-case, e.g. `scan`); the rest pass.
+    Only {
+        op: &'static str,
+        fault: Box<Fault>,
+    },
 }
 
 type Counts = Arc<Mutex<HashMap<String, u64>>>;
@@ -149,14 +154,15 @@ async fn serve(
     let mut cbuf = Vec::new();
     let mut up: Option<(TcpStream, Vec<u8>)> = None;
     while let Some(request) = read_message(&mut client, &mut cbuf).await? {
-        *counts
-            .lock()
-            .unwrap()
-            .entry(operation(&request))
-            .or_default() += 1;
-        let current = fault.lock().unwrap().clone();
+        let op = operation(&request);
+        *counts.lock().unwrap().entry(op.clone()).or_default() += 1;
+        let current = match fault.lock().unwrap().clone() {
+            Fault::Only { op: only, fault } if only == op => *fault,
+            Fault::Only { .. } => Fault::Pass,
+            other => other,
+        };
         match current {
-            Fault::Pass => {}
+            Fault::Pass | Fault::Only { .. } => {}
             Fault::Latency(d) => tokio::time::sleep(d).await,
             Fault::Blackhole => {
                 // Hold the connection until the client gives up on it.

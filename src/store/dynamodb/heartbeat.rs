@@ -39,8 +39,11 @@ impl Heartbeat {
     }
 }
 
+/// Between the lease name and the identity in a heartbeat's key.
+pub const HEARTBEAT_INFIX: &str = "/candidates/";
+
 fn prefix(lease: &str) -> String {
-    format!("{lease}/candidates/")
+    format!("{lease}{HEARTBEAT_INFIX}")
 }
 
 fn s(v: &str) -> AttributeValue {
