@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::proxy::{Fault, FaultProxy};
-use common::sidecar::{decided_at, free_port, http, http_with_head, role_json, Sidecar};
+use common::sidecar::{decided_at, free_port, http, http_with_head, role_json, Sidecar, BIN};
 use common::wait_until;
 
 const INTERVAL: Duration = Duration::from_millis(200);
@@ -160,35 +160,92 @@ fn sidecar_args(endpoint: &str, table: &str) -> Vec<String> {
     common::lease_args(endpoint, table, "chaos", "200ms", "3")
 }
 
+/// The timing of the reported freeze/unfreeze bug: interval 1 s, failure threshold 3. At
+/// 200 ms the operator's two commands take longer than the holder's renew period, so the
+/// holder always notices the freeze before the unfreeze lands and the race never opens.
+const SLOW_INTERVAL: Duration = Duration::from_secs(1);
+const SLOW_LEASE: Duration = Duration::from_secs(3);
+
+fn slow_args(endpoint: &str, table: &str) -> Vec<String> {
+    common::lease_args(endpoint, table, "chaos", "1s", "3")
+}
+
 fn addr_of(url: &str) -> SocketAddr {
     url.trim_start_matches("http://").parse().unwrap()
+}
+
+fn new_table(endpoint: &str) -> String {
+    runtime().block_on(async {
+        let conn = common::connection(endpoint).await;
+        common::new_table(&conn).await
+    })
 }
 
 /// Two or more sidecars, each behind its own proxy to one store.
 struct Cluster {
     sidecars: Vec<Sidecar>,
     proxies: Vec<FaultProxy>,
+    /// Where the operator's commands go: straight to the store, past the proxies.
+    endpoint: String,
+    table: String,
 }
 
 impl Cluster {
     fn new(endpoint: &str, identities: &[&str]) -> Cluster {
-        let rt = runtime();
-        let table = rt.block_on(async {
-            let conn = common::connection(endpoint).await;
-            common::new_table(&conn).await
-        });
-        Self::on(endpoint, &table, identities)
+        Self::on(endpoint, &new_table(endpoint), identities)
     }
 
     fn on(endpoint: &str, table: &str, identities: &[&str]) -> Cluster {
+        Self::with_args(endpoint, table, identities, sidecar_args)
+    }
+
+    fn with_args(
+        endpoint: &str,
+        table: &str,
+        identities: &[&str],
+        args: fn(&str, &str) -> Vec<String>,
+    ) -> Cluster {
         let mut proxies = Vec::new();
         let mut sidecars = Vec::new();
         for id in identities {
             let proxy = FaultProxy::start(addr_of(endpoint));
-            sidecars.push(Sidecar::start(id, &sidecar_args(&proxy.url(), table)));
+            sidecars.push(Sidecar::start(id, &args(&proxy.url(), table)));
             proxies.push(proxy);
         }
-        Cluster { sidecars, proxies }
+        Cluster {
+            sidecars,
+            proxies,
+            endpoint: endpoint.to_string(),
+            table: table.to_string(),
+        }
+    }
+
+    /// Runs `drlease <sub> <extra>` as an operator would; returns its exit code and stderr.
+    fn operator(&self, sub: &str, extra: &[&str]) -> (Option<i32>, String) {
+        self.operator_with(sidecar_args, sub, extra)
+    }
+
+    fn operator_with(
+        &self,
+        settings: fn(&str, &str) -> Vec<String>,
+        sub: &str,
+        extra: &[&str],
+    ) -> (Option<i32>, String) {
+        let out = Command::new(BIN)
+            .arg(sub)
+            .args(settings(&self.endpoint, &self.table))
+            .args(extra)
+            .env_remove("DRLEASE_STORE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    fn any_active(&self) -> bool {
+        self.sidecars.iter().any(|s| s.is_active())
     }
 
     fn ports(&self) -> Vec<u16> {
@@ -508,6 +565,80 @@ fn store_restarted_empty(_shared_endpoint: &str) -> RunResult {
     }
 }
 
+/// A random duration in [0, max), for faults at random phases of the renewal cycle.
+fn random_below(max: Duration) -> Duration {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    max.mul_f64(u64::from_le_bytes(b) as f64 / u64::MAX as f64)
+}
+
+/// The reported bug: `drlease freeze` then `drlease unfreeze` at once left both pods
+/// answering active for about half a second (interval 1 s, threshold 3). Repeated at random
+/// phases of the renewal cycle; "failover" is the longest time from an unfreeze to a pod
+/// active again.
+fn freeze_unfreeze(endpoint: &str) -> RunResult {
+    let table = new_table(endpoint);
+    let c = Cluster::with_args(endpoint, &table, &["pod-a", "pod-b"], slow_args);
+    let obs = Observer::start(&c.ports());
+    c.settle();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..4 {
+        std::thread::sleep(random_below(SLOW_INTERVAL));
+        let (code, err) = c.operator_with(slow_args, "freeze", &[]);
+        assert_eq!(code, Some(0), "freeze: {err}");
+        let (code, err) = c.operator_with(slow_args, "unfreeze", &[]);
+        assert_eq!(code, Some(0), "unfreeze: {err}");
+        let took = wait_until(SLOW_LEASE + SLOW_INTERVAL + SLACK * 2, || c.any_active())
+            .expect("a pod is active again after the unfreeze");
+        slowest = slowest.max(took);
+    }
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(slowest),
+    }
+}
+
+/// A planned handover racing a takeover: the holder is frozen (SIGSTOP) at a random phase,
+/// an operator asks it to hand over to the other pod, and it wakes (SIGCONT) at a random
+/// moment around the other pod's takeover, to find its own handover request.
+fn handover_races_takeover(endpoint: &str) -> RunResult {
+    let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let target = c.sidecars[other(active)].identity.clone();
+    std::thread::sleep(random_below(INTERVAL));
+    let t = Instant::now();
+    c.sidecars[active].signal(libc::SIGSTOP);
+    std::thread::sleep(random_below(LEASE / 2));
+    let (endpoint, table) = (c.endpoint.clone(), c.table.clone());
+    let handover = std::thread::spawn(move || {
+        let op = Cluster {
+            sidecars: Vec::new(),
+            proxies: Vec::new(),
+            endpoint,
+            table,
+        };
+        op.operator("handover", &["--to", &target, "--timeout", "5s"])
+    });
+    std::thread::sleep(random_below(LEASE));
+    c.sidecars[active].signal(libc::SIGCONT);
+    let (code, err) = handover.join().unwrap();
+    // Either the handover completes, or the takeover got there first and the request found
+    // the lease changed: both are fine, two actives are not.
+    assert!(
+        code == Some(0) || err.contains("the lease changed"),
+        "handover: {err}"
+    );
+    let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
+    std::thread::sleep(LEASE);
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "kill -9 the active",
@@ -562,6 +693,18 @@ const SCENARIOS: &[Scenario] = &[
         what: "one active, the other passive with conflict",
         bound: None,
         run: same_identity,
+    },
+    Scenario {
+        name: "freeze then unfreeze at once, 4 times at random phases (interval 1 s)",
+        what: "a pod active again after each unfreeze",
+        bound: Some(Duration::from_millis(5000)),
+        run: freeze_unfreeze,
+    },
+    Scenario {
+        name: "handover racing a takeover (holder SIGSTOPped, asked to hand over, SIGCONT)",
+        what: "the target active",
+        bound: Some(Duration::from_millis(1800)),
+        run: handover_races_takeover,
     },
     Scenario {
         name: "store restarted empty",
