@@ -28,6 +28,9 @@
 //!   `create-table`'s seed (released, epoch 0, replacing nothing) is acquired at once by a
 //!   candidate that has never seen a higher epoch: the command waits a lease duration after
 //!   creating the table before it writes it, so no holder of an earlier table survives.
+//! * Absence has no version: two reads that both found no item do not prove that nothing
+//!   came and went between them. In a shared table a candidate fills a missing item with a
+//!   released placeholder of its own and times that version like any other.
 //! * History counts only while it is continuous: an observation confirmed more than a lease
 //!   duration ago is forgotten, no decision is made on it, an unsettled write is not resent
 //!   more than a lease after it was first sent, and a holder whose last successful write is

@@ -96,3 +96,27 @@ impl LeaseStore for MemoryStore {
         self.write_now(req)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lease::FROZEN_OWNER;
+
+    /// Review bug: the memory store accepted a handover request on a frozen item, where
+    /// DynamoDB's condition refuses it.
+    #[test]
+    fn a_handover_request_on_a_frozen_item_is_refused_as_dynamodb_does() {
+        let store = MemoryStore::new("l");
+        let frozen = LeaseRecord {
+            owner: FROZEN_OWNER.into(),
+            version: Some("f".into()),
+            ..Default::default()
+        };
+        store.table().put("l", frozen.clone());
+        assert!(matches!(
+            store.request_handover("f", "b"),
+            Err(StoreError::ConditionFailed)
+        ));
+        assert_eq!(store.table().get("l"), Some(frozen));
+    }
+}
