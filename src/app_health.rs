@@ -9,44 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::Gate;
-
-/// An `http://host[:port]/path` URL. Only plain HTTP: the controller is in the same pod.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HealthUrl {
-    pub host: String,
-    pub port: u16,
-    pub path: String,
-}
+use crate::config::{EligibilitySettings, HealthUrl};
 
 impl HealthUrl {
-    pub fn parse(url: &str) -> Result<HealthUrl, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            format!("'{url}' must start with http:// (the controller is in the same pod; https is not supported)")
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if authority.is_empty() {
-            return Err(format!("'{url}' has no host"));
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| format!("'{url}' has an invalid port '{p}'"))?;
-                (h.trim_start_matches('[').trim_end_matches(']'), port)
-            }
-            _ => (authority, 80),
-        };
-        Ok(HealthUrl {
-            host: host.to_string(),
-            port,
-            path: path.to_string(),
-        })
-    }
-
     /// One GET; the status code, or why there is none.
     pub async fn probe(&self, timeout: Duration) -> Result<u16, String> {
         let attempt = async {
@@ -99,43 +64,40 @@ pub enum AppHealth {
 
 /// Whether this candidate may hold the lease, and why not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct GateState {
+pub struct Eligibility {
     pub warm: bool,
     pub app: AppHealth,
 }
 
-impl GateState {
+impl Eligibility {
     pub fn eligible(&self) -> bool {
         self.warm && matches!(self.app, AppHealth::NotChecked | AppHealth::Healthy)
     }
 }
 
-/// Starts the warm-up timer and the health prober; returns the gate to watch.
-pub fn spawn(gate: &Gate, interval: Duration) -> watch::Receiver<GateState> {
-    let initial = GateState {
-        warm: gate.warmup.is_zero(),
-        app: if gate.app_health_url.is_some() {
+/// Starts the warm-up timer and the health prober; returns the eligibility to watch.
+pub fn spawn(settings: &EligibilitySettings, interval: Duration) -> watch::Receiver<Eligibility> {
+    let initial = Eligibility {
+        warm: settings.warmup.is_zero(),
+        app: if settings.app_health_url.is_some() {
             AppHealth::Unknown
         } else {
             AppHealth::NotChecked
         },
     };
     let (tx, rx) = watch::channel(initial);
-    if !gate.warmup.is_zero() {
+    if !settings.warmup.is_zero() {
         let tx = tx.clone();
-        let warmup = gate.warmup;
+        let warmup = settings.warmup;
         tokio::spawn(async move {
             tokio::time::sleep(warmup).await;
             info!("warm-up over: may acquire the lease");
             tx.send_modify(|g| g.warm = true);
         });
     }
-    if let Some(url) = &gate.app_health_url {
-        // Validated by the config layer.
-        if let Ok(url) = HealthUrl::parse(url) {
-            let failures_to_fail = gate.app_health_failures.max(1);
-            tokio::spawn(probe_loop(url, interval, failures_to_fail, tx));
-        }
+    if let Some(url) = &settings.app_health_url {
+        let failures_to_fail = settings.app_health_failures.max(1);
+        tokio::spawn(probe_loop(url.clone(), interval, failures_to_fail, tx));
     }
     rx
 }
@@ -144,7 +106,7 @@ async fn probe_loop(
     url: HealthUrl,
     interval: Duration,
     failures_to_fail: u32,
-    tx: watch::Sender<GateState>,
+    tx: watch::Sender<Eligibility>,
 ) {
     let timeout = interval.min(Duration::from_secs(2));
     let mut failures = 0u32;
@@ -185,28 +147,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_plain_http_urls() {
-        let u = HealthUrl::parse("http://127.0.0.1:8080/health/ready").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
-            ("127.0.0.1", 8080, "/health/ready")
-        );
-        let u = HealthUrl::parse("http://localhost").unwrap();
-        assert_eq!((u.port, u.path.as_str()), (80, "/"));
-        assert!(HealthUrl::parse("https://x/")
-            .unwrap_err()
-            .contains("http://"));
-        assert!(HealthUrl::parse("http://x:notaport/")
-            .unwrap_err()
-            .contains("port"));
-        assert!(HealthUrl::parse("http:///health")
-            .unwrap_err()
-            .contains("no host"));
-    }
-
-    #[test]
     fn eligible_only_when_warm_and_the_app_is_healthy_or_unchecked() {
-        let g = |warm, app| GateState { warm, app }.eligible();
+        let g = |warm, app| Eligibility { warm, app }.eligible();
         assert!(g(true, AppHealth::NotChecked));
         assert!(g(true, AppHealth::Healthy));
         assert!(!g(true, AppHealth::Unknown));

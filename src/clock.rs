@@ -7,6 +7,20 @@
 
 use std::time::Duration;
 
+/// Wall-clock seconds since the Unix epoch: only for informational fields (`updatedTime`,
+/// heartbeat times, ages shown to operators), never for a lease decision.
+pub fn wall_secs() -> i64 {
+    wall_ms() / 1000
+}
+
+/// Wall-clock milliseconds since the Unix epoch; see [`wall_secs`].
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// A point on a monotonic clock, as the time elapsed since that clock's origin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Mono(Duration);
@@ -79,11 +93,13 @@ mod tests {
 }
 
 /// A clock moved by hand, for tests of code that reads the time itself.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct ManualClock {
     nanos: std::sync::atomic::AtomicU64,
 }
 
+#[cfg(test)]
 impl ManualClock {
     pub fn new(start: Duration) -> Self {
         ManualClock {
@@ -97,6 +113,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> Mono {
         Mono(Duration::from_nanos(

@@ -16,25 +16,9 @@ use crate::lease_loop::LeaseLoop;
 use crate::metrics::Metrics;
 use crate::state::{channel, Identity, SharedState};
 use crate::store::dynamodb::heartbeat::Heartbeat;
-use crate::store::dynamodb::{connect, ConnectOptions, DynamoStore};
+use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::LeaseStore;
-
-/// How to reach DynamoDB with these settings.
-pub fn connect_options(
-    settings: &Settings,
-    call_timeout: Duration,
-    max_attempts: u32,
-) -> ConnectOptions {
-    ConnectOptions {
-        region: settings.region.clone(),
-        endpoint_url: settings.endpoint_url.clone(),
-        role_arn: settings.role_arn.clone(),
-        call_timeout,
-        max_attempts,
-        identity: settings.identity.clone(),
-    }
-}
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(BootClock);
@@ -49,13 +33,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 .clone()
                 .context("--table: no table configured")?;
             // The loop retries on its own schedule: no SDK retries inside a call.
-            let conn = connect(&connect_options(
-                &settings,
-                settings.timing.call_timeout(),
-                1,
-            ))
-            .await
-            .map_err(anyhow::Error::msg)?;
+            let conn = connect(&settings.connect_options(settings.timing.call_timeout(), 1))
+                .await
+                .map_err(anyhow::Error::msg)?;
             let store = DynamoStore::new(conn, table, settings.lease_name.clone());
             let heartbeats = settings.heartbeat.then(|| store.clone());
             serve(settings, store, clock, heartbeats).await
@@ -82,8 +62,8 @@ async fn serve<S: LeaseStore>(
         lease: settings.lease_name.clone(),
         session: session.clone(),
     };
-    let gate = crate::app_health::spawn(&settings.gate, timing.interval);
-    let (publisher, shared) = channel(clock.clone(), who, stall_limit, *gate.borrow());
+    let eligibility = crate::app_health::spawn(&settings.eligibility, timing.interval);
+    let (publisher, shared) = channel(clock.clone(), who, stall_limit, *eligibility.borrow());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {
@@ -123,7 +103,7 @@ async fn serve<S: LeaseStore>(
         publisher,
         metrics.clone(),
         timing.call_timeout(),
-        gate,
+        eligibility,
     );
     let mut lease_task = tokio::spawn(lease_loop.run(stop_rx));
 
@@ -199,14 +179,14 @@ async fn heartbeat_loop(
     let mut failing = false;
     loop {
         let (role, _) = shared.role();
-        let eligible = shared.snapshot().gate.eligible();
+        let eligible = shared.snapshot().eligibility.eligible();
         let hb = Heartbeat {
             identity: who.identity.clone(),
             session: who.session.clone(),
             region: region.clone(),
             role: role.as_str().to_string(),
             eligible,
-            at_ms: crate::ops::wall_ms(),
+            at_ms: crate::clock::wall_ms(),
             period_ms: period.as_millis() as u64,
         };
         let result = tokio::time::timeout(period, store.put_heartbeat(&hb)).await;
@@ -237,7 +217,8 @@ async fn heartbeat_loop(
                     return;
                 }
             }
-            let changed = shared.role().0 != role || shared.snapshot().gate.eligible() != eligible;
+            let changed =
+                shared.role().0 != role || shared.snapshot().eligibility.eligible() != eligible;
             if changed || written.elapsed() >= period {
                 break;
             }

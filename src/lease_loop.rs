@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
-use crate::app_health::GateState;
+use crate::app_health::Eligibility;
 use crate::clock::{Clock, Mono};
 use crate::lease::{LeaseCore, Role, Step, View, WriteKind};
 use crate::metrics::Metrics;
@@ -20,14 +20,14 @@ pub struct LeaseLoop<S> {
     publisher: Publisher,
     metrics: Arc<Metrics>,
     call_timeout: Duration,
-    gate: watch::Receiver<GateState>,
+    eligibility: watch::Receiver<Eligibility>,
     last: View,
     last_role: Role,
 }
 
-/// Resolves when the gate changes; never, once nobody can change it any more.
-async fn gate_changed(gate: &mut watch::Receiver<GateState>) {
-    if gate.changed().await.is_err() {
+/// Resolves when the eligibility changes; never, once nobody can change it any more.
+async fn eligibility_changed(eligibility: &mut watch::Receiver<Eligibility>) {
+    if eligibility.changed().await.is_err() {
         std::future::pending::<()>().await;
     }
 }
@@ -40,7 +40,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
         publisher: Publisher,
         metrics: Arc<Metrics>,
         call_timeout: Duration,
-        gate: watch::Receiver<GateState>,
+        eligibility: watch::Receiver<Eligibility>,
     ) -> Self {
         LeaseLoop {
             core,
@@ -49,7 +49,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
             publisher,
             metrics,
             call_timeout,
-            gate,
+            eligibility,
             last: View::default(),
             last_role: Role::Unknown,
         }
@@ -67,7 +67,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
                 self.publish();
                 release_deadline = Some(deadline);
             }
-            let eligible = self.gate.borrow().eligible();
+            let eligible = self.eligibility.borrow().eligible();
             if eligible != self.core.is_eligible() {
                 self.core.set_eligible(eligible);
                 // An ineligible holder stops answering active now, not at its next step.
@@ -92,7 +92,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = shutdown.changed() => {}
-                            _ = gate_changed(&mut self.gate) => {}
+                            _ = eligibility_changed(&mut self.eligibility) => {}
                         }
                     }
                 }
@@ -152,8 +152,8 @@ impl<S: LeaseStore> LeaseLoop<S> {
     fn publish(&mut self) {
         let now = self.clock.now();
         let view = self.core.view();
-        let gate = *self.gate.borrow();
-        self.publisher.publish(view.clone(), now, gate);
+        let eligibility = *self.eligibility.borrow();
+        self.publisher.publish(view.clone(), now, eligibility);
         self.report_changes(&view, now);
         self.last = view;
     }
@@ -208,7 +208,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::*;
-    use crate::app_health::{AppHealth, GateState};
+    use crate::app_health::{AppHealth, Eligibility};
     use crate::lease::{CoreConfig, LeaseRecord, WriteRequest};
     use crate::state::{channel, Identity};
     use crate::store::memory::MemoryStore;
@@ -272,12 +272,12 @@ mod tests {
             lease: "l".into(),
             session: "sa".into(),
         };
-        let eligible = GateState {
+        let eligible = Eligibility {
             warm: true,
             app: AppHealth::NotChecked,
         };
         let (publisher, shared) = channel(clock.clone(), who, interval * 3, eligible);
-        let (_gate_tx, gate) = watch::channel(eligible);
+        let (_eligibility_tx, eligibility) = watch::channel(eligible);
         let down = Arc::new(AtomicBool::new(false));
         let store = Flaky {
             inner: MemoryStore::new("l"),
@@ -291,7 +291,7 @@ mod tests {
             publisher,
             metrics,
             call_timeout,
-            gate,
+            eligibility,
         );
         let (stop_tx, stop_rx) = watch::channel(None);
         let task = tokio::spawn(lease_loop.run(stop_rx));

@@ -178,11 +178,13 @@ impl Metrics {
     }
 
     /// Text exposition, with the role-derived gauges computed for `now`.
-    pub fn render(&self, snap: &Snapshot, now: Mono) -> String {
+    pub fn render(&self, snap: &Snapshot, now: Mono) -> Result<String, String> {
         let view = &snap.view;
-        self.eligible.set(snap.gate.eligible() as i64);
-        self.app_healthy
-            .set(matches!(snap.gate.app, AppHealth::NotChecked | AppHealth::Healthy) as i64);
+        self.eligible.set(snap.eligibility.eligible() as i64);
+        self.app_healthy.set(matches!(
+            snap.eligibility.app,
+            AppHealth::NotChecked | AppHealth::Healthy
+        ) as i64);
         let role = view.role_at(now);
         self.is_active.set((role == Role::Active) as i64);
         for r in Role::ALL {
@@ -201,9 +203,10 @@ impl Metrics {
         self.frozen.set(view.frozen as i64);
         self.handover_pending.set(view.handover_pending as i64);
         let mut out = Vec::new();
-        // Encoding into a Vec cannot fail for well-formed metric families.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(|e| e.to_string())?;
+        String::from_utf8(out).map_err(|e| format!("metrics text is not UTF-8: {e}"))
     }
 }
 
@@ -225,11 +228,15 @@ mod tests {
             view: view.clone(),
             ..Default::default()
         };
-        let text = m.render(&snap(&view), Mono::from_duration(Duration::from_secs(9)));
+        let text = m
+            .render(&snap(&view), Mono::from_duration(Duration::from_secs(9)))
+            .unwrap();
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 1"), "{text}");
         assert!(text.contains("drlease_epoch{lease=\"l1\"} 3"));
         assert!(text.contains("drlease_build_info{lease=\"l1\",version="));
-        let text = m.render(&snap(&view), Mono::from_duration(Duration::from_secs(11)));
+        let text = m
+            .render(&snap(&view), Mono::from_duration(Duration::from_secs(11)))
+            .unwrap();
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 0"));
         assert!(text.contains("drlease_role{lease=\"l1\",role=\"passive\"} 1"));
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app_health::GateState;
+use crate::app_health::Eligibility;
 use crate::clock::{Clock, Mono};
 use crate::lease::{Role, View};
 
@@ -17,7 +17,7 @@ pub struct Snapshot {
     /// When the loop last finished a step; `/healthz` fails if this gets too old.
     pub progress_at: Mono,
     /// Warm-up and controller health, as the loop last applied them.
-    pub gate: GateState,
+    pub eligibility: Eligibility,
 }
 
 /// Facts that do not change while the process runs.
@@ -36,19 +36,19 @@ pub struct SharedState {
     /// How long the loop may go without finishing a step before it counts as stalled.
     pub stall_limit: Duration,
     rx: watch::Receiver<Snapshot>,
-    gate: Arc<RoleGate>,
+    role_cell: Arc<RoleCell>,
 }
 
 /// The two facts a role answer needs, readable without a lock: the gate endpoints are
 /// asked before every write the controller makes.
 #[derive(Debug, Default)]
-struct RoleGate {
+struct RoleCell {
     /// `View::active_until` in nanoseconds on the shared clock; 0 when not active.
     active_until_ns: AtomicU64,
     initialized: AtomicBool,
 }
 
-impl RoleGate {
+impl RoleCell {
     fn set(&self, view: &View) {
         let until = view
             .active_until
@@ -74,7 +74,7 @@ impl RoleGate {
 /// The write side, owned by the lease loop.
 pub struct Publisher {
     tx: watch::Sender<Snapshot>,
-    gate: Arc<RoleGate>,
+    role_cell: Arc<RoleCell>,
 }
 
 /// `gate` is the eligibility the process starts with, so that readers (the heartbeat)
@@ -83,38 +83,38 @@ pub fn channel(
     clock: Arc<dyn Clock>,
     who: Identity,
     stall_limit: Duration,
-    gate: GateState,
+    eligibility: Eligibility,
 ) -> (Publisher, SharedState) {
     let start = Snapshot {
         view: View::default(),
         progress_at: clock.now(),
-        gate,
+        eligibility,
     };
     let (tx, rx) = watch::channel(start);
-    let role_gate = Arc::new(RoleGate::default());
+    let role_cell = Arc::new(RoleCell::default());
     (
         Publisher {
             tx,
-            gate: role_gate.clone(),
+            role_cell: role_cell.clone(),
         },
         SharedState {
             clock,
             who: Arc::new(who),
             stall_limit,
             rx,
-            gate: role_gate,
+            role_cell,
         },
     )
 }
 
 impl Publisher {
-    pub fn publish(&self, view: View, progress_at: Mono, gate: GateState) {
+    pub fn publish(&self, view: View, progress_at: Mono, eligibility: Eligibility) {
         // Stop answering active through the fast path first, then publish the rest.
-        self.gate.set(&view);
+        self.role_cell.set(&view);
         self.tx.send_replace(Snapshot {
             view,
             progress_at,
-            gate,
+            eligibility,
         });
     }
 }
@@ -128,7 +128,7 @@ impl SharedState {
     /// and a clock read, no lock.
     pub fn role(&self) -> (Role, Mono) {
         let now = self.clock.now();
-        (self.gate.role_at(now), now)
+        (self.role_cell.role_at(now), now)
     }
 
     pub fn now(&self) -> Mono {
@@ -153,7 +153,7 @@ mod tests {
             clock.clone(),
             who,
             Duration::from_secs(5),
-            GateState::default(),
+            Eligibility::default(),
         );
         assert_eq!(shared.role().0, Role::Unknown);
         let views = [
@@ -168,10 +168,14 @@ mod tests {
             },
         ];
         for view in views {
-            publisher.publish(view.clone(), clock.now(), GateState::default());
+            publisher.publish(view.clone(), clock.now(), Eligibility::default());
             for step in [0, 1, 2, 3] {
                 let now = clock.now().plus(Duration::from_secs(step));
-                assert_eq!(shared.gate.role_at(now), view.role_at(now), "at +{step}s");
+                assert_eq!(
+                    shared.role_cell.role_at(now),
+                    view.role_at(now),
+                    "at +{step}s"
+                );
             }
         }
     }

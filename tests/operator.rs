@@ -208,7 +208,7 @@ async fn handover_refuses_what_it_cannot_do_with_a_clear_message() {
             region: "us-east-1".into(),
             role: "passive".into(),
             eligible: true,
-            at_ms: drlease::ops::wall_ms() - 60_000,
+            at_ms: drlease::clock::wall_ms() - 60_000,
             period_ms: 1000,
         })
         .await

@@ -8,12 +8,16 @@ use std::time::Duration;
 
 pub mod duration;
 pub mod file;
+mod health_url;
+
+pub use health_url::HealthUrl;
 
 use duration::{format_duration, parse_duration};
 use file::FileConfig;
 
 use crate::lease::FROZEN_OWNER;
 use crate::store::dynamodb::heartbeat::HEARTBEAT_INFIX;
+use crate::store::dynamodb::ConnectOptions;
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9797";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
@@ -115,7 +119,6 @@ pub struct Environment {
 #[derive(Clone, Debug)]
 pub struct Timing {
     pub interval: Duration,
-    pub failure_threshold: u32,
     pub lease_duration: Duration,
     pub renew_deadline: Duration,
     pub confirm_delay: Duration,
@@ -139,9 +142,9 @@ impl Timing {
 
 /// When this candidate may hold the lease.
 #[derive(Clone, Debug, Default)]
-pub struct Gate {
+pub struct EligibilitySettings {
     /// Acquire only while the controller answers 2xx here (plain http://).
-    pub app_health_url: Option<String>,
+    pub app_health_url: Option<HealthUrl>,
     /// Step down after this many consecutive failed health checks.
     pub app_health_failures: u32,
     /// Do not acquire for this long after start.
@@ -161,10 +164,9 @@ pub struct Settings {
     pub role_arn: Option<String>,
     pub timing: Timing,
     pub log_format: LogFormat,
-    pub gate: Gate,
+    pub eligibility: EligibilitySettings,
     /// Keep a heartbeat item per candidate in the table (for `drlease status`, handover).
     pub heartbeat: bool,
-    pub config_file: Option<PathBuf>,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -283,6 +285,19 @@ fn parse_positive_duration(raw: &Raw, what: &str) -> Result<Duration, ConfigErro
 }
 
 impl Settings {
+    /// How to reach DynamoDB with these settings. The lease loop retries on its own
+    /// schedule (one attempt per call); one-shot operator commands can afford the SDK's.
+    pub fn connect_options(&self, call_timeout: Duration, max_attempts: u32) -> ConnectOptions {
+        ConnectOptions {
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            role_arn: self.role_arn.clone(),
+            call_timeout,
+            max_attempts,
+            identity: self.identity.clone(),
+        }
+    }
+
     /// Loads the file named by `cli.config` (if any) and resolves every setting.
     pub fn resolve(cli: &CommandLine, env: &Environment) -> Result<Settings, ConfigError> {
         let file = match &cli.config {
@@ -535,7 +550,7 @@ impl Settings {
             }
         };
 
-        let gate = resolve_gate(&mut r, own)?;
+        let eligibility = resolve_eligibility(&mut r, own)?;
         let heartbeat = match pick!(
             "heartbeat",
             &cli.heartbeat,
@@ -572,9 +587,8 @@ impl Settings {
             role_arn,
             timing,
             log_format,
-            gate,
+            eligibility,
             heartbeat,
-            config_file: cli.config.clone(),
             warnings: file
                 .warnings
                 .iter()
@@ -585,19 +599,19 @@ impl Settings {
     }
 }
 
-fn resolve_gate(
+fn resolve_eligibility(
     r: &mut Resolver<'_>,
     own: Option<&file::DrleaseSection>,
-) -> Result<Gate, ConfigError> {
+) -> Result<EligibilitySettings, ConfigError> {
     let url_file = own
         .and_then(|o| o.app_health_url.clone())
         .map(|v| ("drlease.appHealthUrl", v));
     let app_health_url = match r.pick("app-health-url", &r.cli.app_health_url, url_file) {
         Some(raw) => {
             let v = non_empty(&raw, "app health URL")?;
-            crate::app_health::HealthUrl::parse(&v).map_err(|e| ConfigError::new(&raw.name, e))?;
-            r.record("app-health-url", v.clone(), raw.source);
-            Some(v)
+            let url = HealthUrl::parse(&v).map_err(|e| ConfigError::new(&raw.name, e))?;
+            r.record("app-health-url", v, raw.source);
+            Some(url)
         }
         None => None,
     };
@@ -645,7 +659,7 @@ fn resolve_gate(
             Duration::ZERO
         }
     };
-    Ok(Gate {
+    Ok(EligibilitySettings {
         app_health_url,
         app_health_failures,
         warmup,
@@ -806,7 +820,6 @@ fn resolve_timing(
     };
     Ok(Timing {
         interval,
-        failure_threshold,
         lease_duration,
         renew_deadline,
         confirm_delay,

@@ -119,8 +119,8 @@ pub async fn role(
         conflict: v.conflict,
         session: &who.session,
         last_error: v.last_error.as_deref(),
-        eligible: snap.gate.eligible(),
-        app_health: snap.gate.app,
+        eligible: snap.eligibility.eligible(),
+        app_health: snap.eligibility.app,
     })
     .into_response();
     stamped(body, now, want)
@@ -196,7 +196,17 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 
 pub async fn metrics(State(app): State<AppState>) -> Response {
     let snap = app.shared.snapshot();
-    let body = app.metrics.render(&snap, app.shared.now());
+    // An empty 200 would read to Prometheus as "every series vanished": say it failed.
+    let body = match app.metrics.render(&snap, app.shared.now()) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the metrics");
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the metrics; see the sidecar's log\n",
+            );
+        }
+    };
     (
         StatusCode::OK,
         [(

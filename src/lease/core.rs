@@ -324,7 +324,7 @@ impl LeaseCore {
         };
         if let Item::Present(r) = &obs.item {
             // Held under our session but not by our reckoning: an acquire we stopped
-            // resending when the gate closed landed after all, or a restore brought back an
+            // resending when we became ineligible landed after all, or a restore brought back an
             // old version of ours. Unwanted, it goes back to anyone else; wanted, it is timed
             // like any other version below (a restored copy is no lease of ours).
             if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.eligible {

@@ -815,11 +815,11 @@ fn an_ineligible_candidate_never_acquires_until_it_becomes_eligible() {
     assert_eq!(h.role(), Role::Active);
 }
 
-/// Review bug: the gate turned false while an acquire was unsettled; the resend went out,
+/// Review bug: the pod became ineligible while an acquire was unsettled; the resend went out,
 /// landed, and the pod held the lease for good (the step-down was latched only when already
 /// holding).
 #[test]
-fn an_acquire_unsettled_when_the_gate_closes_never_makes_an_active() {
+fn an_acquire_unsettled_when_the_pod_becomes_ineligible_never_makes_an_active() {
     for fault in [Fault::Unreachable, Fault::LoseReply] {
         let mut h = Harness::new(config("b", "sb")).with_item(seed());
         h.fault = fault;

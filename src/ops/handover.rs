@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::{describe_holder, read_lease, wall_ms};
+use super::{describe_holder, read_lease};
+use crate::clock::wall_ms;
 use crate::config::duration::format_duration;
 use crate::config::Settings;
 use crate::lease::HANDOVER_ANY;

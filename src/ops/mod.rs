@@ -27,13 +27,9 @@ pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
         .table
         .clone()
         .context("--table: no table configured")?;
-    let conn = connect(&crate::daemon::connect_options(
-        settings,
-        Duration::from_secs(10),
-        3,
-    ))
-    .await
-    .map_err(anyhow::Error::msg)?;
+    let conn = connect(&settings.connect_options(Duration::from_secs(10), 3))
+        .await
+        .map_err(anyhow::Error::msg)?;
     Ok(DynamoStore::new(conn, table, settings.lease_name.clone()))
 }
 
@@ -46,14 +42,6 @@ pub async fn read_lease(store: &DynamoStore) -> anyhow::Result<Option<LeaseRecor
             store.table_name()
         )
     })
-}
-
-/// Wall-clock now, for the informational ages operators see.
-pub fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Who holds the lease, in words.

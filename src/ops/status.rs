@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{read_lease, wall_ms};
+use super::read_lease;
+use crate::clock::wall_ms;
 use crate::config::Settings;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
 use crate::store::dynamodb::heartbeat::Heartbeat;

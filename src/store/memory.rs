@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{wall_clock_secs, LeaseStore, StoreError};
+use super::{LeaseStore, StoreError};
+use crate::clock::wall_secs;
 use crate::lease::{operator, LeaseRecord, WriteRequest};
 
 /// A table of lease items, shared by every `MemoryStore` cloned from it.
@@ -67,7 +68,7 @@ impl MemoryStore {
         if !LeaseRecord::satisfies(current, &req.expect) {
             return Err(StoreError::ConditionFailed);
         }
-        let next = req.apply(current, wall_clock_secs());
+        let next = req.apply(current, wall_secs());
         items.insert(self.lease.clone(), next.clone());
         Ok(next)
     }

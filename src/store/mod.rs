@@ -24,11 +24,3 @@ pub trait LeaseStore: Send + Sync + 'static {
         req: &WriteRequest,
     ) -> impl Future<Output = Result<LeaseRecord, StoreError>> + Send;
 }
-
-/// Seconds since the Unix epoch, for the informational `updatedTime` attribute.
-pub fn wall_clock_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}

@@ -9,7 +9,8 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
-use super::{wall_clock_secs, LeaseStore, StoreError};
+use super::{LeaseStore, StoreError};
+use crate::clock::wall_secs;
 use crate::lease::{LeaseRecord, WriteRequest};
 
 mod errors;
@@ -146,7 +147,7 @@ impl LeaseStore for DynamoStore {
     }
 
     async fn write(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
-        let u = item::update_for(req, wall_clock_secs());
+        let u = item::update_for(req, wall_secs());
         let out = self
             .conn
             .client
