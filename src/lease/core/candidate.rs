@@ -1,0 +1,227 @@
+//! The candidate's side: what an observation means (history, timing, who may take a
+//! released item at once) and when to acquire or take over.
+
+use std::time::Duration;
+
+use super::*;
+use crate::lease::record::HANDOVER_ANY;
+
+impl LeaseCore {
+    /// Not holding: decide from the last observation.
+    pub(super) fn candidate_step(&mut self, now: Mono) -> Step {
+        let read_at = self.next_read_at.max(self.not_before);
+        // Decide only on continuous history: after a pause or an outage longer than a lease,
+        // the version we remember may since have gone and come back (a restore).
+        let Some(obs) = self
+            .observed
+            .as_ref()
+            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.lease_duration)
+        else {
+            return self.gated(now, self.not_before, Step::Read);
+        };
+        if let Item::Present(r) = &obs.item {
+            // Held under our session but not by our reckoning: an acquire we stopped
+            // resending when we became ineligible landed after all, or a restore brought back an
+            // old version of ours. Unwanted, it goes back to anyone else; wanted, it is timed
+            // like any other version below (a restored copy is no lease of ours).
+            if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.eligible {
+                if let Some(version) = r.version.clone() {
+                    if now < self.not_before {
+                        return Step::Wait(self.not_before);
+                    }
+                    let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                    let expect = self.expect_held(version);
+                    let handover = HandoverWrite::Set {
+                        to: HANDOVER_ANY.to_string(),
+                        from: self.cfg.identity.clone(),
+                    };
+                    return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
+                }
+            }
+        }
+        if !self.eligible {
+            // Not allowed to acquire: keep watching, so the view stays current.
+            return self.gated(now, read_at, Step::Read);
+        }
+        match &obs.item {
+            Item::Malformed(_) => self.gated(now, read_at, Step::Read),
+            Item::Absent if self.cfg.store_is_private => {
+                let epoch = self.next_epoch(None);
+                self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
+            }
+            // In a shared table someone may still hold a lease on an item deleted under them,
+            // and absence has no version: two reads that both found nothing do not prove that
+            // nothing came and went in between. So fill the gap with a released placeholder
+            // (a version of our own making) and time that like any other.
+            Item::Absent => {
+                let epoch = self.highest_epoch;
+                self.start_write_gated(now, WriteKind::Placeholder, Expect::Absent, epoch)
+            }
+            Item::Present(r) if r.is_frozen() => self.gated(now, read_at, Step::Read),
+            Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
+                let expect = Expect::Version(r.version_key());
+                if obs.open {
+                    let epoch = self.next_epoch(r.epoch);
+                    return self.start_write_gated(now, WriteKind::Acquire, expect, epoch);
+                }
+                // Released by someone other than its holder: timed like a held version.
+                let expiry = obs.noted_at.plus(self.hold_for(r));
+                self.wait_for_expiry(now, expiry, read_at, WriteKind::Acquire, expect)
+            }
+            Item::Present(r) => {
+                // A handover to us is under way: watch closely for the release.
+                let read_at = if !r.is_released()
+                    && r.handover_to.is_some()
+                    && r.open_to_after_release(&self.cfg.identity)
+                {
+                    read_at
+                        .min(self.last_read_sent.plus(self.cfg.interval / 4))
+                        .max(self.not_before)
+                } else {
+                    read_at
+                };
+                let expiry = obs.noted_at.plus(self.hold_for(r));
+                let expect = Expect::Version(r.version_key());
+                self.wait_for_expiry(now, expiry, read_at, WriteKind::Takeover, expect)
+            }
+        }
+    }
+
+    /// How long a version must stay unchanged before it may be taken: our lease duration,
+    /// or the longer one its writer declared.
+    pub(super) fn hold_for(&self, r: &LeaseRecord) -> Duration {
+        let stored_ms = r.lease_duration_ms.unwrap_or(0);
+        self.cfg
+            .lease_duration
+            .max(Duration::from_millis(stored_ms))
+    }
+
+    /// Take over at `expiry` exactly (not on the next tick), reading on the usual cadence
+    /// until then to notice renewals.
+    pub(super) fn wait_for_expiry(
+        &mut self,
+        now: Mono,
+        expiry: Mono,
+        read_at: Mono,
+        kind: WriteKind,
+        expect: Expect,
+    ) -> Step {
+        let expiry = expiry.max(self.not_before);
+        if now >= expiry {
+            let stored_epoch = match &self.observed {
+                Some(Observed {
+                    item: Item::Present(r),
+                    ..
+                }) => r.epoch,
+                _ => None,
+            };
+            let epoch = self.next_epoch(stored_epoch);
+            return self.start_write(now, kind, expect, epoch);
+        }
+        if now >= read_at {
+            return Step::Read;
+        }
+        Step::Wait(read_at.min(expiry))
+    }
+
+    pub(super) fn acquires_at_once(&self) -> bool {
+        if self.holding.is_some()
+            || self.pending.is_some()
+            || self.phase != Phase::Running
+            || !self.eligible
+        {
+            return false;
+        }
+        let Some(obs) = &self.observed else {
+            return false;
+        };
+        match &obs.item {
+            Item::Absent => self.cfg.store_is_private,
+            Item::Present(r) => obs.open && r.open_to(&self.cfg.identity),
+            _ => false,
+        }
+    }
+
+    pub(super) fn observe(&mut self, sent: Mono, now: Mono, item: Item) {
+        let key = match &item {
+            Item::Present(r) => Some(r.version_key()),
+            _ => None,
+        };
+        if let Item::Present(r) = &item {
+            if let Some(e) = r.epoch {
+                if e < self.highest_epoch {
+                    self.rollbacks += 1;
+                }
+                self.highest_epoch = self.highest_epoch.max(e);
+            }
+            self.seen_item = true;
+            let twin = r.owner == self.cfg.identity
+                && r.owner_session.as_deref() != Some(self.cfg.session.as_str());
+            let changed_while_twin = matches!(
+                &self.observed,
+                Some(Observed { item: Item::Present(prev), key: prev_key, .. })
+                    if prev.owner == self.cfg.identity
+                        && prev.owner_session == r.owner_session
+                        && prev_key.as_ref() != key.as_ref()
+            );
+            if !twin {
+                self.conflict = false;
+            } else if changed_while_twin {
+                self.conflict = true;
+            }
+        } else if matches!(item, Item::Absent) && self.seen_item {
+            let was_present = matches!(
+                &self.observed,
+                Some(Observed {
+                    item: Item::Present(_),
+                    ..
+                })
+            );
+            if was_present {
+                self.rollbacks += 1;
+            }
+        }
+        let highest_before = self.highest_epoch;
+        // Only continuous history counts: forget what was last confirmed over a lease ago.
+        let prev = self
+            .observed
+            .as_ref()
+            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.lease_duration);
+        let same = prev.is_some_and(|o| {
+            o.key == key && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
+        });
+        let (noted_at, open) = match (prev, &item) {
+            (Some(o), _) if same => (o.noted_at, o.open),
+            (prev, Item::Present(r)) if r.is_released() => {
+                let own_release_of_seen_tenure = r.released_by.is_some()
+                    && r.epoch.unwrap_or(0) >= highest_before
+                    && prev.is_some_and(|o| match &o.item {
+                        Item::Present(p) => {
+                            !p.is_released()
+                                && !p.is_frozen()
+                                && p.owner_session == r.released_by
+                                && p.epoch == r.epoch
+                        }
+                        _ => false,
+                    });
+                let seed = r.is_seed() && highest_before == 0;
+                // A release naming a version we saw keeps that version's clock.
+                let inherited = prev
+                    .filter(|o| {
+                        r.released_from.is_some()
+                            && o.key.as_ref().map(VersionKey::marker) == r.released_from
+                    })
+                    .map(|o| o.noted_at);
+                (inherited.unwrap_or(now), own_release_of_seen_tenure || seed)
+            }
+            _ => (now, false),
+        };
+        self.observed = Some(Observed {
+            item,
+            key,
+            noted_at,
+            confirmed_sent: sent,
+            open,
+        });
+    }
+}

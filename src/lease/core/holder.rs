@@ -1,0 +1,189 @@
+//! The holder's side: renewing, stepping down, releasing, and knowing when a tenure is
+//! over. The rules are stated once, at the top of the core (mod.rs).
+
+use super::*;
+use crate::lease::record::HANDOVER_ANY;
+
+impl LeaseCore {
+    /// Whether this process wants to hold the lease at all right now.
+    pub(super) fn wants_to_hold(&self) -> bool {
+        self.eligible && self.phase == Phase::Running
+    }
+
+    /// Holding, but handing over: to a requested target, or to anyone else while not
+    /// eligible. Derived at every step, so however the lease was gained, it is let go.
+    pub(super) fn step_down_target(&self) -> Option<String> {
+        self.holding.as_ref()?;
+        self.stepping_down
+            .clone()
+            .or_else(|| (!self.eligible).then(|| HANDOVER_ANY.to_string()))
+    }
+
+    pub(super) fn expect_held(&self, version: String) -> Expect {
+        Expect::Held {
+            owner: self.cfg.identity.clone(),
+            session: self.cfg.session.clone(),
+            version,
+        }
+    }
+
+    pub(super) fn release_step(&mut self, now: Mono) -> Step {
+        let held_version = match (&self.holding, &self.observed) {
+            (Some(h), _) => Some((h.version.clone(), h.epoch)),
+            (
+                None,
+                Some(Observed {
+                    item: Item::Present(r),
+                    ..
+                }),
+            ) if r.is_held_by(&self.cfg.identity, &self.cfg.session) => r
+                .version
+                .clone()
+                .map(|v| (v, r.epoch.unwrap_or(self.highest_epoch))),
+            _ => None,
+        };
+        let Some((version, epoch)) = held_version else {
+            self.phase = Phase::Done;
+            return Step::Done;
+        };
+        let expect = self.expect_held(version);
+        let not_before = self.not_before;
+        if now < not_before {
+            return Step::Wait(not_before);
+        }
+        self.start_write(now, WriteKind::Release, expect, epoch)
+    }
+
+    /// A handover requested on the item we hold: stop answering active and release to it.
+    pub(super) fn observe_handover_request(&mut self, record: &LeaseRecord) {
+        let ours = self.holding.as_ref().is_some_and(|h| {
+            record.version.as_deref() == Some(h.version.as_str())
+                && record.is_held_by(&self.cfg.identity, &self.cfg.session)
+        });
+        if !ours || self.stepping_down.is_some() {
+            return;
+        }
+        if let Some(target) = &record.handover_to {
+            if target != &self.cfg.identity {
+                self.stepping_down = Some(target.clone());
+            }
+        }
+    }
+
+    /// After a read: is what we hold still what the store has?
+    pub(super) fn check_holding(&mut self) {
+        let Some(h) = &mut self.holding else {
+            return;
+        };
+        let still_ours = matches!(
+            &self.observed,
+            Some(Observed { item: Item::Present(r), .. }) if r.version.as_deref() == Some(h.version.as_str())
+        );
+        if !still_ours {
+            self.end_tenure();
+        } else if h.confirm_at.is_some() {
+            h.confirm_at = None;
+        }
+    }
+
+    pub(super) fn write_landed(
+        &mut self,
+        req: &WriteRequest,
+        first_sent: Mono,
+        sent: Mono,
+        now: Mono,
+    ) {
+        self.initialized = true;
+        self.highest_epoch = self.highest_epoch.max(req.new.epoch);
+        self.seen_item = true;
+        if req.kind.changes_owner() {
+            self.conflict = false;
+            self.stepping_down = None;
+        }
+        let record = req.apply(None, 0);
+        self.observed = Some(Observed {
+            key: Some(record.version_key()),
+            item: Item::Present(Box::new(record)),
+            noted_at: now,
+            confirmed_sent: sent,
+            open: false,
+        });
+        if req.kind == WriteKind::Placeholder {
+            // Not ours to hold: a version to time, from now.
+            return;
+        }
+        if req.kind == WriteKind::Release {
+            self.end_tenure();
+            if self.phase == Phase::Releasing {
+                self.phase = Phase::Done;
+            }
+            return;
+        }
+        let needs_confirm = req.kind.changes_owner() && !self.cfg.confirm_delay.is_zero();
+        self.holding = Some(Holding {
+            version: req.new.version.clone(),
+            epoch: req.new.epoch,
+            valid_until: first_sent.plus(self.cfg.renew_deadline),
+            last_sent: sent,
+            confirm_at: needs_confirm.then(|| now.plus(self.cfg.confirm_delay)),
+        });
+    }
+
+    /// The lease is no longer ours: a handover requested of this tenure ends with it.
+    pub(super) fn end_tenure(&mut self) {
+        self.holding = None;
+        self.stepping_down = None;
+    }
+
+    /// Holding: hand over if asked to or no longer eligible, else renew on schedule.
+    pub(super) fn holder_step(&mut self, now: Mono) -> Step {
+        let Some(h) = &self.holding else {
+            return self.candidate_step(now);
+        };
+        if let Some(target) = self.step_down_target() {
+            let expect = self.expect_held(h.version.clone());
+            let handover = HandoverWrite::Set {
+                to: target,
+                from: self.cfg.identity.clone(),
+            };
+            let epoch = h.epoch;
+            if now < self.not_before {
+                return Step::Wait(self.not_before);
+            }
+            return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
+        }
+        if let Some(confirm_at) = h.confirm_at {
+            return self.gated(now, confirm_at.max(self.not_before), Step::Read);
+        }
+        let renew_at = if self.not_before > h.last_sent {
+            self.not_before
+        } else {
+            h.last_sent.plus(self.cfg.renew_period())
+        };
+        if now < renew_at {
+            // Wake at the deadline too, so the loss is noticed and logged on time.
+            let wake = if now < h.valid_until {
+                renew_at.min(h.valid_until)
+            } else {
+                renew_at
+            };
+            return Step::Wait(wake);
+        }
+        let expect = self.expect_held(h.version.clone());
+        let epoch = h.epoch;
+        self.start_write(now, WriteKind::Renew, expect, epoch)
+    }
+
+    /// A tenure unconfirmed for a whole lease is over: others may have taken over since,
+    /// and our version may be back only as a restored copy, which a renewal must not
+    /// mistake for the lease it held.
+    pub(super) fn expire_stale_tenure(&mut self, now: Mono) {
+        if self
+            .holding
+            .as_ref()
+            .is_some_and(|h| now.since(h.last_sent) > self.cfg.lease_duration)
+        {
+            self.end_tenure();
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The lease decision logic: no I/O, no clock of its own.
+//!
+//! The loop asks [`LeaseCore::next_step`] what to do at time `now`, performs it against a
+//! store, and reports the answer back with [`LeaseCore::on_read`] / [`LeaseCore::on_write`].
+//! Every safety rule lives here:
+//!
+//! * The holder is active until `send time of its last successful write + renewDeadline`.
+//!   The send time is taken before sending, so the deadline can only be early.
+//! * A candidate takes over only after the item's version has stayed the same for a full
+//!   lease duration, timed on its own clock from the moment it *received* that version.
+//!   That moment is after the write landed, which is after the holder's send time, so the
+//!   candidate's takeover comes after the holder's deadline (with `leaseDuration -
+//!   renewDeadline` to spare for clock-rate drift).
+//! * Every write is conditional on exactly what was observed, so of two racing writes at
+//!   most one lands.
+//! * A write whose answer was lost is resolved by reading the item back: version tokens
+//!   are unique, so finding our own token means our write landed.
+//! * **Only the holder's own release makes the item acquirable at once.** The holder
+//!   stopped answering active before it sent it, and it is conditional on the holder's own
+//!   version, so nobody else can be active behind it. It names the releasing session
+//!   (`releasedBy`), and a candidate acquires it at once only if it saw that very tenure
+//!   (same session, same epoch) held on its previous read. Every other version (a freeze,
+//!   an unfreeze, a deletion, a restored item, a write by a tool we do not know) may have a
+//!   live holder behind it that has not noticed yet, so it is timed like a held version: a
+//!   full lease duration unchanged on our clock. A release that names the version it
+//!   replaced (`releasedFrom`, as `unfreeze` does) keeps the clock of that version when we
+//!   saw it, so a lease frozen for longer than a lease duration is taken at once.
+//!   `create-table`'s seed (released, epoch 0, replacing nothing) is acquired at once by a
+//!   candidate that has never seen a higher epoch: the command waits a lease duration after
+//!   creating the table before it writes it, so no holder of an earlier table survives.
+//! * Absence has no version: two reads that both found no item do not prove that nothing
+//!   came and went between them. In a shared table a candidate fills a missing item with a
+//!   released placeholder of its own and times that version like any other.
+//! * History counts only while it is continuous: an observation confirmed more than a lease
+//!   duration ago is forgotten, no decision is made on it, an unsettled write is not resent
+//!   more than a lease after it was first sent, and a holder whose last successful write is
+//!   more than a lease old no longer holds anything. A restore brings back a version long
+//!   superseded; a candidate that read it before and nothing since must not trust its old
+//!   clock for it, nor let a conditional write land on the copy.
+//! * The holder steps down (stops answering active, then releases to anyone else) whenever
+//!   it is not eligible, derived afresh at every step rather than latched once: a write
+//!   that lands late still leads to a step-down.
+
+use std::time::Duration;
+
+use super::record::{
+    Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
+};
+use super::view::View;
+use crate::clock::Mono;
+use crate::store::StoreError;
+
+mod candidate;
+mod holder;
+mod unsettled;
+mod writes;
+
+/// Timing and identity, validated by the config layer before they get here.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    pub identity: String,
+    /// Random per process: tells this process from an earlier one with the same identity.
+    pub session: String,
+    pub interval: Duration,
+    pub lease_duration: Duration,
+    pub renew_deadline: Duration,
+    /// Wait this long after acquiring and re-read before answering active (for eventually
+    /// consistent multi-Region tables). Zero disables it.
+    pub confirm_delay: Duration,
+    /// No other process can reach the store (the memory store). Only then is a missing
+    /// item created at once: in a shared table the item may have been deleted, or the
+    /// table recreated, while some holder is still inside its validity.
+    pub store_is_private: bool,
+}
+
+impl CoreConfig {
+    /// How often the holder renews. Normally the interval; with a renew deadline under two
+    /// intervals, half the deadline, so that a renewal (a call is bounded by half the
+    /// deadline) lands before the validity it extends runs out. Renewing more often never
+    /// weakens safety: it only changes the version more often.
+    pub fn renew_period(&self) -> Duration {
+        self.interval.min(self.renew_deadline / 2)
+    }
+
+    /// How soon a failed call is retried while the outcome matters (holding, or a write
+    /// whose fate is unknown). Quick, so a blip does not cost the lease.
+    fn quick_retry(&self) -> Duration {
+        (self.interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+}
+
+/// What the loop should do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to do before this time (the loop may be woken earlier by a shutdown).
+    Wait(Mono),
+    /// A strongly consistent read of the item.
+    Read,
+    /// A conditional write.
+    Write(Box<WriteRequest>),
+    /// Released (or never held) after a shutdown request: the loop can stop.
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Releasing,
+    Done,
+}
+
+/// The lease as this process holds it, from its last successful write.
+#[derive(Clone, Debug)]
+struct Holding {
+    version: String,
+    epoch: u64,
+    /// Active until here (send time of the first attempt of the write + renewDeadline).
+    valid_until: Mono,
+    /// Send time of the latest successful write; renewals are paced from it.
+    last_sent: Mono,
+    /// With a confirm delay: not active until a read at this time still shows our write.
+    confirm_at: Option<Mono>,
+}
+
+#[derive(Clone, Debug)]
+enum Item {
+    Absent,
+    Present(Box<LeaseRecord>),
+    Malformed(String),
+}
+
+/// The last thing learned about the item, and since when it has looked like that.
+#[derive(Clone, Debug)]
+struct Observed {
+    item: Item,
+    key: Option<VersionKey>,
+    /// When this version was first received: the start of its lease, on our clock.
+    noted_at: Mono,
+    /// Send time of the latest read that showed this version: how fresh this history is.
+    confirmed_sent: Mono,
+    /// A released item that may be acquired at once (its holder's own release, of a tenure
+    /// we saw, or the seed).
+    open: bool,
+}
+
+/// A write that was sent and whose outcome is not settled yet.
+#[derive(Clone, Debug)]
+struct Pending {
+    req: WriteRequest,
+    /// Send time of the first attempt: if any attempt landed, it landed after this.
+    first_sent: Mono,
+    /// The answer was lost or refused: read the item back before doing anything else.
+    needs_check: bool,
+    /// A read showed the item unchanged: the same request (same token) may be sent again.
+    resend: bool,
+}
+
+#[derive(Debug)]
+pub struct LeaseCore {
+    cfg: CoreConfig,
+    phase: Phase,
+    write_seq: u64,
+    holding: Option<Holding>,
+    observed: Option<Observed>,
+    pending: Option<Pending>,
+    /// The highest epoch this process has seen or written: the floor for the next owner.
+    highest_epoch: u64,
+    /// Whether this process has ever seen the item exist (or wrote it).
+    seen_item: bool,
+    next_read_at: Mono,
+    last_read_sent: Mono,
+    not_before: Mono,
+    initialized: bool,
+    store_reachable: Option<bool>,
+    conflict: bool,
+    rollbacks: u64,
+    last_error: Option<String>,
+    /// May this process acquire? False during warm-up or while the controller next to it
+    /// is unhealthy. An ineligible holder steps down.
+    eligible: bool,
+    /// Holding, but handing the lease over to this target (`*`: anyone else): no longer
+    /// answering active, releasing next.
+    stepping_down: Option<String>,
+}
+
+impl LeaseCore {
+    /// What to do at `now`. A returned write is taken as sent at `now`.
+    pub fn next_step(&mut self, now: Mono) -> Step {
+        if self.phase == Phase::Done {
+            return Step::Done;
+        }
+        self.expire_stale_tenure(now);
+        if let Some(step) = self.unsettled_step(now) {
+            return step;
+        }
+        if self.phase == Phase::Releasing {
+            return self.release_step(now);
+        }
+        if self.holding.is_some() {
+            return self.holder_step(now);
+        }
+        self.candidate_step(now)
+    }
+
+    pub fn new(cfg: CoreConfig) -> Self {
+        LeaseCore {
+            cfg,
+            phase: Phase::Running,
+            write_seq: 0,
+            holding: None,
+            observed: None,
+            pending: None,
+            highest_epoch: 0,
+            seen_item: false,
+            next_read_at: Mono::ZERO,
+            last_read_sent: Mono::ZERO,
+            not_before: Mono::ZERO,
+            initialized: false,
+            store_reachable: None,
+            conflict: false,
+            rollbacks: 0,
+            last_error: None,
+            eligible: true,
+            stepping_down: None,
+        }
+    }
+
+    /// Whether this process may hold the lease. While it is off, a holder hands the lease
+    /// to any other candidate (see [`LeaseCore::step_down_target`]).
+    pub fn set_eligible(&mut self, eligible: bool) {
+        self.eligible = eligible;
+    }
+
+    pub fn is_eligible(&self) -> bool {
+        self.eligible
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    /// Stop answering active at once, then give the lease up if this process holds it.
+    pub fn begin_release(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Releasing;
+        }
+    }
+
+    pub fn is_releasing(&self) -> bool {
+        self.phase != Phase::Running
+    }
+
+    /// The answer to a read sent at `sent`, received at `now`.
+    pub fn on_read(
+        &mut self,
+        sent: Mono,
+        now: Mono,
+        result: Result<Option<LeaseRecord>, StoreError>,
+    ) {
+        let routine = self.pending.is_none() && self.holding.is_none();
+        if routine {
+            // Pace routine reads from the send time so the cadence does not drift.
+            self.next_read_at = sent.plus(self.cfg.interval);
+            self.last_read_sent = sent;
+        }
+        let item = match result {
+            Ok(Some(r)) => Item::Present(Box::new(r)),
+            Ok(None) => Item::Absent,
+            Err(StoreError::Malformed(why)) => Item::Malformed(why),
+            Err(e) => {
+                self.store_failed(now, &e, !routine);
+                return;
+            }
+        };
+        self.store_reachable = Some(true);
+        self.not_before = Mono::ZERO;
+        self.last_error = match &item {
+            Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
+            _ => None,
+        };
+        self.observe(sent, now, item);
+        self.resolve_pending(now);
+        self.check_holding();
+        if let Some(Observed {
+            item: Item::Present(r),
+            ..
+        }) = &self.observed
+        {
+            let r = r.clone();
+            self.observe_handover_request(&r);
+        }
+        // A read that leads straight to a write is not a decision yet: answering "passive"
+        // for the one round trip before an acquire lands would only be noise.
+        if !self.acquires_at_once() {
+            self.initialized = true;
+        }
+    }
+
+    /// The answer to a write sent at `sent`, received at `now`.
+    /// The answer to a write sent at `sent`, received at `now`; on success, the item as
+    /// the store holds it after the write.
+    pub fn on_write(
+        &mut self,
+        req: &WriteRequest,
+        sent: Mono,
+        now: Mono,
+        result: Result<LeaseRecord, StoreError>,
+    ) {
+        let first_sent = match &self.pending {
+            Some(p) if p.req.new.version == req.new.version => p.first_sent,
+            _ => sent,
+        };
+        match result {
+            Ok(record) => {
+                self.pending = None;
+                self.store_reachable = Some(true);
+                self.not_before = Mono::ZERO;
+                self.last_error = None;
+                self.write_landed(req, first_sent, sent, now);
+                // The item as written may carry a handover request made since our last
+                // renewal (it does not change the version, so the renewal went through).
+                self.observe_handover_request(&record);
+            }
+            Err(StoreError::ConditionFailed) => {
+                self.store_reachable = Some(true);
+                // The item changed under us. If we held the lease, we stop at once: the
+                // check read below restores it only if the change was our own write.
+                if req.kind == WriteKind::Renew || req.kind == WriteKind::Release {
+                    self.end_tenure();
+                }
+                self.mark_unknown(req, first_sent);
+            }
+            Err(e) => {
+                self.store_failed(now, &e, true);
+                self.mark_unknown(req, first_sent);
+            }
+        }
+    }
+
+    fn store_failed(&mut self, now: Mono, e: &StoreError, urgent: bool) {
+        self.store_reachable = Some(false);
+        self.last_error = Some(e.to_string());
+        // Once a held lease has lapsed there is no deadline left to save: back off.
+        let lapsed = matches!(&self.holding, Some(h) if now >= h.valid_until);
+        let delay = if urgent && !lapsed {
+            self.cfg.quick_retry()
+        } else {
+            self.cfg.interval
+        };
+        self.not_before = now.plus(delay);
+    }
+
+    /// What the loop publishes for the HTTP layer.
+    pub fn view(&self) -> View {
+        let record = match &self.observed {
+            Some(Observed {
+                item: Item::Present(r),
+                ..
+            }) => Some(r),
+            _ => None,
+        };
+        let active_until = match (&self.holding, self.phase) {
+            (Some(h), Phase::Running)
+                if h.confirm_at.is_none() && self.step_down_target().is_none() =>
+            {
+                Some(h.valid_until)
+            }
+            _ => None,
+        };
+        View {
+            initialized: self.initialized,
+            active_until,
+            holder: record.map(|r| r.owner.clone()),
+            epoch: self
+                .holding
+                .as_ref()
+                .map(|h| h.epoch)
+                .or_else(|| record.and_then(|r| r.epoch)),
+            holder_since: self.observed.as_ref().map(|o| o.noted_at),
+            store_reachable: self.store_reachable,
+            frozen: record.is_some_and(|r| r.is_frozen()),
+            handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
+            conflict: self.conflict,
+            rollbacks: self.rollbacks,
+            last_error: self.last_error.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

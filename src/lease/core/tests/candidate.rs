@@ -1,0 +1,235 @@
+//! Watching, timing, taking over, and what keeps a candidate passive.
+
+use super::*;
+
+#[test]
+fn fresh_start_on_a_private_store_becomes_active_at_once() {
+    let mut h = Harness::new(private("a", "sa"));
+    assert_eq!(h.role(), Role::Unknown);
+    h.run_for(ms(5), |h| {
+        assert_ne!(
+            h.role(),
+            Role::Passive,
+            "no passive blip before the create lands"
+        )
+    });
+    assert_eq!(h.role(), Role::Active);
+    let item = h.item().unwrap();
+    assert_eq!(item.owner, "a");
+    assert_eq!(item.epoch, Some(1));
+    assert_eq!(h.writes[0].1.kind, WriteKind::Create);
+    assert_eq!(h.writes[0].1.expect, Expect::Absent);
+}
+
+#[test]
+fn a_missing_item_in_a_shared_table_is_created_only_after_a_lease() {
+    let mut h = Harness::new(config("a", "sa"));
+    let start = h.now;
+    h.run_for(LEASE, |h| assert_ne!(h.role(), Role::Active));
+    assert_eq!(
+        h.role(),
+        Role::Passive,
+        "decided: passive while the absence is timed"
+    );
+    h.run(ms(10));
+    assert_eq!(h.role(), Role::Active);
+    // Absence has no version to time: a released placeholder fills it, then is timed.
+    let (sent, w) = &h.writes[0];
+    assert_eq!(w.kind, WriteKind::Placeholder);
+    assert_eq!(*sent, start.plus(RTT));
+    let (sent, w) = &h.writes[1];
+    assert_eq!(w.kind, WriteKind::Acquire);
+    assert_eq!(*sent, start.plus(RTT * 2).plus(LEASE));
+    assert_eq!(w.new.epoch, 1);
+}
+
+/// Found by the simulation's deletion actor: the item was created and deleted between two
+/// reads that both found nothing, and the candidate took the second absence for the first.
+#[test]
+fn an_item_created_and_deleted_between_two_reads_does_not_shorten_the_wait() {
+    let mut h = Harness::new(config("b", "sb"));
+    h.run(ms(5));
+    // Between our reads: a placeholder of ours is replaced by a holder, then deleted.
+    h.store.table().put("lease", foreign("a", "v1", 1));
+    h.store.table().remove("lease");
+    let gone = h.now;
+    h.run(LEASE * 3);
+    let acquire = h
+        .writes
+        .iter()
+        .find(|(_, w)| w.kind == WriteKind::Acquire)
+        .expect("acquires in the end");
+    assert!(acquire.0.since(gone) >= LEASE);
+}
+
+#[test]
+fn foreign_renewals_keep_a_candidate_passive() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 4));
+    let mut n = 0;
+    let mut last_renew = h.now;
+    // Renew on the holder's behalf every interval while the candidate runs.
+    for _ in 0..400 {
+        if h.now.since(last_renew) >= INTERVAL {
+            n += 1;
+            h.store
+                .table()
+                .put("lease", foreign("a", &format!("v{n}"), 4));
+            last_renew = h.now;
+        }
+        h.step();
+        assert_ne!(h.role(), Role::Active);
+    }
+    assert!(
+        h.now.since(last_renew) < INTERVAL * 2 && n > 20,
+        "ran {n} renewals"
+    );
+    assert!(h.writes.is_empty());
+    assert_eq!(h.item().unwrap().owner, "a");
+}
+
+#[test]
+fn takeover_is_sent_the_moment_the_observed_lease_runs_out() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 4));
+    let start = h.now;
+    h.run(LEASE * 2);
+    assert_eq!(h.role(), Role::Active);
+    let (sent, w) = &h.writes[0];
+    assert_eq!(w.kind, WriteKind::Takeover);
+    // First read answered at start + RTT: that is when the version was noted.
+    assert_eq!(*sent, start.plus(RTT).plus(LEASE));
+    assert_eq!(w.new.epoch, 5, "epoch moves past the stored one");
+    assert_eq!(h.item().unwrap().owner, "b");
+}
+
+#[test]
+fn a_longer_lease_duration_in_the_item_is_honoured() {
+    let mut item = foreign("a", "v0", 1);
+    item.lease_duration_ms = Some(1000);
+    let mut h = Harness::new(config("b", "sb")).with_item(item);
+    let start = h.now;
+    h.run(ms(990));
+    assert!(h.writes.is_empty());
+    h.run(ms(100));
+    assert_eq!(h.writes[0].0, start.plus(RTT).plus(ms(1000)));
+}
+
+#[test]
+fn a_fresh_process_waits_a_full_lease_even_when_updated_time_is_ancient() {
+    let mut item = foreign("a", "v0", 1);
+    item.updated_time = Some(0);
+    let mut h = Harness::new(config("b", "sb")).with_item(item);
+    h.run(LEASE - ms(1));
+    assert!(h.writes.is_empty());
+    assert_eq!(h.role(), Role::Passive);
+}
+
+#[test]
+fn a_frozen_lease_is_never_taken() {
+    let mut h = Harness::new(config("b", "sb")).with_item(LeaseRecord {
+        owner: FROZEN_OWNER.into(),
+        updated_time: Some(5),
+        ..Default::default()
+    });
+    h.run_for(LEASE * 20, |h| assert_eq!(h.role(), Role::Passive));
+    assert!(h.writes.is_empty());
+    assert!(h.core.view().frozen);
+}
+
+#[test]
+fn a_live_twin_with_the_same_identity_is_a_conflict_and_keeps_us_passive() {
+    let twin = |v: &str| LeaseRecord {
+        owner_session: Some("twin-session".into()),
+        ..foreign("a", v, 3)
+    };
+    let mut h = Harness::new(config("a", "sa")).with_item(twin("v0"));
+    for n in 1..=20 {
+        h.run(INTERVAL);
+        h.store.table().put("lease", twin(&format!("v{n}")));
+        assert_ne!(h.role(), Role::Active);
+    }
+    assert!(h.core.view().conflict);
+    assert!(h.writes.is_empty());
+    // The twin dies: its item stops changing, and it is taken over like any other.
+    h.run(LEASE * 2);
+    assert_eq!(h.role(), Role::Active);
+    assert!(!h.core.view().conflict);
+}
+
+#[test]
+fn an_earlier_incarnation_is_not_a_conflict_and_is_taken_over() {
+    let old = LeaseRecord {
+        owner_session: Some("old-session".into()),
+        ..foreign("a", "v0", 3)
+    };
+    let mut h = Harness::new(config("a", "sa")).with_item(old);
+    h.run(LEASE + ms(10));
+    assert!(!h.core.view().conflict);
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.item().unwrap().epoch, Some(4));
+}
+
+#[test]
+fn a_malformed_item_is_never_taken_over() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 1));
+    h.malformed = true;
+    h.run_for(LEASE * 20, |h| assert_eq!(h.role(), Role::Passive));
+    assert!(h.writes.is_empty());
+    assert!(h.core.view().last_error.unwrap().contains("malformed"));
+}
+
+#[test]
+fn an_item_that_vanishes_is_recreated_only_after_a_lease_and_above_the_old_epoch() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 41));
+    h.run(INTERVAL);
+    h.store.table().remove("lease");
+    let gone = h.now;
+    h.run(INTERVAL + ms(5));
+    assert!(
+        h.writes
+            .iter()
+            .all(|(_, w)| w.kind == WriteKind::Placeholder),
+        "someone may still believe they hold it"
+    );
+    h.run(LEASE * 2);
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.writes[0].1.kind, WriteKind::Placeholder);
+    let (sent, w) = &h.writes[1];
+    assert_eq!(w.kind, WriteKind::Acquire);
+    assert!(sent.since(gone) >= LEASE);
+    assert_eq!(w.new.epoch, 42);
+    assert_eq!(h.core.view().rollbacks, 1);
+}
+
+#[test]
+fn two_candidates_racing_for_a_released_lease_get_one_winner() {
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
+    let mut b = Harness::new(config("b", "sb"));
+    b.store = a.store.clone();
+    b.now = a.now;
+    // Both read the released item before either writes.
+    assert_eq!(a.core.next_step(a.now), Step::Read);
+    assert_eq!(b.core.next_step(b.now), Step::Read);
+    a.core.on_read(a.now, a.now, Ok(a.item()));
+    b.core.on_read(b.now, b.now, Ok(b.item()));
+    a.run(ms(10));
+    b.run(ms(10));
+    assert_eq!(a.role(), Role::Active);
+    assert_eq!(b.role(), Role::Passive);
+    assert_eq!(a.item().unwrap().epoch, Some(1));
+}
+
+#[test]
+fn an_ineligible_candidate_never_acquires_until_it_becomes_eligible() {
+    let mut h = Harness::new(config("b", "sb")).with_item(seed());
+    h.core.set_eligible(false);
+    h.run_for(LEASE * 5, |h| assert_ne!(h.role(), Role::Active));
+    assert!(h.writes.is_empty());
+    assert_eq!(
+        h.role(),
+        Role::Passive,
+        "still decides (passive) while ineligible"
+    );
+    h.core.set_eligible(true);
+    h.run(INTERVAL + ms(5));
+    assert_eq!(h.role(), Role::Active);
+}

@@ -1,0 +1,188 @@
+//! Scenario tests of the lease core, on virtual time against the memory store's rules:
+//! the harness and fixtures here, the scenarios one file per concern.
+
+use std::time::Duration;
+
+use super::*;
+use crate::lease::operator;
+use crate::lease::record::FROZEN_OWNER;
+use crate::lease::Role;
+use crate::store::memory::MemoryStore;
+
+pub(super) const INTERVAL: Duration = Duration::from_millis(100);
+pub(super) const LEASE: Duration = Duration::from_millis(300);
+pub(super) const RENEW_DEADLINE: Duration = Duration::from_millis(200);
+pub(super) const RTT: Duration = Duration::from_millis(1);
+
+mod candidate;
+mod holder;
+mod releases;
+mod unsettled;
+
+pub(super) fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+pub(super) fn config(identity: &str, session: &str) -> CoreConfig {
+    CoreConfig {
+        identity: identity.into(),
+        session: session.into(),
+        interval: INTERVAL,
+        lease_duration: LEASE,
+        renew_deadline: RENEW_DEADLINE,
+        confirm_delay: Duration::ZERO,
+        store_is_private: false,
+    }
+}
+
+pub(super) fn private(identity: &str, session: &str) -> CoreConfig {
+    CoreConfig {
+        store_is_private: true,
+        ..config(identity, session)
+    }
+}
+
+/// Outcomes the harness can force on the next store call.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Fault {
+    None,
+    /// The write lands but the answer is lost.
+    LoseReply,
+    /// The call fails without reaching the store.
+    Unreachable,
+}
+
+pub(super) struct Harness {
+    pub(super) core: LeaseCore,
+    pub(super) store: MemoryStore,
+    pub(super) now: Mono,
+    pub(super) fault: Fault,
+    pub(super) outage_until: Mono,
+    pub(super) malformed: bool,
+    pub(super) writes: Vec<(Mono, WriteRequest)>,
+}
+
+impl Harness {
+    pub(super) fn new(cfg: CoreConfig) -> Self {
+        Harness {
+            core: LeaseCore::new(cfg),
+            store: MemoryStore::new("lease"),
+            now: Mono::from_duration(Duration::from_secs(1000)),
+            fault: Fault::None,
+            outage_until: Mono::ZERO,
+            malformed: false,
+            writes: Vec::new(),
+        }
+    }
+
+    pub(super) fn with_item(self, record: LeaseRecord) -> Self {
+        self.store.table().put("lease", record);
+        self
+    }
+
+    pub(super) fn item(&self) -> Option<LeaseRecord> {
+        self.store.table().get("lease")
+    }
+
+    pub(super) fn role(&self) -> Role {
+        self.core.view().role_at(self.now)
+    }
+
+    pub(super) fn down(&self) -> bool {
+        self.now < self.outage_until
+    }
+
+    /// Runs one step; returns false when the core is done.
+    pub(super) fn step(&mut self) -> bool {
+        match self.core.next_step(self.now) {
+            Step::Done => return false,
+            Step::Wait(t) => {
+                assert!(t > self.now, "Wait must move time forward");
+                self.now = t;
+            }
+            Step::Read => {
+                let sent = self.now;
+                self.now = self.now.plus(RTT);
+                let result = if self.down() {
+                    Err(StoreError::Unavailable("outage".into()))
+                } else if self.malformed {
+                    Err(StoreError::Malformed("leaseOwner is a number".into()))
+                } else {
+                    Ok(self.item())
+                };
+                self.core.on_read(sent, self.now, result);
+            }
+            Step::Write(req) => {
+                let sent = self.now;
+                self.now = self.now.plus(RTT);
+                self.writes.push((sent, (*req).clone()));
+                let result = if self.down() || self.fault == Fault::Unreachable {
+                    Err(StoreError::Timeout(RTT))
+                } else {
+                    let r = self.store.write_now(&req);
+                    if self.fault == Fault::LoseReply {
+                        self.fault = Fault::None;
+                        Err(StoreError::Timeout(RTT))
+                    } else {
+                        r
+                    }
+                };
+                self.core.on_write(&req, sent, self.now, result);
+            }
+        }
+        true
+    }
+
+    /// Steps until virtual time reaches `until`, checking `each` after every step.
+    pub(super) fn run_for(&mut self, d: Duration, mut each: impl FnMut(&Harness)) {
+        let until = self.now.plus(d);
+        for _ in 0..100_000 {
+            if self.now >= until || !self.step() {
+                return;
+            }
+            each(self);
+        }
+        panic!("core did not advance time");
+    }
+
+    pub(super) fn run(&mut self, d: Duration) {
+        self.run_for(d, |_| {});
+    }
+}
+
+pub(super) fn foreign(owner: &str, version: &str, epoch: u64) -> LeaseRecord {
+    LeaseRecord {
+        owner: owner.into(),
+        updated_time: Some(1),
+        version: Some(version.into()),
+        epoch: Some(epoch),
+        lease_duration_ms: Some(LEASE.as_millis() as u64),
+        owner_session: Some(format!("{owner}-session")),
+        ..Default::default()
+    }
+}
+
+/// What `holder`'s own release of its current version looks like in the store.
+pub(super) fn own_release(holder: &LeaseRecord, version: &str) -> LeaseRecord {
+    LeaseRecord {
+        owner: String::new(),
+        version: Some(version.into()),
+        owner_session: Some(String::new()),
+        released_by: holder.owner_session.clone(),
+        released_from: holder.version.clone(),
+        ..holder.clone()
+    }
+}
+
+/// The item `create-table` writes into a new table: acquired at once by a fresh candidate.
+pub(super) fn seed() -> LeaseRecord {
+    operator::seed("seed".into(), LEASE.as_millis() as u64).apply(None, 0)
+}
+
+/// A second candidate on the same store and the same virtual time.
+pub(super) fn beside(h: &Harness, cfg: CoreConfig) -> Harness {
+    let mut other = Harness::new(cfg);
+    other.store = h.store.clone();
+    other.now = h.now;
+    other
+}

@@ -1,0 +1,112 @@
+//! Who may take a released item at once, and how every other writer is timed.
+
+use super::*;
+
+#[test]
+fn a_holders_own_release_of_a_tenure_we_saw_is_acquired_at_once() {
+    let held = foreign("a", "v1", 7);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
+    h.run(ms(5));
+    // The holder renews (a version we never see) and then releases.
+    let renewed = foreign("a", "v2", 7);
+    h.store.table().put("lease", own_release(&renewed, "r"));
+    h.run(INTERVAL + ms(5));
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.writes[0].1.kind, WriteKind::Acquire);
+    assert_eq!(h.item().unwrap().epoch, Some(8));
+}
+
+#[test]
+fn a_fresh_candidate_times_a_release_whose_tenure_it_did_not_see() {
+    let released = own_release(&foreign("a", "v1", 7), "r");
+    let mut h = Harness::new(config("b", "sb")).with_item(released);
+    h.run(LEASE - ms(2));
+    assert!(
+        h.writes.is_empty(),
+        "a restored release looks just like this"
+    );
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Active);
+}
+
+#[test]
+fn a_release_claiming_another_tenure_is_timed() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", 7));
+    h.run(ms(5));
+    // Released "by a" but at another epoch: not the tenure we saw.
+    let mut other = foreign("a", "v2", 6);
+    other.owner_session = Some("a-session".into());
+    h.store.table().put("lease", own_release(&other, "r"));
+    h.run(LEASE - ms(5));
+    assert!(h.writes.is_empty());
+}
+
+/// The bug this rule fixes: `freeze` then `unfreeze` at once wrote a released item while
+/// the holder was still inside its validity, and a candidate acquired it at once.
+#[test]
+fn freeze_then_unfreeze_at_once_is_timed_from_when_the_candidate_saw_the_freeze() {
+    let held = foreign("a", "v1", 3);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
+    h.run(ms(5));
+    let freeze = operator::freeze(Some(&held), "f".into(), LEASE.as_millis() as u64);
+    h.store.write_now(&freeze).unwrap();
+    let frozen_at = h.now;
+    h.run(INTERVAL);
+    let frozen = h.item().unwrap();
+    h.store
+        .write_now(&operator::unfreeze(&frozen, "u".into(), 300))
+        .unwrap();
+    h.run_for(LEASE - INTERVAL - ms(5), |h| {
+        assert_ne!(h.role(), Role::Active, "the holder may still be active")
+    });
+    h.run(INTERVAL * 2);
+    assert_eq!(h.role(), Role::Active);
+    let (sent, req) = &h.writes[0];
+    assert_eq!(req.kind, WriteKind::Acquire);
+    assert!(*sent >= frozen_at.plus(LEASE));
+}
+
+#[test]
+fn an_unfreeze_after_a_long_freeze_is_acquired_at_the_next_read() {
+    let frozen = operator::freeze(None, "f".into(), 300).apply(None, 0);
+    let mut h = Harness::new(config("b", "sb")).with_item(frozen.clone());
+    h.run(LEASE * 2);
+    h.store
+        .write_now(&operator::unfreeze(&frozen, "u".into(), 300))
+        .unwrap();
+    h.run(INTERVAL + ms(5));
+    assert_eq!(h.role(), Role::Active);
+}
+
+#[test]
+fn the_seed_is_acquired_at_once_unless_a_higher_epoch_was_seen() {
+    let mut fresh = Harness::new(config("b", "sb")).with_item(seed());
+    fresh.run(ms(5));
+    assert_eq!(fresh.role(), Role::Active);
+    assert_eq!(fresh.item().unwrap().epoch, Some(1));
+
+    // Someone who saw epoch 4 treats a seed that reappears as a restore: timed.
+    let mut h = Harness::new(config("c", "sc")).with_item(foreign("a", "v1", 4));
+    h.run(ms(5));
+    h.store.table().put("lease", seed());
+    h.run(LEASE - ms(10));
+    assert!(h.writes.is_empty());
+    assert!(h.core.view().rollbacks > 0);
+}
+
+#[test]
+fn history_older_than_a_lease_is_forgotten() {
+    // We saw a's tenure, then read nothing for longer than a lease (paused, or the store
+    // was unreachable). The release we read now may be a restored copy: time it.
+    let held = foreign("a", "v1", 7);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
+    h.run(ms(5));
+    h.outage_until = h.now.plus(LEASE * 2);
+    h.run(LEASE * 2);
+    h.store.table().put("lease", own_release(&held, "r"));
+    h.run(INTERVAL * 2);
+    assert!(h.item().unwrap().is_released());
+    assert_eq!(h.role(), Role::Passive);
+    h.run(LEASE);
+    assert_eq!(h.role(), Role::Active);
+}

@@ -1,0 +1,83 @@
+//! Writes whose answer was lost: settled by reading back, never doubled.
+
+use super::*;
+
+#[test]
+fn a_renewal_whose_answer_was_lost_counts_once_the_item_shows_it() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    h.run(INTERVAL - ms(5));
+    h.fault = Fault::LoseReply;
+    let before = h.writes.len();
+    // The renew (lost answer), the check read, and nothing else.
+    while h.writes.len() == before {
+        h.step();
+    }
+    let (lost_sent, lost) = h.writes.last().unwrap().clone();
+    // The check read comes after a short back-off; the lease stays valid meanwhile.
+    h.run_for(INTERVAL / 2, |h| assert_eq!(h.role(), Role::Active));
+    assert_eq!(
+        h.core.view().active_until,
+        Some(lost_sent.plus(RENEW_DEADLINE))
+    );
+    assert_eq!(h.item().unwrap().version, Some(lost.new.version.clone()));
+    assert_eq!(
+        h.writes.len(),
+        before + 1,
+        "no second write for a landed renewal"
+    );
+}
+
+#[test]
+fn a_renewal_that_did_not_land_is_resent_with_the_same_token() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    h.run(INTERVAL - ms(5));
+    h.fault = Fault::Unreachable;
+    let before = h.writes.len();
+    while h.writes.len() == before {
+        h.step();
+    }
+    h.fault = Fault::None;
+    while h.writes.len() == before + 1 {
+        h.step();
+    }
+    let first = &h.writes[before].1;
+    let second = &h.writes[before + 1].1;
+    assert_eq!(first, second, "the retry must reuse the token");
+    h.step();
+    assert_eq!(h.role(), Role::Active);
+    // Validity counts from the first attempt, which might have been the one to land.
+    assert_eq!(
+        h.core.view().active_until,
+        Some(h.writes[before].0.plus(RENEW_DEADLINE))
+    );
+}
+
+#[test]
+fn a_takeover_whose_answer_was_lost_still_makes_us_active() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 2));
+    h.run(LEASE - ms(1));
+    h.fault = Fault::LoseReply;
+    h.run(INTERVAL / 2);
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.writes.len(), 1);
+}
+
+/// Review bug: the pod became ineligible while an acquire was unsettled; the resend went out,
+/// landed, and the pod held the lease for good (the step-down was latched only when already
+/// holding).
+#[test]
+fn an_acquire_unsettled_when_the_pod_becomes_ineligible_never_makes_an_active() {
+    for fault in [Fault::Unreachable, Fault::LoseReply] {
+        let mut h = Harness::new(config("b", "sb")).with_item(seed());
+        h.fault = fault;
+        h.run(ms(3));
+        assert_eq!(h.writes.len(), 1, "the acquire went out, its fate unknown");
+        h.fault = Fault::None;
+        h.core.set_eligible(false);
+        h.run_for(LEASE * 5, |h| assert_ne!(h.role(), Role::Active));
+        let item = h.item().unwrap();
+        assert_ne!(item.owner, "b", "an ineligible pod must not keep the lease");
+    }
+}

@@ -1,0 +1,61 @@
+//! Writes whose answer was lost or refused: read back, resend, or give up.
+
+use super::*;
+
+impl LeaseCore {
+    /// A write whose fate is unknown comes first: read it back, or send it again.
+    pub(super) fn unsettled_step(&mut self, now: Mono) -> Option<Step> {
+        let p = self.pending.as_ref()?;
+        if p.needs_check {
+            return Some(self.gated(now, self.not_before, Step::Read));
+        }
+        if p.resend && p.req.kind.changes_owner() && !self.wants_to_hold() {
+            // Became ineligible (or is shutting down) since: do not resend. If the first
+            // attempt lands after all, a read shows the item held by us and we release it.
+            self.pending = None;
+        } else if p.resend {
+            let req = p.req.clone();
+            return Some(self.gated_write(now, self.not_before, req));
+        }
+        None
+    }
+
+    /// After a read: did the write whose answer we lost land?
+    pub(super) fn resolve_pending(&mut self, now: Mono) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let stored = match &self.observed {
+            Some(Observed {
+                item: Item::Present(r),
+                ..
+            }) => Some(r.as_ref()),
+            _ => None,
+        };
+        if stored.and_then(|r| r.version.as_deref()) == Some(p.req.new.version.as_str()) {
+            self.write_landed(&p.req, p.first_sent, p.first_sent, now);
+            return;
+        }
+        // A decision is good for one lease at most: past that, the item may have changed and
+        // been restored to what we expected, and the resend would land on the copy.
+        let fresh = now.since(p.first_sent) <= self.cfg.lease_duration;
+        if p.needs_check && fresh && LeaseRecord::satisfies(stored, &p.req.expect) {
+            // Nothing changed, so the write did not land (yet). Send the very same request
+            // again: if the first attempt is still in flight, only one of them can land.
+            self.pending = Some(Pending {
+                needs_check: false,
+                resend: true,
+                ..p
+            });
+        }
+    }
+
+    pub(super) fn mark_unknown(&mut self, req: &WriteRequest, first_sent: Mono) {
+        self.pending = Some(Pending {
+            req: req.clone(),
+            first_sent,
+            needs_check: true,
+            resend: false,
+        });
+    }
+}

@@ -1,0 +1,113 @@
+//! Building the writes: the version token, the epoch, the release markers.
+
+use super::*;
+
+impl LeaseCore {
+    pub(super) fn gated(&self, now: Mono, at: Mono, step: Step) -> Step {
+        if now >= at {
+            step
+        } else {
+            Step::Wait(at)
+        }
+    }
+
+    pub(super) fn gated_write(&mut self, now: Mono, at: Mono, req: WriteRequest) -> Step {
+        if now < at {
+            return Step::Wait(at);
+        }
+        if let Some(p) = &mut self.pending {
+            p.resend = false;
+        }
+        Step::Write(Box::new(req))
+    }
+
+    pub(super) fn start_write_gated(
+        &mut self,
+        now: Mono,
+        kind: WriteKind,
+        expect: Expect,
+        epoch: u64,
+    ) -> Step {
+        if now < self.not_before {
+            return Step::Wait(self.not_before);
+        }
+        self.start_write(now, kind, expect, epoch)
+    }
+
+    pub(super) fn next_epoch(&self, stored: Option<u64>) -> u64 {
+        stored
+            .unwrap_or(0)
+            .max(self.highest_epoch)
+            .saturating_add(1)
+    }
+
+    pub(super) fn start_write(
+        &mut self,
+        now: Mono,
+        kind: WriteKind,
+        expect: Expect,
+        epoch: u64,
+    ) -> Step {
+        // A renewal keeps a handover request made since; everything else here clears it.
+        let handover = if kind == WriteKind::Renew {
+            HandoverWrite::Keep
+        } else {
+            HandoverWrite::Clear
+        };
+        self.start_write_with(now, kind, expect, epoch, handover)
+    }
+
+    pub(super) fn start_write_with(
+        &mut self,
+        now: Mono,
+        kind: WriteKind,
+        expect: Expect,
+        epoch: u64,
+        handover: HandoverWrite,
+    ) -> Step {
+        self.write_seq += 1;
+        // Unique across processes because the session is random; a counter rather than
+        // fresh randomness keeps the core deterministic for the simulation tests.
+        let version = format!("{}.{}", self.cfg.session, self.write_seq);
+        let (owner, session) = if matches!(kind, WriteKind::Release | WriteKind::Placeholder) {
+            (String::new(), String::new())
+        } else {
+            (self.cfg.identity.clone(), self.cfg.session.clone())
+        };
+        // A release names the version it replaces, and, when it is the release of the
+        // lease we hold (validity and all), says so: the one thing that lets a candidate
+        // who saw our tenure acquire at once. Releasing an item we found under our name
+        // but never held (a restored copy) claims nothing.
+        let (released_by, released_from) = match (&kind, &expect) {
+            (WriteKind::Release, Expect::Held { version, .. }) => {
+                let ours = self.holding.as_ref().is_some_and(|h| &h.version == version);
+                (
+                    ours.then(|| self.cfg.session.clone()),
+                    Some(version.clone()),
+                )
+            }
+            _ => (None, None),
+        };
+        let req = WriteRequest {
+            kind,
+            expect,
+            new: LeaseState {
+                owner,
+                session,
+                version,
+                epoch,
+                lease_duration_ms: self.cfg.lease_duration.as_millis() as u64,
+                handover,
+                released_by,
+                released_from,
+            },
+        };
+        self.pending = Some(Pending {
+            req: req.clone(),
+            first_sent: now,
+            needs_check: false,
+            resend: false,
+        });
+        Step::Write(Box::new(req))
+    }
+}
