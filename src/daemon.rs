@@ -88,10 +88,7 @@ async fn serve<S: LeaseStore>(
     let core = LeaseCore::new(CoreConfig {
         identity: settings.identity.clone(),
         session,
-        interval: timing.interval,
-        lease_duration: timing.lease_duration,
-        renew_deadline: timing.renew_deadline,
-        confirm_delay: timing.confirm_delay,
+        timing: timing.clone(),
         store_is_private: settings.store == StoreKind::Memory,
     });
     // Carries the release deadline once a signal arrives: everything after it ends by then.

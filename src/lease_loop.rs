@@ -212,6 +212,7 @@ mod tests {
     use crate::lease::{CoreConfig, LeaseRecord, WriteRequest};
     use crate::state::{channel, Identity};
     use crate::store::memory::MemoryStore;
+    use crate::timing::Timing;
 
     /// Tokio's clock as a `Clock`, so that paused test time drives the core too.
     struct TokioClock(tokio::time::Instant);
@@ -261,10 +262,12 @@ mod tests {
         let core = LeaseCore::new(CoreConfig {
             identity: "a".into(),
             session: "sa".into(),
-            interval,
-            lease_duration: interval * 3,
-            renew_deadline: interval * 2,
-            confirm_delay: Duration::ZERO,
+            timing: Timing {
+                interval,
+                lease_duration: interval * 3,
+                renew_deadline: interval * 2,
+                confirm_delay: Duration::ZERO,
+            },
             store_is_private: true,
         });
         let who = Identity {

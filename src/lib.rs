@@ -2,13 +2,15 @@
 //!
 //! Layout: `lease` is the pure decision core; `lease_loop` drives it against a `store`;
 //! `state` carries what the loop decides to the `http` layer; `config` and `cli` turn
-//! flags, environment and Admiral's file into settings; `daemon` wires it all together.
+//! flags, environment and Admiral's file into settings, whose `timing` holds every timing
+//! relation; `daemon` wires it all together.
 
 pub mod app_health;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod duration;
 pub mod http;
 pub mod lease;
 pub mod lease_loop;
@@ -17,4 +19,5 @@ pub mod metrics;
 pub mod ops;
 pub mod state;
 pub mod store;
+pub mod timing;
 pub mod token;

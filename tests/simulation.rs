@@ -96,8 +96,8 @@ fn never_two_actives_and_failover_within_the_bound() {
 fn the_checker_catches_an_unsafe_renew_deadline() {
     let caught = (0..300).find_map(|seed| {
         let mut sc = Scenario::from_seed(seed);
-        sc.renew_deadline = sc.lease * 2;
-        sc.call_timeout = sc.interval;
+        sc.timing.renew_deadline = sc.timing.lease_duration * 2;
+        sc.call_timeout = sc.timing.interval;
         Sim::new(sc)
             .run()
             .err()

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub mod duration;
+pub use crate::duration;
 pub mod file;
 mod health_url;
 
@@ -18,13 +18,12 @@ use file::FileConfig;
 use crate::lease::FROZEN_OWNER;
 use crate::store::dynamodb::heartbeat::HEARTBEAT_INFIX;
 use crate::store::dynamodb::ConnectOptions;
+pub use crate::timing::{Timing, TimingError};
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9797";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 pub const DEFAULT_MEMORY_LEASE: &str = "drlease";
-const MIN_INTERVAL: Duration = Duration::from_millis(10);
-const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// A bad setting: which one (as the user wrote it) and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -114,30 +113,6 @@ pub struct CommandLine {
 pub struct Environment {
     pub pod_name: Option<String>,
     pub hostname: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Timing {
-    pub interval: Duration,
-    pub lease_duration: Duration,
-    pub renew_deadline: Duration,
-    pub confirm_delay: Duration,
-}
-
-impl Timing {
-    /// The longest any single store call may take: short enough that a call started
-    /// while active cannot outlive the renew deadline, and never absurdly long.
-    pub fn call_timeout(&self) -> Duration {
-        self.interval
-            .min(self.renew_deadline / 2)
-            .min(Duration::from_secs(5))
-    }
-
-    /// How long a shutdown may take, from the signal to the exit: the release, and the
-    /// heartbeat's deletion beside it. Two calls' worth, well inside Kubernetes' grace period.
-    pub fn release_deadline(&self) -> Duration {
-        self.call_timeout() * 2
-    }
 }
 
 /// When this candidate may hold the lease.
@@ -680,24 +655,14 @@ fn resolve_timing(
                 .and_then(|x| x.wait_time_in_seconds)
                 .map(|n| ("dynamoDB.waitTimeInSeconds".to_string(), format!("{n}s")))
         });
-    let interval = match r.pick(
+    let interval_raw = r.pick(
         "interval",
         &r.cli.interval,
         interval_file.as_ref().map(|(k, v)| (k.as_str(), v.clone())),
-    ) {
+    );
+    let interval = match &interval_raw {
         Some(raw) => {
-            let d = parse_positive_duration(&raw, "interval")?;
-            if d < MIN_INTERVAL || d > MAX_INTERVAL {
-                return Err(ConfigError::new(
-                    &raw.name,
-                    format!(
-                        "interval {} is out of range; use between {} and {}",
-                        format_duration(d),
-                        format_duration(MIN_INTERVAL),
-                        format_duration(MAX_INTERVAL)
-                    ),
-                ));
-            }
+            let d = parse_positive_duration(raw, "interval")?;
             r.record("interval", format_duration(d), raw.source);
             d
         }
@@ -752,36 +717,10 @@ fn resolve_timing(
     let renew_file = own
         .and_then(|o| o.renew_deadline.clone())
         .map(|v| ("drlease.renewDeadline", v));
-    let renew_deadline = match r.pick("renew-deadline", &r.cli.renew_deadline, renew_file) {
+    let renew_raw = r.pick("renew-deadline", &r.cli.renew_deadline, renew_file);
+    let renew_deadline = match &renew_raw {
         Some(raw) => {
-            let d = parse_positive_duration(&raw, "renew deadline")?;
-            // A 1% margin: the active's clock may run slower than a candidate's.
-            let max = lease_duration.mul_f64(0.99);
-            if d > max {
-                return Err(ConfigError::new(
-                    &raw.name,
-                    format!(
-                        "renew deadline {} must be below the lease duration {} (interval {} x \
-                         failure threshold {}) with 1% to spare for clock drift: at most {}",
-                        format_duration(d),
-                        format_duration(lease_duration),
-                        format_duration(interval),
-                        failure_threshold,
-                        format_duration(max)
-                    ),
-                ));
-            }
-            if d < interval {
-                return Err(ConfigError::new(
-                    &raw.name,
-                    format!(
-                        "renew deadline {} must be at least the interval {} (the active renews \
-                         every interval, or every half deadline if that is shorter)",
-                        format_duration(d),
-                        format_duration(interval)
-                    ),
-                ));
-            }
+            let d = parse_positive_duration(raw, "renew deadline")?;
             r.record("renew-deadline", format_duration(d), raw.source);
             d
         }
@@ -795,21 +734,11 @@ fn resolve_timing(
     let confirm_file = own
         .and_then(|o| o.confirm_delay.clone())
         .map(|v| ("drlease.confirmDelay", v));
-    let confirm_delay = match r.pick("confirm-delay", &r.cli.confirm_delay, confirm_file) {
+    let confirm_raw = r.pick("confirm-delay", &r.cli.confirm_delay, confirm_file);
+    let confirm_delay = match &confirm_raw {
         Some(raw) => {
             let d = parse_duration(&raw.text)
                 .map_err(|e| ConfigError::new(&raw.name, format!("confirm delay {e}")))?;
-            if d >= renew_deadline / 2 {
-                return Err(ConfigError::new(
-                    &raw.name,
-                    format!(
-                        "confirm delay {} must be shorter than half the renew deadline ({}), or a \
-                         new owner would spend its lease waiting",
-                        format_duration(d),
-                        format_duration(renew_deadline / 2)
-                    ),
-                ));
-            }
             r.record("confirm-delay", format_duration(d), raw.source);
             d
         }
@@ -818,12 +747,26 @@ fn resolve_timing(
             Duration::ZERO
         }
     };
-    Ok(Timing {
+    let timing = Timing {
         interval,
         lease_duration,
         renew_deadline,
         confirm_delay,
-    })
+    };
+    // Every relation is checked once, by Timing; the error names the setting to change.
+    timing.validate().map_err(|e| {
+        let (raw, flag) = match e {
+            TimingError::Interval(_) => (&interval_raw, "--interval"),
+            TimingError::RenewDeadlineTooLong { .. }
+            | TimingError::RenewDeadlineTooShort { .. } => (&renew_raw, "--renew-deadline"),
+            TimingError::ConfirmDelayTooLong { .. } => (&confirm_raw, "--confirm-delay"),
+        };
+        let field = raw
+            .as_ref()
+            .map_or(flag.to_string(), |raw| raw.name.clone());
+        ConfigError::new(field, e.to_string())
+    })?;
+    Ok(timing)
 }
 
 #[cfg(test)]

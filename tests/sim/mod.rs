@@ -12,6 +12,7 @@ use std::time::Duration;
 use drlease::clock::Mono;
 use drlease::lease::{operator, CoreConfig, LeaseCore, LeaseRecord, Role, Step, WriteRequest};
 use drlease::store::StoreError;
+use drlease::timing::Timing;
 
 /// SplitMix64: small, seedable, good enough for fault schedules.
 pub struct Rng(u64);
@@ -49,10 +50,8 @@ const MS: u64 = 1_000_000;
 pub struct Scenario {
     pub seed: u64,
     pub candidates: usize,
-    pub interval: Duration,
-    pub lease: Duration,
-    pub renew_deadline: Duration,
-    pub confirm_delay: Duration,
+    /// Drawn from the ranges [`Timing::validate`] accepts, and checked by it.
+    pub timing: Timing,
     pub call_timeout: Duration,
     /// Clock rates lie in [1 - drift, 1 + drift].
     pub drift: f64,
@@ -70,25 +69,30 @@ impl Scenario {
         let mut r = Rng::new(seed);
         let interval = Duration::from_millis(r.range(50, 200));
         let threshold = r.range(2, 5) as u32;
-        let lease = interval * threshold;
+        let mut timing = Timing {
+            interval,
+            lease_duration: interval * threshold,
+            renew_deadline: Duration::ZERO,
+            confirm_delay: Duration::ZERO,
+        };
         // Anywhere the config accepts: at least the interval, at most 99% of the lease.
         let lo = interval.as_nanos() as u64;
-        let hi = (lease.as_nanos() as f64 * 0.99) as u64;
-        let renew_deadline = Duration::from_nanos(if r.chance(0.3) { hi } else { r.range(lo, hi) });
-        let confirm_delay = if r.chance(0.2) {
-            Duration::from_nanos(r.range(0, renew_deadline.as_nanos() as u64 / 2 - 1))
-        } else {
-            Duration::ZERO
-        };
-        let call_timeout = interval.min(renew_deadline / 2).min(Duration::from_secs(5));
+        let hi = timing.max_renew_deadline().as_nanos() as u64;
+        timing.renew_deadline =
+            Duration::from_nanos(if r.chance(0.3) { hi } else { r.range(lo, hi) });
+        if r.chance(0.2) {
+            let below_half = timing.renew_deadline.as_nanos() as u64 / 2 - 1;
+            timing.confirm_delay = Duration::from_nanos(r.range(0, below_half));
+        }
+        if let Err(e) = timing.validate() {
+            panic!("seed {seed} drew a timing the config refuses: {e}");
+        }
+        let lease = timing.lease_duration;
         Scenario {
             seed,
             candidates: r.range(3, 5) as usize,
-            interval,
-            lease,
-            renew_deadline,
-            confirm_delay,
-            call_timeout,
+            call_timeout: timing.call_timeout(),
+            timing,
             // With renew deadline at 99% of the lease, rates within +/-0.4% keep the
             // holder's deadline before any candidate's takeover.
             drift: 0.004,
@@ -286,7 +290,7 @@ impl Sim {
             op_tokens: 0,
         };
         for c in 0..sim.cands.len() {
-            let start = sim.rng.range(0, sim.sc.interval.as_nanos() as u64);
+            let start = sim.rng.range(0, sim.sc.timing.interval.as_nanos() as u64);
             sim.start(c, start);
         }
         sim.schedule_faults();
@@ -304,7 +308,7 @@ impl Sim {
     }
 
     fn lease_ns(&self) -> u64 {
-        self.sc.lease.as_nanos() as u64
+        self.sc.timing.lease_duration.as_nanos() as u64
     }
 
     fn schedule_faults(&mut self) {
@@ -340,7 +344,7 @@ impl Sim {
         let mut r = Rng::new(self.sc.seed ^ 0x0FE2_A702);
         let chaos = self.sc.chaos.as_nanos() as u64;
         let lease = self.lease_ns();
-        let interval = self.sc.interval.as_nanos() as u64;
+        let interval = self.sc.timing.interval.as_nanos() as u64;
         let n = self.cands.len() as u64;
         for _ in 0..r.range(2, 8) {
             let at = r.range(lease, chaos);
@@ -385,7 +389,7 @@ impl Sim {
     }
 
     fn operate_quietly(&mut self, action: Action) {
-        let lease_ms = self.sc.lease.as_millis() as u64;
+        let lease_ms = self.sc.timing.lease_duration.as_millis() as u64;
         match action {
             Action::Freeze => {
                 if !self.item.as_ref().is_some_and(|r| r.is_frozen()) {
@@ -467,10 +471,7 @@ impl Sim {
         cand.core = Some(LeaseCore::new(CoreConfig {
             identity: cand.identity.clone(),
             session,
-            interval: self.sc.interval,
-            lease_duration: self.sc.lease,
-            renew_deadline: self.sc.renew_deadline,
-            confirm_delay: self.sc.confirm_delay,
+            timing: self.sc.timing.clone(),
             store_is_private: false,
         }));
         cand.busy = false;
@@ -776,7 +777,7 @@ impl Sim {
                     {
                         // Still releasing: try again shortly.
                         self.push(
-                            self.now + self.sc.interval.as_nanos() as u64,
+                            self.now + self.sc.timing.interval.as_nanos() as u64,
                             Ev::Restart { c },
                         );
                     }
@@ -816,7 +817,7 @@ impl Sim {
             }
         }
         let lease = self.lease_ns();
-        let interval = self.sc.interval.as_nanos() as u64;
+        let interval = self.sc.timing.interval.as_nanos() as u64;
         // Restarts and late landings from the chaos phase all finish within this.
         let settle = self.now + lease * 6 + interval * 4;
         self.run_until(settle, |_| false)?;
@@ -845,7 +846,7 @@ impl Sim {
         let rtt = 2 * self.sc.max_delay.as_nanos() as u64;
         let slow = 1.0 / (1.0 - self.sc.drift);
         // A confirm delay adds its wait and one more read after the takeover.
-        let confirm = self.sc.confirm_delay.as_nanos() as u64;
+        let confirm = self.sc.timing.confirm_delay.as_nanos() as u64;
         let confirm_cost = if confirm > 0 {
             (confirm as f64 * slow) as u64 + rtt
         } else {
@@ -861,8 +862,8 @@ impl Sim {
                 "no failover within the bound: took {:.1} ms, bound {:.1} ms (lease {:?}, interval {:?})",
                 took as f64 / MS as f64,
                 bound as f64 / MS as f64,
-                self.sc.lease,
-                self.sc.interval
+                self.sc.timing.lease_duration,
+                self.sc.timing.interval
             )));
         }
         Ok(self.stats)

@@ -15,7 +15,7 @@ impl LeaseCore {
         let Some(obs) = self
             .observed
             .as_ref()
-            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.lease_duration)
+            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration)
         else {
             return self.gated(now, self.not_before, Step::Read);
         };
@@ -75,7 +75,7 @@ impl LeaseCore {
                     && r.open_to_after_release(&self.cfg.identity)
                 {
                     read_at
-                        .min(self.last_read_sent.plus(self.cfg.interval / 4))
+                        .min(self.last_read_sent.plus(self.cfg.timing.interval / 4))
                         .max(self.not_before)
                 } else {
                     read_at
@@ -92,6 +92,7 @@ impl LeaseCore {
     pub(super) fn hold_for(&self, r: &LeaseRecord) -> Duration {
         let stored_ms = r.lease_duration_ms.unwrap_or(0);
         self.cfg
+            .timing
             .lease_duration
             .max(Duration::from_millis(stored_ms))
     }
@@ -186,7 +187,7 @@ impl LeaseCore {
         let prev = self
             .observed
             .as_ref()
-            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.lease_duration);
+            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration);
         let same = prev.is_some_and(|o| {
             o.key == key && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
         });

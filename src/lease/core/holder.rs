@@ -119,13 +119,13 @@ impl LeaseCore {
             }
             return;
         }
-        let needs_confirm = req.kind.changes_owner() && !self.cfg.confirm_delay.is_zero();
+        let needs_confirm = req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero();
         self.holding = Some(Holding {
             version: req.new.version.clone(),
             epoch: req.new.epoch,
-            valid_until: first_sent.plus(self.cfg.renew_deadline),
+            valid_until: first_sent.plus(self.cfg.timing.renew_deadline),
             last_sent: sent,
-            confirm_at: needs_confirm.then(|| now.plus(self.cfg.confirm_delay)),
+            confirm_at: needs_confirm.then(|| now.plus(self.cfg.timing.confirm_delay)),
         });
     }
 
@@ -158,7 +158,7 @@ impl LeaseCore {
         let renew_at = if self.not_before > h.last_sent {
             self.not_before
         } else {
-            h.last_sent.plus(self.cfg.renew_period())
+            h.last_sent.plus(self.cfg.timing.renew_period())
         };
         if now < renew_at {
             // Wake at the deadline too, so the loss is noticed and logged on time.
@@ -181,7 +181,7 @@ impl LeaseCore {
         if self
             .holding
             .as_ref()
-            .is_some_and(|h| now.since(h.last_sent) > self.cfg.lease_duration)
+            .is_some_and(|h| now.since(h.last_sent) > self.cfg.timing.lease_duration)
         {
             self.end_tenure();
         }

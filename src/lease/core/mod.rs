@@ -41,52 +41,31 @@
 //!   it is not eligible, derived afresh at every step rather than latched once: a write
 //!   that lands late still leads to a step-down.
 
-use std::time::Duration;
-
 use super::record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
 };
 use super::view::View;
 use crate::clock::Mono;
 use crate::store::StoreError;
+use crate::timing::Timing;
 
 mod candidate;
 mod holder;
 mod unsettled;
 mod writes;
 
-/// Timing and identity, validated by the config layer before they get here.
+/// Identity and timing, validated before they get here.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
     pub identity: String,
     /// Random per process: tells this process from an earlier one with the same identity.
     pub session: String,
-    pub interval: Duration,
-    pub lease_duration: Duration,
-    pub renew_deadline: Duration,
-    /// Wait this long after acquiring and re-read before answering active (for eventually
-    /// consistent multi-Region tables). Zero disables it.
-    pub confirm_delay: Duration,
+    /// Validated by [`Timing::validate`] before it gets here; the core relies on it.
+    pub timing: Timing,
     /// No other process can reach the store (the memory store). Only then is a missing
     /// item created at once: in a shared table the item may have been deleted, or the
     /// table recreated, while some holder is still inside its validity.
     pub store_is_private: bool,
-}
-
-impl CoreConfig {
-    /// How often the holder renews. Normally the interval; with a renew deadline under two
-    /// intervals, half the deadline, so that a renewal (a call is bounded by half the
-    /// deadline) lands before the validity it extends runs out. Renewing more often never
-    /// weakens safety: it only changes the version more often.
-    pub fn renew_period(&self) -> Duration {
-        self.interval.min(self.renew_deadline / 2)
-    }
-
-    /// How soon a failed call is retried while the outcome matters (holding, or a write
-    /// whose fate is unknown). Quick, so a blip does not cost the lease.
-    fn quick_retry(&self) -> Duration {
-        (self.interval / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
-    }
 }
 
 /// What the loop should do next.
@@ -260,7 +239,7 @@ impl LeaseCore {
         let routine = self.pending.is_none() && self.holding.is_none();
         if routine {
             // Pace routine reads from the send time so the cadence does not drift.
-            self.next_read_at = sent.plus(self.cfg.interval);
+            self.next_read_at = sent.plus(self.cfg.timing.interval);
             self.last_read_sent = sent;
         }
         let item = match result {
@@ -343,9 +322,9 @@ impl LeaseCore {
         // Once a held lease has lapsed there is no deadline left to save: back off.
         let lapsed = matches!(&self.holding, Some(h) if now >= h.valid_until);
         let delay = if urgent && !lapsed {
-            self.cfg.quick_retry()
+            self.cfg.timing.quick_retry()
         } else {
-            self.cfg.interval
+            self.cfg.timing.interval
         };
         self.not_before = now.plus(delay);
     }

@@ -38,7 +38,7 @@ impl LeaseCore {
         }
         // A decision is good for one lease at most: past that, the item may have changed and
         // been restored to what we expected, and the resend would land on the copy.
-        let fresh = now.since(p.first_sent) <= self.cfg.lease_duration;
+        let fresh = now.since(p.first_sent) <= self.cfg.timing.lease_duration;
         if p.needs_check && fresh && LeaseRecord::satisfies(stored, &p.req.expect) {
             // Nothing changed, so the write did not land (yet). Send the very same request
             // again: if the first attempt is still in flight, only one of them can land.

@@ -96,7 +96,7 @@ impl LeaseCore {
                 session,
                 version,
                 epoch,
-                lease_duration_ms: self.cfg.lease_duration.as_millis() as u64,
+                lease_duration_ms: self.cfg.timing.lease_duration.as_millis() as u64,
                 handover,
                 released_by,
                 released_from,

@@ -28,11 +28,9 @@ fn the_active_renews_every_interval_and_never_lapses() {
 #[test]
 fn a_renew_deadline_of_one_interval_still_never_lapses() {
     // failure threshold 2 with the default renew deadline (lease - interval = interval).
-    let cfg = CoreConfig {
-        lease_duration: INTERVAL * 2,
-        renew_deadline: INTERVAL,
-        ..private("a", "sa")
-    };
+    let mut cfg = private("a", "sa");
+    cfg.timing.lease_duration = INTERVAL * 2;
+    cfg.timing.renew_deadline = INTERVAL;
     let mut h = Harness::new(cfg);
     h.run(ms(5));
     h.run_for(INTERVAL * 30, |h| assert_eq!(h.role(), Role::Active));
@@ -133,7 +131,7 @@ fn a_store_outage_costs_the_lease_only_at_the_deadline() {
 #[test]
 fn confirm_delay_withholds_active_until_the_reread_agrees() {
     let mut cfg = private("a", "sa");
-    cfg.confirm_delay = ms(50);
+    cfg.timing.confirm_delay = ms(50);
     let mut h = Harness::new(cfg);
     h.run(ms(5));
     assert_eq!(h.role(), Role::Passive, "acquired but not yet confirmed");
@@ -144,7 +142,7 @@ fn confirm_delay_withholds_active_until_the_reread_agrees() {
 #[test]
 fn confirm_delay_drops_an_acquire_that_another_region_overwrote() {
     let mut cfg = private("a", "sa");
-    cfg.confirm_delay = ms(50);
+    cfg.timing.confirm_delay = ms(50);
     let mut h = Harness::new(cfg);
     h.run(ms(5));
     h.store.table().put("lease", foreign("z", "vz", 1));

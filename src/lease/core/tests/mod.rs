@@ -27,10 +27,12 @@ pub(super) fn config(identity: &str, session: &str) -> CoreConfig {
     CoreConfig {
         identity: identity.into(),
         session: session.into(),
-        interval: INTERVAL,
-        lease_duration: LEASE,
-        renew_deadline: RENEW_DEADLINE,
-        confirm_delay: Duration::ZERO,
+        timing: Timing {
+            interval: INTERVAL,
+            lease_duration: LEASE,
+            renew_deadline: RENEW_DEADLINE,
+            confirm_delay: Duration::ZERO,
+        },
         store_is_private: false,
     }
 }
