@@ -11,75 +11,26 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use common::proxy::FaultProxy;
-use common::sidecar::{free_port, http};
-use common::{lease_args, wait_until};
+use common::sidecar::{free_port, http, Launch, Sidecar};
+use common::{lease_args, poll_until, wait_until};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
 }
 
-/// A release `drlease run`, optionally pinned to CPUs with taskset.
-struct Proc {
-    child: Child,
-    port: u16,
-}
-
-impl Proc {
-    fn start(bin: &str, identity: &str, args: &[String], cpus: Option<&str>) -> Proc {
-        let port = free_port();
-        let mut cmd = match cpus {
-            Some(c) => {
-                let mut t = Command::new("taskset");
-                t.args(["-c", c, bin]);
-                t
-            }
-            None => Command::new(bin),
-        };
-        cmd.arg("run")
-            .args(args)
-            .args([
-                "--identity",
-                identity,
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        Proc {
-            child: cmd.spawn().expect("spawn drlease"),
-            port,
-        }
-    }
-
-    fn active(&self) -> bool {
-        matches!(http(self.port, "GET", "/active"), Some((200, _)))
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on a child we own.
-        unsafe { libc::kill(self.child.id() as i32, sig) };
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
+/// A release `drlease run` with quiet logs, optionally pinned to CPUs with taskset.
+fn start(bin: &str, identity: &str, args: &[String], cpus: Option<&str>) -> Sidecar {
+    let launch = Launch {
+        bin: bin.to_string(),
+        cpus: cpus.map(String::from),
+        log_filter: "warn".into(),
+    };
+    Sidecar::start_with(launch, identity, args)
 }
 
 fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
@@ -88,22 +39,15 @@ fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
 }
 
 /// Polls `cond` every millisecond; the time until it held.
-fn time_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if cond() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    None
+fn time_until(limit: Duration, cond: impl FnMut() -> bool) -> Option<Duration> {
+    poll_until(limit, Duration::from_millis(1), cond)
 }
 
-fn settle<'a>(a: &'a mut Proc, b: &'a mut Proc) -> (&'a mut Proc, &'a mut Proc) {
-    wait_until(Duration::from_secs(15), || a.active() ^ b.active()).expect("one active");
+fn settle<'a>(a: &'a mut Sidecar, b: &'a mut Sidecar) -> (&'a mut Sidecar, &'a mut Sidecar) {
+    let active = common::sidecar::settle(&[&*a, &*b], Duration::from_secs(15));
     // Both decided; give the passive a few reads of the steady state.
     std::thread::sleep(Duration::from_millis(600));
-    if a.active() {
+    if active == 0 {
         (a, b)
     } else {
         (b, a)
@@ -146,12 +90,12 @@ fn failover(bin: &str, endpoint: &str, table: &str, runs: usize, planned: bool) 
     for run in 0..runs {
         let lease = format!("{}-{run}", if planned { "handover" } else { "failover" });
         let args = lease_args(endpoint, table, &lease, "200ms", "5");
-        let mut a = Proc::start(bin, "pod-a", &args, None);
+        let mut a = start(bin, "pod-a", &args, None);
         // Nothing ties a pod's start, or a crash, to the holder's renewal cycle: start the
         // second pod, and strike, at a random phase of it. With a fixed phase the result
         // sits at one point anywhere between the lease and lease + interval.
         std::thread::sleep(Duration::from_millis(phase.next_ms(200)));
-        let mut b = Proc::start(bin, "pod-b", &args, None);
+        let mut b = start(bin, "pod-b", &args, None);
         let (active, survivor) = settle(&mut a, &mut b);
         std::thread::sleep(Duration::from_millis(phase.next_ms(200)));
         let t0 = Instant::now();
@@ -161,7 +105,7 @@ fn failover(bin: &str, endpoint: &str, table: &str, runs: usize, planned: bool) 
             active.kill9();
         }
         let took =
-            time_until(Duration::from_secs(10), || survivor.active()).expect("survivor active");
+            time_until(Duration::from_secs(10), || survivor.is_active()).expect("survivor active");
         let _ = t0;
         times.push(took.as_secs_f64() * 1000.0);
     }
@@ -244,7 +188,7 @@ fn cpu_secs(pid: u32) -> f64 {
 
 fn first_decision(bin: &str, args: &[String]) -> f64 {
     let t0 = Instant::now();
-    let p = Proc::start(bin, "probe", args, None);
+    let p = start(bin, "probe", args, None);
     let took = time_until(Duration::from_secs(20), || {
         matches!(http(p.port, "GET", "/readyz"), Some((200, _)))
     })
@@ -307,15 +251,15 @@ fn main() {
 
     // The footprint process runs from the start, alone on its own lease, while the rest goes on.
     let fp_table = new_table();
-    let fp = Proc::start(
+    let fp = start(
         &bin,
         "footprint",
         &lease_args(&endpoint, &fp_table, "footprint", "1s", "3"),
         None,
     );
     let fp_started = Instant::now();
-    wait_until(Duration::from_secs(10), || fp.active()).expect("footprint sidecar active");
-    let fp_cpu0 = cpu_secs(fp.pid());
+    wait_until(Duration::from_secs(10), || fp.is_active()).expect("footprint sidecar active");
+    let fp_cpu0 = cpu_secs(fp.pid() as u32);
 
     // 1. Unplanned failover.
     let table = new_table();
@@ -326,13 +270,13 @@ fn main() {
     let (tmin, tmed, tmax) = stats(term.clone());
 
     // 3. Role endpoint, server on CPU 0, wrk on CPU 1.
-    let mem = Proc::start(
+    let mem = start(
         &bin,
         "bench",
         &["--store".into(), "memory".into()],
         Some("0"),
     );
-    wait_until(Duration::from_secs(5), || mem.active()).expect("memory sidecar active");
+    wait_until(Duration::from_secs(5), || mem.is_active()).expect("memory sidecar active");
     let base_port = free_port();
     let mut base = Command::new("taskset")
         .args(["-c", "0", &baseline, &format!("127.0.0.1:{base_port}")])
@@ -376,13 +320,13 @@ fn main() {
         rt.block_on(fill_table(&conn, &t, others));
         let addr: SocketAddr = endpoint.trim_start_matches("http://").parse().unwrap();
         let (pa, pb) = (FaultProxy::start(addr), FaultProxy::start(addr));
-        let mut a = Proc::start(
+        let mut a = start(
             &bin,
             "cost-a",
             &lease_args(&pa.url(), &t, "cost", "1s", "3"),
             None,
         );
-        let mut b = Proc::start(
+        let mut b = start(
             &bin,
             "cost-b",
             &lease_args(&pb.url(), &t, "cost", "1s", "3"),
@@ -421,9 +365,9 @@ fn main() {
     let remaining = Duration::from_secs(footprint_secs).saturating_sub(fp_started.elapsed());
     std::thread::sleep(remaining);
     let fp_elapsed = fp_started.elapsed().as_secs_f64();
-    let rss = rss_kb(fp.pid());
-    let cpu = cpu_secs(fp.pid()) - fp_cpu0;
-    let still_active = fp.active();
+    let rss = rss_kb(fp.pid() as u32);
+    let cpu = cpu_secs(fp.pid() as u32) - fp_cpu0;
+    let still_active = fp.is_active();
     drop(fp);
     let bin_size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
     let first_mem = first_decision(&bin, &["--store".into(), "memory".into()]);

@@ -57,7 +57,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// The shortest readable form: `500ms`, `15s`, `1.5s`.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 && d.subsec_nanos() % 1_000_000 == 0 {
+    if d.is_zero() {
+        "0s".to_string()
+    } else if ms < 1000 && d.subsec_nanos() % 1_000_000 == 0 {
         format!("{ms}ms")
     } else if d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())

@@ -254,22 +254,8 @@ impl Cluster {
 
     /// Waits for exactly one active and everyone else decided passive; returns the active.
     fn settle(&self) -> usize {
-        let found = wait_until(Duration::from_secs(10), || {
-            let roles: Vec<Option<String>> = self.sidecars.iter().map(|s| s.role()).collect();
-            roles
-                .iter()
-                .filter(|r| r.as_deref() == Some("active"))
-                .count()
-                == 1
-                && roles
-                    .iter()
-                    .all(|r| matches!(r.as_deref(), Some("active" | "passive")))
-        });
-        if found.is_none() {
-            let logs: Vec<String> = self.sidecars.iter().map(|s| s.logs()).collect();
-            panic!("cluster did not settle:\n{}", logs.join("\n-----\n"));
-        }
-        self.sidecars.iter().position(|s| s.is_active()).unwrap()
+        let all: Vec<&Sidecar> = self.sidecars.iter().collect();
+        common::sidecar::settle(&all, Duration::from_secs(10))
     }
 
     fn epoch_of(&self, i: usize) -> u64 {

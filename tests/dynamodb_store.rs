@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use drlease::lease::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
 };
+use drlease::store::dynamodb::item::{n, s};
 use drlease::store::dynamodb::{Connection, DynamoStore};
 use drlease::store::memory::MemoryStore;
 use drlease::store::{LeaseStore, StoreError};
@@ -75,14 +76,6 @@ impl Fixture {
             .await
             .expect("put_item");
     }
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 #[tokio::test]

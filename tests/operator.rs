@@ -90,18 +90,7 @@ fn text(o: &Output) -> (Option<i32>, String, String) {
 
 /// Waits for exactly one of the two to be active; returns its index.
 fn settle(a: &Sidecar, b: &Sidecar) -> usize {
-    wait_until(Duration::from_secs(10), || {
-        (a.is_active() ^ b.is_active())
-            && [a, b]
-                .iter()
-                .all(|s| matches!(s.role().as_deref(), Some("active" | "passive")))
-    })
-    .unwrap_or_else(|| panic!("no single active:\n{}\n{}", a.logs(), b.logs()));
-    if a.is_active() {
-        0
-    } else {
-        1
-    }
+    common::sidecar::settle(&[a, b], Duration::from_secs(10))
 }
 
 #[tokio::test(flavor = "multi_thread")]

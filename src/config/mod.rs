@@ -7,8 +7,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::duration;
+mod eligibility;
 pub mod file;
 mod health_url;
+mod lease_timing;
+mod names;
+mod parse;
+
+use eligibility::resolve_eligibility;
+pub use eligibility::EligibilitySettings;
+use lease_timing::resolve_timing;
+use names::check_lease_name;
+use parse::{non_empty, parse_positive_duration};
 
 pub use health_url::HealthUrl;
 
@@ -16,7 +26,6 @@ use duration::{format_duration, parse_duration};
 use file::FileConfig;
 
 use crate::lease::FROZEN_OWNER;
-use crate::store::dynamodb::heartbeat::HEARTBEAT_INFIX;
 use crate::store::dynamodb::ConnectOptions;
 pub use crate::timing::{Timing, TimingError};
 
@@ -83,6 +92,15 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
 /// The raw settings as flags or environment gave them (clap merges those two).
 #[derive(Clone, Debug, Default)]
 pub struct CommandLine {
@@ -113,17 +131,6 @@ pub struct CommandLine {
 pub struct Environment {
     pub pod_name: Option<String>,
     pub hostname: Option<String>,
-}
-
-/// When this candidate may hold the lease.
-#[derive(Clone, Debug, Default)]
-pub struct EligibilitySettings {
-    /// Acquire only while the controller answers 2xx here (plain http://).
-    pub app_health_url: Option<HealthUrl>,
-    /// Step down after this many consecutive failed health checks.
-    pub app_health_failures: u32,
-    /// Do not acquire for this long after start.
-    pub warmup: Duration,
 }
 
 /// The effective, validated settings.
@@ -199,64 +206,45 @@ impl Resolver<'_> {
     fn record(&mut self, id: &'static str, value: String, source: Source) {
         self.provenance.push((id, value, source));
     }
-}
 
-fn non_empty(raw: &Raw, what: &str) -> Result<String, ConfigError> {
-    let v = raw.text.trim();
-    if v.is_empty() {
-        return Err(ConfigError::new(&raw.name, format!("{what} is empty")));
+    /// One setting: the flag or environment value, else the file's (`file`: key and text),
+    /// parsed by `parse`; records the effective value (as `show` writes it) and its source.
+    /// `None` when it is set nowhere.
+    fn setting<T>(
+        &mut self,
+        id: &'static str,
+        cli: &Option<String>,
+        file: Option<(String, String)>,
+        parse: impl FnOnce(&Raw) -> Result<T, ConfigError>,
+        show: impl Fn(&T) -> String,
+    ) -> Result<Option<T>, ConfigError> {
+        let file = file.as_ref().map(|(k, v)| (k.as_str(), v.clone()));
+        let Some(raw) = self.pick(id, cli, file) else {
+            return Ok(None);
+        };
+        let value = parse(&raw)?;
+        self.record(id, show(&value), raw.source);
+        Ok(Some(value))
     }
-    Ok(v.to_string())
-}
 
-/// DynamoDB's limit on a partition key value, in bytes.
-const MAX_KEY_BYTES: usize = 2048;
-
-/// The lease name is a partition key, and so is each candidate's heartbeat key,
-/// `<lease>/candidates/<identity>`: both must fit, and they must not collide.
-fn check_lease_name(field: &str, lease: &str, identity: &str) -> Result<(), ConfigError> {
-    if lease.contains(HEARTBEAT_INFIX) {
-        return Err(ConfigError::new(
-            field,
-            format!(
-                "lease name '{lease}' contains '{HEARTBEAT_INFIX}', which drlease uses for \
-                 heartbeat keys; choose a name without it"
-            ),
-        ));
+    /// As [`Resolver::setting`], with a default (recorded as the default) when unset.
+    fn setting_or<T>(
+        &mut self,
+        id: &'static str,
+        cli: &Option<String>,
+        file: Option<(String, String)>,
+        parse: impl FnOnce(&Raw) -> Result<T, ConfigError>,
+        show: impl Fn(&T) -> String,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        match self.setting(id, cli, file, parse, &show)? {
+            Some(value) => Ok(value),
+            None => {
+                self.record(id, show(&default), Source::Default);
+                Ok(default)
+            }
+        }
     }
-    let key_bytes = lease.len() + HEARTBEAT_INFIX.len() + identity.len();
-    if key_bytes > MAX_KEY_BYTES {
-        return Err(ConfigError::new(
-            field,
-            format!(
-                "lease name is {} bytes: with the heartbeat key '<lease>{HEARTBEAT_INFIX}<identity>' \
-                 ({key_bytes} bytes for identity '{}') it exceeds DynamoDB's {MAX_KEY_BYTES}-byte \
-                 key limit; use a shorter lease name or identity",
-                lease.len(),
-                truncated(identity, 40),
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn truncated(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((i, _)) => format!("{}...", &text[..i]),
-        None => text.to_string(),
-    }
-}
-
-fn parse_positive_duration(raw: &Raw, what: &str) -> Result<Duration, ConfigError> {
-    let d = parse_duration(&raw.text)
-        .map_err(|e| ConfigError::new(&raw.name, format!("{what} {e}")))?;
-    if d.is_zero() {
-        return Err(ConfigError::new(
-            &raw.name,
-            format!("{what} must be greater than zero"),
-        ));
-    }
-    Ok(d)
 }
 
 impl Settings {
@@ -337,31 +325,16 @@ impl Settings {
         };
         r.record("store", store.to_string(), store_source);
 
-        let listen = match pick!(
+        let listen = r.setting_or(
             "listen",
             &cli.listen,
-            d("listen", own.and_then(|o| o.listen.as_ref()))
-        ) {
-            Some(raw) => {
-                let addr: SocketAddr = raw.text.trim().parse().map_err(|_| {
-                    ConfigError::new(
-                        &raw.name,
-                        format!(
-                            "cannot parse listen address '{}'; expected IP:PORT such as {DEFAULT_LISTEN} or 127.0.0.1:9797",
-                            raw.text
-                        ),
-                    )
-                })?;
-                r.record("listen", addr.to_string(), raw.source);
-                addr
-            }
-            None => {
-                r.record("listen", DEFAULT_LISTEN.into(), Source::Default);
-                DEFAULT_LISTEN
-                    .parse()
-                    .expect("default listen address parses")
-            }
-        };
+            d("listen", own.and_then(|o| o.listen.as_ref())),
+            parse::listen,
+            SocketAddr::to_string,
+            DEFAULT_LISTEN
+                .parse()
+                .expect("default listen address parses"),
+        )?;
 
         let identity_file = a(
             "podIdentifier",
@@ -421,56 +394,33 @@ impl Settings {
                 )),
             };
 
-        let table = match pick!(
+        let table = r.setting(
             "table",
             &cli.table,
-            a("tableName", admiral.and_then(|x| x.table_name.as_ref()))
-        ) {
-            Some(raw) => {
-                let v = non_empty(&raw, "table name")?;
-                r.record("table", v.clone(), raw.source);
-                Some(v)
-            }
-            None if store == StoreKind::DynamoDb => {
-                return Err(ConfigError::new(
-                    "--table",
-                    "no table; set --table or tableName in the dynamoDB section",
-                ))
-            }
-            None => None,
-        };
-
-        let region = match pick!(
+            a("tableName", admiral.and_then(|x| x.table_name.as_ref())),
+            |raw| non_empty(raw, "table name"),
+            String::clone,
+        )?;
+        if table.is_none() && store == StoreKind::DynamoDb {
+            return Err(ConfigError::new(
+                "--table",
+                "no table; set --table or tableName in the dynamoDB section",
+            ));
+        }
+        let region = r.setting(
             "region",
             &cli.region,
-            a("region", admiral.and_then(|x| x.region.as_ref()))
-        ) {
-            Some(raw) => {
-                let v = non_empty(&raw, "region")?;
-                r.record("region", v.clone(), raw.source);
-                Some(v)
-            }
-            None => None,
-        };
-
-        let endpoint_url = match pick!(
+            a("region", admiral.and_then(|x| x.region.as_ref())),
+            |raw| non_empty(raw, "region"),
+            String::clone,
+        )?;
+        let endpoint_url = r.setting(
             "endpoint-url",
             &cli.endpoint_url,
-            d("endpointUrl", own.and_then(|o| o.endpoint_url.as_ref()))
-        ) {
-            Some(raw) => {
-                let v = non_empty(&raw, "endpoint URL")?;
-                if !(v.starts_with("http://") || v.starts_with("https://")) {
-                    return Err(ConfigError::new(
-                        &raw.name,
-                        format!("endpoint URL '{v}' must start with http:// or https://"),
-                    ));
-                }
-                r.record("endpoint-url", v.clone(), raw.source);
-                Some(v)
-            }
-            None => None,
-        };
+            d("endpointUrl", own.and_then(|o| o.endpoint_url.as_ref())),
+            parse::endpoint_url,
+            String::clone,
+        )?;
 
         let role_arn = match pick!(
             "role-arn",
@@ -496,60 +446,23 @@ impl Settings {
 
         let timing = resolve_timing(&mut r, admiral, own)?;
 
-        let log_format = match pick!(
+        let log_format = r.setting_or(
             "log-format",
             &cli.log_format,
-            d("logFormat", own.and_then(|o| o.log_format.as_ref()))
-        ) {
-            Some(raw) => {
-                let f = match raw.text.trim().to_ascii_lowercase().as_str() {
-                    "text" => LogFormat::Text,
-                    "json" => LogFormat::Json,
-                    other => {
-                        return Err(ConfigError::new(
-                            &raw.name,
-                            format!("unknown log format '{other}'; choose text or json"),
-                        ))
-                    }
-                };
-                r.record(
-                    "log-format",
-                    raw.text.trim().to_ascii_lowercase(),
-                    raw.source,
-                );
-                f
-            }
-            None => {
-                r.record("log-format", "text".into(), Source::Default);
-                LogFormat::Text
-            }
-        };
-
+            d("logFormat", own.and_then(|o| o.log_format.as_ref())),
+            parse::log_format,
+            |f| f.as_str().to_string(),
+            LogFormat::Text,
+        )?;
         let eligibility = resolve_eligibility(&mut r, own)?;
-        let heartbeat = match pick!(
+        let heartbeat = r.setting_or(
             "heartbeat",
             &cli.heartbeat,
-            d("heartbeat", own.and_then(|o| o.heartbeat.as_ref()))
-        ) {
-            Some(raw) => {
-                let on = match raw.text.trim().to_ascii_lowercase().as_str() {
-                    "true" | "on" | "yes" | "1" => true,
-                    "false" | "off" | "no" | "0" => false,
-                    other => {
-                        return Err(ConfigError::new(
-                            &raw.name,
-                            format!("'{other}' is not true or false"),
-                        ))
-                    }
-                };
-                r.record("heartbeat", on.to_string(), raw.source);
-                on
-            }
-            None => {
-                r.record("heartbeat", "true".into(), Source::Default);
-                true
-            }
-        };
+            d("heartbeat", own.and_then(|o| o.heartbeat.as_ref())),
+            parse::on_off,
+            bool::to_string,
+            true,
+        )?;
 
         Ok(Settings {
             store,
@@ -572,201 +485,6 @@ impl Settings {
             provenance: r.provenance,
         })
     }
-}
-
-fn resolve_eligibility(
-    r: &mut Resolver<'_>,
-    own: Option<&file::DrleaseSection>,
-) -> Result<EligibilitySettings, ConfigError> {
-    let url_file = own
-        .and_then(|o| o.app_health_url.clone())
-        .map(|v| ("drlease.appHealthUrl", v));
-    let app_health_url = match r.pick("app-health-url", &r.cli.app_health_url, url_file) {
-        Some(raw) => {
-            let v = non_empty(&raw, "app health URL")?;
-            let url = HealthUrl::parse(&v).map_err(|e| ConfigError::new(&raw.name, e))?;
-            r.record("app-health-url", v, raw.source);
-            Some(url)
-        }
-        None => None,
-    };
-    let failures_file = own
-        .and_then(|o| o.app_health_failures)
-        .map(|n| ("drlease.appHealthFailures", n.to_string()));
-    let app_health_failures = match r.pick(
-        "app-health-failures",
-        &r.cli.app_health_failures,
-        failures_file,
-    ) {
-        Some(raw) => {
-            let n: u32 = raw
-                .text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        &raw.name,
-                        format!("'{}' is not a whole number of at least 1", raw.text),
-                    )
-                })?;
-            r.record("app-health-failures", n.to_string(), raw.source);
-            n
-        }
-        None => {
-            r.record("app-health-failures", "3".into(), Source::Default);
-            3
-        }
-    };
-    let warmup_file = own
-        .and_then(|o| o.warmup.clone())
-        .map(|v| ("drlease.warmup", v));
-    let warmup = match r.pick("warmup", &r.cli.warmup, warmup_file) {
-        Some(raw) => {
-            let d = parse_duration(&raw.text)
-                .map_err(|e| ConfigError::new(&raw.name, format!("warm-up {e}")))?;
-            r.record("warmup", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            r.record("warmup", "0s".into(), Source::Default);
-            Duration::ZERO
-        }
-    };
-    Ok(EligibilitySettings {
-        app_health_url,
-        app_health_failures,
-        warmup,
-    })
-}
-
-fn resolve_timing(
-    r: &mut Resolver<'_>,
-    admiral: Option<&file::AdmiralSection>,
-    own: Option<&file::DrleaseSection>,
-) -> Result<Timing, ConfigError> {
-    // drlease.interval (a duration) wins over Admiral's waitTimeInSeconds (whole seconds).
-    let interval_file = own
-        .and_then(|o| o.interval.clone())
-        .map(|v| ("drlease.interval".to_string(), v))
-        .or_else(|| {
-            admiral
-                .and_then(|x| x.wait_time_in_seconds)
-                .map(|n| ("dynamoDB.waitTimeInSeconds".to_string(), format!("{n}s")))
-        });
-    let interval_raw = r.pick(
-        "interval",
-        &r.cli.interval,
-        interval_file.as_ref().map(|(k, v)| (k.as_str(), v.clone())),
-    );
-    let interval = match &interval_raw {
-        Some(raw) => {
-            let d = parse_positive_duration(raw, "interval")?;
-            r.record("interval", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            r.record(
-                "interval",
-                format_duration(DEFAULT_INTERVAL),
-                Source::Default,
-            );
-            DEFAULT_INTERVAL
-        }
-    };
-
-    let threshold_file = admiral
-        .and_then(|x| x.failure_threshold)
-        .map(|n| ("dynamoDB.failureThreshold", n.to_string()));
-    let failure_threshold = match r.pick(
-        "failure-threshold",
-        &r.cli.failure_threshold,
-        threshold_file,
-    ) {
-        Some(raw) => {
-            let n: i64 = raw.text.trim().parse().map_err(|_| {
-                ConfigError::new(
-                    &raw.name,
-                    format!("failure threshold '{}' is not a whole number", raw.text),
-                )
-            })?;
-            if !(2..=1000).contains(&n) {
-                return Err(ConfigError::new(
-                    &raw.name,
-                    format!(
-                        "failure threshold must be between 2 and 1000, got {n} (the lease is \
-                         interval x threshold; below 2 it would expire before the next renewal)"
-                    ),
-                ));
-            }
-            r.record("failure-threshold", n.to_string(), raw.source);
-            n as u32
-        }
-        None => {
-            r.record(
-                "failure-threshold",
-                DEFAULT_FAILURE_THRESHOLD.to_string(),
-                Source::Default,
-            );
-            DEFAULT_FAILURE_THRESHOLD
-        }
-    };
-    let lease_duration = interval * failure_threshold;
-
-    let renew_file = own
-        .and_then(|o| o.renew_deadline.clone())
-        .map(|v| ("drlease.renewDeadline", v));
-    let renew_raw = r.pick("renew-deadline", &r.cli.renew_deadline, renew_file);
-    let renew_deadline = match &renew_raw {
-        Some(raw) => {
-            let d = parse_positive_duration(raw, "renew deadline")?;
-            r.record("renew-deadline", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            let d = lease_duration - interval;
-            r.record("renew-deadline", format_duration(d), Source::Default);
-            d
-        }
-    };
-
-    let confirm_file = own
-        .and_then(|o| o.confirm_delay.clone())
-        .map(|v| ("drlease.confirmDelay", v));
-    let confirm_raw = r.pick("confirm-delay", &r.cli.confirm_delay, confirm_file);
-    let confirm_delay = match &confirm_raw {
-        Some(raw) => {
-            let d = parse_duration(&raw.text)
-                .map_err(|e| ConfigError::new(&raw.name, format!("confirm delay {e}")))?;
-            r.record("confirm-delay", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            r.record("confirm-delay", "0s".into(), Source::Default);
-            Duration::ZERO
-        }
-    };
-    let timing = Timing {
-        interval,
-        lease_duration,
-        renew_deadline,
-        confirm_delay,
-    };
-    // Every relation is checked once, by Timing; the error names the setting to change.
-    timing.validate().map_err(|e| {
-        let (raw, flag) = match e {
-            TimingError::Interval(_) => (&interval_raw, "--interval"),
-            TimingError::RenewDeadlineTooLong { .. }
-            | TimingError::RenewDeadlineTooShort { .. } => (&renew_raw, "--renew-deadline"),
-            TimingError::ConfirmDelayTooLong { .. } => (&confirm_raw, "--confirm-delay"),
-        };
-        let field = raw
-            .as_ref()
-            .map_or(flag.to_string(), |raw| raw.name.clone());
-        ConfigError::new(field, e.to_string())
-    })?;
-    Ok(timing)
 }
 
 #[cfg(test)]

@@ -109,7 +109,16 @@ pub async fn new_table(conn: &Connection) -> String {
 }
 
 /// Polls `cond` every 5 ms until it holds or `limit` passes; returns the time it took.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+pub fn wait_until(limit: Duration, cond: impl FnMut() -> bool) -> Option<Duration> {
+    poll_until(limit, Duration::from_millis(5), cond)
+}
+
+/// Polls `cond` every `every` until it holds or `limit` passes; returns the time it took.
+pub fn poll_until(
+    limit: Duration,
+    every: Duration,
+    mut cond: impl FnMut() -> bool,
+) -> Option<Duration> {
     let start = std::time::Instant::now();
     loop {
         if cond() {
@@ -118,7 +127,7 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Dur
         if start.elapsed() > limit {
             return None;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(every);
     }
 }
 

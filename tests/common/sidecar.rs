@@ -53,17 +53,44 @@ pub struct Sidecar {
     pub port: u16,
     pub args: Vec<String>,
     pub log: PathBuf,
+    launch: Launch,
     child: Option<Child>,
+}
+
+/// How a sidecar process is launched: the tests' build with debug logs by default; the
+/// benchmarks pass the release binary, a CPU to pin it to, and quiet logs.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    pub bin: String,
+    /// `taskset -c` CPU list.
+    pub cpus: Option<String>,
+    /// `RUST_LOG` for the process.
+    pub log_filter: String,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Launch {
+            bin: BIN.to_string(),
+            cpus: None,
+            log_filter: "drlease=debug".into(),
+        }
+    }
 }
 
 impl Sidecar {
     /// Starts `drlease run` with `args` plus `--identity` and a free `--listen` port.
     pub fn start(identity: &str, args: &[String]) -> Sidecar {
+        Self::start_with(Launch::default(), identity, args)
+    }
+
+    pub fn start_with(launch: Launch, identity: &str, args: &[String]) -> Sidecar {
         let mut s = Sidecar {
             identity: identity.into(),
             port: free_port(),
             args: args.to_vec(),
             log: PathBuf::new(),
+            launch,
             child: None,
         };
         s.spawn();
@@ -79,12 +106,20 @@ impl Sidecar {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(BIN)
+        let mut cmd = match &self.launch.cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", cpus, &self.launch.bin]);
+                taskset
+            }
+            None => Command::new(&self.launch.bin),
+        };
+        let child = cmd
             .arg("run")
             .args(&self.args)
             .args(["--identity", &self.identity])
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
-            .env("RUST_LOG", "drlease=debug")
+            .env("RUST_LOG", &self.launch.log_filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -149,4 +184,28 @@ impl Drop for Sidecar {
             let _ = c.wait();
         }
     }
+}
+
+/// Waits until exactly one of `sidecars` answers active and all have decided; returns the
+/// index of the active one.
+pub fn settle(sidecars: &[&Sidecar], limit: Duration) -> usize {
+    let settled = super::wait_until(limit, || {
+        let roles: Vec<Option<String>> = sidecars.iter().map(|s| s.role()).collect();
+        roles
+            .iter()
+            .filter(|r| r.as_deref() == Some("active"))
+            .count()
+            == 1
+            && roles
+                .iter()
+                .all(|r| matches!(r.as_deref(), Some("active" | "passive")))
+    });
+    if settled.is_none() {
+        let logs: Vec<String> = sidecars.iter().map(|s| s.logs()).collect();
+        panic!("no single active:\n{}", logs.join("\n-----\n"));
+    }
+    sidecars
+        .iter()
+        .position(|s| s.role().as_deref() == Some("active"))
+        .expect("settled on one active")
 }

@@ -10,7 +10,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use super::errors::classify;
-use super::{item, DynamoStore};
+use super::item::{self, n, s};
+use super::DynamoStore;
 use crate::store::StoreError;
 
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -44,14 +45,6 @@ pub const HEARTBEAT_INFIX: &str = "/candidates/";
 
 fn prefix(lease: &str) -> String {
     format!("{lease}{HEARTBEAT_INFIX}")
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 fn parse(item: &HashMap<String, AttributeValue>) -> Option<Heartbeat> {

@@ -100,11 +100,13 @@ pub struct Update {
     pub values: HashMap<String, AttributeValue>,
 }
 
-fn s(v: &str) -> AttributeValue {
+/// A string (S) attribute value.
+pub fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+/// A number (N) attribute value.
+pub fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
