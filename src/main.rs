@@ -6,14 +6,9 @@ use drlease::config::{Environment, Settings};
 use drlease::{daemon, logging, ops};
 
 fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its whole length; gethostname NUL-terminates within it.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8(buf[..end].to_vec()).ok()
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_str().ok()?;
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 fn main() -> ExitCode {

@@ -172,7 +172,7 @@ pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Re
             Output::Json => println!("{}", serde_json::to_string(&status)?),
             Output::Text => {
                 if watch {
-                    println!("--- {}", chrono_free_now());
+                    println!("--- {}", httpdate::fmt_http_date(std::time::SystemTime::now()));
                 }
                 print_text(&status);
             }
@@ -187,14 +187,3 @@ pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Re
     }
 }
 
-/// The UTC time of day, without a date-time crate.
-fn chrono_free_now() -> String {
-    let secs = wall_ms() / 1000;
-    let day = secs % 86_400;
-    format!(
-        "{:02}:{:02}:{:02} UTC",
-        day / 3600,
-        day % 3600 / 60,
-        day % 60
-    )
-}
