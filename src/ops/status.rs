@@ -172,7 +172,10 @@ pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Re
             Output::Json => println!("{}", serde_json::to_string(&status)?),
             Output::Text => {
                 if watch {
-                    println!("--- {}", httpdate::fmt_http_date(std::time::SystemTime::now()));
+                    println!(
+                        "--- {}",
+                        httpdate::fmt_http_date(std::time::SystemTime::now())
+                    );
                 }
                 print_text(&status);
             }
@@ -186,4 +189,3 @@ pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Re
         }
     }
 }
-

@@ -1,0 +1,203 @@
+//! The network and the store: requests that are delayed, lost, or land after the caller
+//! gave up, against one item under the memory store's conditional-write rules.
+
+use drlease::clock::Mono;
+use drlease::lease::{LeaseRecord, WriteRequest};
+use drlease::store::StoreError;
+
+use super::{trace, Ev, Sim};
+
+pub(super) enum OpKind {
+    Read,
+    Write(Box<WriteRequest>),
+}
+
+pub(super) struct Reply {
+    kind: OpKind,
+    sent_local: Mono,
+}
+
+pub(super) struct Op {
+    c: usize,
+    generation: u64,
+    kind: OpKind,
+    sent_local: Mono,
+    timed_out: bool,
+    /// Whether the request reaches the store at all.
+    lands: bool,
+    responded: bool,
+    applied: Option<Result<Option<LeaseRecord>, StoreError>>,
+}
+
+impl Sim {
+    pub(super) fn delay(&mut self) -> u64 {
+        let max = self.sc.max_delay.as_nanos() as u64;
+        if self.faults && self.rng.chance(0.04) {
+            // A slow path: sometimes past the call timeout, so the request lands late.
+            self.rng
+                .range(max, self.sc.call_timeout.as_nanos() as u64 * 2)
+        } else {
+            self.rng.range(max / 50, max)
+        }
+    }
+
+    pub(super) fn send(&mut self, c: usize, kind: OpKind) {
+        let id = self.next_op;
+        self.next_op += 1;
+        let timeout = self.sc.call_timeout.as_nanos() as u64;
+        let d1 = self.delay();
+        let d2 = self.delay();
+        let mut lands = true;
+        let mut respond_at = self.now + d1 + d2;
+        let mut timed_out = false;
+        if self.faults {
+            if self.rng.chance(0.03) {
+                // Lost reply: it lands, the answer never comes.
+                respond_at = self.now + timeout;
+                timed_out = true;
+            } else if self.rng.chance(0.03) {
+                lands = false;
+                respond_at = self.now + timeout;
+                timed_out = true;
+            }
+        }
+        if d1 + d2 > timeout {
+            respond_at = self.now + timeout;
+            timed_out = true;
+        }
+        let cand = &self.cands[c];
+        let op = Op {
+            c,
+            generation: cand.generation,
+            kind,
+            sent_local: cand.local(self.now),
+            timed_out,
+            lands,
+            responded: false,
+            applied: None,
+        };
+        self.ops.insert(id, op);
+        self.cands[c].busy = true;
+        if lands {
+            // Pushed first, so at equal times the store sees it before the answer goes out.
+            self.push(self.now + d1, Ev::Apply { op: id });
+        }
+        self.push(respond_at, Ev::Respond { op: id });
+    }
+
+    pub(super) fn apply(&mut self, id: u64) -> Result<(), String> {
+        let down = self.now < self.outage_until;
+        let Some(op) = self.ops.get_mut(&id) else {
+            return Ok(());
+        };
+        if down {
+            op.applied = Some(Err(StoreError::Unavailable("outage".into())));
+            if op.responded {
+                self.ops.remove(&id);
+            }
+            return Ok(());
+        }
+        let result = match &op.kind {
+            OpKind::Read => Ok(self.item.clone()),
+            OpKind::Write(req) => {
+                if LeaseRecord::satisfies(self.item.as_ref(), &req.expect) {
+                    let stored_epoch = self.item.as_ref().and_then(|r| r.epoch).unwrap_or(0);
+                    if req.new.epoch < stored_epoch {
+                        return Err(format!(
+                            "write lowers the epoch {stored_epoch} -> {}",
+                            req.new.epoch
+                        ));
+                    }
+                    if req.kind.changes_owner() {
+                        if req.new.epoch <= self.highest_landed_epoch && !self.rolled_back {
+                            return Err(format!(
+                                "new owner {} got epoch {} but {} was handed out before",
+                                req.new.owner, req.new.epoch, self.highest_landed_epoch
+                            ));
+                        }
+                        self.stats.owner_changes += 1;
+                    }
+                    self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
+                    let next = req.apply(self.item.as_ref(), 0);
+                    if let Some(old) = self.item.replace(next) {
+                        self.history.push((old, self.now));
+                    }
+                    let what = format!("cand-{} {}", op.c, req.kind.as_str());
+                    trace(self.now, &what, &self.item);
+                    Ok(self.item.clone())
+                } else {
+                    Err(StoreError::ConditionFailed)
+                }
+            }
+        };
+        op.applied = Some(result);
+        if op.responded {
+            // The sender gave up long ago; the write landed anyway.
+            self.ops.remove(&id);
+        }
+        Ok(())
+    }
+
+    pub(super) fn respond(&mut self, id: u64) {
+        let Some(op) = self.ops.get(&id) else { return };
+        let c = op.c;
+        if self.cands[c].generation == op.generation
+            && self.cands[c].alive()
+            && self.cands[c].paused_until > self.now
+        {
+            let at = self.cands[c].paused_until;
+            self.push(at, Ev::Respond { op: id });
+            return;
+        }
+        let op = self.ops.get_mut(&id).unwrap();
+        op.responded = true;
+        let timeout = self.sc.call_timeout;
+        let outcome = if op.timed_out {
+            Err(StoreError::Timeout(timeout))
+        } else {
+            op.applied
+                .clone()
+                .unwrap_or(Err(StoreError::Timeout(timeout)))
+        };
+        let (generation, sent_local) = (op.generation, op.sent_local);
+        let kind = if !op.lands || op.applied.is_some() {
+            self.ops.remove(&id).unwrap().kind
+        } else {
+            // Still in the network: keep it for its Apply, answer with a copy.
+            match &op.kind {
+                OpKind::Read => OpKind::Read,
+                OpKind::Write(r) => OpKind::Write(r.clone()),
+            }
+        };
+        let op = (kind, sent_local);
+        if self.cands[c].generation != generation || !self.cands[c].alive() {
+            return; // the process that sent it is gone
+        }
+        let now_local = self.cands[c].local(self.now);
+        let core = self.cands[c].core.as_mut().unwrap();
+        let op = Reply {
+            kind: op.0,
+            sent_local: op.1,
+        };
+        if let OpKind::Read = &op.kind {
+            let what = format!(
+                "cand-{c} read answered {:?}",
+                outcome
+                    .as_ref()
+                    .map(|r| r.as_ref().and_then(|r| r.version.clone()))
+            );
+            trace(self.now, &what, &None);
+        }
+        match &op.kind {
+            OpKind::Read => core.on_read(op.sent_local, now_local, outcome),
+            OpKind::Write(req) => core.on_write(
+                req,
+                op.sent_local,
+                now_local,
+                outcome.map(|written| written.expect("a landed write returns the item")),
+            ),
+        }
+        self.cands[c].busy = false;
+        self.wake(c, self.now);
+    }
+}

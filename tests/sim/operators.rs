@@ -1,0 +1,151 @@
+//! Writers of the item other than the candidates: operators' commands, deletion, restores,
+//! a recreated table. They write at an instant, through the CLI's own request builders.
+
+use drlease::lease::{operator, LeaseRecord};
+
+use super::{Ev, Sim};
+use crate::sim::Rng;
+
+/// A write to the item by someone other than a candidate, at a random time.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Action {
+    /// `drlease freeze`.
+    Freeze,
+    /// `drlease unfreeze` (if frozen).
+    Unfreeze,
+    /// `drlease handover` to a candidate, to nobody alive, or to anyone (`*`).
+    Handover(Option<usize>),
+    /// The item deleted by hand.
+    Delete,
+    /// An older version written back in place (a restore, or a tool replaying a copy). A real
+    /// restore brings back a version superseded long ago; here, one not current for at least
+    /// two leases. (A version that comes back sooner than a candidate's read cadence is, to
+    /// that candidate, no change at all: nothing that polls can tell, so it is not modelled.)
+    /// The seed is never restored: a restored seed is, to a fresh candidate, a new table.
+    Restore,
+    /// The table dropped and recreated by `drlease create-table`: the item vanishes, and the
+    /// seed is written one lease duration later (the command's wait).
+    Recreate,
+    /// `create-table`'s seed, conditional on the item's absence.
+    Seed,
+}
+
+impl Sim {
+    pub(super) fn schedule_operators(&mut self) {
+        let mut r = Rng::new(self.sc.seed ^ 0x0FE2_A702);
+        let chaos = self.sc.chaos.as_nanos() as u64;
+        let lease = self.lease_ns();
+        let interval = self.sc.timing.interval.as_nanos() as u64;
+        let n = self.cands.len() as u64;
+        for _ in 0..r.range(2, 8) {
+            let at = r.range(lease, chaos);
+            let action = match r.range(0, 9) {
+                // The reported bug: freeze, then unfreeze at once.
+                0 | 1 => {
+                    self.push(at + r.range(0, interval), Ev::Operator(Action::Unfreeze));
+                    Action::Freeze
+                }
+                2 => Action::Freeze,
+                3 => Action::Unfreeze,
+                4 => Action::Handover(Some(r.range(0, n) as usize)), // n: nobody alive
+                5 => Action::Handover(None),
+                6 => Action::Delete,
+                7 => Action::Restore,
+                _ => Action::Recreate,
+            };
+            self.push(at, Ev::Operator(action));
+        }
+    }
+
+    pub(super) fn set_item(&mut self, item: Option<LeaseRecord>) {
+        if let Some(old) = self.item.take() {
+            self.history.push((old, self.now));
+        }
+        self.item = item;
+    }
+
+    pub(super) fn token(&mut self) -> String {
+        self.op_tokens += 1;
+        format!("op{}", self.op_tokens)
+    }
+
+    pub(super) fn operate(&mut self, action: Action) {
+        self.operate_quietly(action);
+        self.trace(&format!("operator {action:?}"));
+    }
+
+    pub(super) fn operate_quietly(&mut self, action: Action) {
+        let lease_ms = self.sc.timing.lease_duration.as_millis() as u64;
+        match action {
+            Action::Freeze => {
+                if !self.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                    let token = self.token();
+                    let req = operator::freeze(self.item.as_ref(), token, lease_ms);
+                    let next = req.apply(self.item.as_ref(), 0);
+                    self.set_item(Some(next));
+                }
+            }
+            Action::Unfreeze => {
+                if let Some(frozen) = self.item.clone().filter(|r| r.is_frozen()) {
+                    let req = operator::unfreeze(&frozen, self.token(), lease_ms);
+                    self.set_item(Some(req.apply(Some(&frozen), 0)));
+                }
+            }
+            Action::Handover(target) => {
+                let target = match target {
+                    Some(i) if i < self.cands.len() => self.cands[i].identity.clone(),
+                    Some(_) => "gone".to_string(),
+                    None => drlease::lease::HANDOVER_ANY.to_string(),
+                };
+                if let Some(mut r) = self.item.clone() {
+                    let version = r.version.clone().unwrap_or_default();
+                    if operator::request_handover(&mut r, &version, &target) {
+                        self.set_item(Some(r));
+                    }
+                }
+            }
+            Action::Delete => {
+                self.rolled_back = true;
+                self.set_item(None);
+            }
+            Action::Restore => {
+                // Not current for two leases: measured from the last time the version was
+                // replaced (a version restored before counts from its latest replacement).
+                let recent = self.now.saturating_sub(2 * self.lease_ns());
+                let fresh: std::collections::HashSet<_> = self
+                    .history
+                    .iter()
+                    .filter(|(_, replaced)| *replaced > recent)
+                    .map(|(r, _)| r.version_key())
+                    .collect();
+                let current = self.item.as_ref().map(|r| r.version_key());
+                let choices: Vec<LeaseRecord> = self
+                    .history
+                    .iter()
+                    .map(|(r, _)| r)
+                    .filter(|r| !r.is_seed() && !fresh.contains(&r.version_key()))
+                    .filter(|r| Some(r.version_key()) != current)
+                    .cloned()
+                    .collect();
+                if !choices.is_empty() {
+                    let pick = self.rng.range(0, choices.len() as u64 - 1) as usize;
+                    self.rolled_back = true;
+                    self.set_item(Some(choices[pick].clone()));
+                }
+            }
+            Action::Recreate => {
+                self.rolled_back = true;
+                self.set_item(None);
+                // create-table waits one lease duration on its own clock, which may run fast.
+                let wait = (self.lease_ns() as f64 * (1.0 - self.sc.drift)) as u64;
+                self.push(self.now + wait, Ev::Operator(Action::Seed));
+            }
+            Action::Seed => {
+                if self.item.is_none() {
+                    let req = operator::seed(self.token(), lease_ms);
+                    self.set_item(Some(req.apply(None, 0)));
+                }
+            }
+        }
+    }
+}
