@@ -1,0 +1,126 @@
+//! The sidecars under test: two or more, each behind its own fault-injecting proxy to one
+//! store, and the operator's commands run beside them.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common;
+use crate::common::proxy::FaultProxy;
+use crate::common::sidecar::{role_json, Sidecar, BIN};
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub fn sidecar_args(endpoint: &str, table: &str) -> Vec<String> {
+    common::lease_args(endpoint, table, "chaos", "200ms", "3")
+}
+
+/// The timing of the reported freeze/unfreeze bug: interval 1 s, failure threshold 3. At
+/// 200 ms the operator's two commands take longer than the holder's renew period, so the
+/// holder always notices the freeze before the unfreeze lands and the race never opens.
+pub const SLOW_INTERVAL: Duration = Duration::from_secs(1);
+pub const SLOW_LEASE: Duration = Duration::from_secs(3);
+
+pub fn slow_args(endpoint: &str, table: &str) -> Vec<String> {
+    common::lease_args(endpoint, table, "chaos", "1s", "3")
+}
+
+pub fn addr_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://").parse().unwrap()
+}
+
+pub fn new_table(endpoint: &str) -> String {
+    runtime().block_on(async {
+        let conn = common::connection(endpoint).await;
+        common::new_table(&conn).await
+    })
+}
+
+/// Two or more sidecars, each behind its own proxy to one store.
+pub struct Cluster {
+    pub sidecars: Vec<Sidecar>,
+    pub proxies: Vec<FaultProxy>,
+    /// Where the operator's commands go: straight to the store, past the proxies.
+    pub endpoint: String,
+    pub table: String,
+}
+
+impl Cluster {
+    pub fn new(endpoint: &str, identities: &[&str]) -> Cluster {
+        Self::on(endpoint, &new_table(endpoint), identities)
+    }
+
+    pub fn on(endpoint: &str, table: &str, identities: &[&str]) -> Cluster {
+        Self::with_args(endpoint, table, identities, sidecar_args)
+    }
+
+    pub fn with_args(
+        endpoint: &str,
+        table: &str,
+        identities: &[&str],
+        args: fn(&str, &str) -> Vec<String>,
+    ) -> Cluster {
+        let mut proxies = Vec::new();
+        let mut sidecars = Vec::new();
+        for id in identities {
+            let proxy = FaultProxy::start(addr_of(endpoint));
+            sidecars.push(Sidecar::start(id, &args(&proxy.url(), table)));
+            proxies.push(proxy);
+        }
+        Cluster {
+            sidecars,
+            proxies,
+            endpoint: endpoint.to_string(),
+            table: table.to_string(),
+        }
+    }
+
+    /// Runs `drlease <sub> <extra>` as an operator would; returns its exit code and stderr.
+    pub fn operator(&self, sub: &str, extra: &[&str]) -> (Option<i32>, String) {
+        self.operator_with(sidecar_args, sub, extra)
+    }
+
+    pub fn operator_with(
+        &self,
+        settings: fn(&str, &str) -> Vec<String>,
+        sub: &str,
+        extra: &[&str],
+    ) -> (Option<i32>, String) {
+        let out = Command::new(BIN)
+            .arg(sub)
+            .args(settings(&self.endpoint, &self.table))
+            .args(extra)
+            .env_remove("DRLEASE_STORE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    pub fn any_active(&self) -> bool {
+        self.sidecars.iter().any(|s| s.is_active())
+    }
+
+    pub fn ports(&self) -> Vec<u16> {
+        self.sidecars.iter().map(|s| s.port).collect()
+    }
+
+    /// Waits for exactly one active and everyone else decided passive; returns the active.
+    pub fn settle(&self) -> usize {
+        let all: Vec<&Sidecar> = self.sidecars.iter().collect();
+        common::sidecar::settle(&all, Duration::from_secs(10))
+    }
+
+    pub fn epoch_of(&self, i: usize) -> u64 {
+        role_json(self.sidecars[i].port)
+            .and_then(|v| v["epoch"].as_u64())
+            .unwrap_or(0)
+    }
+}

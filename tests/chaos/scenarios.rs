@@ -1,0 +1,355 @@
+//! One function per scenario: it builds a cluster, applies its fault, and reports what the
+//! observer saw. The table of scenarios, with their bounds, is in main.rs.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cluster::{new_table, runtime, slow_args, Cluster, SLOW_INTERVAL, SLOW_LEASE};
+use crate::common;
+use crate::common::proxy::Fault;
+use crate::common::sidecar::{free_port, http, role_json};
+use crate::common::wait_until;
+use crate::observer::Observer;
+use crate::{RunResult, INTERVAL, LEASE, SLACK};
+
+pub fn failover_to(obs: &Observer, survivor: usize, from: Instant, limit: Duration) -> Duration {
+    let deadline = from + limit + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        if let Some(t) = obs.first_active_after(survivor, from) {
+            return t - from;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no failover within {limit:?}");
+}
+
+pub fn other(i: usize) -> usize {
+    1 - i
+}
+
+pub fn kill9(endpoint: &str) -> RunResult {
+    let mut c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let t = Instant::now();
+    c.sidecars[active].kill9();
+    let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
+pub fn sigstop(endpoint: &str) -> RunResult {
+    let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let victim = &c.sidecars[active];
+    let t = Instant::now();
+    victim.signal(libc::SIGSTOP);
+    let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
+    std::thread::sleep((LEASE * 2).saturating_sub(t.elapsed()));
+    // A request queued while it is frozen is answered the instant it wakes: passive.
+    let port = victim.port;
+    let queued = std::thread::spawn(move || http(port, "GET", "/role?format=text"));
+    std::thread::sleep(Duration::from_millis(50));
+    victim.signal(libc::SIGCONT);
+    let first = queued.join().unwrap();
+    assert_eq!(
+        first.map(|(_, body)| body),
+        Some("passive\n".into()),
+        "the woken process must answer passive at once"
+    );
+    wait_until(Duration::from_secs(3), || {
+        role_json(port).and_then(|v| v["holder"].as_str().map(String::from))
+            == Some(c.sidecars[other(active)].identity.clone())
+    })
+    .expect("the woken process learns the new holder");
+    std::thread::sleep(LEASE);
+    assert!(!c.sidecars[active].is_active());
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
+pub fn sigterm(endpoint: &str) -> RunResult {
+    let mut c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let t = Instant::now();
+    c.sidecars[active].signal(libc::SIGTERM);
+    let took = failover_to(&obs, other(active), t, INTERVAL + SLACK);
+    assert_eq!(
+        c.sidecars[active].wait_exit(Duration::from_secs(5)),
+        Some(0)
+    );
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
+/// Breaks the active's link to the store with `fault`; the other sidecar must take over,
+/// and the old active must not come back when the link heals.
+pub fn link_fault(endpoint: &str, fault: Fault, limit: Duration) -> RunResult {
+    let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let t = Instant::now();
+    c.proxies[active].set(fault);
+    let took = failover_to(&obs, other(active), t, limit);
+    std::thread::sleep(LEASE);
+    c.proxies[active].set(Fault::Pass);
+    std::thread::sleep(LEASE * 2);
+    assert!(
+        c.sidecars[other(active)].is_active(),
+        "the new holder keeps the lease"
+    );
+    assert!(
+        !c.sidecars[active].is_active(),
+        "the old holder stays passive once healed"
+    );
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
+pub fn blackhole(endpoint: &str) -> RunResult {
+    link_fault(endpoint, Fault::Blackhole, LEASE + INTERVAL + SLACK)
+}
+
+pub fn latency(endpoint: &str) -> RunResult {
+    // Above the interval (and the 200 ms call timeout): writes still land, but late.
+    let added = Duration::from_millis(250);
+    link_fault(
+        endpoint,
+        Fault::Latency(added),
+        LEASE + INTERVAL + added + SLACK,
+    )
+}
+
+pub fn reset(endpoint: &str) -> RunResult {
+    link_fault(endpoint, Fault::Reset, LEASE + INTERVAL + SLACK)
+}
+
+pub fn http500(endpoint: &str) -> RunResult {
+    let fault = Fault::Error {
+        status: 500,
+        code: "InternalServerError",
+    };
+    link_fault(endpoint, fault, LEASE + INTERVAL + SLACK)
+}
+
+/// Short throttling bursts on every link: the holder rides them out (same epoch, nobody
+/// else ever active); then a long burst on the active's link forces a failover.
+pub fn throttling(endpoint: &str) -> RunResult {
+    let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let epoch = c.epoch_of(active);
+    let throttle = Fault::Error {
+        status: 400,
+        code: "ThrottlingException",
+    };
+    for _ in 0..5 {
+        for p in &c.proxies {
+            p.set(throttle.clone());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        for p in &c.proxies {
+            p.set(Fault::Pass);
+        }
+        std::thread::sleep(INTERVAL * 2);
+    }
+    wait_until(Duration::from_secs(2), || c.sidecars[active].is_active())
+        .expect("the holder is active after the bursts");
+    assert_eq!(
+        c.epoch_of(active),
+        epoch,
+        "short bursts must not change the owner"
+    );
+    assert!(!c.sidecars[other(active)].is_active());
+    let t = Instant::now();
+    c.proxies[active].set(throttle);
+    let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
+pub fn same_identity(endpoint: &str) -> RunResult {
+    let c = Cluster::new(endpoint, &["twin", "twin"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let passive = other(active);
+    wait_until(Duration::from_secs(3), || {
+        role_json(c.sidecars[passive].port).is_some_and(|v| v["conflict"] == true)
+    })
+    .expect("the passive twin reports the conflict");
+    std::thread::sleep(LEASE * 3);
+    assert!(c.sidecars[active].is_active() && !c.sidecars[passive].is_active());
+    let metrics = http(c.sidecars[passive].port, "GET", "/metrics").unwrap().1;
+    assert!(metrics.contains("drlease_identity_conflict{lease=\"chaos\"} 1"));
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: None,
+    }
+}
+
+/// The store restarted empty: a moto of our own, killed and started again on the same
+/// port, without the table or the item. Nobody who saw an epoch hands out a lower one.
+pub fn store_restarted_empty(_shared_endpoint: &str) -> RunResult {
+    let moto = std::env::var("DRLEASE_TEST_MOTO_SERVER")
+        .expect("DRLEASE_TEST_MOTO_SERVER is set by scripts/test.sh");
+    let python = std::env::var("DRLEASE_TEST_PYTHON")
+        .expect("DRLEASE_TEST_PYTHON is set by scripts/test.sh");
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let start_moto = || -> Child {
+        let child = Command::new(&python)
+            .args([moto.as_str(), "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        wait_until(Duration::from_secs(20), || {
+            http(port, "GET", "/moto-api/").is_some()
+        })
+        .expect("moto answers");
+        child
+    };
+    let create_table = |table: &str| {
+        runtime().block_on(async {
+            let conn = common::connection(&endpoint).await;
+            drlease::store::dynamodb::table::create_table(&conn, table)
+                .await
+                .unwrap();
+        })
+    };
+    let mut store = start_moto();
+    let table = common::unique("restart");
+    create_table(&table);
+    let c = Cluster::on(&endpoint, &table, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    // Hand the lease around a little so the epoch is above 1.
+    c.proxies[active].set(Fault::Blackhole);
+    wait_until(Duration::from_secs(5), || {
+        c.sidecars[other(active)].is_active()
+    })
+    .unwrap();
+    c.proxies[active].set(Fault::Pass);
+    let before = c.epoch_of(other(active));
+    assert!(before >= 2, "epoch before the restart: {before}");
+    // The rule is about epochs a process has *seen*: let both see the current one. (A
+    // process that never saw it cannot carry it across a store that forgot it.)
+    wait_until(Duration::from_secs(3), || c.epoch_of(active) == before)
+        .expect("the old holder observes the new epoch");
+
+    store.kill().unwrap();
+    store.wait().unwrap();
+    let t = Instant::now();
+    let mut store = start_moto();
+    create_table(&table);
+    wait_until(Duration::from_secs(10), || {
+        c.sidecars.iter().any(|s| s.is_active())
+    })
+    .expect("someone is active again after the store restart");
+    let took = t.elapsed();
+    let holder = c.sidecars.iter().position(|s| s.is_active()).unwrap();
+    let after = c.epoch_of(holder);
+    assert!(
+        after > before,
+        "epoch went from {before} to {after} across the restart"
+    );
+    store.kill().unwrap();
+    let _ = store.wait();
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
+
+/// A random duration in [0, max), for faults at random phases of the renewal cycle.
+pub fn random_below(max: Duration) -> Duration {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    max.mul_f64(u64::from_le_bytes(b) as f64 / u64::MAX as f64)
+}
+
+/// The reported bug: `drlease freeze` then `drlease unfreeze` at once left both pods
+/// answering active for about half a second (interval 1 s, threshold 3). Repeated at random
+/// phases of the renewal cycle; "failover" is the longest time from an unfreeze to a pod
+/// active again.
+pub fn freeze_unfreeze(endpoint: &str) -> RunResult {
+    let table = new_table(endpoint);
+    let c = Cluster::with_args(endpoint, &table, &["pod-a", "pod-b"], slow_args);
+    let obs = Observer::start(&c.ports());
+    c.settle();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..4 {
+        std::thread::sleep(random_below(SLOW_INTERVAL));
+        let (code, err) = c.operator_with(slow_args, "freeze", &[]);
+        assert_eq!(code, Some(0), "freeze: {err}");
+        let (code, err) = c.operator_with(slow_args, "unfreeze", &[]);
+        assert_eq!(code, Some(0), "unfreeze: {err}");
+        let took = wait_until(SLOW_LEASE + SLOW_INTERVAL + SLACK * 2, || c.any_active())
+            .expect("a pod is active again after the unfreeze");
+        slowest = slowest.max(took);
+    }
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(slowest),
+    }
+}
+
+/// A planned handover racing a takeover: the holder is frozen (SIGSTOP) at a random phase,
+/// an operator asks it to hand over to the other pod, and it wakes (SIGCONT) at a random
+/// moment around the other pod's takeover, to find its own handover request.
+pub fn handover_races_takeover(endpoint: &str) -> RunResult {
+    let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
+    let obs = Observer::start(&c.ports());
+    let active = c.settle();
+    let target = c.sidecars[other(active)].identity.clone();
+    std::thread::sleep(random_below(INTERVAL));
+    let t = Instant::now();
+    c.sidecars[active].signal(libc::SIGSTOP);
+    std::thread::sleep(random_below(LEASE / 2));
+    let (endpoint, table) = (c.endpoint.clone(), c.table.clone());
+    let handover = std::thread::spawn(move || {
+        let op = Cluster {
+            sidecars: Vec::new(),
+            proxies: Vec::new(),
+            endpoint,
+            table,
+        };
+        op.operator("handover", &["--to", &target, "--timeout", "5s"])
+    });
+    std::thread::sleep(random_below(LEASE));
+    c.sidecars[active].signal(libc::SIGCONT);
+    let (code, err) = handover.join().unwrap();
+    // Either the handover completes, or the takeover got there first and the request found
+    // the lease changed: both are fine, two actives are not.
+    assert!(
+        code == Some(0) || err.contains("the lease changed"),
+        "handover: {err}"
+    );
+    let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
+    std::thread::sleep(LEASE);
+    let obs = obs.finish();
+    RunResult {
+        dual_active: obs.dual_active(),
+        failover: Some(took),
+    }
+}
