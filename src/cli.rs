@@ -1,8 +1,6 @@
 //! Command-line interface: `run` and the operator subcommands, all sharing one set of
 //! settings flags. Each flag can also come from `DRLEASE_<FLAG>`.
 
-use std::path::PathBuf;
-
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -89,118 +87,24 @@ impl Command {
     }
 }
 
-#[derive(Args, Debug, Clone, Default)]
-pub struct SettingsArgs {
-    /// Config file: Admiral's DR file (`dynamoDB:` section), optionally with a `drlease:` section.
-    #[arg(long, env = "DRLEASE_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Where the lease lives: `dynamodb`, or `memory` for a single-process local run.
-    #[arg(long, env = "DRLEASE_STORE", value_name = "dynamodb|memory")]
-    pub store: Option<String>,
-    /// HTTP listen address [default: 0.0.0.0:9797].
-    #[arg(long, env = "DRLEASE_LISTEN", value_name = "IP:PORT")]
-    pub listen: Option<String>,
-    /// This candidate's name in the lease [default: $POD_NAME, else the hostname].
-    #[arg(long, env = "DRLEASE_IDENTITY")]
-    pub identity: Option<String>,
-    /// The lease item's key (Admiral's leaseName).
-    #[arg(long, env = "DRLEASE_LEASE_NAME")]
-    pub lease_name: Option<String>,
-    /// DynamoDB table (Admiral's tableName).
-    #[arg(long, env = "DRLEASE_TABLE")]
-    pub table: Option<String>,
-    /// AWS region [default: the SDK's, e.g. $AWS_REGION].
-    #[arg(long, env = "DRLEASE_REGION")]
-    pub region: Option<String>,
-    /// DynamoDB endpoint override, e.g. a local DynamoDB-compatible server.
-    #[arg(long, env = "DRLEASE_ENDPOINT_URL", value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// IAM role to assume through STS on top of the default credential chain.
-    #[arg(long, env = "DRLEASE_ROLE_ARN", value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// Renew / check interval, e.g. 15s or 500ms (Admiral's waitTimeInSeconds) [default: 15s].
-    #[arg(long, env = "DRLEASE_INTERVAL", value_name = "DURATION")]
-    pub interval: Option<String>,
-    /// Lease duration = interval x this [default: 3].
-    #[arg(long, env = "DRLEASE_FAILURE_THRESHOLD", value_name = "N")]
-    pub failure_threshold: Option<String>,
-    /// How long the active stays active after a renewal [default: lease duration - interval].
-    #[arg(long, env = "DRLEASE_RENEW_DEADLINE", value_name = "DURATION")]
-    pub renew_deadline: Option<String>,
-    /// After acquiring, wait this long and re-read before answering active (multi-Region
-    /// eventually consistent tables) [default: 0s].
-    #[arg(long, env = "DRLEASE_CONFIRM_DELAY", value_name = "DURATION")]
-    pub confirm_delay: Option<String>,
-    /// Log format: text or json [default: text]. The filter comes from RUST_LOG.
-    #[arg(long, env = "DRLEASE_LOG_FORMAT", value_name = "text|json")]
-    pub log_format: Option<String>,
-    /// Acquire only while the controller answers 2xx at this http:// URL.
-    #[arg(long, env = "DRLEASE_APP_HEALTH_URL", value_name = "URL")]
-    pub app_health_url: Option<String>,
-    /// Step down after this many consecutive failed health checks [default: 3].
-    #[arg(long, env = "DRLEASE_APP_HEALTH_FAILURES", value_name = "N")]
-    pub app_health_failures: Option<String>,
-    /// Do not acquire for this long after start [default: 0s].
-    #[arg(long, env = "DRLEASE_WARMUP", value_name = "DURATION")]
-    pub warmup: Option<String>,
-    /// Keep a heartbeat item in the table for `drlease status` and handover [default: true].
-    #[arg(long, env = "DRLEASE_HEARTBEAT", value_name = "true|false")]
-    pub heartbeat: Option<String>,
-}
+/// The settings flags are config's [`CommandLine`]: one definition, read by clap here.
+pub type SettingsArgs = CommandLine;
 
-const IDS: &[(&str, &str)] = &[
-    ("config", "config"),
-    ("store", "store"),
-    ("listen", "listen"),
-    ("identity", "identity"),
-    ("lease_name", "lease-name"),
-    ("table", "table"),
-    ("region", "region"),
-    ("endpoint_url", "endpoint-url"),
-    ("role_arn", "role-arn"),
-    ("interval", "interval"),
-    ("failure_threshold", "failure-threshold"),
-    ("renew_deadline", "renew-deadline"),
-    ("confirm_delay", "confirm-delay"),
-    ("log_format", "log-format"),
-    ("app_health_url", "app-health-url"),
-    ("app_health_failures", "app-health-failures"),
-    ("warmup", "warmup"),
-    ("heartbeat", "heartbeat"),
-];
-
-impl SettingsArgs {
-    fn to_command_line(&self, matches: &ArgMatches) -> CommandLine {
-        let sources = IDS
-            .iter()
-            .filter_map(|(id, name)| match matches.value_source(id) {
-                Some(ValueSource::CommandLine) => Some((*name, Source::Flag)),
-                Some(ValueSource::EnvVariable) => Some((*name, Source::Env)),
-                _ => None,
-            })
-            .collect();
-        CommandLine {
-            config: self.config.clone(),
-            store: self.store.clone(),
-            listen: self.listen.clone(),
-            identity: self.identity.clone(),
-            lease_name: self.lease_name.clone(),
-            table: self.table.clone(),
-            region: self.region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-            role_arn: self.role_arn.clone(),
-            interval: self.interval.clone(),
-            failure_threshold: self.failure_threshold.clone(),
-            renew_deadline: self.renew_deadline.clone(),
-            confirm_delay: self.confirm_delay.clone(),
-            log_format: self.log_format.clone(),
-            app_health_url: self.app_health_url.clone(),
-            app_health_failures: self.app_health_failures.clone(),
-            warmup: self.warmup.clone(),
-            heartbeat: self.heartbeat.clone(),
-            sources,
-        }
-    }
+/// Which settings were given, and whether on the command line or in the environment. The
+/// flag names come from clap's own definition of [`CommandLine`].
+fn sources(matches: &ArgMatches) -> Vec<(String, Source)> {
+    let settings = CommandLine::augment_args(clap::Command::new("settings"));
+    settings
+        .get_arguments()
+        .filter_map(|arg| {
+            let source = match matches.value_source(arg.get_id().as_str()) {
+                Some(ValueSource::CommandLine) => Source::Flag,
+                Some(ValueSource::EnvVariable) => Source::Env,
+                _ => return None,
+            };
+            Some((arg.get_long()?.to_string(), source))
+        })
+        .collect()
 }
 
 /// Parses the process arguments (exits with clap's message on a usage error).
@@ -219,7 +123,8 @@ where
         .subcommand()
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
-    let mut line = cli.command.settings().to_command_line(&sub);
+    let mut line = cli.command.settings().clone();
+    line.sources = sources(&sub);
     if cli.command.is_operator_command() && line.store.is_none() && line.config.is_none() {
         line.store = Some("dynamodb".into());
     }
@@ -234,8 +139,8 @@ mod tests {
     fn flags_are_marked_as_flags() {
         let (_, line) = parse_from(["drlease", "run", "--store", "memory", "--interval", "1s"]);
         assert_eq!(line.store.as_deref(), Some("memory"));
-        assert!(line.sources.contains(&("interval", Source::Flag)));
-        assert!(line.sources.contains(&("store", Source::Flag)));
+        assert!(line.sources.contains(&("interval".into(), Source::Flag)));
+        assert!(line.sources.contains(&("store".into(), Source::Flag)));
     }
 
     #[test]

@@ -59,9 +59,9 @@ fn admirals_file_works_as_it_is() {
 fn flags_beat_env_beat_file_beat_defaults() {
     let mut c = cli();
     c.interval = Some("500ms".into());
-    c.sources.push(("interval", Source::Flag));
+    c.sources.push(("interval".into(), Source::Flag));
     c.lease_name = Some("from-env".into());
-    c.sources.push(("lease-name", Source::Env));
+    c.sources.push(("lease-name".into(), Source::Env));
     let s = resolve(&c, ADMIRAL).unwrap();
     assert_eq!(s.timing.interval, Duration::from_millis(500));
     assert_eq!(s.lease_name, "from-env");
@@ -157,7 +157,7 @@ fn an_env_value_is_named_as_the_variable() {
     let e = err(
         &with(|c| {
             c.interval = Some("soon".into());
-            c.sources.push(("interval", Source::Env));
+            c.sources.push(("interval".into(), Source::Env));
         }),
         "",
     );
