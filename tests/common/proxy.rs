@@ -1,14 +1,20 @@
 //! A fault-injecting HTTP proxy between one sidecar and the store, for the chaos tests.
-//! It handles one request at a time per connection (requests and responses are framed by
-//! Content-Length, as the AWS SDK and moto both send them) and applies the current fault
-//! to each request.
+//! A hyper server takes each request, applies the current fault, and forwards it over a
+//! hyper client connection of its own (one upstream connection per client connection), so
+//! HTTP framing is hyper's, whatever the SDK and moto send.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::client::conn::http1::SendRequest;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -93,114 +99,106 @@ impl FaultProxy {
     }
 }
 
-/// Reads one HTTP message (head + Content-Length body). `None` on a clean EOF.
-async fn read_message(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Option<Vec<u8>>> {
-    loop {
-        if let Some(end) = find(buf, b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            let total = end + 4 + len;
-            while buf.len() < total {
-                let mut chunk = [0u8; 8192];
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let msg: Vec<u8> = buf.drain(..total).collect();
-            return Ok(Some(msg));
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return if buf.is_empty() {
-                Ok(None)
-            } else {
-                Err(std::io::ErrorKind::UnexpectedEof.into())
-            };
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
+type ProxyBody = BoxBody<Bytes, hyper::Error>;
+type Upstream = Arc<tokio::sync::Mutex<Option<SendRequest<Incoming>>>>;
 
 /// The DynamoDB operation of a request, from its X-Amz-Target header, lower-cased.
-fn operation(request: &[u8]) -> String {
-    let end = find(request, b"\r\n\r\n").unwrap_or(0);
-    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
-    head.lines()
-        .find_map(|l| l.strip_prefix("x-amz-target:"))
-        .and_then(|v| v.trim().rsplit('.').next().map(str::to_string))
+fn operation(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit('.').next())
+        .map(str::to_ascii_lowercase)
         .unwrap_or_else(|| "other".into())
 }
 
+/// A DynamoDB-style error answer, as the service would send it.
+fn error_answer(status: u16, code: &str) -> Response<ProxyBody> {
+    let body = format!(
+        "{{\"__type\":\"com.amazonaws.dynamodb.v20120810#{code}\",\"message\":\"injected by the chaos proxy\"}}"
+    );
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-errortype", code)
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .expect("a valid response")
+}
+
+/// Why the proxy dropped a connection on purpose (a reset).
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by the chaos proxy")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    request: Request<Incoming>,
+    upstream_addr: SocketAddr,
+    upstream: Upstream,
+    fault: Arc<Mutex<Fault>>,
+    counts: Counts,
+) -> Result<Response<ProxyBody>, Box<dyn std::error::Error + Send + Sync>> {
+    let op = operation(&request);
+    *counts.lock().unwrap().entry(op.clone()).or_default() += 1;
+    let current = match fault.lock().unwrap().clone() {
+        Fault::Only { op: only, fault } if only == op => *fault,
+        Fault::Only { .. } => Fault::Pass,
+        other => other,
+    };
+    match current {
+        Fault::Pass | Fault::Only { .. } => {}
+        Fault::Latency(d) => tokio::time::sleep(d).await,
+        // Never answer: the client times out, the connection stays open until it gives up.
+        Fault::Blackhole => std::future::pending::<()>().await,
+        // Failing the service makes hyper drop the connection; linger 0 makes that a reset.
+        Fault::Reset => return Err(Box::new(Dropped)),
+        Fault::Error { status, code } => return Ok(error_answer(status, code)),
+    }
+    let mut slot = upstream.lock().await;
+    if slot.as_ref().is_none_or(|s| s.is_closed()) {
+        let stream = TcpStream::connect(upstream_addr).await?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        *slot = Some(sender);
+    }
+    let sender = slot.as_mut().expect("connected above");
+    let response = sender.send_request(request).await?;
+    Ok(response.map(|body| body.boxed()))
+}
+
 async fn serve(
-    mut client: TcpStream,
+    client: TcpStream,
     upstream: SocketAddr,
     fault: Arc<Mutex<Fault>>,
     counts: Counts,
-) -> std::io::Result<()> {
-    let mut cbuf = Vec::new();
-    let mut up: Option<(TcpStream, Vec<u8>)> = None;
-    while let Some(request) = read_message(&mut client, &mut cbuf).await? {
-        let op = operation(&request);
-        *counts.lock().unwrap().entry(op.clone()).or_default() += 1;
-        let current = match fault.lock().unwrap().clone() {
-            Fault::Only { op: only, fault } if only == op => *fault,
-            Fault::Only { .. } => Fault::Pass,
-            other => other,
-        };
-        match current {
-            Fault::Pass | Fault::Only { .. } => {}
-            Fault::Latency(d) => tokio::time::sleep(d).await,
-            Fault::Blackhole => {
-                // Hold the connection until the client gives up on it.
-                let mut sink = [0u8; 1024];
-                while client.read(&mut sink).await? > 0 {}
-                return Ok(());
-            }
-            Fault::Reset => {
-                // Linger 0 makes the close a reset; it does not block (the deprecation
-                // warns about non-zero lingers).
-                #[allow(deprecated)]
-                client.set_linger(Some(Duration::ZERO))?;
-                return Ok(());
-            }
-            Fault::Error { status, code } => {
-                let body = format!("{{\"__type\":\"com.amazonaws.dynamodb.v20120810#{code}\",\"message\":\"injected by the chaos proxy\"}}");
-                let response = format!(
-                    "HTTP/1.1 {status} Injected\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                client.write_all(response.as_bytes()).await?;
-                continue;
-            }
-        }
-        if up.is_none() {
-            up = Some((TcpStream::connect(upstream).await?, Vec::new()));
-        }
-        let (server, sbuf) = up.as_mut().unwrap();
-        server.write_all(&request).await?;
-        let Some(response) = read_message(server, sbuf).await? else {
-            return Ok(());
-        };
-        client.write_all(&response).await?;
-        let head = String::from_utf8_lossy(&response[..find(&response, b"\r\n\r\n").unwrap_or(0)])
-            .to_ascii_lowercase();
-        if head.contains("connection: close") {
-            return Ok(());
-        }
-    }
-    Ok(())
+) -> Result<(), hyper::Error> {
+    // Linger 0: a connection the proxy drops on purpose is reset, not closed; it does not
+    // block (the deprecation warns about non-zero lingers).
+    #[allow(deprecated)]
+    let _ = client.set_linger(Some(Duration::ZERO));
+    let connection: Upstream = Arc::default();
+    let service = service_fn(move |request| {
+        handle(
+            request,
+            upstream,
+            connection.clone(),
+            fault.clone(),
+            counts.clone(),
+        )
+    });
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(client), service)
+        .await
 }
