@@ -1,97 +1,17 @@
 //! Operator commands against moto, with real sidecars: status, handover, freeze,
-//! unfreeze, create-table, check-config; and the controller health gate and warm-up.
+//! unfreeze, create-table, check-config. (The controller health gate: tests/eligibility.rs.)
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::sidecar::{http, role_json, Sidecar, BIN};
+use common::operator::{fixture, settle, text, INTERVAL};
+use common::sidecar::{role_json, Sidecar, BIN};
 use common::wait_until;
 use drlease::store::dynamodb::heartbeat::Heartbeat;
 use drlease::store::dynamodb::DynamoStore;
 use drlease::store::LeaseStore;
-
-const INTERVAL: Duration = Duration::from_millis(200);
-
-struct Fixture {
-    endpoint: String,
-    table: String,
-    lease: String,
-}
-
-async fn fixture() -> Option<Fixture> {
-    let endpoint = common::endpoint()?;
-    let conn = common::connection(&endpoint).await;
-    let table = common::new_table(&conn).await;
-    Some(Fixture {
-        endpoint,
-        table,
-        lease: common::unique("ops"),
-    })
-}
-
-impl Fixture {
-    fn common_args(&self) -> Vec<String> {
-        [
-            "--endpoint-url",
-            &self.endpoint,
-            "--region",
-            "us-east-1",
-            "--table",
-            &self.table,
-            "--lease-name",
-            &self.lease,
-            "--interval",
-            "200ms",
-            "--failure-threshold",
-            "3",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    }
-
-    fn sidecar(&self, identity: &str, extra: &[&str]) -> Sidecar {
-        let mut args = vec!["--store".to_string(), "dynamodb".to_string()];
-        args.extend(self.common_args());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Sidecar::start(identity, &args)
-    }
-
-    /// Runs `drlease <sub> ...` as an operator would.
-    fn cli(&self, sub: &str, extra: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg(sub)
-            .args(self.common_args())
-            .args(extra)
-            .env_remove("DRLEASE_STORE")
-            .output()
-            .unwrap()
-    }
-
-    async fn store(&self) -> DynamoStore {
-        let conn = common::connection(&self.endpoint).await;
-        DynamoStore::new(conn, self.table.clone(), self.lease.clone())
-    }
-}
-
-fn text(o: &Output) -> (Option<i32>, String, String) {
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// Waits for exactly one of the two to be active; returns its index.
-fn settle(a: &Sidecar, b: &Sidecar) -> usize {
-    common::sidecar::settle(&[a, b], Duration::from_secs(10))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_the_holder_and_every_live_candidate() {
@@ -377,101 +297,6 @@ fn check_config_prints_each_value_and_its_source() {
     );
     assert!(line("listen").ends_with("default"), "{out}");
     assert!(line("renew-deadline").contains("15s"), "{out}");
-}
-
-/// A controller stand-in whose health endpoint answers with a status we set.
-struct FakeController {
-    port: u16,
-    status: Arc<AtomicU16>,
-}
-
-impl FakeController {
-    fn start(status: u16) -> FakeController {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let status = Arc::new(AtomicU16::new(status));
-        let s = status.clone();
-        std::thread::spawn(move || {
-            for mut conn in listener.incoming().flatten() {
-                let mut buf = [0u8; 1024];
-                let _ = conn.read(&mut buf);
-                let code = s.load(Ordering::Relaxed);
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        FakeController { port, status }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/health", self.port)
-    }
-
-    fn set(&self, code: u16) {
-        self.status.store(code, Ordering::Relaxed);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unhealthy_controller_does_not_pin_the_lease() {
-    let Some(f) = fixture().await else { return };
-    let app = FakeController::start(200);
-    let a = f.sidecar(
-        "pod-a",
-        &["--app-health-url", &app.url(), "--app-health-failures", "2"],
-    );
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("a (healthy) becomes active");
-    let b = f.sidecar("pod-b", &[]);
-    wait_until(Duration::from_secs(5), || {
-        b.role().as_deref() == Some("passive")
-    })
-    .unwrap();
-
-    app.set(503);
-    let broke = Instant::now();
-    let took = wait_until(Duration::from_secs(3), || b.is_active())
-        .unwrap_or_else(|| panic!("b did not take over:\n{}", a.logs()));
-    eprintln!("controller failed; other pod active after {took:?}");
-    assert!(!a.is_active());
-    let v = role_json(a.port).unwrap();
-    assert_eq!(v["app_health"], "unhealthy");
-    assert_eq!(v["eligible"], false);
-    let metrics = http(a.port, "GET", "/metrics").unwrap().1;
-    assert!(
-        metrics.contains(&format!("drlease_app_healthy{{lease=\"{}\"}} 0", f.lease)),
-        "{metrics}"
-    );
-    // It stepped down (a release, not an expiry): well under a lease duration.
-    assert!(broke.elapsed() < Duration::from_secs(2));
-
-    // Healthy again: eligible, but the lease stays where it is.
-    app.set(200);
-    wait_until(Duration::from_secs(3), || {
-        role_json(a.port).is_some_and(|v| v["eligible"] == true)
-    })
-    .expect("a eligible again");
-    std::thread::sleep(Duration::from_millis(600));
-    assert!(b.is_active() && !a.is_active());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_candidate_in_warm_up_does_not_acquire() {
-    let Some(f) = fixture().await else { return };
-    let started = Instant::now();
-    let a = f.sidecar("pod-a", &["--warmup", "2s"]);
-    wait_until(Duration::from_secs(3), || {
-        role_json(a.port).is_some_and(|v| v["eligible"] == false && v["role"] == "passive")
-    })
-    .expect("a decides passive and ineligible during warm-up");
-    let took = wait_until(Duration::from_secs(6), || a.is_active()).expect("active after warm-up");
-    let since_start = started.elapsed();
-    eprintln!("active {since_start:?} after start (warm-up 2s), {took:?} after the first check");
-    assert!(
-        since_start >= Duration::from_secs(2),
-        "acquired during warm-up"
-    );
 }
 
 /// Review bug: a failed Scan of the heartbeats was swallowed, and the handover then called
