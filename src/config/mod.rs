@@ -1,7 +1,6 @@
 //! Settings: flags beat environment, environment beats the file, the file beats defaults.
 //! Validated once, here; everything downstream takes the result as given.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,12 +12,14 @@ mod health_url;
 mod lease_timing;
 mod names;
 mod parse;
+mod types;
 
 use eligibility::resolve_eligibility;
 pub use eligibility::EligibilitySettings;
 use lease_timing::resolve_timing;
 use names::check_lease_name;
 use parse::{non_empty, parse_positive_duration};
+pub use types::{ConfigError, LogFormat, Source, StoreKind};
 
 pub use health_url::HealthUrl;
 
@@ -33,73 +34,6 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:9797";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 pub const DEFAULT_MEMORY_LEASE: &str = "drlease";
-
-/// A bad setting: which one (as the user wrote it) and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ConfigError {
-    pub field: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Where a setting's value came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    Flag,
-    Env,
-    File,
-    Default,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Source::Flag => "flag",
-            Source::Env => "env",
-            Source::File => "file",
-            Source::Default => "default",
-        })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreKind {
-    DynamoDb,
-    Memory,
-}
-
-impl fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StoreKind::DynamoDb => "dynamodb",
-            StoreKind::Memory => "memory",
-        })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-impl LogFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        }
-    }
-}
 
 /// The raw settings as flags or environment gave them (clap merges those two): the one
 /// list of settings. Each flag can also come from `DRLEASE_<FLAG>`.
