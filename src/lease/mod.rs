@@ -3,6 +3,7 @@
 pub mod core;
 pub mod operator;
 pub mod record;
+mod store_error;
 pub mod view;
 
 pub use self::core::{CoreConfig, LeaseCore, Step};
@@ -10,4 +11,5 @@ pub use record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
     FROZEN_OWNER, HANDOVER_ANY,
 };
+pub use store_error::StoreError;
 pub use view::{Role, View};

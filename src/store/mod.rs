@@ -6,10 +6,9 @@ use std::future::Future;
 use crate::lease::{LeaseRecord, WriteRequest};
 
 pub mod dynamodb;
-pub mod error;
 pub mod memory;
 
-pub use error::StoreError;
+pub use crate::lease::StoreError;
 
 /// One lease item in one store. Implementations must make `write` atomic and conditional
 /// on `req.expect`, and `read` strongly consistent.

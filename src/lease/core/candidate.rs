@@ -109,13 +109,7 @@ impl LeaseCore {
     ) -> Step {
         let expiry = expiry.max(self.not_before);
         if now >= expiry {
-            let stored_epoch = match &self.observed {
-                Some(Observed {
-                    item: Item::Present(r),
-                    ..
-                }) => r.epoch,
-                _ => None,
-            };
+            let stored_epoch = self.observed_record().and_then(|r| r.epoch);
             let epoch = self.next_epoch(stored_epoch);
             return self.start_write(now, kind, expect, epoch);
         }

@@ -28,19 +28,15 @@ impl LeaseCore {
     }
 
     pub(super) fn release_step(&mut self, now: Mono) -> Step {
-        let held_version = match (&self.holding, &self.observed) {
-            (Some(h), _) => Some((h.version.clone(), h.epoch)),
-            (
-                None,
-                Some(Observed {
-                    item: Item::Present(r),
-                    ..
+        let held_version = match &self.holding {
+            Some(h) => Some((h.version.clone(), h.epoch)),
+            None => self
+                .observed_record()
+                .filter(|r| r.is_held_by(&self.cfg.identity, &self.cfg.session))
+                .and_then(|r| {
+                    let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                    r.version.clone().map(|v| (v, epoch))
                 }),
-            ) if r.is_held_by(&self.cfg.identity, &self.cfg.session) => r
-                .version
-                .clone()
-                .map(|v| (v, r.epoch.unwrap_or(self.highest_epoch))),
-            _ => None,
         };
         let Some((version, epoch)) = held_version else {
             self.phase = Phase::Done;
@@ -72,13 +68,15 @@ impl LeaseCore {
 
     /// After a read: is what we hold still what the store has?
     pub(super) fn check_holding(&mut self) {
+        let Some(held) = self.holding.as_ref().map(|h| h.version.clone()) else {
+            return;
+        };
+        let still_ours = self
+            .observed_record()
+            .is_some_and(|r| r.version.as_deref() == Some(held.as_str()));
         let Some(h) = &mut self.holding else {
             return;
         };
-        let still_ours = matches!(
-            &self.observed,
-            Some(Observed { item: Item::Present(r), .. }) if r.version.as_deref() == Some(h.version.as_str())
-        );
         if !still_ours {
             self.end_tenure();
         } else if h.confirm_at.is_some() {

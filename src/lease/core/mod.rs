@@ -45,8 +45,8 @@ use super::record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
 };
 use super::view::View;
+use super::StoreError;
 use crate::clock::Mono;
-use crate::store::StoreError;
 use crate::timing::Timing;
 
 mod candidate;
@@ -260,12 +260,7 @@ impl LeaseCore {
         self.observe(sent, now, item);
         self.resolve_pending(now);
         self.check_holding();
-        if let Some(Observed {
-            item: Item::Present(r),
-            ..
-        }) = &self.observed
-        {
-            let r = r.clone();
+        if let Some(r) = self.observed_record().cloned() {
             self.observe_handover_request(&r);
         }
         // A read that leads straight to a write is not a decision yet: answering "passive"
@@ -329,15 +324,20 @@ impl LeaseCore {
         self.not_before = now.plus(delay);
     }
 
-    /// What the loop publishes for the HTTP layer.
-    pub fn view(&self) -> View {
-        let record = match &self.observed {
+    /// The item as last observed, when it exists and parsed.
+    fn observed_record(&self) -> Option<&LeaseRecord> {
+        match &self.observed {
             Some(Observed {
                 item: Item::Present(r),
                 ..
             }) => Some(r),
             _ => None,
-        };
+        }
+    }
+
+    /// What the loop publishes for the HTTP layer.
+    pub fn view(&self) -> View {
+        let record = self.observed_record();
         let active_until = match (&self.holding, self.phase) {
             (Some(h), Phase::Running)
                 if h.confirm_at.is_none() && self.step_down_target().is_none() =>

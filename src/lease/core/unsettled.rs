@@ -25,13 +25,7 @@ impl LeaseCore {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let stored = match &self.observed {
-            Some(Observed {
-                item: Item::Present(r),
-                ..
-            }) => Some(r.as_ref()),
-            _ => None,
-        };
+        let stored = self.observed_record();
         if stored.and_then(|r| r.version.as_deref()) == Some(p.req.new.version.as_str()) {
             self.write_landed(&p.req, p.first_sent, p.first_sent, now);
             return;

@@ -1,3 +1,6 @@
+//! What a store call can report, as the lease core reads it. It lives with the core, which
+//! decides on it; the stores (`crate::store`) produce it and re-export it.
+
 use std::time::Duration;
 
 /// Why a store call failed. Every variant but `ConditionFailed` and `Malformed` leaves the
