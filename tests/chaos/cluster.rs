@@ -80,28 +80,14 @@ impl Cluster {
         }
     }
 
-    /// Runs `drlease <sub> <extra>` as an operator would; returns its exit code and stderr.
-    pub fn operator(&self, sub: &str, extra: &[&str]) -> (Option<i32>, String) {
-        self.operator_with(sidecar_args, sub, extra)
-    }
-
+    /// Runs an operator command with this cluster's table and `settings`.
     pub fn operator_with(
         &self,
         settings: fn(&str, &str) -> Vec<String>,
         sub: &str,
         extra: &[&str],
     ) -> (Option<i32>, String) {
-        let out = Command::new(BIN)
-            .arg(sub)
-            .args(settings(&self.endpoint, &self.table))
-            .args(extra)
-            .env_remove("DRLEASE_STORE")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into(),
-        )
+        operator_command(&settings(&self.endpoint, &self.table), sub, extra)
     }
 
     pub fn any_active(&self) -> bool {
@@ -123,4 +109,20 @@ impl Cluster {
             .and_then(|v| v["epoch"].as_u64())
             .unwrap_or(0)
     }
+}
+
+/// Runs `drlease <sub> <settings> <extra>` as an operator would; returns its exit code and
+/// stderr.
+pub fn operator_command(settings: &[String], sub: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .arg(sub)
+        .args(settings)
+        .args(extra)
+        .env_remove("DRLEASE_STORE")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }

@@ -4,7 +4,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cluster::{new_table, runtime, slow_args, Cluster, SLOW_INTERVAL, SLOW_LEASE};
+use crate::cluster::{
+    new_table, operator_command, runtime, sidecar_args, slow_args, Cluster, SLOW_INTERVAL,
+    SLOW_LEASE,
+};
 use crate::common;
 use crate::common::proxy::Fault;
 use crate::common::sidecar::{free_port, http, role_json};
@@ -326,15 +329,9 @@ pub fn handover_races_takeover(endpoint: &str) -> RunResult {
     let t = Instant::now();
     c.sidecars[active].signal(libc::SIGSTOP);
     std::thread::sleep(random_below(LEASE / 2));
-    let (endpoint, table) = (c.endpoint.clone(), c.table.clone());
+    let settings = sidecar_args(&c.endpoint, &c.table);
     let handover = std::thread::spawn(move || {
-        let op = Cluster {
-            sidecars: Vec::new(),
-            proxies: Vec::new(),
-            endpoint,
-            table,
-        };
-        op.operator("handover", &["--to", &target, "--timeout", "5s"])
+        operator_command(&settings, "handover", &["--to", &target, "--timeout", "5s"])
     });
     std::thread::sleep(random_below(LEASE));
     c.sidecars[active].signal(libc::SIGCONT);

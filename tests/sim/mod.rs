@@ -68,9 +68,12 @@ impl Candidate {
     }
 }
 
-fn trace(now: u64, what: &str, item: &Option<LeaseRecord>) {
-    if std::env::var_os("DRLEASE_SIM_TRACE").is_some() {
-        eprintln!("{:>10.3} ms  {what}: {item:?}", now as f64 / MS as f64);
+/// `DRLEASE_SIM_TRACE=1` with `DRLEASE_SIM_SEED`: every write and read answer, as it happens.
+/// The line is built only when tracing: this sits on the simulation's hot path.
+fn trace(now: u64, item: &Option<LeaseRecord>, what: impl FnOnce() -> String) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("DRLEASE_SIM_TRACE").is_some()) {
+        eprintln!("{:>10.3} ms  {}: {item:?}", now as f64 / MS as f64, what());
     }
 }
 
@@ -210,9 +213,8 @@ impl Sim {
         }
     }
 
-    /// `DRLEASE_SIM_TRACE=1` with `DRLEASE_SIM_SEED`: every change of the item, as it happens.
-    fn trace(&self, what: &str) {
-        trace(self.now, what, &self.item);
+    fn trace(&self, what: impl FnOnce() -> String) {
+        trace(self.now, &self.item, what);
     }
 
     fn start(&mut self, c: usize, at: u64) {
@@ -259,13 +261,14 @@ impl Sim {
             }
             Step::Read => self.send(c, OpKind::Read),
             Step::Write(req) => {
-                let what = format!(
-                    "cand-{c} sends {} {} expecting {:?}",
-                    req.kind.as_str(),
-                    req.new.version,
-                    req.expect
-                );
-                trace(self.now, &what, &None);
+                trace(self.now, &None, || {
+                    format!(
+                        "cand-{c} sends {} {} expecting {:?}",
+                        req.kind.as_str(),
+                        req.new.version,
+                        req.expect
+                    )
+                });
                 self.send(c, OpKind::Write(req))
             }
         }

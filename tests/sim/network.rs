@@ -122,8 +122,9 @@ impl Sim {
                     if let Some(old) = self.item.replace(next) {
                         self.history.push((old, self.now));
                     }
-                    let what = format!("cand-{} {}", op.c, req.kind.as_str());
-                    trace(self.now, &what, &self.item);
+                    trace(self.now, &self.item, || {
+                        format!("cand-{} {}", op.c, req.kind.as_str())
+                    });
                     Ok(self.item.clone())
                 } else {
                     Err(StoreError::ConditionFailed)
@@ -180,13 +181,14 @@ impl Sim {
             sent_local: op.1,
         };
         if let OpKind::Read = &op.kind {
-            let what = format!(
-                "cand-{c} read answered {:?}",
-                outcome
-                    .as_ref()
-                    .map(|r| r.as_ref().and_then(|r| r.version.clone()))
-            );
-            trace(self.now, &what, &None);
+            trace(self.now, &None, || {
+                format!(
+                    "cand-{c} read answered {:?}",
+                    outcome
+                        .as_ref()
+                        .map(|r| r.as_ref().and_then(|r| r.version.clone()))
+                )
+            });
         }
         match &op.kind {
             OpKind::Read => core.on_read(op.sent_local, now_local, outcome),

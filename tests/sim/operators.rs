@@ -71,7 +71,7 @@ impl Sim {
 
     pub(super) fn operate(&mut self, action: Action) {
         self.operate_quietly(action);
-        self.trace(&format!("operator {action:?}"));
+        self.trace(|| format!("operator {action:?}"));
     }
 
     pub(super) fn operate_quietly(&mut self, action: Action) {

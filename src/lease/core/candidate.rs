@@ -26,16 +26,8 @@ impl LeaseCore {
             // like any other version below (a restored copy is no lease of ours).
             if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.eligible {
                 if let Some(version) = r.version.clone() {
-                    if now < self.not_before {
-                        return Step::Wait(self.not_before);
-                    }
                     let epoch = r.epoch.unwrap_or(self.highest_epoch);
-                    let expect = self.expect_held(version);
-                    let handover = HandoverWrite::Set {
-                        to: HANDOVER_ANY.to_string(),
-                        from: self.cfg.identity.clone(),
-                    };
-                    return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
+                    return self.release_to(now, HANDOVER_ANY.to_string(), version, epoch);
                 }
             }
         }

@@ -133,22 +133,34 @@ impl LeaseCore {
         self.stepping_down = None;
     }
 
+    /// Releases `version` (ours) so that only `target` (`*`: anyone but us) may take it at
+    /// once: a planned handover, or a step-down.
+    pub(super) fn release_to(
+        &mut self,
+        now: Mono,
+        target: String,
+        version: String,
+        epoch: u64,
+    ) -> Step {
+        if now < self.not_before {
+            return Step::Wait(self.not_before);
+        }
+        let expect = self.expect_held(version);
+        let handover = HandoverWrite::Set {
+            to: target,
+            from: self.cfg.identity.clone(),
+        };
+        self.start_write_with(now, WriteKind::Release, expect, epoch, handover)
+    }
+
     /// Holding: hand over if asked to or no longer eligible, else renew on schedule.
     pub(super) fn holder_step(&mut self, now: Mono) -> Step {
         let Some(h) = &self.holding else {
             return self.candidate_step(now);
         };
         if let Some(target) = self.step_down_target() {
-            let expect = self.expect_held(h.version.clone());
-            let handover = HandoverWrite::Set {
-                to: target,
-                from: self.cfg.identity.clone(),
-            };
-            let epoch = h.epoch;
-            if now < self.not_before {
-                return Step::Wait(self.not_before);
-            }
-            return self.start_write_with(now, WriteKind::Release, expect, epoch, handover);
+            let (version, epoch) = (h.version.clone(), h.epoch);
+            return self.release_to(now, target, version, epoch);
         }
         if let Some(confirm_at) = h.confirm_at {
             return self.gated(now, confirm_at.max(self.not_before), Step::Read);
