@@ -1,6 +1,7 @@
 //! `drlease freeze` / `drlease unfreeze`: maintenance mode through Admiral's
 //! `SKIP-LEASE-POD` convention. Both are conditional on the item as read, so a concurrent
-//! change is refused rather than overwritten.
+//! change is refused rather than overwritten; a freeze that only raced the holder's own
+//! renewal is tried again on the renewed version.
 
 use anyhow::bail;
 
@@ -12,34 +13,49 @@ use crate::token::random_token;
 
 pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
     let store = super::open(settings).await?;
-    let current = read_lease(&store).await?;
+    let mut current = read_lease(&store).await?;
     if current.as_ref().is_some_and(|r| r.is_frozen()) {
         println!("lease {} is already frozen", settings.lease_name);
         return Ok(());
     }
     let was = describe_holder(current.as_ref());
     let lease_ms = settings.timing.lease_duration.as_millis() as u64;
-    let req = operator::freeze(current.as_ref(), random_token()?, lease_ms);
-    match store.write(&req).await {
-        Ok(_) => {
-            println!(
-                "froze lease {} (was held by {was}); every candidate is passive within one \
-                 interval and stays passive until `drlease unfreeze`",
-                settings.lease_name
-            );
-            Ok(())
+    // The holder renews every interval, changing the version under us: try again while
+    // that is all that changed (the same owner), as `handover` does.
+    for _ in 0..MAX_ATTEMPTS {
+        let req = operator::freeze(current.as_ref(), random_token()?, lease_ms);
+        match store.write(&req).await {
+            Ok(_) => {
+                println!(
+                    "froze lease {} (was held by {was}); every candidate is passive within one \
+                     interval and stays passive until `drlease unfreeze`",
+                    settings.lease_name
+                );
+                return Ok(());
+            }
+            Err(StoreError::ConditionFailed) => {
+                let now = read_lease(&store).await?;
+                let same_owner = match (&current, &now) {
+                    (Some(before), Some(after)) => before.owner == after.owner,
+                    _ => false,
+                };
+                if !same_owner {
+                    bail!(
+                        "the lease changed while freezing (it was held by {was}, now by {}); \
+                         nothing was written: run freeze again",
+                        describe_holder(now.as_ref())
+                    );
+                }
+                current = now;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot freeze the lease")),
         }
-        Err(StoreError::ConditionFailed) => {
-            let now = read_lease(&store).await.ok().flatten();
-            bail!(
-                "the lease changed while freezing (it was held by {was}, now by {}); nothing \
-                 was written: run freeze again",
-                describe_holder(now.as_ref())
-            )
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("cannot freeze the lease")),
     }
+    bail!("the lease kept changing while freezing; nothing was written: run freeze again")
 }
+
+/// Renewals raced this many times in a row means something else is writing the item.
+const MAX_ATTEMPTS: usize = 20;
 
 pub async fn unfreeze(settings: &Settings) -> anyhow::Result<()> {
     let store = super::open(settings).await?;
