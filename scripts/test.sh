@@ -33,10 +33,23 @@ port = sys.argv[1]
 for _ in range(300):
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-        sys.exit(0)
+        break
     except Exception:
         time.sleep(0.1)
-sys.exit(f"moto did not start on port {port}; see target/moto-*.log")
+else:
+    sys.exit(f"moto did not start on port {port}; see target/moto-*.log")
+# Warm the DynamoDB backend: moto imports it on the first DynamoDB call, which has taken
+# over 5 s on a loaded machine and timed out the first test. Any answer (even the auth
+# server's refusal) means it is loaded.
+import boto3, botocore.config
+client = boto3.client(
+    "dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+    aws_access_key_id="testing", aws_secret_access_key="testing",
+    config=botocore.config.Config(read_timeout=120, retries={"max_attempts": 1}))
+try:
+    client.list_tables()
+except client.exceptions.ClientError:
+    pass
 PY
 }
 

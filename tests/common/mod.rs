@@ -97,13 +97,32 @@ pub fn connection_with_timeout(endpoint: &str, timeout: Duration) -> Connection 
     }
 }
 
-/// A fresh table with the lease schema.
+/// A fresh table with the lease schema. Set-up gets a generous call timeout of its own:
+/// on a loaded CI machine moto's first DynamoDB call (which imports its backend) has
+/// taken longer than the tests' 5 s, and a slow set-up proves nothing about drlease.
 pub async fn new_table(conn: &Connection) -> String {
+    let setup_timeout = Duration::from_secs(60);
+    let config = conn
+        .client
+        .config()
+        .to_builder()
+        .timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .operation_timeout(setup_timeout)
+                .connect_timeout(setup_timeout)
+                .build(),
+        )
+        .build();
+    let setup = Connection {
+        client: aws_sdk_dynamodb::Client::from_conf(config),
+        region: conn.region.clone(),
+        call_timeout: setup_timeout,
+    };
     let name = unique("drlease-test");
-    table::create_table(conn, &name)
+    table::create_table(&setup, &name)
         .await
         .expect("create table");
-    table::wait_active(conn, &name, Duration::from_secs(10))
+    table::wait_active(&setup, &name, Duration::from_secs(60))
         .await
         .expect("table active");
     name
