@@ -10,12 +10,13 @@ use tracing::{error, info, warn};
 
 use crate::clock::{BootClock, Clock, Mono};
 use crate::config::{duration::format_duration, Settings, StoreKind};
-use crate::http::{router, AppState};
+use crate::events::Facts;
+use crate::http::serve::{self as http_serve, Limits};
+use crate::http::{gate_router, router, AppState};
 use crate::lease::{CoreConfig, LeaseCore};
 use crate::lease_loop::LeaseLoop;
 use crate::metrics::Metrics;
-use crate::state::{channel, Identity, SharedState};
-use crate::store::dynamodb::heartbeat::Heartbeat;
+use crate::state::{channel, Identity};
 use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::LeaseStore;
@@ -63,18 +64,44 @@ async fn serve<S: LeaseStore>(
         session: session.clone(),
     };
     let eligibility = crate::app_health::spawn(&settings.eligibility, timing.interval);
-    let (publisher, shared) = channel(clock.clone(), who, stall_limit, *eligibility.borrow());
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "--listen: cannot listen on {}; is another process using the port? Choose another with --listen",
-                settings.listen
-            )
-        })?;
+    let (publisher, shared) = channel(
+        clock.clone(),
+        who,
+        stall_limit,
+        *eligibility.borrow(),
+        settings.serving.write_window,
+    );
+    let (open_files, raise_error) = crate::fd_limit::raise();
+    let (main_cap, gate_cap) =
+        crate::fd_limit::connection_caps(open_files, settings.serving.gate_listen.is_some());
+    match &raise_error {
+        None => info!(
+            open_files = open_files.map_or("unlimited".into(), |n| n.to_string()),
+            max_connections = main_cap,
+            gate_max_connections = gate_cap,
+            "open-file limit"
+        ),
+        Some(e) => warn!(
+            open_files = open_files.map_or("unlimited".into(), |n| n.to_string()),
+            error = %e,
+            max_connections = main_cap,
+            "cannot raise the open-file limit to its hard limit; HTTP connections are capped under the current one"
+        ),
+    }
+    let listener = bind(settings.listen, "--listen").await?;
+    let gate_listener = match settings.serving.gate_listen {
+        Some(addr) => Some(bind(addr, "--gate-listen").await?),
+        None => None,
+    };
     let bound = listener.local_addr()?;
+    let gate_bound = match &gate_listener {
+        Some(l) => l.local_addr()?.to_string(),
+        None => String::new(),
+    };
     info!(
         listen = %bound,
+        gate_listen = %gate_bound,
+        write_window = %format_duration(settings.serving.write_window),
         identity = %settings.identity,
         lease = %settings.lease_name,
         store = %settings.store,
@@ -108,7 +135,7 @@ async fn serve<S: LeaseStore>(
         // Heartbeats are for operators (status, handover): every 5 s at most, plus at once on
         // a role change, so they add a fraction to the store cost instead of doubling it.
         let period = timing.interval.max(Duration::from_secs(5));
-        tokio::spawn(heartbeat_loop(
+        tokio::spawn(crate::heartbeat_task::run(
             hb_store,
             shared.clone(),
             period,
@@ -117,23 +144,64 @@ async fn serve<S: LeaseStore>(
         ))
     });
 
-    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(AppState::new(shared, metrics));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = http_stop_rx.await;
-            })
-            .await
-    });
+    let gate = shared.gate.clone();
+    let events = shared.events.clone();
+    tokio::spawn(crate::events::deadline::run(shared.clone()));
+    let app = AppState::new(
+        shared.clone(),
+        metrics,
+        settings.serving.max_watchers as usize,
+        timing.renew_deadline,
+    );
+    let (http_stop_tx, http_stop_rx) = watch::channel(false);
+    let limits = |max_connections| Limits {
+        header_timeout: Limits::HEADER_TIMEOUT,
+        write_stall: Limits::WRITE_STALL,
+        max_connections,
+    };
+    let mut servers = vec![tokio::spawn(http_serve::serve(
+        listener,
+        router(app.clone()),
+        limits(main_cap),
+        "main",
+        http_stop_rx.clone(),
+    ))];
+    if let Some(gate_listener) = gate_listener {
+        servers.push(tokio::spawn(http_serve::serve(
+            gate_listener,
+            gate_router(app),
+            limits(gate_cap),
+            "gate",
+            http_stop_rx,
+        )));
+    }
 
     let exit_by = tokio::select! {
         signal = shutdown_signal() => {
-            let exit_by = clock.now().plus(timing.release_deadline());
+            // Stop granting write windows before anything else, even while the loop is
+            // inside a store call; the release waits for the last one granted to end, and
+            // the deadline makes room for that wait.
+            let now = clock.now();
+            let windows_end = gate.revoke().max(now);
+            let snap = shared.snapshot();
+            events.record(
+                now,
+                Facts {
+                    role: gate.role_at(now),
+                    holder: snap.view.holder.clone(),
+                    epoch: snap.view.epoch,
+                    frozen: snap.view.frozen,
+                    eligible: snap.eligibility.eligible(),
+                },
+                snap.view.store_reachable,
+                "shutting down: no more write windows; releasing once the last one ends".into(),
+            );
+            let exit_by = windows_end.plus(timing.release_deadline());
             info!(
                 signal = signal?,
-                within = %format_duration(timing.release_deadline()),
-                "shutting down: releasing the lease first"
+                windows_open_for = %format_duration(whole_ms(windows_end.since(now))),
+                within = %format_duration(whole_ms(exit_by.since(now))),
+                "shutting down: no more write windows; releasing the lease once the last one ends"
             );
             let _ = stop_tx.send(Some(exit_by));
             if let Err(e) = lease_task.await {
@@ -151,76 +219,26 @@ async fn serve<S: LeaseStore>(
     if let Some(task) = heartbeat_task {
         let _ = tokio::time::timeout(left(), task).await;
     }
-    let _ = http_stop_tx.send(());
-    // Keep-alive clients can hold a graceful shutdown open; do not wait past the deadline.
+    let _ = http_stop_tx.send(true);
+    // Keep-alive clients and watchers can hold a graceful shutdown open; do not wait past
+    // the deadline.
     let grace = left().max(Duration::from_millis(100));
-    match tokio::time::timeout(grace, server).await {
-        Ok(Ok(Err(e))) => error!(error = %e, "HTTP server error"),
-        Ok(Err(e)) => error!(error = %e, "HTTP server task failed"),
-        _ => {}
-    }
+    let _ = tokio::time::timeout(grace, futures_util::future::join_all(servers)).await;
     info!("stopped");
     Ok(())
 }
 
-/// Keeps this candidate's heartbeat item fresh; removes it on shutdown.
-async fn heartbeat_loop(
-    store: DynamoStore,
-    shared: SharedState,
-    period: Duration,
-    mut stop: watch::Receiver<Option<Mono>>,
-    clock: Arc<dyn Clock>,
-) {
-    let who = shared.who.clone();
-    let region = store.connection().region.clone();
-    let mut failing = false;
-    loop {
-        let (role, _) = shared.role();
-        let eligible = shared.snapshot().eligibility.eligible();
-        let hb = Heartbeat {
-            identity: who.identity.clone(),
-            session: who.session.clone(),
-            region: region.clone(),
-            role: role.as_str().to_string(),
-            eligible,
-            at_ms: crate::clock::wall_ms(),
-            period_ms: period.as_millis() as u64,
-        };
-        let result = tokio::time::timeout(period, store.put_heartbeat(&hb)).await;
-        match result {
-            Ok(Ok(())) => failing = false,
-            Ok(Err(e)) if !failing => {
-                warn!(error = %e, "cannot write the candidate heartbeat (status and handover will not see this pod)");
-                failing = true;
-            }
-            Err(_) if !failing => {
-                warn!("candidate heartbeat write timed out");
-                failing = true;
-            }
-            _ => {}
-        }
-        // Until the period is over, or the role or eligibility changes (checked 4x a second).
-        let written = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                _ = stop.changed() => {
-                    let left = stop.borrow().map_or(Duration::ZERO, |by| by.since(clock.now()));
-                    let _ = tokio::time::timeout(
-                        left,
-                        store.delete_heartbeat(&who.identity, &who.session),
-                    )
-                    .await;
-                    return;
-                }
-            }
-            let changed =
-                shared.role().0 != role || shared.snapshot().eligibility.eligible() != eligible;
-            if changed || written.elapsed() >= period {
-                break;
-            }
-        }
-    }
+/// For the log: milliseconds are precise enough.
+fn whole_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "{flag}: cannot listen on {addr}; is another process using the port? Choose another with {flag}"
+        )
+    })
 }
 
 async fn shutdown_signal() -> anyhow::Result<&'static str> {

@@ -8,9 +8,10 @@ use tracing::{debug, error, info, warn};
 
 use crate::app_health::Eligibility;
 use crate::clock::{Clock, Mono};
+use crate::events::{reason, Facts};
 use crate::lease::{LeaseCore, Role, Step, View, WriteKind};
 use crate::metrics::Metrics;
-use crate::state::Publisher;
+use crate::state::{Publisher, Snapshot};
 use crate::store::{LeaseStore, StoreError};
 
 pub struct LeaseLoop<S> {
@@ -23,6 +24,7 @@ pub struct LeaseLoop<S> {
     eligibility: watch::Receiver<Eligibility>,
     last: View,
     last_role: Role,
+    unreachable_since: Option<String>,
 }
 
 /// Resolves when the eligibility changes; never, once nobody can change it any more.
@@ -52,6 +54,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
             eligibility,
             last: View::default(),
             last_role: Role::Unknown,
+            unreachable_since: None,
         }
     }
 
@@ -153,9 +156,60 @@ impl<S: LeaseStore> LeaseLoop<S> {
         let now = self.clock.now();
         let view = self.core.view();
         let eligibility = *self.eligibility.borrow();
-        self.publisher.publish(view.clone(), now, eligibility);
+        match view.store_reachable {
+            Some(false) if self.unreachable_since.is_none() => {
+                self.unreachable_since =
+                    Some(httpdate::fmt_http_date(std::time::SystemTime::now()));
+            }
+            Some(true) => self.unreachable_since = None,
+            _ => {}
+        }
+        let granted_until = self.publisher.publish(Snapshot {
+            view: view.clone(),
+            progress_at: now,
+            eligibility,
+            unreachable_since: self.unreachable_since.clone(),
+        });
+        // Read after the publish: if this view stopped granting, no window can end later.
+        self.core.set_granted_until(granted_until);
+        self.record_event(&view, eligibility, now);
         self.report_changes(&view, now);
         self.last = view;
+    }
+
+    /// An event for `/events` and `/watch` when the role, holder, epoch, frozen or
+    /// eligibility changed since the latest one (which the deadline timer may have written).
+    fn record_event(&mut self, view: &View, eligibility: Eligibility, now: Mono) {
+        if !view.initialized {
+            return;
+        }
+        let facts = Facts {
+            role: view.role_at(now),
+            holder: view.holder.clone(),
+            epoch: view.epoch,
+            frozen: view.frozen,
+            eligible: eligibility.eligible(),
+        };
+        let events = &self.publisher.events;
+        let latest = events.latest();
+        let prev = latest.as_ref().map(|e| &e.facts);
+        if prev == Some(&facts) {
+            return;
+        }
+        let cx = reason::Context {
+            identity: &self.core.config().identity,
+            before: Some(&self.last).filter(|v| v.initialized),
+            view,
+            eligibility,
+            unreachable_since: self.unreachable_since.as_deref(),
+        };
+        let why = reason::describe(prev, &facts, &cx);
+        if events
+            .record(now, facts, view.store_reachable, why.clone())
+            .is_some()
+        {
+            info!(reason = %why, "lease event");
+        }
     }
 
     /// Logs and counts what an operator cares about, once per change.
@@ -279,7 +333,13 @@ mod tests {
             warm: true,
             app: AppHealth::NotChecked,
         };
-        let (publisher, shared) = channel(clock.clone(), who, interval * 3, eligible);
+        let (publisher, shared) = channel(
+            clock.clone(),
+            who,
+            interval * 3,
+            eligible,
+            Duration::from_secs(2),
+        );
         let (_eligibility_tx, eligibility) = watch::channel(eligible);
         let down = Arc::new(AtomicBool::new(false));
         let store = Flaky {

@@ -1,7 +1,6 @@
 //! What the lease loop publishes and the HTTP handlers read. Readers never block the
 //! loop, and they compute the role against their own reading of the clock.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +8,8 @@ use tokio::sync::watch;
 
 use crate::app_health::Eligibility;
 use crate::clock::{Clock, Mono};
+use crate::events::EventLog;
+use crate::gate::{Answer, Gate};
 use crate::lease::{Role, View};
 
 #[derive(Clone, Debug, Default)]
@@ -18,6 +19,8 @@ pub struct Snapshot {
     pub progress_at: Mono,
     /// Warm-up and controller health, as the loop last applied them.
     pub eligibility: Eligibility,
+    /// Wall-clock time the store has been failing since, while it is.
+    pub unreachable_since: Option<String>,
 }
 
 /// Facts that do not change while the process runs.
@@ -36,86 +39,62 @@ pub struct SharedState {
     /// How long the loop may go without finishing a step before it counts as stalled.
     pub stall_limit: Duration,
     rx: watch::Receiver<Snapshot>,
-    role_cell: Arc<RoleCell>,
-}
-
-/// The two facts a role answer needs, readable without a lock: the gate endpoints are
-/// asked before every write the controller makes.
-#[derive(Debug, Default)]
-struct RoleCell {
-    /// `View::active_until` in nanoseconds on the shared clock; 0 when not active.
-    active_until_ns: AtomicU64,
-    initialized: AtomicBool,
-}
-
-impl RoleCell {
-    fn set(&self, view: &View) {
-        let until = view
-            .active_until
-            .map(|t| t.as_duration().as_nanos() as u64)
-            .unwrap_or(0);
-        self.active_until_ns.store(until, Ordering::Release);
-        self.initialized.store(view.initialized, Ordering::Release);
-    }
-
-    fn role_at(&self, now: Mono) -> Role {
-        if !self.initialized.load(Ordering::Acquire) {
-            return Role::Unknown;
-        }
-        let until = self.active_until_ns.load(Ordering::Acquire);
-        if until != 0 && (now.as_duration().as_nanos() as u64) < until {
-            Role::Active
-        } else {
-            Role::Passive
-        }
-    }
+    /// The role answers and the write windows they grant.
+    pub gate: Arc<Gate>,
+    pub events: Arc<EventLog>,
 }
 
 /// The write side, owned by the lease loop.
 pub struct Publisher {
     tx: watch::Sender<Snapshot>,
-    role_cell: Arc<RoleCell>,
+    gate: Arc<Gate>,
+    pub events: Arc<EventLog>,
 }
 
-/// `gate` is the eligibility the process starts with, so that readers (the heartbeat)
-/// see it before the loop's first publish.
+/// `eligibility` is the one the process starts with, so that readers (the heartbeat) see it
+/// before the loop's first publish; `write_window` the longest window an active answer
+/// grants by default.
 pub fn channel(
     clock: Arc<dyn Clock>,
     who: Identity,
     stall_limit: Duration,
     eligibility: Eligibility,
+    write_window: Duration,
 ) -> (Publisher, SharedState) {
     let start = Snapshot {
         view: View::default(),
         progress_at: clock.now(),
         eligibility,
+        unreachable_since: None,
     };
     let (tx, rx) = watch::channel(start);
-    let role_cell = Arc::new(RoleCell::default());
+    let gate = Arc::new(Gate::new(write_window));
+    let events = Arc::new(EventLog::default());
     (
         Publisher {
             tx,
-            role_cell: role_cell.clone(),
+            gate: gate.clone(),
+            events: events.clone(),
         },
         SharedState {
             clock,
             who: Arc::new(who),
             stall_limit,
             rx,
-            role_cell,
+            gate,
+            events,
         },
     )
 }
 
 impl Publisher {
-    pub fn publish(&self, view: View, progress_at: Mono, eligibility: Eligibility) {
-        // Stop answering active through the fast path first, then publish the rest.
-        self.role_cell.set(&view);
-        self.tx.send_replace(Snapshot {
-            view,
-            progress_at,
-            eligibility,
-        });
+    /// Returns where the latest write window granted ends, read after the gate took the
+    /// new view: a view that stops granting is in force by then.
+    pub fn publish(&self, snapshot: Snapshot) -> Mono {
+        // Stop answering active through the gate first, then publish the rest.
+        let granted_until = self.gate.set(&snapshot.view);
+        self.tx.send_replace(snapshot);
+        granted_until
     }
 }
 
@@ -124,11 +103,21 @@ impl SharedState {
         self.rx.borrow().clone()
     }
 
-    /// The role right now, and the clock reading it was computed at: two atomic loads
-    /// and a clock read, no lock.
+    /// Wakes on every publish of the loop.
+    pub fn subscribe(&self) -> watch::Receiver<Snapshot> {
+        self.rx.clone()
+    }
+
+    /// The role right now, and the clock reading it was computed at; grants nothing.
     pub fn role(&self) -> (Role, Mono) {
         let now = self.clock.now();
-        (self.role_cell.role_at(now), now)
+        (self.gate.role_at(now), now)
+    }
+
+    /// The role right now for a caller about to write: grants a window when active with at
+    /// least `min_validity` left.
+    pub fn ask(&self, min_validity: Duration) -> Answer {
+        self.gate.ask(self.clock.now(), min_validity)
     }
 
     pub fn now(&self) -> Mono {
@@ -142,7 +131,7 @@ mod tests {
     use crate::clock::ManualClock;
 
     #[test]
-    fn the_lock_free_role_agrees_with_the_view() {
+    fn the_gate_agrees_with_the_view() {
         let clock = Arc::new(ManualClock::new(Duration::from_secs(10)));
         let who = Identity {
             identity: "a".into(),
@@ -154,6 +143,7 @@ mod tests {
             who,
             Duration::from_secs(5),
             Eligibility::default(),
+            Duration::from_secs(2),
         );
         assert_eq!(shared.role().0, Role::Unknown);
         let views = [
@@ -168,14 +158,15 @@ mod tests {
             },
         ];
         for view in views {
-            publisher.publish(view.clone(), clock.now(), Eligibility::default());
+            publisher.publish(Snapshot {
+                view: view.clone(),
+                progress_at: clock.now(),
+                eligibility: Eligibility::default(),
+                unreachable_since: None,
+            });
             for step in [0, 1, 2, 3] {
                 let now = clock.now().plus(Duration::from_secs(step));
-                assert_eq!(
-                    shared.role_cell.role_at(now),
-                    view.role_at(now),
-                    "at +{step}s"
-                );
+                assert_eq!(shared.gate.role_at(now), view.role_at(now), "at +{step}s");
             }
         }
     }

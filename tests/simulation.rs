@@ -101,9 +101,25 @@ fn the_checker_catches_an_unsafe_renew_deadline() {
         Sim::new(sc)
             .run()
             .err()
-            .filter(|v| v.what.contains("two actives"))
+            .filter(|v| v.what.contains("two actives") || v.what.contains("two writers"))
     });
     let v = caught.expect("no seed exposed the unsafe configuration: the checker is blind");
+    eprintln!("caught as expected: seed {} {}", v.seed, v.what);
+}
+
+/// The window checker must be able to fail too: a core never told about the windows it
+/// granted releases while the controller may still write, and the next holder is let in.
+#[test]
+fn the_checker_catches_a_release_inside_a_granted_window() {
+    let caught = (0..300).find_map(|seed| {
+        let mut sc = Scenario::from_seed(seed);
+        sc.honour_windows = false;
+        Sim::new(sc)
+            .run()
+            .err()
+            .filter(|v| v.what.contains("two writers"))
+    });
+    let v = caught.expect("no seed exposed releases inside windows: the checker is blind");
     eprintln!("caught as expected: seed {} {}", v.seed, v.what);
 }
 

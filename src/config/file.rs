@@ -48,6 +48,9 @@ pub struct DrleaseSection {
     pub app_health_failures: Option<u32>,
     pub warmup: Option<String>,
     pub heartbeat: Option<String>,
+    pub gate_listen: Option<String>,
+    pub write_window: Option<String>,
+    pub max_watchers: Option<u32>,
 }
 
 impl FileConfig {

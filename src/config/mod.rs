@@ -12,6 +12,7 @@ mod health_url;
 mod lease_timing;
 mod names;
 mod parse;
+mod serving;
 mod types;
 
 use eligibility::resolve_eligibility;
@@ -19,6 +20,8 @@ pub use eligibility::EligibilitySettings;
 use lease_timing::resolve_timing;
 use names::check_lease_name;
 use parse::{non_empty, parse_positive_duration};
+use serving::resolve_serving;
+pub use serving::ServingSettings;
 pub use types::{ConfigError, LogFormat, Source, StoreKind};
 
 pub use health_url::HealthUrl;
@@ -94,6 +97,16 @@ pub struct CommandLine {
     /// Keep a heartbeat item in the table for `drlease status` and handover [default: true].
     #[arg(long, env = "DRLEASE_HEARTBEAT", value_name = "true|false")]
     pub heartbeat: Option<String>,
+    /// A second listener serving only /role, /active, /passive, /health/ready and /watch,
+    /// for the controller inside the pod, e.g. 127.0.0.1:9798 [default: none].
+    #[arg(long, env = "DRLEASE_GATE_LISTEN", value_name = "IP:PORT")]
+    pub gate_listen: Option<String>,
+    /// Longest write window an active answer grants (capped by the validity left) [default: 2s].
+    #[arg(long, env = "DRLEASE_WRITE_WINDOW", value_name = "DURATION")]
+    pub write_window: Option<String>,
+    /// Most /watch streams and blocking /role queries open at once [default: 256].
+    #[arg(long, env = "DRLEASE_MAX_WATCHERS", value_name = "N")]
+    pub max_watchers: Option<String>,
     /// For each flag that was set (by its long name), whether it came from the flag or the
     /// environment. Filled by the CLI from clap's matches.
     #[arg(skip)]
@@ -123,6 +136,7 @@ pub struct Settings {
     pub eligibility: EligibilitySettings,
     /// Keep a heartbeat item per candidate in the table (for `drlease status`, handover).
     pub heartbeat: bool,
+    pub serving: ServingSettings,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -437,6 +451,7 @@ impl Settings {
             bool::to_string,
             true,
         )?;
+        let serving = resolve_serving(&mut r, own, listen)?;
 
         Ok(Settings {
             store,
@@ -451,6 +466,7 @@ impl Settings {
             log_format,
             eligibility,
             heartbeat,
+            serving,
             warnings: file
                 .warnings
                 .iter()

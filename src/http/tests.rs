@@ -7,12 +7,15 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::*;
-use crate::clock::{Clock, ManualClock};
+use crate::clock::{Clock, ManualClock, Mono};
+use crate::lease::Role;
 use crate::lease::View;
-use crate::state::{channel, Identity, Publisher};
+use crate::state::{channel, Identity, Publisher, Snapshot};
 
 struct Fixture {
     app: Router,
+    gate: Router,
+    events: Arc<crate::events::EventLog>,
     clock: Arc<ManualClock>,
     publisher: Publisher,
 }
@@ -29,10 +32,19 @@ fn fixture() -> Fixture {
         who,
         Duration::from_secs(10),
         Default::default(),
+        Duration::from_secs(2),
     );
-    let app = router(AppState::new(shared, Arc::new(Metrics::new("mylease"))));
+    let events = shared.events.clone();
+    let state = AppState::new(
+        shared,
+        Arc::new(Metrics::new("mylease")),
+        2,
+        Duration::from_secs(10),
+    );
     Fixture {
-        app,
+        app: router(state.clone()),
+        gate: gate_router(state),
+        events,
         clock,
         publisher,
     }
@@ -40,8 +52,12 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn set(&self, view: View) {
-        self.publisher
-            .publish(view, self.clock.now(), Default::default());
+        self.publisher.publish(Snapshot {
+            view,
+            progress_at: self.clock.now(),
+            eligibility: Default::default(),
+            unreachable_since: None,
+        });
     }
 
     fn active_for(&self, secs: u64) {
@@ -66,15 +82,31 @@ impl Fixture {
     }
 
     async fn call(&self, method: Method, uri: &str) -> (StatusCode, String) {
+        let (status, _, body) = self.request(&self.app, method, uri).await;
+        (status, body)
+    }
+
+    async fn request(
+        &self,
+        app: &Router,
+        method: Method,
+        uri: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let req = Request::builder()
             .method(method)
             .uri(uri)
             .body(Body::empty())
             .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
         let status = res.status();
+        let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8(body.to_vec()).unwrap())
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    async fn headers(&self, uri: &str) -> (StatusCode, axum::http::HeaderMap) {
+        let (status, headers, _) = self.request(&self.app, Method::GET, uri).await;
+        (status, headers)
     }
 
     async fn get(&self, uri: &str) -> (StatusCode, String) {
@@ -144,11 +176,11 @@ async fn role_answers_carry_the_instant_they_were_decided_at_on_request() {
     for uri in ["/active", "/passive", "/role", "/role?format=text"] {
         let req = Request::builder()
             .uri(uri)
-            .header(handlers::WANT_DECIDED_AT, "1")
+            .header(gate_endpoints::WANT_DECIDED_AT, "1")
             .body(Body::empty())
             .unwrap();
         let res = f.app.clone().oneshot(req).await.unwrap();
-        let at = res.headers()[handlers::DECIDED_AT]
+        let at = res.headers()[gate_endpoints::DECIDED_AT]
             .to_str()
             .unwrap()
             .to_string();
@@ -160,7 +192,10 @@ async fn role_answers_carry_the_instant_they_were_decided_at_on_request() {
         // Only on request: the stamp costs the gate endpoints throughput.
         let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
         let res = f.app.clone().oneshot(req).await.unwrap();
-        assert!(res.headers().get(handlers::DECIDED_AT).is_none(), "{uri}");
+        assert!(
+            res.headers().get(gate_endpoints::DECIDED_AT).is_none(),
+            "{uri}"
+        );
     }
 }
 
@@ -242,4 +277,205 @@ async fn head_works_other_methods_405_unknown_paths_404() {
         StatusCode::METHOD_NOT_ALLOWED
     );
     assert_eq!(f.get("/nope").await.0, StatusCode::NOT_FOUND);
+}
+
+fn header(h: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    h.get(name).map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn every_active_answer_grants_a_window_capped_by_the_validity_left() {
+    let f = fixture();
+    f.active_for(5);
+    for uri in [
+        "/active",
+        "/role",
+        "/role?format=text",
+        "/health/ready?checkifreadonly=true",
+    ] {
+        let (status, h) = f.headers(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(
+            header(&h, gate_endpoints::VALID_FOR_MS).as_deref(),
+            Some("2000"),
+            "{uri}"
+        );
+        assert_eq!(
+            header(&h, gate_endpoints::EPOCH).as_deref(),
+            Some("7"),
+            "{uri}"
+        );
+    }
+    let (_, body) = f.get("/role").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["valid_for_ms"], 2000);
+    f.clock.advance(Duration::from_millis(4500));
+    let (_, h) = f.headers("/active").await;
+    assert_eq!(
+        header(&h, gate_endpoints::VALID_FOR_MS).as_deref(),
+        Some("500")
+    );
+    f.passive();
+    let (status, h) = f.headers("/active").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(h.get(gate_endpoints::VALID_FOR_MS).is_none());
+    assert!(h.get(gate_endpoints::EPOCH).is_none());
+    let (_, body) = f.get("/role").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["valid_for_ms"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn min_validity_is_granted_in_full_refused_or_a_bad_request() {
+    let f = fixture();
+    f.active_for(5);
+    let (status, h) = f.headers("/active?min_validity=4s").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        header(&h, gate_endpoints::VALID_FOR_MS).as_deref(),
+        Some("4000")
+    );
+    let (status, body) = f.get("/active?min_validity=6s").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("less than min_validity=6s"), "{body}");
+    for bad in [
+        "/active?min_validity=soon",
+        "/active?min_validity=11s",
+        "/active?min_validity=",
+    ] {
+        let (status, body) = f.get(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body.contains("min_validity"), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn events_list_changes_with_reasons_and_role_carries_the_index() {
+    let f = fixture();
+    f.passive();
+    f.shared_events_record();
+    let (_, h) = f.headers("/role").await;
+    assert_eq!(header(&h, gate_endpoints::INDEX).as_deref(), Some("1"));
+    let (status, body) = f.get("/events").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["events"][0]["reason"], "test event");
+    assert_eq!(v["events"][0]["index"], 1);
+}
+
+#[tokio::test]
+async fn a_blocking_role_query_answers_on_the_next_event_or_at_its_wait() {
+    let f = fixture();
+    f.passive();
+    f.shared_events_record();
+    // Nothing new: waits out its 50 ms.
+    let started = std::time::Instant::now();
+    let (status, h) = f.headers("/role?index=1&wait=50ms").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert_eq!(header(&h, gate_endpoints::INDEX).as_deref(), Some("1"));
+    // An older index answers at once; a bad one is refused.
+    let (_, h) = f.headers("/role?index=0&wait=10m").await;
+    assert_eq!(header(&h, gate_endpoints::INDEX).as_deref(), Some("1"));
+    assert_eq!(f.get("/role?index=x").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        f.get("/role?index=1&wait=11m").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // A change wakes a waiting query.
+    let events = f.events.clone();
+    let waiter = tokio::spawn({
+        let app = f.app.clone();
+        async move {
+            let req = Request::builder()
+                .uri("/role?index=1&wait=10m")
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(req).await.unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    events.record(
+        Mono::ZERO,
+        facts(Role::Active),
+        Some(true),
+        "acquired".into(),
+    );
+    let res = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.headers()[gate_endpoints::INDEX], "2");
+}
+
+#[tokio::test]
+async fn watchers_past_the_cap_get_a_clear_503() {
+    let f = fixture();
+    f.passive();
+    f.shared_events_record();
+    let open = |app: Router| async move {
+        let req = Request::builder()
+            .uri("/watch")
+            .body(Body::empty())
+            .unwrap();
+        app.oneshot(req).await.unwrap()
+    };
+    let first = open(f.app.clone()).await;
+    let second = open(f.gate.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(
+        first.headers()[axum::http::header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let third = open(f.app.clone()).await;
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = third.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("too many watchers"));
+    // A closed stream gives its slot back.
+    drop(first);
+    assert_eq!(open(f.app.clone()).await.status(), StatusCode::OK);
+    // The first event of a stream is the current state.
+    let mut body = second.into_body();
+    let frame = body.frame().await.unwrap().unwrap();
+    let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains("id: 1") && text.contains("test event"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_gate_listener_serves_only_the_role_endpoints() {
+    let f = fixture();
+    f.active_for(5);
+    for uri in ["/active", "/role", "/passive", "/health/ready"] {
+        let (status, _, _) = f.request(&f.gate, Method::GET, uri).await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    for uri in ["/metrics", "/healthz", "/events", "/readyz"] {
+        let (status, _, body) = f.request(&f.gate, Method::GET, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(body.contains("main listener"), "{body}");
+    }
+}
+
+fn facts(role: Role) -> crate::events::Facts {
+    crate::events::Facts {
+        role,
+        holder: Some("pod-a".into()),
+        epoch: Some(7),
+        frozen: false,
+        eligible: true,
+    }
+}
+
+impl Fixture {
+    fn shared_events_record(&self) {
+        self.events.record(
+            Mono::ZERO,
+            facts(Role::Passive),
+            Some(true),
+            "test event".into(),
+        );
+    }
 }

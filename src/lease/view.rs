@@ -44,6 +44,13 @@ pub struct View {
     pub frozen: bool,
     /// The observed item carries a handover request or a handover in progress.
     pub handover_pending: bool,
+    /// The observed item's handover: who released it (or is asked to), and to whom.
+    pub handover_from: Option<String>,
+    pub handover_to: Option<String>,
+    /// Holding, but handing over to this target (`*`: anyone): no longer answering active.
+    pub stepping_down: Option<String>,
+    /// Shutting down: releasing, or done.
+    pub releasing: bool,
     pub conflict: bool,
     /// Times the store was seen going backwards (epoch lower than seen before, item gone).
     pub rollbacks: u64,

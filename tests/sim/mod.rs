@@ -45,6 +45,10 @@ struct Candidate {
     wake_seq: u64,
     busy: bool,
     restarts: u64,
+    /// The controller beside this candidate may write until here (on this host's clock).
+    /// It outlives the sidecar process: a controller keeps its window when its sidecar
+    /// dies, and keeps writing while its sidecar is paused.
+    granted_until: Mono,
 }
 
 impl Candidate {
@@ -140,6 +144,7 @@ impl Sim {
                 wake_seq: 0,
                 busy: false,
                 restarts: 0,
+                granted_until: Mono::ZERO,
             });
         }
         let mut sim = Sim {
@@ -249,7 +254,13 @@ impl Sim {
             return;
         }
         let local = self.cands[c].local(self.now);
-        let step = self.cands[c].core.as_mut().unwrap().next_step(local);
+        let granted = self.cands[c].granted_until;
+        let honour = self.sc.honour_windows;
+        let core = self.cands[c].core.as_mut().unwrap();
+        if honour {
+            core.set_granted_until(granted);
+        }
+        let step = core.next_step(local);
         match step {
             Step::Done => {
                 // Released after a stop: the process exits.
@@ -288,8 +299,53 @@ impl Sim {
             .collect()
     }
 
+    /// Every controller whose sidecar answers active asks for a write window now: the
+    /// worst case, a controller asking before every write.
+    fn grant_windows(&mut self) {
+        let window = self.sc.write_window;
+        for k in self.cands.iter_mut() {
+            if !k.alive() || k.paused_until > self.now {
+                continue;
+            }
+            let local = k.local(self.now);
+            if let Some(until) = k.core.as_ref().unwrap().view().active_until {
+                if local < until {
+                    k.granted_until = k.granted_until.max(until.min(local.plus(window)));
+                }
+            }
+        }
+    }
+
+    /// At most one candidate may write: active, or inside a window it was granted.
+    fn check_windows(&self, actives: &[(usize, u64)]) -> Result<(), String> {
+        let mut writers: Vec<usize> = actives.iter().map(|(i, _)| *i).collect();
+        for (i, k) in self.cands.iter().enumerate() {
+            if k.local(self.now) < k.granted_until && !writers.contains(&i) {
+                writers.push(i);
+            }
+        }
+        if writers.len() > 1 {
+            let who: Vec<String> = writers
+                .iter()
+                .map(|&i| {
+                    let k = &self.cands[i];
+                    let open = k.granted_until.since(k.local(self.now));
+                    format!(
+                        "{}#{i} (window open {:.1} ms more)",
+                        k.identity,
+                        open.as_secs_f64() * 1e3
+                    )
+                })
+                .collect();
+            return Err(format!("two writers at once: {}", who.join(", ")));
+        }
+        Ok(())
+    }
+
     fn check(&mut self) -> Result<(), String> {
+        self.grant_windows();
         let actives = self.actives();
+        self.check_windows(&actives)?;
         if actives.len() > 1 {
             let who: Vec<String> = actives
                 .iter()
@@ -332,6 +388,8 @@ impl Sim {
             self.queue.pop();
             self.now = at;
             self.stats.events += 1;
+            // A controller asking at the last instant before this event changes anything.
+            self.grant_windows();
             let ev = self.events[id].take().expect("each event runs once");
             match ev {
                 Ev::Wake { c, seq } if self.cands[c].wake_seq == seq => self.step_candidate(c),

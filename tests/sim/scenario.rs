@@ -50,6 +50,11 @@ pub struct Scenario {
     pub max_delay: Duration,
     /// Operators and other tools write the item too (see [`Action`]).
     pub operators: bool,
+    /// The write window each "active" answer grants the controller (capped by validity).
+    pub write_window: Duration,
+    /// The core is told about the windows granted (false only to show the checker can
+    /// fail without it).
+    pub honour_windows: bool,
 }
 
 impl Scenario {
@@ -90,6 +95,12 @@ impl Scenario {
             // From a stream of its own, so the draws above are those of earlier versions
             // of this simulation and old regression seeds replay as they did.
             operators: Rng::new(seed ^ 0x0DE5_EED5).chance(0.6),
+            // Also a stream of its own: from 1 ms to twice the lease (the cap at the
+            // validity left then decides).
+            write_window: Duration::from_millis(
+                Rng::new(seed ^ 0x0057_1D0E).range(1, lease.as_millis() as u64 * 2),
+            ),
+            honour_windows: true,
         }
     }
 }

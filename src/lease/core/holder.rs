@@ -43,7 +43,7 @@ impl LeaseCore {
             return Step::Done;
         };
         let expect = self.expect_held(version);
-        let not_before = self.not_before;
+        let not_before = self.release_not_before();
         if now < not_before {
             return Step::Wait(not_before);
         }
@@ -133,6 +133,12 @@ impl LeaseCore {
         self.stepping_down = None;
     }
 
+    /// A release lets the next holder in at once: not before a retry is due, nor before
+    /// every write window granted to the controller has ended.
+    fn release_not_before(&self) -> Mono {
+        self.not_before.max(self.granted_until)
+    }
+
     /// Releases `version` (ours) so that only `target` (`*`: anyone but us) may take it at
     /// once: a planned handover, or a step-down.
     pub(super) fn release_to(
@@ -142,8 +148,9 @@ impl LeaseCore {
         version: String,
         epoch: u64,
     ) -> Step {
-        if now < self.not_before {
-            return Step::Wait(self.not_before);
+        let not_before = self.release_not_before();
+        if now < not_before {
+            return Step::Wait(not_before);
         }
         let expect = self.expect_held(version);
         let handover = HandoverWrite::Set {

@@ -37,6 +37,14 @@
 //!   more than a lease old no longer holds anything. A restore brings back a version long
 //!   superseded; a candidate that read it before and nothing since must not trust its old
 //!   clock for it, nor let a conditional write land on the copy.
+//! * **Write windows.** Every "active" answer grants the controller a window to write in,
+//!   never longer than the validity left (the HTTP side caps it, see `crate::gate`). A lease
+//!   lost without a release (a renewal refused or never answered) needs nothing more: the
+//!   windows end by the validity deadline, which comes before any takeover by the rule
+//!   above. A release is different: it lets the next holder in at once. So the holder first
+//!   stops granting (the view stops saying active), then sends its release only once every
+//!   window already granted has ended ([`LeaseCore::set_granted_until`]). This applies to
+//!   every release: shutdown, planned handover, step-down.
 //! * The holder steps down (stops answering active, then releases to anyone else) whenever
 //!   it is not eligible, derived afresh at every step rather than latched once: a write
 //!   that lands late still leads to a step-down.
@@ -160,6 +168,8 @@ pub struct LeaseCore {
     /// Holding, but handing the lease over to this target (`*`: anyone else): no longer
     /// answering active, releasing next.
     stepping_down: Option<String>,
+    /// Every write window granted to the controller ends by here: no release before it.
+    granted_until: Mono,
 }
 
 impl LeaseCore {
@@ -201,6 +211,7 @@ impl LeaseCore {
             last_error: None,
             eligible: true,
             stepping_down: None,
+            granted_until: Mono::ZERO,
         }
     }
 
@@ -208,6 +219,12 @@ impl LeaseCore {
     /// to any other candidate (see [`LeaseCore::step_down_target`]).
     pub fn set_eligible(&mut self, eligible: bool) {
         self.eligible = eligible;
+    }
+
+    /// The end of the latest write window the HTTP side has granted. The loop reports it
+    /// after publishing a view that stopped granting, so it cannot grow behind a release.
+    pub fn set_granted_until(&mut self, until: Mono) {
+        self.granted_until = self.granted_until.max(until);
     }
 
     pub fn is_eligible(&self) -> bool {
@@ -359,6 +376,10 @@ impl LeaseCore {
             store_reachable: self.store_reachable,
             frozen: record.is_some_and(|r| r.is_frozen()),
             handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
+            handover_from: record.and_then(|r| r.handover_from.clone()),
+            handover_to: record.and_then(|r| r.handover_to.clone()),
+            stepping_down: self.step_down_target(),
+            releasing: self.phase != Phase::Running,
             conflict: self.conflict,
             rollbacks: self.rollbacks,
             last_error: self.last_error.clone(),

@@ -18,6 +18,7 @@ mod candidate;
 mod holder;
 mod releases;
 mod unsettled;
+mod windows;
 
 pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -62,6 +63,10 @@ pub(super) struct Harness {
     pub(super) outage_until: Mono,
     pub(super) malformed: bool,
     pub(super) writes: Vec<(Mono, WriteRequest)>,
+    /// A controller asking before every step for a write window this long, as the HTTP
+    /// side grants it; `granted` is where the latest one ends.
+    pub(super) window: Option<Duration>,
+    pub(super) granted: Mono,
 }
 
 impl Harness {
@@ -74,6 +79,8 @@ impl Harness {
             outage_until: Mono::ZERO,
             malformed: false,
             writes: Vec::new(),
+            window: None,
+            granted: Mono::ZERO,
         }
     }
 
@@ -96,6 +103,14 @@ impl Harness {
 
     /// Runs one step; returns false when the core is done.
     pub(super) fn step(&mut self) -> bool {
+        if let Some(window) = self.window {
+            if let Some(until) = self.core.view().active_until {
+                if self.now < until {
+                    self.granted = self.granted.max(until.min(self.now.plus(window)));
+                }
+            }
+            self.core.set_granted_until(self.granted);
+        }
         match self.core.next_step(self.now) {
             Step::Done => return false,
             Step::Wait(t) => {

@@ -1,0 +1,275 @@
+//! The endpoints a controller asks before it writes: `/active`, `/passive`, `/role` and
+//! Admiral's `/health/ready`. Every answer that says "active" grants a write window
+//! (`X-Drlease-Valid-For-Ms`, `X-Drlease-Epoch`); see `crate::gate`.
+
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::handlers::text;
+use super::AppState;
+use crate::app_health::AppHealth;
+use crate::clock::Mono;
+use crate::duration::{format_duration, parse_duration};
+use crate::gate::{Answer, Grant};
+use crate::lease::Role;
+
+/// The sidecar's clock reading (CLOCK_BOOTTIME, nanoseconds) at which a role answer was
+/// computed. The clock is shared by every process on a host, so answers from several
+/// sidecars can be put on one timeline exactly (the chaos tests do).
+pub const DECIDED_AT: &str = "x-drlease-decided-at-ns";
+
+/// Ask for `DECIDED_AT` by sending this request header (any value). Opt-in: formatting
+/// the stamp costs the gate endpoints some 12% of their throughput.
+pub const WANT_DECIDED_AT: &str = "x-drlease-want-decided-at";
+
+/// With every "active" answer: how long from the decision instant the caller may write.
+pub const VALID_FOR_MS: &str = "x-drlease-valid-for-ms";
+/// With every "active" answer: the tenure's fencing token.
+pub const EPOCH: &str = "x-drlease-epoch";
+/// With every `/role` answer: the index of the latest event (for blocking queries).
+pub const INDEX: &str = "x-drlease-index";
+
+/// What a gate request carries besides its path, read without allocating: whether it
+/// wants the decision stamp, and its query string.
+pub struct Ask {
+    want_stamp: bool,
+    query: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ask {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Ask {
+            want_stamp: parts.headers.contains_key(WANT_DECIDED_AT),
+            query: parts.uri.query().map(str::to_string),
+        })
+    }
+}
+
+impl Ask {
+    /// The value of query parameter `name` (no percent-decoding: the values are words and
+    /// durations).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .as_deref()?
+            .split('&')
+            .find_map(|kv| match kv.split_once('=') {
+                Some((k, v)) if k == name => Some(v),
+                None if kv == name => Some(""),
+                _ => None,
+            })
+    }
+}
+
+fn bad_request(message: String) -> Response {
+    text(StatusCode::BAD_REQUEST, message + "\n")
+}
+
+/// The decision stamp (on request) and the grant (when there is one).
+fn decorate(mut response: Response, answer: &Answer, ask: &Ask) -> Response {
+    let headers = response.headers_mut();
+    if ask.want_stamp {
+        let nanos = answer.at.as_duration().as_nanos() as u64;
+        headers.insert(DECIDED_AT, HeaderValue::from(nanos));
+    }
+    if let Some(grant) = answer.grant {
+        headers.insert(
+            VALID_FOR_MS,
+            HeaderValue::from(grant.valid_for.as_millis() as u64),
+        );
+        headers.insert(EPOCH, HeaderValue::from(grant.epoch));
+    }
+    response
+}
+
+/// The role gates answer on every write the controller makes: no allocation for the body.
+fn role_word(role: Role) -> &'static str {
+    match role {
+        Role::Active => "active\n",
+        Role::Passive => "passive\n",
+        Role::Unknown => "unknown\n",
+    }
+}
+
+/// The gate before every write: 200 (with a window) only while this pod holds a valid
+/// lease, and with `min_validity=D` only if it stays active for at least D.
+pub async fn active(State(app): State<AppState>, ask: Ask) -> Response {
+    let min_validity = match ask.param("min_validity") {
+        None => Duration::ZERO,
+        Some(raw) => match parse_duration(raw) {
+            Ok(d) if d <= app.longest_validity => d,
+            Ok(d) => {
+                return bad_request(format!(
+                    "min_validity={} can never be granted: a renewal keeps the lease valid for at most {} (the renew deadline)",
+                    format_duration(d),
+                    format_duration(app.longest_validity)
+                ))
+            }
+            Err(e) => {
+                return bad_request(format!(
+                    "min_validity: {e}"
+                ))
+            }
+        },
+    };
+    let answer = app.shared.ask(min_validity);
+    let response = match (answer.role, answer.grant) {
+        (Role::Active, Some(_)) => text(StatusCode::OK, role_word(Role::Active)),
+        (Role::Active, None) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "active, but valid for less than min_validity={}\n",
+                format_duration(min_validity)
+            ),
+        ),
+        (role, _) => text(StatusCode::SERVICE_UNAVAILABLE, role_word(role)),
+    };
+    decorate(response, &answer, &ask)
+}
+
+/// 200 only when a decision was made and it is passive. Grants nothing.
+pub async fn passive(State(app): State<AppState>, ask: Ask) -> Response {
+    let (role, at) = app.shared.role();
+    let status = if role == Role::Passive {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let answer = Answer {
+        role,
+        at,
+        grant: None,
+    };
+    decorate(text(status, role_word(role)), &answer, &ask)
+}
+
+/// Admiral's own endpoint: with `checkifreadonly=true`, 503 while read-only (passive or
+/// undecided) and 200 (a write window) while active; without it, plain liveness.
+pub async fn admiral_ready(State(app): State<AppState>, ask: Ask) -> Response {
+    let check = ask
+        .param("checkifreadonly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if !check {
+        return text(StatusCode::OK, "ok\n");
+    }
+    let answer = app.shared.ask(Duration::ZERO);
+    let response = match answer.grant {
+        Some(_) => text(StatusCode::OK, "read-write\n"),
+        None => text(StatusCode::SERVICE_UNAVAILABLE, "read-only\n"),
+    };
+    decorate(response, &answer, &ask)
+}
+
+#[derive(Serialize)]
+struct RoleBody<'a> {
+    role: Role,
+    identity: &'a str,
+    lease: &'a str,
+    /// The owner in the last observed item; `""` when released, null before any read.
+    holder: Option<&'a str>,
+    epoch: Option<u64>,
+    /// The write window this answer grants; null unless active.
+    valid_for_ms: Option<u64>,
+    validity_left_seconds: f64,
+    holder_last_change_age_seconds: Option<f64>,
+    store_reachable: Option<bool>,
+    frozen: bool,
+    conflict: bool,
+    session: &'a str,
+    last_error: Option<&'a str>,
+    /// May this pod hold the lease (warm-up over, controller healthy or not checked)?
+    eligible: bool,
+    /// `not_checked` without an app health URL, else `unknown`, `healthy`, `unhealthy`.
+    app_health: AppHealth,
+    /// The latest event's index (as `X-Drlease-Index`).
+    index: u64,
+}
+
+/// The longest a blocking `/role` query may wait.
+pub const MAX_WAIT: Duration = Duration::from_secs(600);
+const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// The full state as JSON (or the bare word with `format=text`). With `index=N`, a
+/// blocking query: answers once the event index passes N, or after `wait` (default 60 s).
+pub async fn role(State(app): State<AppState>, ask: Ask) -> Response {
+    let json = match ask.param("format") {
+        None | Some("json") => true,
+        Some("text") => false,
+        Some(other) => {
+            return bad_request(format!(
+                "unknown format '{other}': use format=json (default) or format=text"
+            ))
+        }
+    };
+    if let Some(raw) = ask.param("index") {
+        let Ok(index) = raw.parse::<u64>() else {
+            return bad_request(format!(
+                "index='{raw}' is not a whole number; pass the X-Drlease-Index of the last answer"
+            ));
+        };
+        let wait = match ask.param("wait").map(parse_duration) {
+            None => DEFAULT_WAIT,
+            Some(Ok(d)) if d <= MAX_WAIT => d,
+            Some(Ok(_)) | Some(Err(_)) => {
+                return bad_request(format!(
+                    "wait='{}': use a duration of at most {}, such as 30s",
+                    ask.param("wait").unwrap_or(""),
+                    format_duration(MAX_WAIT)
+                ))
+            }
+        };
+        // Waits only while nothing happened since the caller's index. An index from the
+        // future (this process restarted and counts from 1 again) answers at once.
+        if index == app.shared.events.index() {
+            let Some(_slot) = app.watchers.try_acquire() else {
+                return super::watch::too_many_watchers(&app);
+            };
+            let mut changes = app.shared.events.subscribe();
+            let _ = tokio::time::timeout(wait, changes.wait_for(|latest| *latest != index)).await;
+        }
+    }
+    let answer = app.shared.ask(Duration::ZERO);
+    let index = app.shared.events.index();
+    let mut response = if json {
+        role_json(&app, &answer, index)
+    } else {
+        text(StatusCode::OK, role_word(answer.role))
+    };
+    response
+        .headers_mut()
+        .insert(INDEX, HeaderValue::from(index));
+    decorate(response, &answer, &ask)
+}
+
+fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
+    let snap = app.shared.snapshot();
+    let now: Mono = answer.at;
+    let who = &app.shared.who;
+    let v = &snap.view;
+    Json(RoleBody {
+        role: answer.role,
+        identity: &who.identity,
+        lease: &who.lease,
+        holder: v.holder.as_deref(),
+        epoch: answer.grant.map(|g: Grant| g.epoch).or(v.epoch),
+        valid_for_ms: answer.grant.map(|g| g.valid_for.as_millis() as u64),
+        validity_left_seconds: v.validity_left(now).as_secs_f64(),
+        holder_last_change_age_seconds: v.holder_since.map(|t| now.since(t).as_secs_f64()),
+        store_reachable: v.store_reachable,
+        frozen: v.frozen,
+        conflict: v.conflict,
+        session: &who.session,
+        last_error: v.last_error.as_deref(),
+        eligible: snap.eligibility.eligible(),
+        app_health: snap.eligibility.app,
+        index,
+    })
+    .into_response()
+}

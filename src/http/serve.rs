@@ -1,0 +1,216 @@
+//! The HTTP server: hyper's HTTP/1 connection under limits a neighbour cannot get around.
+//!
+//! `axum::serve` keeps every connection until the client closes it. A neighbour pod that
+//! opens connections and never finishes a request would then hold them (and the open
+//! files they cost) for ever, and the controller's `/active` would stop answering: "not
+//! active" everywhere, no writer at all. Here:
+//! * a request's headers must arrive within the header timeout, which also closes
+//!   keep-alive connections idle for that long (hyper starts the timer when it waits for
+//!   the next request);
+//! * a client that stops reading what it asked for is dropped once a write has been
+//!   stuck for the stall timeout;
+//! * at most `max_connections` at once, kept under the open-file limit so the process
+//!   always has files left for the store and the other listener.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tracing::{debug, warn};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub write_stall: Duration,
+    pub max_connections: usize,
+}
+
+impl Limits {
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const WRITE_STALL: Duration = Duration::from_secs(30);
+}
+
+/// Serves `app` on `listener` until `stop` turns true; then asks every connection to
+/// finish its request in flight and close, and returns when they have.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    name: &'static str,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut last_full_warning: Option<Instant> = None;
+    let mut last_accept_warning: Option<Instant> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        // At the cap, wait for a connection to end before accepting: new ones wait in the
+        // kernel's backlog instead of costing open files.
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if last_full_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    warn!(
+                        listener = name,
+                        max = limits.max_connections,
+                        "HTTP connection cap reached: new connections wait until one ends"
+                    );
+                    last_full_warning = Some(Instant::now());
+                }
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = stop.changed() => continue,
+                }
+            }
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of files (or a connection reset before we took it): wait a little
+                    // rather than spin; connections closing free files.
+                    if last_accept_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        warn!(listener = name, error = %e, "cannot accept HTTP connections");
+                        last_accept_warning = Some(Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => continue,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let io = TokioIo::new(StallGuard::new(stream, limits.write_stall));
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .keep_alive(true);
+            let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = async { stop.wait_for(|s| *s).await.is_ok() } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    // Wait for the connections to finish (every permit back).
+    let _ = slots
+        .acquire_many(limits.max_connections.try_into().unwrap_or(u32::MAX))
+        .await;
+}
+
+/// A TCP stream whose writes fail once they have made no progress for `limit`: a client
+/// that stops reading must not hold its connection (and its slot) for ever.
+pub struct StallGuard {
+    inner: TcpStream,
+    limit: Duration,
+    stuck_since: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl StallGuard {
+    pub fn new(inner: TcpStream, limit: Duration) -> Self {
+        StallGuard {
+            inner,
+            limit,
+            stuck_since: None,
+        }
+    }
+
+    fn on_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Ready(r) => {
+                self.stuck_since = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let timer = self
+                    .stuck_since
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    )));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.on_write(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.on_write(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.on_write(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
