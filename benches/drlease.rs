@@ -32,6 +32,7 @@ fn start(bin: &str, identity: &str, args: &[String], cpus: Option<&str>) -> Side
         bin: bin.to_string(),
         cpus: cpus.map(String::from),
         log_filter: "warn".into(),
+        nofile: None,
     };
     Sidecar::start_with(launch, identity, args)
 }

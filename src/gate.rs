@@ -54,6 +54,8 @@ pub struct Gate {
 }
 
 impl Gate {
+    pub const SMALLEST_GRANT: Duration = Duration::from_millis(1);
+
     /// `window`: the longest window granted to a caller that does not ask for more.
     pub fn new(window: Duration) -> Self {
         Gate {
@@ -112,8 +114,10 @@ impl Gate {
         let Some(until) = s.active_until.filter(|_| role == Role::Active) else {
             return answer;
         };
+        // A window is granted in whole milliseconds (the header's unit): under one left,
+        // there is nothing to grant.
         let left = until.since(now);
-        if s.revoked || left < min_validity || left.is_zero() {
+        if s.revoked || left < min_validity.max(Self::SMALLEST_GRANT) {
             return answer;
         }
         let valid_for = left.min(self.window.max(min_validity));
@@ -217,6 +221,15 @@ mod tests {
         assert_eq!((a.role, a.grant), (Role::Passive, None));
         gate.set(&active_until(20_000, 1));
         assert_eq!(gate.role_at(at(1600)), Role::Passive, "a late publish");
+    }
+
+    #[test]
+    fn under_a_millisecond_left_grants_nothing() {
+        let gate = Gate::new(ms(2000));
+        gate.set(&active_until(10_000, 1));
+        let almost = Mono::from_duration(Duration::from_micros(9_999_600));
+        let a = gate.ask(almost, Duration::ZERO);
+        assert_eq!((a.role, a.grant), (Role::Active, None));
     }
 
     #[test]

@@ -45,3 +45,57 @@ pub async fn run(shared: SharedState) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::clock::{BootClock, Clock};
+    use crate::lease::{Role, View};
+    use crate::state::{channel, Identity, Snapshot};
+
+    /// The loop publishes an active view and then nothing (stuck in a store call): the
+    /// loss is still recorded, at the deadline instant.
+    #[tokio::test]
+    async fn a_deadline_passing_unseen_by_the_loop_is_recorded_at_the_deadline() {
+        let clock: Arc<dyn Clock> = Arc::new(BootClock);
+        let who = Identity {
+            identity: "a".into(),
+            lease: "l".into(),
+            session: "s".into(),
+        };
+        let (publisher, shared) = channel(
+            clock.clone(),
+            who,
+            Duration::from_secs(10),
+            Default::default(),
+            Duration::from_secs(2),
+        );
+        let until = clock.now().plus(Duration::from_millis(80));
+        publisher.publish(Snapshot {
+            view: View {
+                initialized: true,
+                active_until: Some(until),
+                holder: Some("a".into()),
+                epoch: Some(3),
+                ..Default::default()
+            },
+            progress_at: clock.now(),
+            eligibility: Default::default(),
+            unreachable_since: Some("Sun, 22 Nov 2026 03:12:00 GMT".into()),
+        });
+        let mut changes = shared.events.subscribe();
+        tokio::spawn(super::run(shared.clone()));
+        tokio::time::timeout(Duration::from_secs(5), changes.changed())
+            .await
+            .expect("pushed")
+            .unwrap();
+        let event = shared.events.latest().unwrap();
+        assert_eq!(event.facts.role, Role::Passive);
+        assert_eq!(event.decided_at_ns, until.as_duration().as_nanos() as u64);
+        assert!(event.reason.contains("at the deadline"), "{}", event.reason);
+        assert!(event.reason.contains("03:12:00"), "{}", event.reason);
+        drop(publisher);
+    }
+}

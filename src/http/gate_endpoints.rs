@@ -122,6 +122,10 @@ pub async fn active(State(app): State<AppState>, ask: Ask) -> Response {
     let answer = app.shared.ask(min_validity);
     let response = match (answer.role, answer.grant) {
         (Role::Active, Some(_)) => text(StatusCode::OK, role_word(Role::Active)),
+        (Role::Active, None) if min_validity.is_zero() => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "active for less than a millisecond more: nothing to grant\n",
+        ),
         (Role::Active, None) => text(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(

@@ -127,14 +127,14 @@ pub async fn serve(
 
 /// A TCP stream whose writes fail once they have made no progress for `limit`: a client
 /// that stops reading must not hold its connection (and its slot) for ever.
-pub struct StallGuard {
-    inner: TcpStream,
+pub struct StallGuard<T = TcpStream> {
+    inner: T,
     limit: Duration,
     stuck_since: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl StallGuard {
-    pub fn new(inner: TcpStream, limit: Duration) -> Self {
+impl<T> StallGuard<T> {
+    pub fn new(inner: T, limit: Duration) -> Self {
         StallGuard {
             inner,
             limit,
@@ -142,11 +142,11 @@ impl StallGuard {
         }
     }
 
-    fn on_write<T>(
+    fn on_write<R>(
         &mut self,
         cx: &mut Context<'_>,
-        polled: Poll<io::Result<T>>,
-    ) -> Poll<io::Result<T>> {
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         match polled {
             Poll::Ready(r) => {
                 self.stuck_since = None;
@@ -169,7 +169,7 @@ impl StallGuard {
     }
 }
 
-impl AsyncRead for StallGuard {
+impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -179,7 +179,7 @@ impl AsyncRead for StallGuard {
     }
 }
 
-impl AsyncWrite for StallGuard {
+impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -212,5 +212,43 @@ impl AsyncWrite for StallGuard {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_stops_reading_is_dropped_after_the_stall_limit() {
+        let (client, server) = tokio::io::duplex(64);
+        let mut guarded = StallGuard::new(server, Duration::from_secs(30));
+        // The client reads nothing: the first 64 bytes fit, then writes make no progress.
+        guarded.write_all(&[0u8; 64]).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let err = guarded.write_all(&[0u8; 64]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+        drop(client);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_that_keeps_reading_is_kept() {
+        let (mut client, server) = tokio::io::duplex(16);
+        let mut guarded = StallGuard::new(server, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            let mut total = 0;
+            while total < 256 {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                total += tokio::io::AsyncReadExt::read(&mut client, &mut buf)
+                    .await
+                    .unwrap();
+            }
+        });
+        // 16 reads, 20 s apart: each under the limit, 320 s in all.
+        guarded.write_all(&[0u8; 256]).await.unwrap();
+        reader.await.unwrap();
     }
 }

@@ -1,12 +1,13 @@
-//! Watching the sidecars: a poller per sidecar, and the overlaps of their active answers on
-//! one timeline (each answer carries the instant the sidecar decided it).
+//! Watching the sidecars as their controllers would: a poller per sidecar asking /active,
+//! and the overlaps of the write windows those answers granted, on one timeline (each
+//! answer carries the instant the sidecar decided it).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::common::sidecar::{decided_at, http_with_head};
+use crate::common::sidecar::{decided_at, http_with_head, valid_for_ms};
 
 #[derive(Clone, Copy)]
 pub struct Sample {
@@ -14,6 +15,8 @@ pub struct Sample {
     /// When the sidecar computed the answer, on the host's shared CLOCK_BOOTTIME.
     at_ns: u64,
     active: bool,
+    /// The write window the answer granted (0 unless active).
+    valid_for_ns: u64,
 }
 
 /// Polls every sidecar's /active on its own thread (a stopped process must not slow the
@@ -43,10 +46,17 @@ impl Observer {
                 while !st.load(Ordering::Relaxed) {
                     if let Some((status, head, _)) = http_with_head(port, "GET", "/active") {
                         if let Some(at_ns) = decided_at(&head) {
+                            let active = status == 200;
+                            let valid_for_ns = valid_for_ms(&head).unwrap_or(0) * 1_000_000;
+                            assert!(
+                                !active || valid_for_ns > 0,
+                                "an active answer without a write window: {head}"
+                            );
                             s.lock().unwrap().push(Sample {
                                 recv: Instant::now(),
                                 at_ns,
-                                active: status == 200,
+                                active,
+                                valid_for_ns,
                             });
                         }
                     }
@@ -62,29 +72,32 @@ impl Observer {
         }
     }
 
-    /// Runs of consecutive active answers of sidecar `i`, as [first, last] decision
-    /// instants (ns). A single active answer is a run of length zero.
+    /// When the controller beside sidecar `i` may write, as merged [start, end] intervals
+    /// (ns): every active answer opens a window from its decision instant for the time it
+    /// granted, and the window stays open whatever the sidecar answers (or whether it
+    /// lives) afterwards.
     pub fn runs(&self, i: usize) -> Vec<(u64, u64)> {
-        let mut samples = self.samples[i].lock().unwrap().clone();
-        samples.sort_by_key(|s| s.at_ns);
-        let mut runs = Vec::new();
-        let mut open: Option<(u64, u64)> = None;
-        for s in &samples {
-            match (s.active, &mut open) {
-                (true, Some((_, end))) => *end = s.at_ns,
-                (true, None) => open = Some((s.at_ns, s.at_ns)),
-                (false, Some(run)) => {
-                    runs.push(*run);
-                    open = None;
-                }
-                (false, None) => {}
+        let mut windows: Vec<(u64, u64)> = self.samples[i]
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| (s.at_ns, s.at_ns + s.valid_for_ns))
+            .collect();
+        windows.sort();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for (start, end) in windows {
+            match runs.last_mut() {
+                Some((_, last_end)) if start <= *last_end => *last_end = (*last_end).max(end),
+                _ => runs.push((start, end)),
             }
         }
-        runs.extend(open);
         runs
     }
 
-    /// Every pair of runs from two sidecars that share an instant.
+    /// Every pair of runs from two sidecars that share an instant: two controllers that may
+    /// both write. A window's end is exclusive, so a takeover decided at the very instant
+    /// the old window ends is not an overlap.
     pub fn dual_active(&self) -> Overlap {
         let mut o = Overlap {
             events: 0,
@@ -95,7 +108,7 @@ impl Observer {
                 for (a0, a1) in self.runs(i) {
                     for (b0, b1) in self.runs(j) {
                         let (start, end) = (a0.max(b0), a1.min(b1));
-                        if start <= end {
+                        if start < end {
                             o.events += 1;
                             o.total += Duration::from_nanos(end - start);
                             eprintln!(

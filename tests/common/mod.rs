@@ -4,6 +4,7 @@
 pub mod operator;
 pub mod proxy;
 pub mod sidecar;
+pub mod sse;
 
 use std::time::Duration;
 

@@ -43,6 +43,13 @@ pub fn decided_at(head: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The write window an active answer granted (X-Drlease-Valid-For-Ms).
+pub fn valid_for_ms(head: &str) -> Option<u64> {
+    head.lines()
+        .find_map(|l| l.strip_prefix("x-drlease-valid-for-ms:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 pub fn role_json(port: u16) -> Option<serde_json::Value> {
     let (status, body) = http(port, "GET", "/role")?;
     (status == 200).then(|| serde_json::from_str(&body).ok())?
@@ -66,6 +73,8 @@ pub struct Launch {
     pub cpus: Option<String>,
     /// `RUST_LOG` for the process.
     pub log_filter: String,
+    /// Start it with this open-file limit, soft and hard (`prlimit --nofile`).
+    pub nofile: Option<u64>,
 }
 
 impl Default for Launch {
@@ -74,6 +83,7 @@ impl Default for Launch {
             bin: BIN.to_string(),
             cpus: None,
             log_filter: "drlease=debug".into(),
+            nofile: None,
         }
     }
 }
@@ -106,13 +116,18 @@ impl Sidecar {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut cmd = match &self.launch.cpus {
-            Some(cpus) => {
+        let mut cmd = match (&self.launch.cpus, self.launch.nofile) {
+            (Some(cpus), _) => {
                 let mut taskset = Command::new("taskset");
                 taskset.args(["-c", cpus, &self.launch.bin]);
                 taskset
             }
-            None => Command::new(&self.launch.bin),
+            (None, Some(n)) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit.args([&format!("--nofile={n}:{n}"), "--", &self.launch.bin]);
+                prlimit
+            }
+            (None, None) => Command::new(&self.launch.bin),
         };
         let child = cmd
             .arg("run")

@@ -1,0 +1,64 @@
+//! A minimal Server-Sent Events reader for `/watch`: the `data:` lines, parsed as JSON.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+pub struct SseReader {
+    stream: TcpStream,
+    buffer: String,
+}
+
+impl SseReader {
+    pub fn open(port: u16, path: &str) -> std::io::Result<SseReader> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+        )?;
+        Ok(SseReader {
+            stream,
+            buffer: String::new(),
+        })
+    }
+
+    /// The status code of the response (reads the head).
+    pub fn status(&mut self) -> Option<u16> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.buffer.contains("\r\n\r\n") {
+            self.fill(deadline)?;
+        }
+        self.buffer.split(' ').nth(1)?.parse().ok()
+    }
+
+    fn fill(&mut self, deadline: Instant) -> Option<()> {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        self.stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
+        let mut chunk = [0u8; 4096];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => None,
+            Ok(n) => {
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+                Some(())
+            }
+        }
+    }
+
+    /// The next event's data, within `limit`; `None` on timeout or end of stream.
+    pub fn next(&mut self, limit: Duration) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(start) = self.buffer.find("\ndata: ") {
+                if let Some(len) = self.buffer[start + 7..].find('\n') {
+                    let data = self.buffer[start + 7..start + 7 + len].to_string();
+                    self.buffer.drain(..start + 7 + len);
+                    return serde_json::from_str(&data).ok();
+                }
+            }
+            self.fill(deadline)?;
+        }
+    }
+}
