@@ -69,10 +69,30 @@ export DRLEASE_REQUIRE_STORE=1
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
+# The controller side in Go (clients/go), against real drlease processes and the same
+# moto. Debian's Go, installed when missing; standard library only, so no module proxy.
+go_tests() {
+  if ! command -v go >/dev/null; then
+    echo "== installing golang-go from Debian"
+    apt-get update -qq && apt-get install -y -qq golang-go >/dev/null
+  fi
+  cargo build --locked --bin drlease
+  echo "== go test ./... (clients/go)"
+  (cd clients/go && DRLEASE_BIN="$PWD/../../target/debug/drlease" GOFLAGS=-mod=mod GOPROXY=off \
+    GOCACHE="$PWD/../../target/go-cache" go test -count=1 -v ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic|go-gate|\s+\S+_test.go)' ; exit "${PIPESTATUS[0]}")
+}
+
+# `scripts/test.sh --go`: only the Go tests.
+if [ "${1:-}" = "--go" ]; then
+  go_tests
+  exit 0
+fi
+
 cargo test --locked "$@"
 
-# The deployment artifacts (Dockerfile, chart, manifests, CloudFormation, alert rules),
-# unless a subset of the Rust tests was asked for.
+# The Go client and the deployment artifacts (Dockerfile, chart, manifests,
+# CloudFormation, alert rules), unless a subset of the Rust tests was asked for.
 if [ $# -eq 0 ]; then
+  go_tests
   DRLEASE_BIN=target/debug/drlease scripts/check-deploy.sh
 fi

@@ -1,0 +1,3 @@
+module github.com/istio-ecosystem/admiral
+
+go 1.19

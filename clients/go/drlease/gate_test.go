@@ -1,0 +1,161 @@
+package drlease_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drlease/drlease/clients/go/drlease"
+	"github.com/drlease/drlease/clients/go/internal/sidecar"
+)
+
+func TestTheGateOpensWithTheLeaseAndClosesOnShutdown(t *testing.T) {
+	s := sidecar.Start(t, "pod-a", "--store", "memory", "--interval", "200ms", "--write-window", "500ms")
+	g := drlease.New(s.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	if sidecar.WaitFor(5*time.Second, g.MayWrite) < 0 {
+		t.Fatalf("never allowed to write:\n%s", s.Logs())
+	}
+	if g.Epoch() != 1 {
+		t.Fatalf("epoch %d, want 1", g.Epoch())
+	}
+	wctx, wcancel, err := g.WriteContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wcancel()
+	deadline, ok := wctx.Deadline()
+	if !ok || time.Until(deadline) > 500*time.Millisecond {
+		t.Fatalf("a write context must end with the window (at most 500 ms): %v", time.Until(deadline))
+	}
+	s.Signal(syscall.SIGTERM)
+	took := sidecar.WaitFor(5*time.Second, func() bool { return !g.MayWrite() })
+	if took < 0 {
+		t.Fatal("still allowed to write after the sidecar shut down")
+	}
+	t.Logf("may not write %v after SIGTERM", took)
+	if _, _, err := g.WriteContext(context.Background()); err != drlease.ErrNotActive {
+		t.Fatalf("WriteContext without a window: %v", err)
+	}
+}
+
+func TestTheGateClosesOnTimeWhenTheSidecarDies(t *testing.T) {
+	s := sidecar.Start(t, "pod-a", "--store", "memory", "--interval", "200ms", "--write-window", "300ms")
+	g := drlease.New(s.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	if sidecar.WaitFor(5*time.Second, g.MayWrite) < 0 {
+		t.Fatal("never allowed to write")
+	}
+	s.Kill9()
+	killed := time.Now()
+	if sidecar.WaitFor(2*time.Second, func() bool { return !g.MayWrite() }) < 0 {
+		t.Fatal("still allowed to write long after the sidecar died")
+	}
+	if open := time.Since(killed); open > 400*time.Millisecond {
+		t.Fatalf("the window stayed open %v after the sidecar died; it was at most 300 ms", open)
+	}
+}
+
+// Two sidecars on one lease in moto, a Gate on each, sampled every 100 µs: never both
+// allowed to write, through kill -9, SIGTERM and a planned handover.
+func TestTwoGatesNeverBothMayWrite(t *testing.T) {
+	endpoint := os.Getenv("DRLEASE_TEST_DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		if os.Getenv("DRLEASE_REQUIRE_STORE") != "" {
+			t.Fatal("DRLEASE_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test.sh")
+		}
+		t.Skip("no moto endpoint: run scripts/test.sh")
+	}
+	table := fmt.Sprintf("drlease-go-%d", time.Now().UnixNano())
+	settings := []string{"--store", "dynamodb", "--endpoint-url", endpoint, "--region", "us-east-1",
+		"--table", table, "--lease-name", "go", "--interval", "200ms", "--failure-threshold", "3"}
+	if out, err := sidecar.Drlease(t, append([]string{"create-table"}, settings...)...); err != nil {
+		t.Fatalf("create-table: %v\n%s", err, out)
+	}
+	pods := []*sidecar.Sidecar{sidecar.Start(t, "pod-a", settings...), sidecar.Start(t, "pod-b", settings...)}
+	gates := make([]*drlease.Gate, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range pods {
+		gates[i] = drlease.New(pods[i].URL())
+		wg.Add(1)
+		go func(g *drlease.Gate) { defer wg.Done(); g.Run(ctx) }(gates[i])
+	}
+	var both, samples int64
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			a, b := gates[0].MayWrite(), gates[1].MayWrite()
+			atomic.AddInt64(&samples, 1)
+			if a && b {
+				atomic.AddInt64(&both, 1)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	holder := func() int {
+		var h int = -1
+		if sidecar.WaitFor(10*time.Second, func() bool {
+			a, b := gates[0].MayWrite(), gates[1].MayWrite()
+			switch {
+			case a && !b:
+				h = 0
+			case b && !a:
+				h = 1
+			default:
+				return false
+			}
+			return true
+		}) < 0 {
+			t.Fatalf("no single writer:\nA:\n%s\nB:\n%s", pods[0].Logs(), pods[1].Logs())
+		}
+		return h
+	}
+	follow := func(what string, strike func(h int)) {
+		h := holder()
+		other := 1 - h
+		// Let the passive observe the tenure (as a running candidate does).
+		time.Sleep(300 * time.Millisecond)
+		start := time.Now()
+		strike(h)
+		took := sidecar.WaitFor(10*time.Second, gates[other].MayWrite)
+		if took < 0 {
+			t.Fatalf("%s: the other gate never opened", what)
+		}
+		t.Logf("%s: the other pod's Go gate may write after %v", what, took.Round(time.Millisecond))
+		fmt.Printf("go-gate %s %.0f ms\n", what, float64(time.Since(start).Microseconds())/1000)
+	}
+	follow("kill -9", func(h int) { pods[h].Kill9(); go pods[h].Restart() })
+	follow("SIGTERM", func(h int) {
+		pods[h].Signal(syscall.SIGTERM)
+		go func() { pods[h].Wait(); pods[h].Restart() }()
+	})
+	follow("handover", func(h int) {
+		target := pods[1-h].Identity
+		go func() {
+			_, _ = sidecar.Drlease(t, append([]string{"handover"}, append(settings, "--to", target, "--timeout", "10s")...)...)
+		}()
+	})
+	close(stop)
+	cancel()
+	wg.Wait()
+	if n := atomic.LoadInt64(&both); n > 0 {
+		t.Fatalf("both gates allowed writing in %d of %d samples", n, atomic.LoadInt64(&samples))
+	}
+	t.Logf("%d samples, never both", atomic.LoadInt64(&samples))
+}
