@@ -125,6 +125,24 @@ impl SharedState {
     }
 }
 
+/// A channel for tests: identity `pod-a` on lease `mylease`, a 10 s stall limit, default
+/// eligibility, a 2 s write window.
+#[cfg(test)]
+pub fn test_channel(clock: Arc<dyn Clock>) -> (Publisher, SharedState) {
+    let who = Identity {
+        identity: "pod-a".into(),
+        lease: "mylease".into(),
+        session: "s1".into(),
+    };
+    channel(
+        clock,
+        who,
+        Duration::from_secs(10),
+        Eligibility::default(),
+        Duration::from_secs(2),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,18 +151,7 @@ mod tests {
     #[test]
     fn the_gate_agrees_with_the_view() {
         let clock = Arc::new(ManualClock::new(Duration::from_secs(10)));
-        let who = Identity {
-            identity: "a".into(),
-            lease: "l".into(),
-            session: "s".into(),
-        };
-        let (publisher, shared) = channel(
-            clock.clone(),
-            who,
-            Duration::from_secs(5),
-            Eligibility::default(),
-            Duration::from_secs(2),
-        );
+        let (publisher, shared) = test_channel(clock.clone());
         assert_eq!(shared.role().0, Role::Unknown);
         let views = [
             View {

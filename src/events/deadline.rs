@@ -53,25 +53,14 @@ mod tests {
 
     use crate::clock::{BootClock, Clock};
     use crate::lease::{Role, View};
-    use crate::state::{channel, Identity, Snapshot};
+    use crate::state::{test_channel, Snapshot};
 
     /// The loop publishes an active view and then nothing (stuck in a store call): the
     /// loss is still recorded, at the deadline instant.
     #[tokio::test]
     async fn a_deadline_passing_unseen_by_the_loop_is_recorded_at_the_deadline() {
         let clock: Arc<dyn Clock> = Arc::new(BootClock);
-        let who = Identity {
-            identity: "a".into(),
-            lease: "l".into(),
-            session: "s".into(),
-        };
-        let (publisher, shared) = channel(
-            clock.clone(),
-            who,
-            Duration::from_secs(10),
-            Default::default(),
-            Duration::from_secs(2),
-        );
+        let (publisher, shared) = test_channel(clock.clone());
         let until = clock.now().plus(Duration::from_millis(80));
         publisher.publish(Snapshot {
             view: View {

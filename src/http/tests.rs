@@ -10,7 +10,7 @@ use super::*;
 use crate::clock::{Clock, ManualClock, Mono};
 use crate::lease::Role;
 use crate::lease::View;
-use crate::state::{channel, Identity, Publisher, Snapshot};
+use crate::state::{test_channel, Publisher, Snapshot};
 
 struct Fixture {
     app: Router,
@@ -22,18 +22,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::new(Duration::from_secs(100)));
-    let who = Identity {
-        identity: "pod-a".into(),
-        lease: "mylease".into(),
-        session: "s1".into(),
-    };
-    let (publisher, shared) = channel(
-        clock.clone(),
-        who,
-        Duration::from_secs(10),
-        Default::default(),
-        Duration::from_secs(2),
-    );
+    let (publisher, shared) = test_channel(clock.clone());
     let events = shared.events.clone();
     let state = AppState::new(
         shared,
