@@ -133,7 +133,7 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		start := time.Now()
 		strike(h)
-		took := sidecar.WaitFor(10*time.Second, gates[other].MayWrite)
+		took := sidecar.WaitFor(20*time.Second, gates[other].MayWrite)
 		if took < 0 {
 			t.Fatalf("%s: the other gate never opened", what)
 		}
@@ -148,7 +148,16 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 	follow("handover", func(h int) {
 		target := pods[1-h].Identity
 		go func() {
-			_, _ = sidecar.Drlease(t, append([]string{"handover"}, append(settings, "--to", target, "--timeout", "10s")...)...)
+			// The command refuses a target whose heartbeat it cannot see yet (a pod just
+			// restarted on a loaded machine): ask again, as an operator would.
+			for attempt := 0; attempt < 5; attempt++ {
+				out, err := sidecar.Drlease(t, append([]string{"handover"}, append(settings, "--to", target, "--timeout", "10s")...)...)
+				if err == nil {
+					return
+				}
+				t.Logf("handover attempt %d: %v: %s", attempt+1, err, out)
+				time.Sleep(time.Second)
+			}
 		}()
 	})
 	close(stop)
