@@ -186,13 +186,7 @@ async fn serve<S: LeaseStore>(
             let snap = shared.snapshot();
             events.record(
                 now,
-                Facts {
-                    role: gate.role_at(now),
-                    holder: snap.view.holder.clone(),
-                    epoch: snap.view.epoch,
-                    frozen: snap.view.frozen,
-                    eligible: snap.eligibility.eligible(),
-                },
+                Facts::of(gate.role_at(now), &snap.view, snap.eligibility),
                 snap.view.store_reachable,
                 "shutting down: no more write windows; releasing once the last one ends".into(),
             );

@@ -64,10 +64,6 @@ impl Gate {
         }
     }
 
-    pub fn window(&self) -> Duration {
-        self.window
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing under this lock can panic half-way; a poisoned lock still holds good data.
         self.state.lock().unwrap_or_else(|e| e.into_inner())

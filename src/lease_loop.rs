@@ -183,13 +183,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
         if !view.initialized {
             return;
         }
-        let facts = Facts {
-            role: view.role_at(now),
-            holder: view.holder.clone(),
-            epoch: view.epoch,
-            frozen: view.frozen,
-            eligible: eligibility.eligible(),
-        };
+        let facts = Facts::of(view.role_at(now), view, eligibility);
         let events = &self.publisher.events;
         let latest = events.latest();
         let prev = latest.as_ref().map(|e| &e.facts);

@@ -23,13 +23,8 @@ pub async fn run(shared: SharedState) {
                 }
             }
             // The loop has not published since: the deadline passed with no renewal.
-            let facts = Facts {
-                role: shared.gate.role_at(shared.now()),
-                holder: snap.view.holder.clone(),
-                epoch: snap.view.epoch,
-                frozen: snap.view.frozen,
-                eligible: snap.eligibility.eligible(),
-            };
+            let role = shared.gate.role_at(shared.now());
+            let facts = Facts::of(role, &snap.view, snap.eligibility);
             let reason = match &snap.unreachable_since {
                 Some(since) => format!(
                     "validity ran out at the deadline: no renewal confirmed; store unreachable since {since}"

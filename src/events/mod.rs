@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::app_health::Eligibility;
 use crate::clock::Mono;
-use crate::lease::Role;
+use crate::lease::{Role, View};
 
 pub mod deadline;
 pub mod reason;
@@ -30,6 +31,19 @@ pub struct Facts {
     pub epoch: Option<u64>,
     pub frozen: bool,
     pub eligible: bool,
+}
+
+impl Facts {
+    /// The facts of `view` with `role` as answered now (the gate's or the view's reading).
+    pub fn of(role: Role, view: &View, eligibility: Eligibility) -> Facts {
+        Facts {
+            role,
+            holder: view.holder.clone(),
+            epoch: view.epoch,
+            frozen: view.frozen,
+            eligible: eligibility.eligible(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

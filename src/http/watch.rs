@@ -53,10 +53,6 @@ impl WatcherSlots {
             .map(|_| WatcherSlot(self.open.clone()))
     }
 
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Acquire)
-    }
-
     pub fn max(&self) -> usize {
         self.max
     }
