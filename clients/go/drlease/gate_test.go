@@ -126,7 +126,10 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 		}
 		return h
 	}
-	follow := func(what string, strike func(h int)) {
+	// strike returns once the holder is down (or asked to move); the struck pod is
+	// started again only after the other has taken over: a pod restarted at once
+	// competes for the same takeover and may fairly win it.
+	follow := func(what string, strike func(h int), restart bool) {
 		h := holder()
 		other := 1 - h
 		// Let the passive observe the tenure (as a running candidate does).
@@ -135,16 +138,20 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 		strike(h)
 		took := sidecar.WaitFor(20*time.Second, gates[other].MayWrite)
 		if took < 0 {
-			t.Fatalf("%s: the other gate never opened", what)
+			t.Fatalf("%s: the other gate never opened\nstruck %s:\n%s\nother %s:\n%s",
+				what, pods[h].Identity, pods[h].Logs(), pods[other].Identity, pods[other].Logs())
 		}
 		t.Logf("%s: the other pod's Go gate may write after %v", what, took.Round(time.Millisecond))
 		fmt.Printf("go-gate %s %.0f ms\n", what, float64(time.Since(start).Microseconds())/1000)
+		if restart {
+			pods[h].Restart()
+		}
 	}
-	follow("kill -9", func(h int) { pods[h].Kill9(); go pods[h].Restart() })
+	follow("kill -9", func(h int) { pods[h].Kill9() }, true)
 	follow("SIGTERM", func(h int) {
 		pods[h].Signal(syscall.SIGTERM)
-		go func() { pods[h].Wait(); pods[h].Restart() }()
-	})
+		pods[h].Wait()
+	}, true)
 	follow("handover", func(h int) {
 		target := pods[1-h].Identity
 		go func() {
@@ -159,7 +166,7 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 				time.Sleep(time.Second)
 			}
 		}()
-	})
+	}, false)
 	close(stop)
 	cancel()
 	wg.Wait()
