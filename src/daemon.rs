@@ -109,6 +109,9 @@ async fn serve<S: LeaseStore>(
         interval = %format_duration(timing.interval),
         lease_duration = %format_duration(timing.lease_duration),
         renew_deadline = %format_duration(timing.renew_deadline),
+        priority = settings.affinity.priority,
+        failback_after = %settings.affinity.failback_after.map_or("off".to_string(), format_duration),
+        observer = settings.affinity.never_acquire,
         "drlease starting"
     );
 
@@ -117,6 +120,7 @@ async fn serve<S: LeaseStore>(
         session,
         timing: timing.clone(),
         store_is_private: settings.store == StoreKind::Memory,
+        affinity: settings.affinity.clone(),
     });
     // Carries the release deadline once a signal arrives: everything after it ends by then.
     let (stop_tx, stop_rx) = watch::channel(None::<Mono>);

@@ -123,6 +123,22 @@ impl<S: LeaseStore> LeaseLoop<S> {
                     }
                     self.core.on_write(&req, sent, self.clock.now(), result);
                 }
+                Step::RequestHandover(req) => {
+                    let started = Instant::now();
+                    let result = self.bounded(self.store.request_handover(&req), left).await;
+                    self.count("handover_request", &result, started);
+                    match &result {
+                        Ok(()) => info!(
+                            holder = self.last.holder.as_deref().unwrap_or(""),
+                            holder_priority = self.last.holder_priority.unwrap_or(0),
+                            priority = self.core.config().affinity.priority,
+                            "asked the holder of lower priority to hand the lease over (failback)"
+                        ),
+                        Err(e) => debug!(error = %e, "failback request not applied"),
+                    }
+                    self.core
+                        .on_handover_request(&req, self.clock.now(), result);
+                }
             }
             self.publish();
         }
@@ -257,6 +273,7 @@ mod tests {
 
     use super::*;
     use crate::app_health::{AppHealth, Eligibility};
+    use crate::lease::operator::HandoverRequest;
     use crate::lease::{CoreConfig, LeaseRecord, WriteRequest};
     use crate::state::{channel, Identity};
     use crate::store::memory::MemoryStore;
@@ -297,6 +314,11 @@ mod tests {
             self.hang_if_down().await;
             self.inner.write(req).await
         }
+
+        async fn request_handover(&self, req: &HandoverRequest) -> Result<(), StoreError> {
+            self.hang_if_down().await;
+            self.inner.request_handover(req).await
+        }
     }
 
     /// Review bug: with the defaults (interval 15 s, call timeout 5 s, release deadline
@@ -317,6 +339,7 @@ mod tests {
                 confirm_delay: Duration::ZERO,
             },
             store_is_private: true,
+            affinity: Default::default(),
         });
         let who = Identity {
             identity: "a".into(),

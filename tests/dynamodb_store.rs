@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use drlease::lease::operator::HandoverRequest;
 use drlease::lease::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
+    FROZEN_OWNER,
 };
 use drlease::store::dynamodb::item::{n, s};
 use drlease::store::dynamodb::{Connection, DynamoStore};
@@ -29,6 +31,7 @@ fn write(kind: WriteKind, expect: Expect, owner: &str, version: &str, epoch: u64
             handover: HandoverWrite::Clear,
             released_by: None,
             released_from: None,
+            priority: (!owner.is_empty()).then_some(7),
         },
     }
 }
@@ -97,6 +100,11 @@ async fn create_then_read_back_every_attribute() {
         "updatedTime is wall-clock seconds"
     );
     assert!(r.notes.unwrap().starts_with("Created by drlease"));
+    assert_eq!(
+        r.owner_priority,
+        Some(7),
+        "the holder's priority is in the item"
+    );
 }
 
 /// Many rounds of writers racing on fresh items: exactly one conditional create lands in
@@ -408,6 +416,99 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
             assert_eq!(
                 from_memory, from_dynamo,
                 "start {name}, expect {expect:?}: memory and DynamoDB disagree"
+            );
+        }
+    }
+}
+
+/// Handover requests (an operator's, and a failback a preferred candidate makes for
+/// itself) on both stores, from every kind of item: the same outcome, the same item after.
+#[tokio::test]
+async fn memory_and_dynamodb_agree_on_handover_requests() {
+    let Some(f) = fixture().await else { return };
+    let held_item = |handover: Option<&str>| LeaseRecord {
+        owner: "b".into(),
+        owner_session: Some("b-session".into()),
+        version: Some("v1".into()),
+        epoch: Some(2),
+        handover_to: handover.map(str::to_string),
+        ..Default::default()
+    };
+    let starts = [
+        ("held", held_item(None)),
+        ("held, a request on it", held_item(Some("c"))),
+        (
+            "held, a stale request naming the holder",
+            held_item(Some("b")),
+        ),
+        (
+            "frozen",
+            LeaseRecord {
+                owner: FROZEN_OWNER.into(),
+                ..held_item(None)
+            },
+        ),
+        (
+            "released",
+            LeaseRecord {
+                owner: String::new(),
+                ..held_item(None)
+            },
+        ),
+    ];
+    let requests = [
+        HandoverRequest::by_operator("v1", "a"),
+        HandoverRequest::by_operator("v0", "a"),
+        HandoverRequest {
+            expect_version: "v1".into(),
+            target: "a".into(),
+            failback: true,
+        },
+    ];
+    for (i, (name, start)) in starts.iter().enumerate() {
+        for (j, req) in requests.iter().enumerate() {
+            let lease = format!("handover-{i}-{j}");
+            let dynamo = DynamoStore::new(f.conn.clone(), f.table.clone(), lease.clone());
+            let memory = MemoryStore::new(lease.clone());
+            memory.table().put(&lease, start.clone());
+            let mut item = HashMap::from([
+                ("leaseName".to_string(), s(&lease)),
+                ("leaseOwner".to_string(), s(&start.owner)),
+                ("leaseVersion".to_string(), s("v1")),
+                ("ownerSession".to_string(), s("b-session")),
+                ("epoch".to_string(), n(2)),
+            ]);
+            if let Some(to) = &start.handover_to {
+                item.insert("handoverTo".into(), s(to));
+            }
+            f.conn
+                .client
+                .put_item()
+                .table_name(&f.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+            let from_memory = memory.request_handover(req).await;
+            let from_dynamo = dynamo.request_handover(req).await;
+            assert_eq!(
+                from_memory, from_dynamo,
+                "start {name}, {req:?}: memory and DynamoDB disagree"
+            );
+            let after_memory = memory.read().await.unwrap().unwrap();
+            let after_dynamo = dynamo.read().await.unwrap().unwrap();
+            assert_eq!(
+                (
+                    &after_memory.handover_to,
+                    &after_memory.handover_reason,
+                    &after_memory.version
+                ),
+                (
+                    &after_dynamo.handover_to,
+                    &after_dynamo.handover_reason,
+                    &after_dynamo.version
+                ),
+                "start {name}, {req:?}: the items differ after the request"
             );
         }
     }

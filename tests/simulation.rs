@@ -123,6 +123,25 @@ fn the_checker_catches_a_release_inside_a_granted_window() {
     eprintln!("caught as expected: seed {} {}", v.seed, v.what);
 }
 
+/// The observer check must be able to fail: cores never told they are observers acquire,
+/// and the simulation has to say so.
+#[test]
+fn the_checker_catches_an_observer_that_acquires() {
+    let caught = (0..300).find_map(|seed| {
+        let mut sc = Scenario::from_seed(seed);
+        if !sc.affinity.iter().any(|a| a.never_acquire) {
+            return None;
+        }
+        sc.tell_observers = false;
+        Sim::new(sc)
+            .run()
+            .err()
+            .filter(|v| v.what.contains("observer"))
+    });
+    let v = caught.expect("no seed exposed an acquiring observer: the checker is blind");
+    eprintln!("caught as expected: seed {} {}", v.seed, v.what);
+}
+
 /// Seeds that once failed, kept so the bugs they found stay fixed.
 /// 2132 ... 25466: a renew deadline just above the interval let the holder lapse before each
 /// renewal landed, and at times nobody was active (fixed: renew every min(interval,
@@ -132,9 +151,10 @@ fn regression_seeds() {
     for seed in [
         2132, 7349, 9852, 12269, 15561, 17310, 18799, 22578, 25244, 25466,
     ] {
-        // Found before operators were simulated: replay them as they ran then.
+        // Found before operators and affinity were simulated: replay them as they ran then.
         let mut sc = Scenario::from_seed(seed);
         sc.operators = false;
+        sc.affinity = vec![Default::default(); sc.candidates];
         if let Err(v) = Sim::new(sc).run() {
             panic!(
                 "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
@@ -159,7 +179,9 @@ fn regression_seeds() {
 #[test]
 fn regression_seeds_with_operators() {
     for seed in [0, 3, 4, 6, 17, 18, 22, 26, 125, 304, 78179, 92699] {
-        let sc = Scenario::from_seed(seed);
+        // Found before affinity was simulated: replay them as they ran then.
+        let mut sc = Scenario::from_seed(seed);
+        sc.affinity = vec![Default::default(); sc.candidates];
         assert!(sc.operators, "seed {seed} was found with operators on");
         if let Err(v) = Sim::new(sc).run() {
             panic!(

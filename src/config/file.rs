@@ -51,6 +51,9 @@ pub struct DrleaseSection {
     pub gate_listen: Option<String>,
     pub write_window: Option<String>,
     pub max_watchers: Option<u32>,
+    pub priority: Option<i32>,
+    pub failback_after: Option<String>,
+    pub never_acquire: Option<bool>,
 }
 
 impl FileConfig {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::duration;
+mod affinity;
 mod eligibility;
 pub mod file;
 mod health_url;
@@ -15,6 +16,7 @@ mod parse;
 mod serving;
 mod types;
 
+use affinity::resolve_affinity;
 use eligibility::resolve_eligibility;
 pub use eligibility::EligibilitySettings;
 use lease_timing::resolve_timing;
@@ -107,6 +109,21 @@ pub struct CommandLine {
     /// Most /watch streams and blocking /role queries open at once [default: 256].
     #[arg(long, env = "DRLEASE_MAX_WATCHERS", value_name = "N")]
     pub max_watchers: Option<String>,
+    /// Failover priority: higher is preferred (e.g. the primary region) [default: 0].
+    #[arg(
+        long,
+        env = "DRLEASE_PRIORITY",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub priority: Option<String>,
+    /// Take the lease back from a holder of lower priority once this pod has been healthy
+    /// this long, through a planned handover, e.g. 5m [default: off].
+    #[arg(long, env = "DRLEASE_FAILBACK_AFTER", value_name = "DURATION|off")]
+    pub failback_after: Option<String>,
+    /// An observer: serve the role, never hold the lease [default: false].
+    #[arg(long, env = "DRLEASE_NEVER_ACQUIRE", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub never_acquire: Option<String>,
     /// For each flag that was set (by its long name), whether it came from the flag or the
     /// environment. Filled by the CLI from clap's matches.
     #[arg(skip)]
@@ -137,6 +154,8 @@ pub struct Settings {
     /// Keep a heartbeat item per candidate in the table (for `drlease status`, handover).
     pub heartbeat: bool,
     pub serving: ServingSettings,
+    /// Priority, failback, observer.
+    pub affinity: crate::lease::core::Affinity,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -452,6 +471,7 @@ impl Settings {
             true,
         )?;
         let serving = resolve_serving(&mut r, own, listen)?;
+        let affinity = resolve_affinity(&mut r, own)?;
 
         Ok(Settings {
             store,
@@ -467,6 +487,7 @@ impl Settings {
             eligibility,
             heartbeat,
             serving,
+            affinity,
             warnings: file
                 .warnings
                 .iter()

@@ -9,6 +9,7 @@
 
 use super::record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, WriteKind, WriteRequest, FROZEN_OWNER,
+    HANDOVER_REASON_FAILBACK,
 };
 
 /// Freezes the lease (Admiral's `SKIP-LEASE-POD`), conditional on the item as read.
@@ -28,6 +29,7 @@ pub fn freeze(current: Option<&LeaseRecord>, version: String, lease_ms: u64) -> 
             handover: HandoverWrite::Clear,
             released_by: None,
             released_from: None,
+            priority: None,
         },
     }
 }
@@ -47,6 +49,7 @@ pub fn unfreeze(frozen: &LeaseRecord, version: String, lease_ms: u64) -> WriteRe
             handover: HandoverWrite::Clear,
             released_by: None,
             released_from: Some(frozen.version_key().marker()),
+            priority: None,
         },
     }
 }
@@ -66,21 +69,49 @@ pub fn seed(version: String, lease_ms: u64) -> WriteRequest {
             handover: HandoverWrite::Clear,
             released_by: None,
             released_from: Some(String::new()),
+            priority: None,
         },
     }
 }
 
-/// Asks the holder to hand over to `target` (`*`: anyone else): sets `handoverTo` without
-/// changing the version, only if the item is still at `expect_version` and held by a
-/// candidate (not released, not frozen). Returns whether it applied. The DynamoDB store
-/// encodes the same condition.
-pub fn request_handover(record: &mut LeaseRecord, expect_version: &str, target: &str) -> bool {
-    let held = !record.is_released() && !record.is_frozen();
-    if !held || record.version.as_deref() != Some(expect_version) {
-        return false;
+/// Asks the holder to hand the lease over: sets `handoverTo` (and `handoverReason`) on the
+/// lease item without changing its version, so the holder's next renewal still matches
+/// and sees the request in the item it gets back. Made by `drlease handover` and, for
+/// itself, by a preferred candidate failing back; both stores encode [`Self::apply_to`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandoverRequest {
+    /// Applies only while the item is still at this version and held by a candidate (not
+    /// released, not frozen).
+    pub expect_version: String,
+    /// Who may acquire once the holder releases (`*`: anyone but the holder).
+    pub target: String,
+    /// A failback: marked as such, and never replaces a live request already on the item
+    /// (an operator's handover wins over automatic failback).
+    pub failback: bool,
+}
+
+impl HandoverRequest {
+    /// An operator's request (`drlease handover`).
+    pub fn by_operator(expect_version: &str, target: &str) -> Self {
+        HandoverRequest {
+            expect_version: expect_version.to_string(),
+            target: target.to_string(),
+            failback: false,
+        }
     }
-    record.handover_to = Some(target.to_string());
-    true
+
+    /// Applies the request to `record` as the store would; returns whether it applied.
+    pub fn apply_to(&self, record: &mut LeaseRecord) -> bool {
+        if !record.is_held() || record.version.as_deref() != Some(self.expect_version.as_str()) {
+            return false;
+        }
+        if self.failback && record.has_live_request() {
+            return false;
+        }
+        record.handover_to = Some(self.target.clone());
+        record.handover_reason = self.failback.then(|| HANDOVER_REASON_FAILBACK.to_string());
+        true
+    }
 }
 
 #[cfg(test)]
@@ -121,12 +152,13 @@ mod tests {
             version: Some("v".into()),
             ..Default::default()
         };
-        assert!(!request_handover(&mut held, "other", "b"));
-        assert!(request_handover(&mut held, "v", "b"));
+        assert!(!HandoverRequest::by_operator("other", "b").apply_to(&mut held));
+        assert!(HandoverRequest::by_operator("v", "b").apply_to(&mut held));
         assert_eq!(held.handover_to.as_deref(), Some("b"));
+        assert!(!held.is_failback());
         let mut f = frozen();
         assert!(
-            !request_handover(&mut f, "f1", "b"),
+            !HandoverRequest::by_operator("f1", "b").apply_to(&mut f),
             "a frozen item is refused"
         );
         assert_eq!(f.handover_to, None);
@@ -134,6 +166,42 @@ mod tests {
             version: Some("r".into()),
             ..Default::default()
         };
-        assert!(!request_handover(&mut released, "r", "b"));
+        assert!(!HandoverRequest::by_operator("r", "b").apply_to(&mut released));
+    }
+
+    #[test]
+    fn a_failback_request_never_replaces_a_request_already_made() {
+        let failback = HandoverRequest {
+            expect_version: "v".into(),
+            target: "a".into(),
+            failback: true,
+        };
+        let mut held = LeaseRecord {
+            owner: "b".into(),
+            version: Some("v".into()),
+            ..Default::default()
+        };
+        assert!(failback.apply_to(&mut held));
+        assert!(held.is_failback());
+        let mut asked = LeaseRecord {
+            handover_to: Some("c".into()),
+            handover_reason: None,
+            ..held.clone()
+        };
+        assert!(
+            !failback.apply_to(&mut asked),
+            "the operator's request stays"
+        );
+        assert_eq!(asked.handover_to.as_deref(), Some("c"));
+        // A stale request naming the holder itself asks for nothing: it does not block.
+        let mut stale = LeaseRecord {
+            handover_to: Some("b".into()),
+            ..held.clone()
+        };
+        assert!(failback.apply_to(&mut stale));
+        assert_eq!(stale.handover_to.as_deref(), Some("a"));
+        // An operator's request replaces a failback request, and is not marked failback.
+        assert!(HandoverRequest::by_operator("v", "c").apply_to(&mut held));
+        assert!(!held.is_failback());
     }
 }

@@ -32,10 +32,20 @@ pub struct LeaseRecord {
     /// `""` for the seed `create-table` writes into a new table. A candidate that saw that
     /// version keeps timing from when it first saw it.
     pub released_from: Option<String>,
+    /// The holder's failover priority (`--priority`), written with every renewal, so a
+    /// candidate of higher priority can tell from the lease item alone (no Scan) that it
+    /// is preferred. Absent on items written by Admiral or an older drlease: priority 0.
+    pub owner_priority: Option<i32>,
+    /// Why a handover was requested: [`HANDOVER_REASON_FAILBACK`], or absent for an
+    /// operator's `drlease handover`.
+    pub handover_reason: Option<String>,
 }
 
 /// `handoverTo` value that lets any candidate but the one that released acquire.
 pub const HANDOVER_ANY: &str = "*";
+
+/// `handoverReason` of a request a preferred candidate made for itself (`--failback-after`).
+pub const HANDOVER_REASON_FAILBACK: &str = "failback";
 
 /// What identifies one write of the item. Items written by Admiral carry no
 /// `leaseVersion`; for them the pair (`leaseOwner`, `updatedTime`) serves.
@@ -89,6 +99,29 @@ impl LeaseRecord {
 
     pub fn is_frozen(&self) -> bool {
         self.owner == FROZEN_OWNER
+    }
+
+    /// Held by a candidate: neither released nor frozen.
+    pub fn is_held(&self) -> bool {
+        !self.is_released() && !self.is_frozen()
+    }
+
+    /// The holder's priority; items without one (Admiral's, older drlease's) count as 0.
+    pub fn priority(&self) -> i32 {
+        self.owner_priority.unwrap_or(0)
+    }
+
+    /// A handover request that still means something: one naming the holder itself (an
+    /// operator racing a handover that already happened) asks for nothing.
+    pub fn has_live_request(&self) -> bool {
+        self.handover_to
+            .as_ref()
+            .is_some_and(|to| self.is_released() || to != &self.owner)
+    }
+
+    /// The handover under way (or asked for) is a failback.
+    pub fn is_failback(&self) -> bool {
+        self.handover_reason.as_deref() == Some(HANDOVER_REASON_FAILBACK)
     }
 
     /// For a held item with a handover request: will `identity` be allowed to acquire it
@@ -227,6 +260,8 @@ pub struct LeaseState {
     /// Release markers (`releasedBy`, `releasedFrom`); `None` removes the attribute.
     pub released_by: Option<String>,
     pub released_from: Option<String>,
+    /// The owner's priority; `None` (released items, operators' writes) removes it.
+    pub priority: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,13 +274,18 @@ pub struct WriteRequest {
 impl WriteRequest {
     /// Applies this write to a record, as the store would.
     pub fn apply(&self, previous: Option<&LeaseRecord>, wall_secs: i64) -> LeaseRecord {
-        let (handover_to, handover_from) = match &self.new.handover {
+        let previous_reason = previous.and_then(|p| p.handover_reason.clone());
+        // A release for a handover keeps the request's reason, so everyone sees a failback.
+        let (handover_to, handover_from, handover_reason) = match &self.new.handover {
             HandoverWrite::Keep => (
                 previous.and_then(|p| p.handover_to.clone()),
                 previous.and_then(|p| p.handover_from.clone()),
+                previous_reason,
             ),
-            HandoverWrite::Clear => (None, None),
-            HandoverWrite::Set { to, from } => (Some(to.clone()), Some(from.clone())),
+            HandoverWrite::Clear => (None, None, None),
+            HandoverWrite::Set { to, from } => {
+                (Some(to.clone()), Some(from.clone()), previous_reason)
+            }
         };
         LeaseRecord {
             owner: self.new.owner.clone(),
@@ -261,6 +301,8 @@ impl WriteRequest {
             handover_from,
             released_by: self.new.released_by.clone(),
             released_from: self.new.released_from.clone(),
+            owner_priority: self.new.priority,
+            handover_reason,
         }
     }
 }

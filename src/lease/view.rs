@@ -47,6 +47,13 @@ pub struct View {
     /// The observed item's handover: who released it (or is asked to), and to whom.
     pub handover_from: Option<String>,
     pub handover_to: Option<String>,
+    /// That handover is a failback (the target asked for it by priority).
+    pub handover_is_failback: bool,
+    /// The holder's priority, as written in the item (0 when it wrote none).
+    pub holder_priority: Option<i32>,
+    /// Failbacks this process gained (acquired on its own request) and lost.
+    pub failbacks_gained: u64,
+    pub failbacks_lost: u64,
     /// Holding, but handing over to this target (`*`: anyone): no longer answering active.
     pub stepping_down: Option<String>,
     /// Shutting down: releasing, or done.

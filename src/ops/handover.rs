@@ -10,8 +10,9 @@ use super::{describe_holder, read_lease};
 use crate::clock::wall_ms;
 use crate::config::duration::format_duration;
 use crate::config::Settings;
+use crate::lease::operator::HandoverRequest;
 use crate::lease::HANDOVER_ANY;
-use crate::store::StoreError;
+use crate::store::{LeaseStore, StoreError};
 
 pub async fn run(
     settings: &Settings,
@@ -85,7 +86,10 @@ pub async fn run(
     let mut version = version;
     let mut attempts = 0;
     loop {
-        match store.request_handover(&version, &target).await {
+        match store
+            .request_handover(&HandoverRequest::by_operator(&version, &target))
+            .await
+        {
             Ok(()) => break,
             Err(StoreError::ConditionFailed) if attempts < 20 => {
                 attempts += 1;

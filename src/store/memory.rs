@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{LeaseStore, StoreError};
 use crate::clock::wall_secs;
-use crate::lease::{operator, LeaseRecord, WriteRequest};
+use crate::lease::operator::HandoverRequest;
+use crate::lease::{LeaseRecord, WriteRequest};
 
 /// A table of lease items, shared by every `MemoryStore` cloned from it.
 #[derive(Clone, Debug, Default)]
@@ -73,13 +74,10 @@ impl MemoryStore {
         Ok(next)
     }
 
-    /// Asks the holder to hand over, without changing the version (see the DynamoDB
-    /// store's `request_handover`).
-    pub fn request_handover(&self, expect_version: &str, target: &str) -> Result<(), StoreError> {
+    /// The handover request, applied synchronously.
+    pub fn request_handover_now(&self, req: &HandoverRequest) -> Result<(), StoreError> {
         let mut items = self.table.lock();
-        let applied = items
-            .get_mut(&self.lease)
-            .is_some_and(|r| operator::request_handover(r, expect_version, target));
+        let applied = items.get_mut(&self.lease).is_some_and(|r| req.apply_to(r));
         if applied {
             Ok(())
         } else {
@@ -95,6 +93,10 @@ impl LeaseStore for MemoryStore {
 
     async fn write(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
         self.write_now(req)
+    }
+
+    async fn request_handover(&self, req: &HandoverRequest) -> Result<(), StoreError> {
+        self.request_handover_now(req)
     }
 }
 
@@ -115,7 +117,7 @@ mod tests {
         };
         store.table().put("l", frozen.clone());
         assert!(matches!(
-            store.request_handover("f", "b"),
+            store.request_handover_now(&HandoverRequest::by_operator("f", "b")),
             Err(StoreError::ConditionFailed)
         ));
         assert_eq!(store.table().get("l"), Some(frozen));

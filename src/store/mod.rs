@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, WriteRequest};
 
 pub mod dynamodb;
@@ -22,4 +23,12 @@ pub trait LeaseStore: Send + Sync + 'static {
         &self,
         req: &WriteRequest,
     ) -> impl Future<Output = Result<LeaseRecord, StoreError>> + Send;
+
+    /// Writes a handover request onto the item without changing its version, if the
+    /// request's condition holds ([`HandoverRequest::apply_to`] is the rule);
+    /// `Err(ConditionFailed)` if it does not.
+    fn request_handover(
+        &self,
+        req: &HandoverRequest,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

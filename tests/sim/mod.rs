@@ -10,8 +10,10 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use drlease::clock::Mono;
+use drlease::lease::core::Affinity;
 use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step};
 
+mod affinity;
 mod network;
 mod operators;
 mod scenario;
@@ -232,6 +234,10 @@ impl Sim {
             session,
             timing: self.sc.timing.clone(),
             store_is_private: false,
+            affinity: Affinity {
+                never_acquire: self.sc.affinity[c].never_acquire && self.sc.tell_observers,
+                ..self.sc.affinity[c].clone()
+            },
         }));
         cand.busy = false;
         cand.paused_until = 0;
@@ -281,6 +287,12 @@ impl Sim {
                     )
                 });
                 self.send(c, OpKind::Write(req))
+            }
+            Step::RequestHandover(req) => {
+                trace(self.now, &None, || {
+                    format!("cand-{c} asks for failback {req:?}")
+                });
+                self.send(c, OpKind::RequestHandover(req))
             }
         }
     }
@@ -346,6 +358,15 @@ impl Sim {
         self.grant_windows();
         let actives = self.actives();
         self.check_windows(&actives)?;
+        if let Some((i, _)) = actives
+            .iter()
+            .find(|(i, _)| self.sc.affinity[*i].never_acquire)
+        {
+            return Err(format!(
+                "observer {}#{i} became active",
+                self.cands[*i].identity
+            ));
+        }
         if actives.len() > 1 {
             let who: Vec<String> = actives
                 .iter()
@@ -473,6 +494,7 @@ impl Sim {
             let again = self.now + lease * 6 + interval * 4;
             self.run_until(again, |_| false)?;
         }
+        self.check_failback_settled()?;
         let actives = self.actives();
         if actives.len() != 1 {
             return Err(self.violation(format!(
@@ -494,7 +516,18 @@ impl Sim {
         } else {
             0
         };
-        let bound = ((lease + interval) as f64 * slow) as u64 + 2 * rtt + confirm_cost + MS;
+        // With failback, a candidate of lower priority may win the takeover and, while it
+        // is still confirming (so before it ever answers active), be asked to hand over to a
+        // preferred one: that handover (a close read by the target, and its own confirm) is
+        // part of the failover.
+        let failback_on = self.sc.affinity.iter().any(|a| a.failback_after.is_some());
+        let failback_cost = if failback_on && confirm > 0 {
+            ((interval / 4) as f64 * slow) as u64 + confirm_cost + 2 * rtt
+        } else {
+            0
+        };
+        let bound =
+            ((lease + interval) as f64 * slow) as u64 + 2 * rtt + confirm_cost + failback_cost + MS;
         let became_active = self.run_until(killed + bound * 2, |s| !s.actives().is_empty())?;
         let took = self.now - killed;
         self.stats.failover = Duration::from_nanos(took);

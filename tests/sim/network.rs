@@ -2,6 +2,7 @@
 //! gave up, against one item under the memory store's conditional-write rules.
 
 use drlease::clock::Mono;
+use drlease::lease::operator::HandoverRequest;
 use drlease::lease::{LeaseRecord, WriteRequest};
 use drlease::store::StoreError;
 
@@ -10,6 +11,8 @@ use super::{trace, Ev, Sim};
 pub(super) enum OpKind {
     Read,
     Write(Box<WriteRequest>),
+    /// A failback request: lands on the item without changing its version.
+    RequestHandover(Box<HandoverRequest>),
 }
 
 pub(super) struct Reply {
@@ -130,6 +133,17 @@ impl Sim {
                     Err(StoreError::ConditionFailed)
                 }
             }
+            OpKind::RequestHandover(req) => {
+                let applied = self.item.as_mut().is_some_and(|r| req.apply_to(r));
+                trace(self.now, &self.item, || {
+                    format!("cand-{} failback request applied: {applied}", op.c)
+                });
+                if applied {
+                    Ok(None)
+                } else {
+                    Err(StoreError::ConditionFailed)
+                }
+            }
         };
         op.applied = Some(result);
         if op.responded {
@@ -168,6 +182,7 @@ impl Sim {
             match &op.kind {
                 OpKind::Read => OpKind::Read,
                 OpKind::Write(r) => OpKind::Write(r.clone()),
+                OpKind::RequestHandover(r) => OpKind::RequestHandover(r.clone()),
             }
         };
         let op = (kind, sent_local);
@@ -198,6 +213,9 @@ impl Sim {
                 now_local,
                 outcome.map(|written| written.expect("a landed write returns the item")),
             ),
+            OpKind::RequestHandover(req) => {
+                core.on_handover_request(req, now_local, outcome.map(|_| ()))
+            }
         }
         self.cands[c].busy = false;
         self.wake(c, self.now);

@@ -99,7 +99,7 @@ impl Sim {
                 };
                 if let Some(mut r) = self.item.clone() {
                     let version = r.version.clone().unwrap_or_default();
-                    if operator::request_handover(&mut r, &version, &target) {
+                    if operator::HandoverRequest::by_operator(&version, &target).apply_to(&mut r) {
                         self.set_item(Some(r));
                     }
                 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use drlease::lease::core::Affinity;
 use drlease::timing::Timing;
 
 /// SplitMix64: small, seedable, good enough for fault schedules.
@@ -55,6 +56,11 @@ pub struct Scenario {
     /// The core is told about the windows granted (false only to show the checker can
     /// fail without it).
     pub honour_windows: bool,
+    /// Each candidate's priority, failback delay and observer flag (all default: off).
+    pub affinity: Vec<Affinity>,
+    /// The cores are told which candidates are observers (false only to show the checker
+    /// can fail without it).
+    pub tell_observers: bool,
 }
 
 impl Scenario {
@@ -81,9 +87,11 @@ impl Scenario {
             panic!("seed {seed} drew a timing the config refuses: {e}");
         }
         let lease = timing.lease_duration;
+        let candidates = r.range(3, 5) as usize;
+        let affinity = draw_affinity(seed, candidates, &timing);
         Scenario {
             seed,
-            candidates: r.range(3, 5) as usize,
+            candidates,
             call_timeout: timing.call_timeout(),
             timing,
             // With renew deadline at 99% of the lease, rates within +/-0.4% keep the
@@ -101,6 +109,32 @@ impl Scenario {
                 Rng::new(seed ^ 0x0057_1D0E).range(1, lease.as_millis() as u64 * 2),
             ),
             honour_windows: true,
+            affinity,
+            tell_observers: true,
         }
     }
+}
+
+/// From a stream of its own (old seeds keep their schedules). In half the seeds: random
+/// priorities, failback on for most candidates (after a quarter lease to three leases), and
+/// sometimes one observer (never the first candidate, so two can always hold).
+fn draw_affinity(seed: u64, candidates: usize, timing: &Timing) -> Vec<Affinity> {
+    let mut r = Rng::new(seed ^ 0x0AFF_1917);
+    if !r.chance(0.5) {
+        return vec![Affinity::default(); candidates];
+    }
+    let lease = timing.lease_duration.as_nanos() as u64;
+    let observer = r
+        .chance(0.3)
+        .then(|| r.range(1, candidates as u64 - 1) as usize);
+    (0..candidates)
+        .map(|i| Affinity {
+            priority: r.range(0, 3) as i32,
+            failback_after: r
+                .chance(0.7)
+                .then(|| Duration::from_nanos(r.range(lease / 4, lease * 3)))
+                .filter(|_| observer != Some(i)),
+            never_acquire: observer == Some(i),
+        })
+        .collect()
 }

@@ -24,14 +24,14 @@ impl LeaseCore {
             // resending when we became ineligible landed after all, or a restore brought back an
             // old version of ours. Unwanted, it goes back to anyone else; wanted, it is timed
             // like any other version below (a restored copy is no lease of ours).
-            if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.eligible {
+            if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.may_acquire() {
                 if let Some(version) = r.version.clone() {
                     let epoch = r.epoch.unwrap_or(self.highest_epoch);
                     return self.release_to(now, HANDOVER_ANY.to_string(), version, epoch);
                 }
             }
         }
-        if !self.eligible {
+        if !self.may_acquire() {
             // Not allowed to acquire: keep watching, so the view stays current.
             return self.gated(now, read_at, Step::Read);
         }
@@ -61,6 +61,9 @@ impl LeaseCore {
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Acquire, expect)
             }
             Item::Present(r) => {
+                if let Some(req) = self.failback_due(now, obs.confirmed_sent, r) {
+                    return self.ask_for_failback(now, req);
+                }
                 // A handover to us is under way: watch closely for the release.
                 let read_at = if !r.is_released()
                     && r.handover_to.is_some()
@@ -115,7 +118,7 @@ impl LeaseCore {
         if self.holding.is_some()
             || self.pending.is_some()
             || self.phase != Phase::Running
-            || !self.eligible
+            || !self.may_acquire()
         {
             return false;
         }

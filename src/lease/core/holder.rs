@@ -7,7 +7,12 @@ use crate::lease::record::HANDOVER_ANY;
 impl LeaseCore {
     /// Whether this process wants to hold the lease at all right now.
     pub(super) fn wants_to_hold(&self) -> bool {
-        self.eligible && self.phase == Phase::Running
+        self.may_acquire() && self.phase == Phase::Running
+    }
+
+    /// Eligible, and not an observer (`--never-acquire`).
+    pub(super) fn may_acquire(&self) -> bool {
+        self.eligible && !self.cfg.affinity.never_acquire
     }
 
     /// Holding, but handing over: to a requested target, or to anyone else while not
@@ -16,7 +21,7 @@ impl LeaseCore {
         self.holding.as_ref()?;
         self.stepping_down
             .clone()
-            .or_else(|| (!self.eligible).then(|| HANDOVER_ANY.to_string()))
+            .or_else(|| (!self.may_acquire()).then(|| HANDOVER_ANY.to_string()))
     }
 
     pub(super) fn expect_held(&self, version: String) -> Expect {
@@ -62,6 +67,7 @@ impl LeaseCore {
         if let Some(target) = &record.handover_to {
             if target != &self.cfg.identity {
                 self.stepping_down = Some(target.clone());
+                self.failback.releasing_for_failback = record.is_failback();
             }
         }
     }
@@ -97,6 +103,10 @@ impl LeaseCore {
         if req.kind.changes_owner() {
             self.conflict = false;
             self.stepping_down = None;
+            self.count_failback_gained();
+        }
+        if req.kind == WriteKind::Release {
+            self.note_handed_over(req.new.epoch);
         }
         let record = req.apply(None, 0);
         self.observed = Some(Observed {
@@ -131,6 +141,7 @@ impl LeaseCore {
     pub(super) fn end_tenure(&mut self) {
         self.holding = None;
         self.stepping_down = None;
+        self.failback.releasing_for_failback = false;
     }
 
     /// A release lets the next holder in at once: not before a retry is due, nor before

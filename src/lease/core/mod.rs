@@ -49,6 +49,7 @@
 //!   it is not eligible, derived afresh at every step rather than latched once: a write
 //!   that lands late still leads to a step-down.
 
+use super::operator::HandoverRequest;
 use super::record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
 };
@@ -56,8 +57,11 @@ use super::view::View;
 use super::StoreError;
 use crate::clock::Mono;
 use crate::timing::Timing;
+pub use failback::Affinity;
+use failback::Failback;
 
 mod candidate;
+mod failback;
 mod holder;
 mod unsettled;
 mod writes;
@@ -74,6 +78,8 @@ pub struct CoreConfig {
     /// item created at once: in a shared table the item may have been deleted, or the
     /// table recreated, while some holder is still inside its validity.
     pub store_is_private: bool,
+    /// Priority, failback and observer (see `failback.rs`).
+    pub affinity: Affinity,
 }
 
 /// What the loop should do next.
@@ -85,6 +91,8 @@ pub enum Step {
     Read,
     /// A conditional write.
     Write(Box<WriteRequest>),
+    /// A request that the holder hand the lease to us (failback); changes no version.
+    RequestHandover(Box<HandoverRequest>),
     /// Released (or never held) after a shutdown request: the loop can stop.
     Done,
 }
@@ -170,6 +178,7 @@ pub struct LeaseCore {
     stepping_down: Option<String>,
     /// Every write window granted to the controller ends by here: no release before it.
     granted_until: Mono,
+    failback: Failback,
 }
 
 impl LeaseCore {
@@ -179,6 +188,7 @@ impl LeaseCore {
             return Step::Done;
         }
         self.expire_stale_tenure(now);
+        self.track_health(now);
         if let Some(step) = self.unsettled_step(now) {
             return step;
         }
@@ -212,6 +222,7 @@ impl LeaseCore {
             eligible: true,
             stepping_down: None,
             granted_until: Mono::ZERO,
+            failback: Failback::default(),
         }
     }
 
@@ -219,6 +230,10 @@ impl LeaseCore {
     /// to any other candidate (see [`LeaseCore::step_down_target`]).
     pub fn set_eligible(&mut self, eligible: bool) {
         self.eligible = eligible;
+        if !eligible {
+            // Even a blip restarts the clock `failback_after` runs on.
+            self.failback.healthy_since = None;
+        }
     }
 
     /// The end of the latest write window the HTTP side has granted. The loop reports it
@@ -280,6 +295,7 @@ impl LeaseCore {
         if let Some(r) = self.observed_record().cloned() {
             self.observe_handover_request(&r);
         }
+        self.after_read_failback();
         // A read that leads straight to a write is not a decision yet: answering "passive"
         // for the one round trip before an acquire lands would only be noise.
         if !self.acquires_at_once() {
@@ -287,7 +303,6 @@ impl LeaseCore {
         }
     }
 
-    /// The answer to a write sent at `sent`, received at `now`.
     /// The answer to a write sent at `sent`, received at `now`; on success, the item as
     /// the store holds it after the write.
     pub fn on_write(
@@ -378,6 +393,11 @@ impl LeaseCore {
             handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
             handover_from: record.and_then(|r| r.handover_from.clone()),
             handover_to: record.and_then(|r| r.handover_to.clone()),
+            handover_is_failback: record
+                .is_some_and(|r| r.handover_to.is_some() && r.is_failback()),
+            holder_priority: record.filter(|r| r.is_held()).map(|r| r.priority()),
+            failbacks_gained: self.failback.gained,
+            failbacks_lost: self.failback.lost,
             stepping_down: self.step_down_target(),
             releasing: self.phase != Phase::Running,
             conflict: self.conflict,

@@ -88,6 +88,8 @@ impl LeaseCore {
             }
             _ => (None, None),
         };
+        // A holder publishes its priority in the item, for candidates deciding on failback.
+        let priority = (!owner.is_empty()).then_some(self.cfg.affinity.priority);
         let req = WriteRequest {
             kind,
             expect,
@@ -100,6 +102,7 @@ impl LeaseCore {
                 handover,
                 released_by,
                 released_from,
+                priority,
             },
         };
         self.pending = Some(Pending {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::lease::operator::HandoverRequest;
 use crate::lease::record::MAX_STORED_LEASE_DURATION_MS;
-use crate::lease::{Expect, HandoverWrite, LeaseRecord, VersionKey, WriteRequest};
+use crate::lease::{Expect, HandoverWrite, LeaseRecord, VersionKey, WriteRequest, FROZEN_OWNER};
 
 pub const KEY: &str = "leaseName";
 pub const OWNER: &str = "leaseOwner";
@@ -20,6 +21,8 @@ pub const HANDOVER: &str = "handoverTo";
 pub const HANDOVER_FROM: &str = "handoverFrom";
 pub const RELEASED_BY: &str = "releasedBy";
 pub const RELEASED_FROM: &str = "releasedFrom";
+pub const OWNER_PRIORITY: &str = "ownerPriority";
+pub const HANDOVER_REASON: &str = "handoverReason";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -88,6 +91,12 @@ pub fn parse(item: &Item) -> Result<LeaseRecord, String> {
         handover_from: string(item, HANDOVER_FROM)?,
         released_by: string(item, RELEASED_BY)?,
         released_from: string(item, RELEASED_FROM)?,
+        owner_priority: number(
+            item,
+            OWNER_PRIORITY,
+            "a whole number from -2147483648 to 2147483647",
+        )?,
+        handover_reason: string(item, HANDOVER_REASON)?,
     })
 }
 
@@ -137,7 +146,7 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
     let mut remove = Vec::new();
     match &req.new.handover {
         HandoverWrite::Keep => {}
-        HandoverWrite::Clear => remove.extend(["#h", "#f"]),
+        HandoverWrite::Clear => remove.extend(["#h", "#f", "#r"]),
         HandoverWrite::Set { to, from } => {
             set.extend(["#h = :hto", "#f = :hfrom"]);
             values.insert(":hto".into(), s(to));
@@ -156,6 +165,13 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
             }
             None => remove.push(placeholder),
         }
+    }
+    match req.new.priority {
+        Some(p) => {
+            set.push("#p = :prio");
+            values.insert(":prio".into(), n(p));
+        }
+        None => remove.push("#p"),
     }
     let mut update_expression = format!("SET {}", set.join(", "));
     if !remove.is_empty() {
@@ -205,17 +221,66 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
         ("#f", HANDOVER_FROM),
         ("#rb", RELEASED_BY),
         ("#rf", RELEASED_FROM),
+        ("#p", OWNER_PRIORITY),
+        ("#r", HANDOVER_REASON),
     ];
-    let used = |p: &str| update_expression.contains(p) || condition_expression.contains(p);
-    let names = all_names
-        .iter()
-        .filter(|(p, _)| used(p))
-        .map(|(p, a)| (p.to_string(), a.to_string()))
-        .collect();
     Update {
+        names: used_names(&all_names, &update_expression, &condition_expression),
         update_expression,
         condition_expression,
-        names,
+        values,
+    }
+}
+
+/// The placeholders `update` or `condition` use, with the attribute each stands for
+/// (DynamoDB rejects declared names an expression does not use).
+fn used_names(all: &[(&str, &str)], update: &str, condition: &str) -> HashMap<String, String> {
+    // Longest placeholder first, so that `#r` is not found inside `#rb`.
+    let mut sorted: Vec<_> = all.to_vec();
+    sorted.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    let mut rest = format!("{update} {condition}");
+    let mut names = HashMap::new();
+    for (p, a) in sorted {
+        if rest.contains(p) {
+            names.insert(p.to_string(), a.to_string());
+            rest = rest.replace(p, "");
+        }
+    }
+    names
+}
+
+/// The conditional update for a handover request ([`HandoverRequest::apply_to`] is the
+/// rule it encodes). The version is left as it is.
+pub fn handover_request(req: &HandoverRequest) -> Update {
+    let mut values = HashMap::from([
+        (":target".to_string(), s(&req.target)),
+        (":version".to_string(), s(&req.expect_version)),
+        (":released".to_string(), s("")),
+        (":frozen".to_string(), s(FROZEN_OWNER)),
+    ]);
+    let mut condition_expression =
+        "#v = :version AND #o <> :released AND #o <> :frozen".to_string();
+    let update_expression = if req.failback {
+        // No live request there: none, or a stale one naming the holder itself.
+        condition_expression.push_str(" AND (attribute_not_exists(#h) OR #h = #o)");
+        values.insert(
+            ":reason".to_string(),
+            s(crate::lease::record::HANDOVER_REASON_FAILBACK),
+        );
+        "SET #h = :target, #r = :reason".to_string()
+    } else {
+        "SET #h = :target REMOVE #r".to_string()
+    };
+    let all_names = [
+        ("#h", HANDOVER),
+        ("#v", VERSION),
+        ("#o", OWNER),
+        ("#r", HANDOVER_REASON),
+    ];
+    Update {
+        names: used_names(&all_names, &update_expression, &condition_expression),
+        update_expression,
+        condition_expression,
         values,
     }
 }
@@ -273,7 +338,48 @@ mod tests {
                 handover: HandoverWrite::Clear,
                 released_by: None,
                 released_from: None,
+                priority: Some(3),
             },
+        }
+    }
+
+    /// Every placeholder in the expressions is declared, and every declared one is used
+    /// (as a whole token: `#r` is not used by `#rb`).
+    fn assert_declares_exactly(u: &Update, what: &str) {
+        let text = format!("{} {}", u.update_expression, u.condition_expression);
+        let tokens: Vec<&str> = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '#' || c == ':'))
+            .collect();
+        for k in u.names.keys().chain(u.values.keys()) {
+            assert!(tokens.contains(&k.as_str()), "{k} unused for {what}");
+        }
+        for token in tokens {
+            if token.starts_with('#') {
+                assert!(u.names.contains_key(token), "{token} undeclared for {what}");
+            }
+            if token.starts_with(':') {
+                assert!(
+                    u.values.contains_key(token),
+                    "{token} undeclared for {what}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_handover_request_declares_what_it_uses_and_a_failback_never_replaces_one() {
+        for failback in [false, true] {
+            let u = handover_request(&HandoverRequest {
+                expect_version: "v".into(),
+                target: "a".into(),
+                failback,
+            });
+            assert_declares_exactly(&u, &format!("failback {failback}"));
+            assert_eq!(
+                u.condition_expression
+                    .contains("attribute_not_exists(#h) OR #h = #o"),
+                failback
+            );
         }
     }
 
@@ -296,18 +402,10 @@ mod tests {
                 version: "v".into(),
             },
         ] {
-            let u = update_for(&req(expect.clone()), 10);
-            let text = format!("{} {}", u.update_expression, u.condition_expression);
-            for k in u.names.keys().chain(u.values.keys()) {
-                assert!(text.contains(k.as_str()), "{k} unused for {expect:?}");
-            }
-            for token in text.split(|c: char| !(c.is_alphanumeric() || c == '#' || c == ':')) {
-                if token.starts_with('#') {
-                    assert!(u.names.contains_key(token), "{token} undeclared");
-                }
-                if token.starts_with(':') {
-                    assert!(u.values.contains_key(token), "{token} undeclared");
-                }
+            for priority in [Some(3), None] {
+                let mut r = req(expect.clone());
+                r.new.priority = priority;
+                assert_declares_exactly(&update_for(&r, 10), &format!("{expect:?}"));
             }
         }
     }

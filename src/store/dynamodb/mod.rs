@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::{LeaseStore, StoreError};
 use crate::clock::wall_secs;
+use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, WriteRequest};
 
 mod errors;
@@ -167,41 +168,26 @@ impl LeaseStore for DynamoStore {
             .ok_or_else(|| StoreError::Rejected("UpdateItem returned no attributes".into()))?;
         item::parse(written).map_err(StoreError::Malformed)
     }
-}
 
-impl DynamoStore {
-    /// Asks the holder to hand over to `target` (or `*`) by setting `handoverTo` on the
-    /// lease item, if it is still at `expect_version` and held. The version is left as it
-    /// is, so the holder's next renewal still matches, and sees the request in the item
-    /// it gets back.
-    pub async fn request_handover(
-        &self,
-        expect_version: &str,
-        target: &str,
-    ) -> Result<(), StoreError> {
+    async fn request_handover(&self, req: &HandoverRequest) -> Result<(), StoreError> {
+        let u = item::handover_request(req);
         self.conn
             .client
             .update_item()
             .table_name(&self.table)
             .key(item::KEY, AttributeValue::S(self.lease.clone()))
-            .update_expression("SET #h = :target")
-            .condition_expression("#v = :version AND #o <> :released AND #o <> :frozen")
-            .expression_attribute_names("#h", item::HANDOVER)
-            .expression_attribute_names("#v", item::VERSION)
-            .expression_attribute_names("#o", item::OWNER)
-            .expression_attribute_values(":target", AttributeValue::S(target.into()))
-            .expression_attribute_values(":version", AttributeValue::S(expect_version.into()))
-            .expression_attribute_values(":released", AttributeValue::S(String::new()))
-            .expression_attribute_values(
-                ":frozen",
-                AttributeValue::S(crate::lease::FROZEN_OWNER.into()),
-            )
+            .update_expression(u.update_expression)
+            .condition_expression(u.condition_expression)
+            .set_expression_attribute_names(Some(u.names))
+            .set_expression_attribute_values(Some(u.values))
             .send()
             .await
             .map_err(|e| classify(e, &self.ctx()))?;
         Ok(())
     }
+}
 
+impl DynamoStore {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

@@ -160,7 +160,9 @@ fn a_handover_request_moves_the_lease_to_its_target_only() {
     let mut b = beside(&a, config("b", "sb"));
     b.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
-    a.store.request_handover(&version, "b").unwrap();
+    a.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b"))
+        .unwrap();
     assert_eq!(
         a.item().unwrap().version.unwrap(),
         version,
@@ -197,7 +199,9 @@ fn a_handover_to_a_dead_target_still_moves_the_lease_after_a_lease_duration() {
     let mut a = Harness::new(config("a", "sa")).with_item(seed());
     a.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
-    a.store.request_handover(&version, "gone").unwrap();
+    a.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "gone"))
+        .unwrap();
     a.run(INTERVAL + ms(5));
     let mut c = beside(&a, config("c", "sc"));
     c.run(LEASE + ms(10));

@@ -15,6 +15,7 @@ pub(super) const RENEW_DEADLINE: Duration = Duration::from_millis(200);
 pub(super) const RTT: Duration = Duration::from_millis(1);
 
 mod candidate;
+mod failback;
 mod holder;
 mod releases;
 mod unsettled;
@@ -35,6 +36,7 @@ pub(super) fn config(identity: &str, session: &str) -> CoreConfig {
             confirm_delay: Duration::ZERO,
         },
         store_is_private: false,
+        affinity: Affinity::default(),
     }
 }
 
@@ -53,6 +55,8 @@ pub(super) enum Fault {
     LoseReply,
     /// The call fails without reaching the store.
     Unreachable,
+    /// Handover requests fail without reaching the store; everything else goes through.
+    DropRequests,
 }
 
 pub(super) struct Harness {
@@ -63,6 +67,8 @@ pub(super) struct Harness {
     pub(super) outage_until: Mono,
     pub(super) malformed: bool,
     pub(super) writes: Vec<(Mono, WriteRequest)>,
+    /// Handover requests this core sent (failback): when, what, and whether it applied.
+    pub(super) requests: Vec<(Mono, operator::HandoverRequest, bool)>,
     /// A controller asking before every step for a write window this long, as the HTTP
     /// side grants it; `granted` is where the latest one ends.
     pub(super) window: Option<Duration>,
@@ -79,6 +85,7 @@ impl Harness {
             outage_until: Mono::ZERO,
             malformed: false,
             writes: Vec::new(),
+            requests: Vec::new(),
             window: None,
             granted: Mono::ZERO,
         }
@@ -146,6 +153,18 @@ impl Harness {
                 };
                 self.core.on_write(&req, sent, self.now, result);
             }
+            Step::RequestHandover(req) => {
+                let sent = self.now;
+                self.now = self.now.plus(RTT);
+                let lost = matches!(self.fault, Fault::Unreachable | Fault::DropRequests);
+                let result = if self.down() || lost {
+                    Err(StoreError::Timeout(RTT))
+                } else {
+                    self.store.request_handover_now(&req)
+                };
+                self.requests.push((sent, (*req).clone(), result.is_ok()));
+                self.core.on_handover_request(&req, self.now, result);
+            }
         }
         true
     }
@@ -194,6 +213,29 @@ pub(super) fn own_release(holder: &LeaseRecord, version: &str) -> LeaseRecord {
 /// The item `create-table` writes into a new table: acquired at once by a fresh candidate.
 pub(super) fn seed() -> LeaseRecord {
     operator::seed("seed".into(), LEASE.as_millis() as u64).apply(None, 0)
+}
+
+/// Several candidates on one store, stepped in time order for `d`, `each` checked after
+/// every step.
+pub(super) fn run_together(
+    hs: &mut [&mut Harness],
+    d: Duration,
+    mut each: impl FnMut(&[&mut Harness]),
+) {
+    let until = hs.iter().map(|h| h.now).max().unwrap_or(Mono::ZERO).plus(d);
+    for _ in 0..1_000_000 {
+        let Some(next) = (0..hs.len())
+            .filter(|&i| hs[i].now < until)
+            .min_by_key(|&i| hs[i].now)
+        else {
+            return;
+        };
+        if !hs[next].step() {
+            hs[next].now = until;
+        }
+        each(hs);
+    }
+    panic!("the cores did not advance time");
 }
 
 /// A second candidate on the same store and the same virtual time.

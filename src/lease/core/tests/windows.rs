@@ -38,7 +38,9 @@ fn a_handover_release_waits_for_the_windows_already_granted() {
     let mut b = beside(&a, config("b", "sb"));
     b.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
-    a.store.request_handover(&version, "b").unwrap();
+    a.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b"))
+        .unwrap();
     // Noticed at the next renewal; released one window later.
     a.run(INTERVAL * 2);
     assert!(a.granted > Mono::ZERO);

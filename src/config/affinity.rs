@@ -1,0 +1,82 @@
+//! Region affinity: priority, automatic failback, observers.
+
+use std::time::Duration;
+
+use super::{file, format_duration, parse, parse_duration, ConfigError, Resolver};
+use crate::lease::core::Affinity;
+
+pub(super) fn resolve_affinity(
+    r: &mut Resolver<'_>,
+    own: Option<&file::DrleaseSection>,
+) -> Result<Affinity, ConfigError> {
+    let key = |k: &str, v: Option<String>| v.map(|v| (format!("drlease.{k}"), v));
+    let priority = r.setting_or(
+        "priority",
+        &r.cli.priority,
+        key("priority", own.and_then(|o| o.priority.map(|p| p.to_string()))),
+        |raw| {
+            raw.text.trim().parse::<i32>().map_err(|_| {
+                ConfigError::new(
+                    &raw.name,
+                    format!(
+                        "'{}' is not a priority; expected a whole number (higher is preferred, default 0)",
+                        raw.text
+                    ),
+                )
+            })
+        },
+        i32::to_string,
+        0,
+    )?;
+    let failback_after = r.setting_or(
+        "failback-after",
+        &r.cli.failback_after,
+        key("failbackAfter", own.and_then(|o| o.failback_after.clone())),
+        |raw| {
+            if raw.text.trim().eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            let d = parse_duration(&raw.text).map_err(|e| {
+                ConfigError::new(&raw.name, format!("failback delay {e} (or 'off')"))
+            })?;
+            if d.is_zero() {
+                return Err(ConfigError::new(
+                    &raw.name,
+                    "failback delay must be greater than zero: it is how long the preferred \
+                         candidate must stay healthy first (use 'off' to turn failback off)",
+                ));
+            }
+            Ok(Some(d))
+        },
+        |d: &Option<Duration>| d.map_or("off".to_string(), format_duration),
+        None,
+    )?;
+    let never_acquire = r.setting_or(
+        "never-acquire",
+        &r.cli.never_acquire,
+        key(
+            "neverAcquire",
+            own.and_then(|o| o.never_acquire.map(|b| b.to_string())),
+        ),
+        parse::on_off,
+        bool::to_string,
+        false,
+    )?;
+    if never_acquire && failback_after.is_some() {
+        let source = if r.cli.never_acquire.is_some() {
+            "--never-acquire"
+        } else {
+            "drlease.neverAcquire"
+        };
+        return Err(ConfigError::new(
+            source,
+            "an observer (never-acquire) never takes the lease, so it cannot fail back: \
+             drop failback-after for this pod",
+        ));
+    }
+    Ok(Affinity {
+        priority,
+        failback_after,
+        never_acquire,
+    })
+}
