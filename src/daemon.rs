@@ -54,6 +54,7 @@ async fn serve<S: LeaseStore>(
     // Random per process: tells this process from any other with the same identity.
     let session = crate::token::random_token()?;
     let metrics = Arc::new(Metrics::new(&settings.lease_name));
+    metrics.set_priority(settings.affinity.priority);
     // The loop never waits longer than an interval between steps; allow two, plus a call.
     let stall_limit = timing.interval.max(timing.confirm_delay) * 2
         + timing.call_timeout()
@@ -62,6 +63,7 @@ async fn serve<S: LeaseStore>(
         identity: settings.identity.clone(),
         lease: settings.lease_name.clone(),
         session: session.clone(),
+        affinity: settings.affinity.clone(),
     };
     let eligibility = crate::app_health::spawn(&settings.eligibility, timing.interval);
     let (publisher, shared) = channel(

@@ -31,9 +31,12 @@ pub async fn run(
             session: who.session.clone(),
             region: region.clone(),
             role: role.as_str().to_string(),
-            eligible,
+            // An observer never holds: `handover --to` it is refused like an ineligible pod.
+            eligible: eligible && !who.affinity.never_acquire,
             at_ms: crate::clock::wall_ms(),
             period_ms: period.as_millis() as u64,
+            priority: who.affinity.priority,
+            observer: who.affinity.never_acquire,
         };
         let result = tokio::time::timeout(period, store.put_heartbeat(&hb)).await;
         match result {

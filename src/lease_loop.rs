@@ -208,6 +208,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
         }
         let cx = reason::Context {
             identity: &self.core.config().identity,
+            priority: self.core.config().affinity.priority,
             before: Some(&self.last).filter(|v| v.initialized),
             view,
             eligibility,
@@ -345,6 +346,7 @@ mod tests {
             identity: "a".into(),
             lease: "l".into(),
             session: "sa".into(),
+            affinity: Default::default(),
         };
         let eligible = Eligibility {
             warm: true,

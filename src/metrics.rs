@@ -30,6 +30,8 @@ pub struct Metrics {
     app_healthy: IntGauge,
     frozen: IntGauge,
     handover_pending: IntGauge,
+    priority: IntGauge,
+    failbacks: IntCounterVec,
 }
 
 fn opts(name: &str, help: &str, lease: &str) -> Opts {
@@ -108,6 +110,22 @@ impl Metrics {
             "1 while the lease item carries a planned handover, as last seen by this pod",
         ))
         .unwrap();
+        let priority = IntGauge::with_opts(o(
+            "priority",
+            "This pod's failover priority (--priority; higher is preferred)",
+        ))
+        .unwrap();
+        let failbacks = IntCounterVec::new(
+            o(
+                "failbacks_total",
+                "Failbacks by priority: gained (this pod took the lease on its own request) or lost (it handed the lease to a preferred pod)",
+            ),
+            &["direction"],
+        )
+        .unwrap();
+        for direction in ["gained", "lost"] {
+            failbacks.with_label_values(&[direction]);
+        }
         let build_info =
             IntGaugeVec::new(o("build_info", "Build information"), &["version"]).unwrap();
         build_info
@@ -128,6 +146,8 @@ impl Metrics {
             Box::new(app_healthy.clone()),
             Box::new(frozen.clone()),
             Box::new(handover_pending.clone()),
+            Box::new(priority.clone()),
+            Box::new(failbacks.clone()),
             Box::new(build_info),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -154,7 +174,13 @@ impl Metrics {
             app_healthy,
             frozen,
             handover_pending,
+            priority,
+            failbacks,
         }
+    }
+
+    pub fn set_priority(&self, priority: i32) {
+        self.priority.set(priority.into());
     }
 
     pub fn store_request(&self, op: &str, result: &str, seconds: f64) {
@@ -202,6 +228,14 @@ impl Metrics {
         self.conflict.set(view.conflict as i64);
         self.frozen.set(view.frozen as i64);
         self.handover_pending.set(view.handover_pending as i64);
+        // The core counts; the counters catch up to it.
+        for (direction, total) in [
+            ("gained", view.failbacks_gained),
+            ("lost", view.failbacks_lost),
+        ] {
+            let counter = self.failbacks.with_label_values(&[direction]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -239,5 +273,30 @@ mod tests {
             .unwrap();
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 0"));
         assert!(text.contains("drlease_role{lease=\"l1\",role=\"passive\"} 1"));
+    }
+
+    #[test]
+    fn priority_and_failbacks_are_exported() {
+        let m = Metrics::new("l1");
+        m.set_priority(-3);
+        let view = View {
+            failbacks_gained: 2,
+            failbacks_lost: 1,
+            ..Default::default()
+        };
+        let snap = Snapshot {
+            view,
+            ..Default::default()
+        };
+        let text = m.render(&snap, Mono::ZERO).unwrap();
+        assert!(text.contains("drlease_priority{lease=\"l1\"} -3"), "{text}");
+        assert!(
+            text.contains("drlease_failbacks_total{direction=\"gained\",lease=\"l1\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("drlease_failbacks_total{direction=\"lost\",lease=\"l1\"} 1"));
+        // Rendered again, the counters stay where they are.
+        let text = m.render(&snap, Mono::ZERO).unwrap();
+        assert!(text.contains("drlease_failbacks_total{direction=\"gained\",lease=\"l1\"} 2"));
     }
 }

@@ -29,6 +29,8 @@ pub struct Identity {
     pub identity: String,
     pub lease: String,
     pub session: String,
+    /// Priority, failback, observer: fixed for the life of the process.
+    pub affinity: crate::lease::core::Affinity,
 }
 
 /// The read side, cloned into every handler.
@@ -133,6 +135,7 @@ pub fn test_channel(clock: Arc<dyn Clock>) -> (Publisher, SharedState) {
         identity: "pod-a".into(),
         lease: "mylease".into(),
         session: "s1".into(),
+        affinity: Default::default(),
     };
     channel(
         clock,

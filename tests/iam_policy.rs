@@ -94,19 +94,20 @@ fn the_policies_grant_every_operation_the_code_calls() {
     );
 }
 
+/// The files whose calls run in the sidecar process (`drlease run`).
+const SIDECAR_FILES: &[&str] = &[
+    "store/dynamodb/mod.rs",
+    "store/dynamodb/heartbeat.rs",
+    "store/dynamodb/item.rs",
+    "daemon.rs",
+    "lease_loop.rs",
+    "heartbeat_task.rs",
+    "lease/",
+];
+
 #[test]
 fn the_sidecar_policy_grants_what_the_sidecar_calls() {
-    // The sidecar's own store code: the lease item and its heartbeat item.
-    let sidecar = actions_called(&[
-        "store/dynamodb/mod.rs",
-        "store/dynamodb/heartbeat.rs",
-        "daemon.rs",
-    ]);
-    let scan_only_for_operators: BTreeSet<String> = ["dynamodb:Scan".to_string()].into();
-    let needed: BTreeSet<String> = sidecar
-        .difference(&scan_only_for_operators)
-        .cloned()
-        .collect();
+    let needed = actions_called(SIDECAR_FILES);
     let policy = granted("iam-policy-sidecar.json");
     let missing: Vec<_> = needed.difference(&policy).collect();
     assert!(
@@ -119,6 +120,38 @@ fn the_sidecar_policy_grants_what_the_sidecar_calls() {
         extra.is_empty(),
         "iam-policy-sidecar.json grants {extra:?}, which the sidecar never calls"
     );
+}
+
+/// The sidecar's store cost must not grow with the table: no Scan (nor Query) anywhere on
+/// its path, failback included, and none in its policy.
+#[test]
+fn nothing_on_the_sidecars_path_scans() {
+    let sidecar = actions_called(SIDECAR_FILES);
+    for action in ["dynamodb:Scan", "dynamodb:Query"] {
+        assert!(
+            !sidecar.contains(action),
+            "the sidecar's files call {action}: its cost would grow with the table"
+        );
+        assert!(!granted("iam-policy-sidecar.json").contains(action));
+    }
+    // And no sidecar file reaches the operators' Scan through a helper.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    for file in files {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if SIDECAR_FILES.iter().any(|p| rel.contains(p)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                !text.contains("list_heartbeats"),
+                "{rel} lists the heartbeats (a Scan) on the sidecar's path"
+            );
+        }
+    }
 }
 
 #[test]

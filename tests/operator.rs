@@ -16,10 +16,11 @@ use drlease::store::LeaseStore;
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_the_holder_and_every_live_candidate() {
     let Some(f) = fixture().await else { return };
-    let a = f.sidecar("pod-a", &[]);
-    let b = f.sidecar("pod-b", &[]);
+    let a = f.sidecar("pod-a", &["--priority", "3"]);
+    let b = f.sidecar("pod-b", &["--priority", "-1"]);
     let active = settle(&a, &b);
     let holder = [&a, &b][active].identity.clone();
+    let priority_of = |id: &str| if id == "pod-a" { 3 } else { -1 };
     // Heartbeats come every second: wait until both are listed.
     let json = wait_until(Duration::from_secs(5), || {
         let (code, out, _) = text(&f.cli("status", &["--output", "json"]));
@@ -34,9 +35,12 @@ async fn status_shows_the_holder_and_every_live_candidate() {
     assert_eq!(v["holder"], holder.as_str());
     assert_eq!(v["epoch"], 1);
     assert_eq!(v["frozen"], false);
+    assert_eq!(v["holder_priority"], priority_of(&holder), "{v}");
     for c in v["candidates"].as_array().unwrap() {
         assert_eq!(c["alive"], true);
         assert_eq!(c["region"], "us-east-1");
+        assert_eq!(c["priority"], priority_of(c["identity"].as_str().unwrap()));
+        assert_eq!(c["observer"], false);
     }
     let (code, out, _) = text(&f.cli("status", &[]));
     assert_eq!(code, Some(0));
@@ -119,11 +123,26 @@ async fn handover_refuses_what_it_cannot_do_with_a_clear_message() {
             eligible: true,
             at_ms: drlease::clock::wall_ms() - 60_000,
             period_ms: 1000,
+            priority: 0,
+            observer: false,
         })
         .await
         .unwrap();
     let (_, _, err) = text(&f.cli("handover", &["--to", "pod-old"]));
     assert!(err.contains("not alive"), "{err}");
+    // An observer never holds: it is no target.
+    let observer = f.sidecar("pod-watch", &["--never-acquire", "--priority", "5"]);
+    wait_until(Duration::from_secs(5), || {
+        text(&f.cli("status", &["--output", "json"]))
+            .1
+            .contains("pod-watch")
+    })
+    .expect("the observer's heartbeat is listed");
+    let (_, out, _) = text(&f.cli("status", &[]));
+    assert!(out.contains("(observer)"), "{out}");
+    let (_, _, err) = text(&f.cli("handover", &["--to", "pod-watch"]));
+    assert!(err.contains("observer"), "{err}");
+    drop(observer);
     // A target that is alive but never shows up to acquire: nothing happens in time...
     let b = f.sidecar("pod-b", &["--app-health-url", "http://127.0.0.1:9/none"]);
     wait_until(Duration::from_secs(5), || {

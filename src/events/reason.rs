@@ -8,6 +8,8 @@ use crate::lease::{Role, View, FROZEN_OWNER, HANDOVER_ANY};
 /// What the loop knows beside the facts.
 pub struct Context<'a> {
     pub identity: &'a str,
+    /// This pod's priority (for the failback reasons).
+    pub priority: i32,
     /// The view the previous event was recorded from, if any.
     pub before: Option<&'a View>,
     pub view: &'a View,
@@ -42,6 +44,12 @@ fn became_active(prev: Option<&Facts>, next: &Facts, cx: &Context<'_>) -> String
         .filter(|v| v.handover_to.as_deref() == Some(cx.identity))
         .and_then(|v| v.handover_from.clone());
     if let Some(from) = handed_by {
+        if cx.before.is_some_and(|v| v.handover_is_failback) {
+            return format!(
+                "acquired by failback: {from} handed the lease back to this preferred pod (priority {})",
+                cx.priority
+            );
+        }
         return format!("acquired: handed over by {from}");
     }
     match prev.holder.as_deref() {
@@ -64,6 +72,8 @@ fn stopped_being_active(next: &Facts, cx: &Context<'_>) -> String {
         }
         return if target == HANDOVER_ANY {
             "releasing for handover to any other candidate".into()
+        } else if view.handover_is_failback {
+            format!("releasing for failback to {target}, which has a higher priority")
         } else {
             format!("releasing for handover to {target}")
         };
@@ -106,6 +116,9 @@ fn other_change(prev: Option<&Facts>, next: &Facts, cx: &Context<'_>) -> String 
             let by = prev.holder.as_deref().unwrap_or("the holder");
             return match cx.view.handover_to.as_deref() {
                 Some(HANDOVER_ANY) => format!("released by {by} for handover to any candidate"),
+                Some(to) if cx.view.handover_is_failback => {
+                    format!("released by {by} for failback to {to}")
+                }
                 Some(to) => format!("released by {by} for handover to {to}"),
                 None => format!("released by {by}"),
             };
@@ -166,6 +179,7 @@ mod tests {
     fn cx<'a>(view: &'a View, before: Option<&'a View>) -> Context<'a> {
         Context {
             identity: "a",
+            priority: 10,
             before,
             view,
             eligibility: Eligibility {
@@ -199,6 +213,14 @@ mod tests {
             describe(Some(&released), &active, &cx(&v, Some(&handover))),
             "acquired: handed over by b"
         );
+        let failback = View {
+            handover_is_failback: true,
+            ..handover.clone()
+        };
+        assert_eq!(
+            describe(Some(&released), &active, &cx(&v, Some(&failback))),
+            "acquired by failback: b handed the lease back to this preferred pod (priority 10)"
+        );
         let lapsed = facts(Role::Passive, "a", 5);
         assert!(describe(Some(&lapsed), &active, &cx(&v, None)).starts_with("renewed"));
     }
@@ -214,6 +236,14 @@ mod tests {
         assert_eq!(
             describe(Some(&active), &passive_us, &cx(&stepping, None)),
             "releasing for handover to b"
+        );
+        let failing_back = View {
+            handover_is_failback: true,
+            ..stepping.clone()
+        };
+        assert_eq!(
+            describe(Some(&active), &passive_us, &cx(&failing_back, None)),
+            "releasing for failback to b, which has a higher priority"
         );
         let stopping = View {
             releasing: true,

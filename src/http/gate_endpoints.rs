@@ -195,6 +195,17 @@ struct RoleBody<'a> {
     app_health: AppHealth,
     /// The latest event's index (as `X-Drlease-Index`).
     index: u64,
+    /// This pod's failover priority (`--priority`; higher is preferred).
+    priority: i32,
+    /// The holder's priority as written in the lease item; null unless held.
+    holder_priority: Option<i32>,
+    /// `--failback-after` in seconds; null when failback is off.
+    failback_after_seconds: Option<f64>,
+    /// `--never-acquire`: this pod serves the role and never holds the lease.
+    observer: bool,
+    /// Failbacks this process gained (took the lease on its own request) and lost.
+    failbacks_gained: u64,
+    failbacks_lost: u64,
 }
 
 /// The longest a blocking `/role` query may wait.
@@ -275,6 +286,12 @@ fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
         eligible: snap.eligibility.eligible(),
         app_health: snap.eligibility.app,
         index,
+        priority: who.affinity.priority,
+        holder_priority: v.holder_priority,
+        failback_after_seconds: who.affinity.failback_after.map(|d| d.as_secs_f64()),
+        observer: who.affinity.never_acquire,
+        failbacks_gained: v.failbacks_gained,
+        failbacks_lost: v.failbacks_lost,
     })
     .into_response()
 }

@@ -126,6 +126,12 @@ async fn role_json_has_the_documented_keys() {
         "conflict",
         "session",
         "last_error",
+        "priority",
+        "holder_priority",
+        "failback_after_seconds",
+        "observer",
+        "failbacks_gained",
+        "failbacks_lost",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }

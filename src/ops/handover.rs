@@ -53,7 +53,7 @@ pub async fn run(
     let now = wall_ms();
     let alive_others: Vec<_> = candidates
         .iter()
-        .filter(|c| c.identity != from && c.alive_at(now))
+        .filter(|c| c.identity != from && c.alive_at(now) && !c.observer)
         .collect();
     if let Some(target) = &to {
         if target == &from {
@@ -72,6 +72,9 @@ pub async fn run(
             Some(c) if !c.alive_at(now) => bail!(
                 "candidate '{target}' is not alive: its last heartbeat was {:.0}s ago",
                 now.saturating_sub(c.at_ms) as f64 / 1000.0
+            ),
+            Some(c) if c.observer => bail!(
+                "candidate '{target}' is an observer (--never-acquire): it never holds the lease; choose another target"
             ),
             Some(c) if !c.eligible => bail!(
                 "candidate '{target}' is alive but ineligible (warming up, or its controller is unhealthy)"

@@ -23,6 +23,8 @@ struct Candidate {
     region: String,
     role: String,
     eligible: bool,
+    priority: i32,
+    observer: bool,
     alive: bool,
     last_heartbeat_age_seconds: f64,
     session: String,
@@ -36,6 +38,8 @@ struct Status {
     /// `held`, `released`, `frozen` or `absent`.
     state: &'static str,
     holder: Option<String>,
+    /// The holder's priority as written in the item; null unless held.
+    holder_priority: Option<i32>,
     epoch: Option<u64>,
     version: Option<String>,
     /// From the item's wall-clock `updatedTime`: informational only.
@@ -43,6 +47,8 @@ struct Status {
     frozen: bool,
     handover_to: Option<String>,
     handover_from: Option<String>,
+    /// The handover asked for or under way is a failback by priority.
+    handover_is_failback: bool,
     candidates: Vec<Candidate>,
     candidates_error: Option<String>,
 }
@@ -72,6 +78,8 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
             region: h.region,
             role: h.role,
             eligible: h.eligible,
+            priority: h.priority,
+            observer: h.observer,
             session: h.session,
         })
         .collect();
@@ -82,6 +90,7 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         region: store.connection().region.clone(),
         state: state_of(r),
         holder: r.map(|r| r.owner.clone()),
+        holder_priority: r.filter(|r| r.is_held()).map(|r| r.priority()),
         epoch: r.and_then(|r| r.epoch),
         version: r.and_then(|r| r.version.clone()),
         last_renewal_age_seconds: r
@@ -90,6 +99,7 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         frozen: r.is_some_and(|r| r.is_frozen()),
         handover_to: r.and_then(|r| r.handover_to.clone()),
         handover_from: r.and_then(|r| r.handover_from.clone()),
+        handover_is_failback: r.is_some_and(|r| r.handover_to.is_some() && r.is_failback()),
         candidates,
         candidates_error,
     })
@@ -101,7 +111,11 @@ fn print_text(s: &Status) {
         "absent" => "none: no lease item yet".to_string(),
         "frozen" => "none: FROZEN (SKIP-LEASE-POD); `drlease unfreeze` to resume".to_string(),
         "released" => "none: released".to_string(),
-        _ => s.holder.clone().unwrap_or_default(),
+        _ => format!(
+            "{} (priority {})",
+            s.holder.clone().unwrap_or_default(),
+            s.holder_priority.unwrap_or(0)
+        ),
     };
     println!("holder     {holder}");
     if let Some(e) = s.epoch {
@@ -113,9 +127,14 @@ fn print_text(s: &Status) {
     if let Some(age) = s.last_renewal_age_seconds {
         println!("renewed    {age:.1}s ago (by the writer's wall clock)");
     }
+    let what = if s.handover_is_failback {
+        "failback"
+    } else {
+        "handover"
+    };
     match (&s.handover_to, s.state) {
         (Some(to), "held") => println!(
-            "handover   requested, to {}",
+            "handover   {what} requested, to {}",
             if to == HANDOVER_ANY {
                 "any other candidate"
             } else {
@@ -123,7 +142,7 @@ fn print_text(s: &Status) {
             }
         ),
         (Some(to), "released") => println!(
-            "handover   in progress from {} to {}",
+            "handover   {what} in progress from {} to {}",
             s.handover_from.as_deref().unwrap_or("?"),
             if to == HANDOVER_ANY {
                 "any other candidate"
@@ -141,20 +160,23 @@ fn print_text(s: &Status) {
         None => {
             println!("candidates");
             println!(
-                "  {:<28} {:<14} {:<8} {:<6} LAST HEARTBEAT",
-                "IDENTITY", "REGION", "ROLE", "ALIVE"
+                "  {:<28} {:<14} {:<20} {:<8} {:<6} LAST HEARTBEAT",
+                "IDENTITY", "REGION", "ROLE", "PRIORITY", "ALIVE"
             );
             for c in &s.candidates {
-                let role = if c.eligible {
+                let role = if c.observer {
+                    format!("{} (observer)", c.role)
+                } else if c.eligible {
                     c.role.clone()
                 } else {
                     format!("{} (ineligible)", c.role)
                 };
                 println!(
-                    "  {:<28} {:<14} {:<8} {:<6} {:.1}s ago",
+                    "  {:<28} {:<14} {:<20} {:<8} {:<6} {:.1}s ago",
                     c.identity,
                     c.region,
                     role,
+                    c.priority,
                     if c.alive { "yes" } else { "no" },
                     c.last_heartbeat_age_seconds
                 );

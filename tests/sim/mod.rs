@@ -518,11 +518,20 @@ impl Sim {
         };
         // With failback, a candidate of lower priority may win the takeover and, while it
         // is still confirming (so before it ever answers active), be asked to hand over to a
-        // preferred one: that handover (a close read by the target, and its own confirm) is
-        // part of the failover.
-        let failback_on = self.sc.affinity.iter().any(|a| a.failback_after.is_some());
-        let failback_cost = if failback_on && confirm > 0 {
-            ((interval / 4) as f64 * slow) as u64 + confirm_cost + 2 * rtt
+        // preferred one, which may in turn be asked by a more preferred one while it
+        // confirms: each of those handovers (a close read by the target, and its own
+        // confirm) is part of the failover, at most one per priority level that fails back.
+        let mut levels: Vec<i32> = self
+            .sc
+            .affinity
+            .iter()
+            .filter(|a| a.failback_after.is_some())
+            .map(|a| a.priority)
+            .collect();
+        levels.sort();
+        levels.dedup();
+        let failback_cost = if confirm > 0 {
+            (((interval / 4) as f64 * slow) as u64 + confirm_cost + 2 * rtt) * levels.len() as u64
         } else {
             0
         };

@@ -1,7 +1,7 @@
 //! Candidate heartbeats: one small item per running sidecar, in the lease table, keyed
 //! `<lease>/candidates/<identity>`, expired by DynamoDB's TTL on `expiresAt`. They never
 //! touch the lease item; `drlease status` lists them and `drlease handover` checks its
-//! target against them. Attribute types that Admiral's checker also reads (it scans the
+//! target against them (with a Scan, in `candidates.rs`: operators only, never the sidecar). Attribute types that Admiral's checker also reads (it scans the
 //! whole table) keep Admiral's types: `leaseName` S, `updatedTime` N.
 
 use std::collections::HashMap;
@@ -28,6 +28,10 @@ pub struct Heartbeat {
     pub at_ms: i64,
     /// How often this candidate writes its heartbeat.
     pub period_ms: u64,
+    /// Failover priority (`--priority`); 0 on heartbeats of older versions.
+    pub priority: i32,
+    /// `--never-acquire`: serves the role, never holds.
+    pub observer: bool,
 }
 
 impl Heartbeat {
@@ -43,11 +47,11 @@ impl Heartbeat {
 /// Between the lease name and the identity in a heartbeat's key.
 pub const HEARTBEAT_INFIX: &str = "/candidates/";
 
-fn prefix(lease: &str) -> String {
+pub(super) fn prefix(lease: &str) -> String {
     format!("{lease}{HEARTBEAT_INFIX}")
 }
 
-fn parse(item: &HashMap<String, AttributeValue>) -> Option<Heartbeat> {
+pub(super) fn parse(item: &HashMap<String, AttributeValue>) -> Option<Heartbeat> {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let num = |k: &str| {
         item.get(k)
@@ -66,6 +70,14 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Option<Heartbeat> {
             .unwrap_or(true),
         at_ms: num("heartbeatMs")?,
         period_ms: num("periodMs").unwrap_or(0).max(0) as u64,
+        priority: num("priority")
+            .and_then(|p| i32::try_from(p).ok())
+            .unwrap_or(0),
+        observer: item
+            .get("observer")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
     })
 }
 
@@ -88,6 +100,8 @@ impl DynamoStore {
             ("eligible".to_string(), AttributeValue::Bool(hb.eligible)),
             ("heartbeatMs".to_string(), n(hb.at_ms)),
             ("periodMs".to_string(), n(hb.period_ms)),
+            ("priority".to_string(), n(hb.priority)),
+            ("observer".to_string(), AttributeValue::Bool(hb.observer)),
             (item::UPDATED.to_string(), n(secs)),
             (EXPIRES_AT.to_string(), n(ttl)),
         ]);
@@ -123,35 +137,6 @@ impl DynamoStore {
             Err(e) => Err(e),
         }
     }
-
-    /// Every candidate heartbeat of this lease. A Scan: for operator commands only, never
-    /// for the sidecar's own loop (its cost grows with the table).
-    pub async fn list_heartbeats(&self) -> Result<Vec<Heartbeat>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .connection()
-                .client
-                .scan()
-                .table_name(self.table_name())
-                .consistent_read(true)
-                .filter_expression("begins_with(#k, :prefix)")
-                .expression_attribute_names("#k", item::KEY)
-                .expression_attribute_values(":prefix", s(&prefix(self.lease_name())))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(e, &self.ctx()))?;
-            out.extend(page.items().iter().filter_map(parse));
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        out.sort_by(|a, b| a.identity.cmp(&b.identity));
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -168,6 +153,8 @@ mod tests {
             eligible: true,
             at_ms: i64::MIN,
             period_ms: u64::MAX,
+            priority: 0,
+            observer: false,
         };
         assert!(hb.alive_at(i64::MAX));
         let old = Heartbeat {

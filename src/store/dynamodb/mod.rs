@@ -14,6 +14,7 @@ use crate::clock::wall_secs;
 use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, WriteRequest};
 
+mod candidates;
 mod errors;
 pub mod heartbeat;
 pub mod item;
