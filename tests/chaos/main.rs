@@ -10,6 +10,7 @@
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod failback;
 mod observer;
 mod scenarios;
 
@@ -104,6 +105,12 @@ const SCENARIOS: &[Scenario] = &[
         what: "the target active",
         bound: Some(Duration::from_millis(1800)),
         run: handover_races_takeover,
+    },
+    Scenario {
+        name: "failback: preferred pod killed, restarted, lease back after --failback-after 2 s; an observer beside them",
+        what: "the preferred pod active again (time from its restart); the observer never active",
+        bound: Some(Duration::from_millis(2000 + 600 + 200 + 1000)),
+        run: failback::failback,
     },
     Scenario {
         name: "store restarted empty",
