@@ -48,6 +48,10 @@
 //! * The holder steps down (stops answering active, then releases to anyone else) whenever
 //!   it is not eligible, derived afresh at every step rather than latched once: a write
 //!   that lands late still leads to a step-down.
+//! * **Failback is only a request** (`failback.rs`). A candidate of higher priority asks for
+//!   the lease by writing a handover request onto the item, which changes no version: every
+//!   rule above holds as it is, and the holder answers it like an operator's handover (stop
+//!   granting, wait for the windows, release to the target). An observer never writes.
 
 use super::operator::HandoverRequest;
 use super::record::{
