@@ -204,6 +204,29 @@ async fn the_memory_quickstart_answers_active_within_two_seconds() {
     assert_eq!(a.wait_exit(Duration::from_secs(5)), Some(0));
 }
 
+/// An observer on the memory store, where any other pod would be active at once: it
+/// decides (passive), says it is an observer, and never becomes active.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_observer_serves_the_role_and_never_holds() {
+    let args: Vec<String> = ["--store", "memory", "--never-acquire", "--priority", "7"]
+        .map(String::from)
+        .to_vec();
+    let mut o = Sidecar::start("watcher", &args);
+    wait_until(Duration::from_secs(2), || {
+        o.role().as_deref() == Some("passive")
+    })
+    .unwrap_or_else(|| panic!("no decision within 2 s:\n{}", o.logs()));
+    let v = common::sidecar::role_json(o.port).unwrap();
+    assert_eq!(v["observer"], true);
+    assert_eq!(v["priority"], 7);
+    std::thread::sleep(LEASE);
+    assert_eq!(o.role().as_deref(), Some("passive"));
+    assert_eq!(http(o.port, "GET", "/readyz").map(|r| r.0), Some(200));
+    assert_eq!(http(o.port, "GET", "/active").map(|r| r.0), Some(503));
+    o.signal(libc::SIGTERM);
+    assert_eq!(o.wait_exit(Duration::from_secs(5)), Some(0));
+}
+
 fn run_expecting_failure(args: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new(BIN)
         .args(args)
@@ -262,6 +285,25 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             "drlease: --config: cannot read /no/such/file.yaml",
         ),
         (vec!["run", "--config", &bad_yaml], "line 3"),
+        (
+            vec!["run", "--store", "memory", "--priority", "top"],
+            "drlease: --priority:",
+        ),
+        (
+            vec!["run", "--store", "memory", "--failback-after", "later"],
+            "drlease: --failback-after:",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--never-acquire",
+                "--failback-after",
+                "1m",
+            ],
+            "drlease: --never-acquire: an observer",
+        ),
     ];
     for (args, expected) in cases {
         let (code, stderr) = run_expecting_failure(&args);
