@@ -171,6 +171,18 @@ fn first_decision(bin: &str, args: &[String]) -> f64 {
 
 // --- 5: store cost -------------------------------------------------------------------------
 
+/// Requests counted over `window`, scaled to one hour: the total and each operation's.
+fn per_hour(counts: HashMap<String, u64>, window: Duration) -> (f64, String) {
+    let scale = 3600.0 / window.as_secs_f64();
+    let total: u64 = counts.values().sum();
+    let mut ops: Vec<String> = counts
+        .iter()
+        .map(|(k, v)| format!("{k} {:.0}", *v as f64 * scale))
+        .collect();
+    ops.sort();
+    (total as f64 * scale, ops.join(", "))
+}
+
 async fn fill_table(conn: &drlease::store::dynamodb::Connection, table: &str, n: usize) {
     let mut i = 0;
     while i < n {
@@ -400,20 +412,10 @@ fn main() {
         act_proxy.reset_counts();
         pas_proxy.reset_counts();
         std::thread::sleep(window);
-        let per_hour = |c: HashMap<String, u64>| {
-            let scale = 3600.0 / window.as_secs_f64();
-            let total: u64 = c.values().sum();
-            let mut ops: Vec<String> = c
-                .iter()
-                .map(|(k, v)| format!("{k} {:.0}", *v as f64 * scale))
-                .collect();
-            ops.sort();
-            (total as f64 * scale, ops.join(", "))
-        };
         cost.push((
             others,
-            per_hour(act_proxy.counts()),
-            per_hour(pas_proxy.counts()),
+            per_hour(act_proxy.counts(), window),
+            per_hour(pas_proxy.counts(), window),
         ));
     }
 
@@ -451,19 +453,9 @@ fn main() {
         pa.reset_counts();
         pb.reset_counts();
         std::thread::sleep(window);
-        let per_hour = |c: HashMap<String, u64>| {
-            let scale = 3600.0 / window.as_secs_f64();
-            let total: u64 = c.values().sum();
-            let mut ops: Vec<String> = c
-                .iter()
-                .map(|(k, v)| format!("{k} {:.0}", *v as f64 * scale))
-                .collect();
-            ops.sort();
-            (total as f64 * scale, ops.join(", "))
-        };
         (
-            per_hour(pa.counts()),
-            per_hour(pb.counts()),
+            per_hour(pa.counts(), window),
+            per_hour(pb.counts(), window),
             episode,
             episode_counts,
         )

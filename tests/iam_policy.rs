@@ -34,22 +34,31 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The IAM actions called from files under `src/` whose path contains any of `parts`.
-fn actions_called(parts: &[&str]) -> BTreeSet<String> {
+/// The files under `src/` whose path contains any of `parts` (all when empty), with their
+/// path relative to `src/` and their text.
+fn source_files(parts: &[&str]) -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&root, &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let rel = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            (rel, file)
+        })
+        .filter(|(rel, _)| parts.is_empty() || parts.iter().any(|p| rel.contains(p)))
+        .map(|(rel, file)| (rel, std::fs::read_to_string(file).unwrap()))
+        .collect()
+}
+
+/// The IAM actions called from files under `src/` whose path contains any of `parts`.
+fn actions_called(parts: &[&str]) -> BTreeSet<String> {
     let mut actions = BTreeSet::new();
-    for file in files {
-        let rel = file
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        if !parts.is_empty() && !parts.iter().any(|p| rel.contains(p)) {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
+    for (_, text) in source_files(parts) {
         // Only the non-test part of the file.
         let code = text.split("#[cfg(test)]").next().unwrap_or("");
         for (call, action) in OPERATIONS {
@@ -135,22 +144,11 @@ fn nothing_on_the_sidecars_path_scans() {
         assert!(!granted("iam-policy-sidecar.json").contains(action));
     }
     // And no sidecar file reaches the operators' Scan through a helper.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&root, &mut files);
-    for file in files {
-        let rel = file
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        if SIDECAR_FILES.iter().any(|p| rel.contains(p)) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            assert!(
-                !text.contains("list_heartbeats"),
-                "{rel} lists the heartbeats (a Scan) on the sidecar's path"
-            );
-        }
+    for (rel, text) in source_files(SIDECAR_FILES) {
+        assert!(
+            !text.contains("list_heartbeats"),
+            "{rel} lists the heartbeats (a Scan) on the sidecar's path"
+        );
     }
 }
 

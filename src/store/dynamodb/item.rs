@@ -224,11 +224,23 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
         ("#p", OWNER_PRIORITY),
         ("#r", HANDOVER_REASON),
     ];
-    Update {
-        names: used_names(&all_names, &update_expression, &condition_expression),
-        update_expression,
-        condition_expression,
-        values,
+    Update::new(update_expression, condition_expression, &all_names, values)
+}
+
+impl Update {
+    /// Declares, out of `all` (placeholder, attribute), only the names the expressions use.
+    fn new(
+        update_expression: String,
+        condition_expression: String,
+        all: &[(&str, &str)],
+        values: HashMap<String, AttributeValue>,
+    ) -> Update {
+        Update {
+            names: used_names(all, &update_expression, &condition_expression),
+            update_expression,
+            condition_expression,
+            values,
+        }
     }
 }
 
@@ -277,12 +289,7 @@ pub fn handover_request(req: &HandoverRequest) -> Update {
         ("#o", OWNER),
         ("#r", HANDOVER_REASON),
     ];
-    Update {
-        names: used_names(&all_names, &update_expression, &condition_expression),
-        update_expression,
-        condition_expression,
-        values,
-    }
+    Update::new(update_expression, condition_expression, &all_names, values)
 }
 
 #[cfg(test)]
