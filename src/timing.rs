@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::duration::format_duration;
 
 /// How often the lease is renewed and checked, and how long it lasts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Timing {
     /// Renew / check period (Admiral's `waitTimeInSeconds`).
     pub interval: Duration,

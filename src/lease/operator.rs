@@ -78,7 +78,7 @@ pub fn seed(version: String, lease_ms: u64) -> WriteRequest {
 /// lease item without changing its version, so the holder's next renewal still matches
 /// and sees the request in the item it gets back. Made by `drlease handover` and, for
 /// itself, by a preferred candidate failing back; both stores encode [`Self::apply_to`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HandoverRequest {
     /// Applies only while the item is still at this version and held by a candidate (not
     /// released, not frozen).

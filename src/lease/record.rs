@@ -12,7 +12,7 @@ pub const FROZEN_OWNER: &str = "SKIP-LEASE-POD";
 pub const MAX_STORED_LEASE_DURATION_MS: u64 = 24 * 3600 * 1000;
 
 /// One lease item, parsed. Optional fields are absent on items Admiral wrote.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct LeaseRecord {
     pub owner: String,
     pub updated_time: Option<i64>,
@@ -175,7 +175,7 @@ impl LeaseRecord {
 }
 
 /// The condition a write is made under: the compare half of compare-and-swap.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expect {
     /// The item must not exist.
     Absent,
@@ -190,7 +190,7 @@ pub enum Expect {
 }
 
 /// Why a write is made; used for logs and metrics, the store treats all alike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WriteKind {
     /// No item yet.
     Create,
@@ -237,7 +237,7 @@ impl WriteKind {
 }
 
 /// What a write does to the handover attributes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HandoverWrite {
     /// Leave them: a renewal must not erase a handover request made since.
     Keep,
@@ -249,7 +249,7 @@ pub enum HandoverWrite {
 
 /// The drlease-managed attributes a write sets. `updatedTime` is stamped by the store
 /// from the wall clock: it is informational, for humans and Admiral's checker.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LeaseState {
     pub owner: String,
     pub session: String,
@@ -264,7 +264,7 @@ pub struct LeaseState {
     pub priority: Option<i32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct WriteRequest {
     pub kind: WriteKind,
     pub expect: Expect,

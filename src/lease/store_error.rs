@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// Why a store call failed. Every variant but `ConditionFailed` and `Malformed` leaves the
 /// outcome of a write unknown: the write may or may not have landed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum StoreError {
     #[error("the lease item changed since it was read (conditional write refused)")]
     ConditionFailed,

@@ -21,7 +21,7 @@ use crate::lease::operator::HandoverRequest;
 use crate::lease::record::HANDOVER_ANY;
 
 /// Region affinity, validated with the rest of the settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Affinity {
     /// Published in the heartbeat and, while holding, in the lease item.
     pub priority: i32,
@@ -32,7 +32,7 @@ pub struct Affinity {
 }
 
 /// The tenure a process handed the lease to on request: it does not ask it back.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct HandedOver {
     /// The handover's target (`*`: whoever acquired next).
     target: String,
@@ -51,7 +51,7 @@ impl HandedOver {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(super) struct Failback {
     /// Eligible without a break since this instant (of this process's life).
     pub(super) healthy_since: Option<Mono>,

@@ -71,7 +71,7 @@ mod unsettled;
 mod writes;
 
 /// Identity and timing, validated before they get here.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CoreConfig {
     pub identity: String,
     /// Random per process: tells this process from an earlier one with the same identity.
@@ -87,7 +87,7 @@ pub struct CoreConfig {
 }
 
 /// What the loop should do next.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Nothing to do before this time (the loop may be woken earlier by a shutdown).
     Wait(Mono),
@@ -101,7 +101,7 @@ pub enum Step {
     Done,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Phase {
     Running,
     Releasing,
@@ -109,7 +109,7 @@ enum Phase {
 }
 
 /// The lease as this process holds it, from its last successful write.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Holding {
     version: String,
     epoch: u64,
@@ -121,7 +121,7 @@ struct Holding {
     confirm_at: Option<Mono>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Item {
     Absent,
     Present(Box<LeaseRecord>),
@@ -129,7 +129,7 @@ enum Item {
 }
 
 /// The last thing learned about the item, and since when it has looked like that.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Observed {
     item: Item,
     key: Option<VersionKey>,
@@ -143,7 +143,7 @@ struct Observed {
 }
 
 /// A write that was sent and whose outcome is not settled yet.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Pending {
     req: WriteRequest,
     /// Send time of the first attempt: if any attempt landed, it landed after this.
@@ -154,7 +154,8 @@ struct Pending {
     resend: bool,
 }
 
-#[derive(Debug)]
+/// Clone, Eq and Hash let a model checker (tests/model.rs) keep and compare whole states.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LeaseCore {
     cfg: CoreConfig,
     phase: Phase,
