@@ -18,9 +18,10 @@ impl LeaseCore {
     /// Holding, but handing over: to a requested target, or to anyone else while not
     /// eligible. Derived at every step, so however the lease was gained, it is let go.
     pub(super) fn step_down_target(&self) -> Option<String> {
-        self.holding.as_ref()?;
-        self.stepping_down
+        let h = self.holding.as_ref()?;
+        h.released_to
             .clone()
+            .or_else(|| self.stepping_down.clone())
             .or_else(|| (!self.may_acquire()).then(|| HANDOVER_ANY.to_string()))
     }
 
@@ -134,6 +135,7 @@ impl LeaseCore {
             valid_until: first_sent.plus(self.cfg.timing.renew_deadline),
             last_sent: sent,
             confirm_at: needs_confirm.then(|| now.plus(self.cfg.timing.confirm_delay)),
+            released_to: None,
         });
     }
 
@@ -146,7 +148,7 @@ impl LeaseCore {
 
     /// A release lets the next holder in at once: not before a retry is due, nor before
     /// every write window granted to the controller has ended.
-    fn release_not_before(&self) -> Mono {
+    pub(super) fn release_not_before(&self) -> Mono {
         self.not_before.max(self.granted_until)
     }
 
@@ -164,6 +166,12 @@ impl LeaseCore {
             return Step::Wait(not_before);
         }
         let expect = self.expect_held(version);
+        if let Some(h) = &mut self.holding {
+            // A step-down is a release: once one is sent, this tenure never grants again,
+            // whatever eligibility does next. The release may have landed with its answer
+            // lost, and then the next holder is already in.
+            h.released_to = Some(target.clone());
+        }
         let handover = HandoverWrite::Set {
             to: target,
             from: self.cfg.identity.clone(),

@@ -119,6 +119,9 @@ struct Holding {
     last_sent: Mono,
     /// With a confirm delay: not active until a read at this time still shows our write.
     confirm_at: Option<Mono>,
+    /// A release of this tenure was sent (to this target): it may have landed, so the
+    /// tenure never answers active again, whatever eligibility does next.
+    released_to: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -15,7 +15,14 @@ impl LeaseCore {
             self.pending = None;
         } else if p.resend {
             let req = p.req.clone();
-            return Some(self.gated_write(now, self.not_before, req));
+            // A release is resent only once every window granted since has ended, like
+            // its first attempt.
+            let at = if req.kind == WriteKind::Release {
+                self.release_not_before()
+            } else {
+                self.not_before
+            };
+            return Some(self.gated_write(now, at, req));
         }
         None
     }

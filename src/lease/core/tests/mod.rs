@@ -18,6 +18,7 @@ mod candidate;
 mod failback;
 mod holder;
 mod releases;
+mod step_down;
 mod unsettled;
 mod windows;
 
