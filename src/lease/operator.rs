@@ -12,6 +12,18 @@ use super::record::{
     HANDOVER_REASON_FAILBACK,
 };
 
+/// The lease an operator's write declares: never shorter than what the item declared.
+/// The holder behind the item may have longer settings than the operator (any rolling
+/// change of `waitTimeInSeconds`); a candidate times the new version by what it declares,
+/// so declaring the operator's own shorter lease would let it take over while that holder
+/// is still inside its validity.
+fn declared_lease_ms(current: Option<&LeaseRecord>, lease_ms: u64) -> u64 {
+    current
+        .and_then(|r| r.lease_duration_ms)
+        .unwrap_or(0)
+        .max(lease_ms)
+}
+
 /// Freezes the lease (Admiral's `SKIP-LEASE-POD`), conditional on the item as read.
 pub fn freeze(current: Option<&LeaseRecord>, version: String, lease_ms: u64) -> WriteRequest {
     WriteRequest {
@@ -25,7 +37,7 @@ pub fn freeze(current: Option<&LeaseRecord>, version: String, lease_ms: u64) -> 
             session: String::new(),
             version,
             epoch: current.and_then(|r| r.epoch).unwrap_or(0),
-            lease_duration_ms: lease_ms,
+            lease_duration_ms: declared_lease_ms(current, lease_ms),
             handover: HandoverWrite::Clear,
             released_by: None,
             released_from: None,
@@ -45,7 +57,7 @@ pub fn unfreeze(frozen: &LeaseRecord, version: String, lease_ms: u64) -> WriteRe
             session: String::new(),
             version,
             epoch: frozen.epoch.unwrap_or(0),
-            lease_duration_ms: frozen.lease_duration_ms.unwrap_or(lease_ms),
+            lease_duration_ms: declared_lease_ms(Some(frozen), lease_ms),
             handover: HandoverWrite::Clear,
             released_by: None,
             released_from: Some(frozen.version_key().marker()),
@@ -136,6 +148,25 @@ mod tests {
         assert_eq!(item.released_by, None);
         assert_eq!(item.epoch, Some(4), "an unfreeze keeps the epoch");
         assert!(!item.is_seed());
+    }
+
+    /// Issue 19, item 2: `freeze` wrote the operator's own lease and `unfreeze` copied it,
+    /// so a candidate timed a holder with 6 s settings by an operator's 600 ms.
+    #[test]
+    fn operators_never_declare_a_shorter_lease_than_the_item_did() {
+        let held = LeaseRecord {
+            owner: "a".into(),
+            version: Some("v".into()),
+            lease_duration_ms: Some(6000),
+            ..Default::default()
+        };
+        let frozen = freeze(Some(&held), "f".into(), 600).apply(Some(&held), 0);
+        assert_eq!(frozen.lease_duration_ms, Some(6000));
+        let released = unfreeze(&frozen, "u".into(), 600).apply(Some(&frozen), 0);
+        assert_eq!(released.lease_duration_ms, Some(6000));
+        // A longer operator lease is kept: the longest anyone could be timing by.
+        let longer = freeze(Some(&held), "f".into(), 9000).apply(Some(&held), 0);
+        assert_eq!(longer.lease_duration_ms, Some(9000));
     }
 
     #[test]

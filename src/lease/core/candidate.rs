@@ -57,7 +57,7 @@ impl LeaseCore {
                     return self.start_write_gated(now, WriteKind::Acquire, expect, epoch);
                 }
                 // Released by someone other than its holder: timed like a held version.
-                let expiry = obs.noted_at.plus(self.hold_for(r));
+                let expiry = obs.noted_at.plus(obs.hold);
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Acquire, expect)
             }
             Item::Present(r) => {
@@ -75,21 +75,38 @@ impl LeaseCore {
                 } else {
                     read_at
                 };
-                let expiry = obs.noted_at.plus(self.hold_for(r));
+                let expiry = obs.noted_at.plus(obs.hold);
                 let expect = Expect::Version(r.version_key());
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Takeover, expect)
             }
         }
     }
 
-    /// How long a version must stay unchanged before it may be taken: our lease duration,
-    /// or the longer one its writer declared.
-    pub(super) fn hold_for(&self, r: &LeaseRecord) -> Duration {
-        let stored_ms = r.lease_duration_ms.unwrap_or(0);
-        self.cfg
-            .timing
-            .lease_duration
-            .max(Duration::from_millis(stored_ms))
+    /// How long a version must stay unchanged before it may be taken: the longest of our
+    /// lease duration, the one its writer declared, and the longest a holder declared
+    /// lately. A version written by someone other than the holder (an operator with
+    /// shorter settings, a placeholder after a deletion, a restore) may still have that
+    /// holder alive behind it, inside the lease *it* declared.
+    pub(super) fn hold_for(&self, declared_ms: Option<u64>) -> Duration {
+        let stored = Duration::from_millis(declared_ms.unwrap_or(0));
+        let lately = self.declared.as_ref().map_or(Duration::ZERO, |d| d.lease);
+        self.cfg.timing.lease_duration.max(stored).max(lately)
+    }
+
+    /// Remembers the longest lease declared lately. It is forgotten once it has not been
+    /// seen for that lease plus one of ours: a holder that declared it and was then
+    /// overwritten has not renewed since (its renewals are conditional on its own version),
+    /// so its validity ran out before then.
+    pub(super) fn note_declared(&mut self, sent: Mono, declared_ms: Option<u64>) {
+        let lease = Duration::from_millis(declared_ms.unwrap_or(0));
+        let own = self.cfg.timing.lease_duration;
+        let stale = |d: &Declared| sent.since(d.seen) > d.lease.saturating_add(own);
+        if self.declared.as_ref().is_some_and(stale) {
+            self.declared = None;
+        }
+        if lease > own && self.declared.as_ref().is_none_or(|d| lease >= d.lease) {
+            self.declared = Some(Declared { lease, seen: sent });
+        }
     }
 
     /// Take over at `expiry` exactly (not on the next tick), reading on the usual cadence
@@ -171,6 +188,9 @@ impl LeaseCore {
                 self.rollbacks += 1;
             }
         }
+        if let Item::Present(r) = &item {
+            self.note_declared(sent, r.lease_duration_ms);
+        }
         let highest_before = self.highest_epoch;
         // Only continuous history counts: forget what was last confirmed over a lease ago.
         let prev = self
@@ -206,12 +226,21 @@ impl LeaseCore {
             }
             _ => (now, false),
         };
+        let declared_ms = match &item {
+            Item::Present(r) => r.lease_duration_ms,
+            _ => None,
+        };
+        // Timed by the longest lease anyone declared for it, however long ago we noted it.
+        let hold = self
+            .hold_for(declared_ms)
+            .max(prev.filter(|_| same).map_or(Duration::ZERO, |o| o.hold));
         self.observed = Some(Observed {
             item,
             key,
             noted_at,
             confirmed_sent: sent,
             open,
+            hold,
         });
     }
 }

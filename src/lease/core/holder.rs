@@ -110,8 +110,10 @@ impl LeaseCore {
             self.note_handed_over(req.new.epoch);
         }
         let record = req.apply(None, 0);
+        self.note_declared(sent, record.lease_duration_ms);
         self.observed = Some(Observed {
             key: Some(record.version_key()),
+            hold: self.hold_for(record.lease_duration_ms),
             item: Item::Present(Box::new(record)),
             noted_at: now,
             confirmed_sent: sent,

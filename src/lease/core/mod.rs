@@ -28,6 +28,18 @@
 //!   `create-table`'s seed (released, epoch 0, replacing nothing) is acquired at once by a
 //!   candidate that has never seen a higher epoch: the command waits a lease duration after
 //!   creating the table before it writes it, so no holder of an earlier table survives.
+//! * **A version is timed by the longest lease anyone could be timing it by**: our own,
+//!   the one it declares (`leaseDurationMs`), and the longest a holder declared lately
+//!   (`hold_for`). Settings differ between pods during any rolling change, and a version
+//!   written by someone other than the holder (an operator, a placeholder, a restore) may
+//!   have that holder alive behind it, inside the lease *it* declared. So operators'
+//!   writes never declare less than the item did, a placeholder declares what we remember,
+//!   and we remember the longest declared lease until it has gone unseen for that lease
+//!   plus one of ours (the holder's renewals are conditional on its own version, so once
+//!   overwritten it has not renewed since).
+//! * **A step-down is a release.** Once a holder has stopped granting and sent a release,
+//!   that tenure never answers active again, whatever its eligibility does next: the
+//!   release may have landed with its answer lost, and then the next holder is already in.
 //! * Absence has no version: two reads that both found no item do not prove that nothing
 //!   came and went between them. In a shared table a candidate fills a missing item with a
 //!   released placeholder of its own and times that version like any other.
@@ -143,6 +155,17 @@ struct Observed {
     /// A released item that may be acquired at once (its holder's own release, of a tenure
     /// we saw, or the seed).
     open: bool,
+    /// How long this version must stay unchanged before it may be taken: the longest
+    /// lease anyone could be timing it by (see [`LeaseCore::hold_for`]).
+    hold: std::time::Duration,
+}
+
+/// The longest lease duration declared in the item lately, and when it was last seen.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Declared {
+    lease: std::time::Duration,
+    /// Send time of the latest read (or write) that showed it declared.
+    seen: Mono,
 }
 
 /// A write that was sent and whose outcome is not settled yet.
@@ -187,6 +210,11 @@ pub struct LeaseCore {
     /// Every write window granted to the controller ends by here: no release before it.
     granted_until: Mono,
     failback: Failback,
+    /// The longest lease a holder declared lately: a later version by another writer
+    /// (an operator with shorter settings, a placeholder, a restore) is timed by it too.
+    declared: Option<Declared>,
+    /// The next owner would need an epoch above `u64::MAX`: nothing is acquired.
+    epoch_exhausted: bool,
 }
 
 impl LeaseCore {
@@ -231,6 +259,8 @@ impl LeaseCore {
             stepping_down: None,
             granted_until: Mono::ZERO,
             failback: Failback::default(),
+            declared: None,
+            epoch_exhausted: false,
         }
     }
 

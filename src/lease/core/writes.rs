@@ -88,6 +88,14 @@ impl LeaseCore {
             }
             _ => (None, None),
         };
+        // A placeholder is timed by everyone who reads it: it declares the longest lease a
+        // holder declared lately, since that holder may still be alive behind the deletion.
+        let own_lease = self.cfg.timing.lease_duration.as_millis() as u64;
+        let lease_duration_ms = if kind == WriteKind::Placeholder {
+            self.hold_for(None).as_millis() as u64
+        } else {
+            own_lease
+        };
         // A holder publishes its priority in the item, for candidates deciding on failback.
         let priority = (!owner.is_empty()).then_some(self.cfg.affinity.priority);
         let req = WriteRequest {
@@ -98,7 +106,7 @@ impl LeaseCore {
                 session,
                 version,
                 epoch,
-                lease_duration_ms: self.cfg.timing.lease_duration.as_millis() as u64,
+                lease_duration_ms,
                 handover,
                 released_by,
                 released_from,

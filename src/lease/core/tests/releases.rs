@@ -110,3 +110,60 @@ fn history_older_than_a_lease_is_forgotten() {
     h.run(LEASE);
     assert_eq!(h.role(), Role::Active);
 }
+
+/// Issue 19, item 2, as the candidate sees it: a holder with long settings (3 s) is
+/// frozen and unfrozen by an operator with the candidate's short ones (300 ms), as during
+/// a rolling change. The candidate must time the unfrozen version by the holder's lease.
+#[test]
+fn a_freeze_with_shorter_settings_is_timed_by_the_holders_lease() {
+    let mut held = foreign("a", "v1", 3);
+    held.lease_duration_ms = Some(3000);
+    let mut h = Harness::new(config("b", "sb")).with_item(held.clone());
+    h.run(ms(5));
+    let freeze = operator::freeze(Some(&held), "f".into(), LEASE.as_millis() as u64);
+    h.store.write_now(&freeze).unwrap();
+    let frozen = h.item().unwrap();
+    h.store
+        .write_now(&operator::unfreeze(&frozen, "u".into(), 300))
+        .unwrap();
+    let unfrozen_at = h.now;
+    h.run_for(ms(2900), |h| {
+        assert!(h.writes.is_empty(), "took the item at {:?}", h.now)
+    });
+    h.run(INTERVAL * 2 + ms(5));
+    assert_eq!(h.role(), Role::Active);
+    assert!(h.writes[0].0 >= unfrozen_at.plus(ms(3000)));
+}
+
+/// The candidate's own memory, for writers that do not carry the lease over (an older
+/// drlease's freeze, a tool, a restore): the longest lease a holder declared lately.
+#[test]
+fn a_version_declaring_a_shorter_lease_is_timed_by_the_longest_declared_lately() {
+    let mut held = foreign("a", "v1", 3);
+    held.lease_duration_ms = Some(3000);
+    let mut h = Harness::new(config("b", "sb")).with_item(held);
+    h.run(ms(5));
+    let mut tool = foreign("tool", "t1", 3);
+    tool.lease_duration_ms = Some(300);
+    h.store.table().put("lease", tool);
+    h.run_for(ms(2900), |h| {
+        assert!(h.writes.is_empty(), "took the item at {:?}", h.now)
+    });
+    h.run(INTERVAL * 2 + ms(5));
+    assert_eq!(h.role(), Role::Active);
+}
+
+/// A placeholder after a deletion declares that longest lease too, so a candidate that
+/// never saw the holder times it as long as the one that did.
+#[test]
+fn a_placeholder_declares_the_longest_lease_seen_lately() {
+    let mut held = foreign("a", "v1", 3);
+    held.lease_duration_ms = Some(3000);
+    let mut h = Harness::new(config("b", "sb")).with_item(held);
+    h.run(ms(5));
+    h.store.table().remove("lease");
+    h.run(INTERVAL + ms(5));
+    let (_, placeholder) = &h.writes[0];
+    assert_eq!(placeholder.kind, WriteKind::Placeholder);
+    assert_eq!(placeholder.new.lease_duration_ms, 3000);
+}
