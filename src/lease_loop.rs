@@ -244,6 +244,9 @@ impl<S: LeaseStore> LeaseLoop<S> {
                  staying passive: give every candidate a distinct identity"
             );
         }
+        if view.epoch_exhausted && !self.last.epoch_exhausted {
+            error!("{}", crate::lease::core::EPOCH_EXHAUSTED);
+        }
         if view.frozen != self.last.frozen {
             if view.frozen {
                 info!("lease is frozen (SKIP-LEASE-POD): staying passive until it is unfrozen");

@@ -25,6 +25,7 @@ pub struct Metrics {
     validity: Gauge,
     holder_age: Gauge,
     conflict: IntGauge,
+    epoch_exhausted: IntGauge,
     rollbacks: IntCounter,
     eligible: IntGauge,
     app_healthy: IntGauge,
@@ -85,6 +86,11 @@ impl Metrics {
             "1 while another live process uses this pod's identity",
         ))
         .unwrap();
+        let epoch_exhausted = IntGauge::with_opts(o(
+            "epoch_exhausted",
+            "1 while the lease epoch is at its limit and no new owner can be fenced above it",
+        ))
+        .unwrap();
         let rollbacks = IntCounter::with_opts(o(
             "store_rollbacks_total",
             "Times the lease item went backwards (lower epoch, or vanished)",
@@ -141,6 +147,7 @@ impl Metrics {
             Box::new(validity.clone()),
             Box::new(holder_age.clone()),
             Box::new(conflict.clone()),
+            Box::new(epoch_exhausted.clone()),
             Box::new(rollbacks.clone()),
             Box::new(eligible.clone()),
             Box::new(app_healthy.clone()),
@@ -169,6 +176,7 @@ impl Metrics {
             validity,
             holder_age,
             conflict,
+            epoch_exhausted,
             rollbacks,
             eligible,
             app_healthy,
@@ -226,6 +234,7 @@ impl Metrics {
                 .unwrap_or(0.0),
         );
         self.conflict.set(view.conflict as i64);
+        self.epoch_exhausted.set(view.epoch_exhausted as i64);
         self.frozen.set(view.frozen as i64);
         self.handover_pending.set(view.handover_pending as i64);
         // The core counts; the counters catch up to it.

@@ -187,6 +187,8 @@ struct RoleBody<'a> {
     store_reachable: Option<bool>,
     frozen: bool,
     conflict: bool,
+    /// No fencing token is left above the current epoch: nothing is acquired.
+    epoch_exhausted: bool,
     session: &'a str,
     last_error: Option<&'a str>,
     /// May this pod hold the lease (warm-up over, controller healthy or not checked)?
@@ -281,6 +283,7 @@ fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
         store_reachable: v.store_reachable,
         frozen: v.frozen,
         conflict: v.conflict,
+        epoch_exhausted: v.epoch_exhausted,
         session: &who.session,
         last_error: v.last_error.as_deref(),
         eligible: snap.eligibility.eligible(),

@@ -124,6 +124,7 @@ async fn role_json_has_the_documented_keys() {
         "holder_last_change_age_seconds",
         "frozen",
         "conflict",
+        "epoch_exhausted",
         "session",
         "last_error",
         "priority",

@@ -59,6 +59,9 @@ pub struct View {
     /// Shutting down: releasing, or done.
     pub releasing: bool,
     pub conflict: bool,
+    /// The epoch is at `u64::MAX`: no new owner can get a higher fencing token, so nothing
+    /// is acquired until an operator resets the lease.
+    pub epoch_exhausted: bool,
     /// Times the store was seen going backwards (epoch lower than seen before, item gone).
     pub rollbacks: u64,
     pub last_error: Option<String>,

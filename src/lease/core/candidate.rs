@@ -37,10 +37,12 @@ impl LeaseCore {
         }
         match &obs.item {
             Item::Malformed(_) => self.gated(now, read_at, Step::Read),
-            Item::Absent if self.cfg.store_is_private => {
-                let epoch = self.next_epoch(None);
-                self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
-            }
+            Item::Absent if self.cfg.store_is_private => match self.next_epoch(None) {
+                Some(epoch) => {
+                    self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
+                }
+                None => self.gated(now, read_at, Step::Read),
+            },
             // In a shared table someone may still hold a lease on an item deleted under them,
             // and absence has no version: two reads that both found nothing do not prove that
             // nothing came and went in between. So fill the gap with a released placeholder
@@ -53,8 +55,12 @@ impl LeaseCore {
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
                 let expect = Expect::Version(r.version_key());
                 if obs.open {
-                    let epoch = self.next_epoch(r.epoch);
-                    return self.start_write_gated(now, WriteKind::Acquire, expect, epoch);
+                    return match self.next_epoch(r.epoch) {
+                        Some(epoch) => {
+                            self.start_write_gated(now, WriteKind::Acquire, expect, epoch)
+                        }
+                        None => self.gated(now, read_at, Step::Read),
+                    };
                 }
                 // Released by someone other than its holder: timed like a held version.
                 let expiry = obs.noted_at.plus(obs.hold);
@@ -122,8 +128,10 @@ impl LeaseCore {
         let expiry = expiry.max(self.not_before);
         if now >= expiry {
             let stored_epoch = self.observed_record().and_then(|r| r.epoch);
-            let epoch = self.next_epoch(stored_epoch);
-            return self.start_write(now, kind, expect, epoch);
+            return match self.next_epoch(stored_epoch) {
+                Some(epoch) => self.start_write(now, kind, expect, epoch),
+                None => self.gated(now, read_at, Step::Read),
+            };
         }
         if now >= read_at {
             return Step::Read;

@@ -75,6 +75,7 @@ use crate::clock::Mono;
 use crate::timing::Timing;
 pub use failback::Affinity;
 use failback::Failback;
+pub use writes::EPOCH_EXHAUSTED;
 
 mod candidate;
 mod failback;
@@ -325,6 +326,8 @@ impl LeaseCore {
         self.not_before = Mono::ZERO;
         self.last_error = match &item {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
+            // Still true until the next decision says otherwise: keep saying it.
+            _ if self.epoch_exhausted => Some(EPOCH_EXHAUSTED.to_string()),
             _ => None,
         };
         self.observe(sent, now, item);
@@ -439,6 +442,7 @@ impl LeaseCore {
             stepping_down: self.step_down_target(),
             releasing: self.phase != Phase::Running,
             conflict: self.conflict,
+            epoch_exhausted: self.epoch_exhausted,
             rollbacks: self.rollbacks,
             last_error: self.last_error.clone(),
         }

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// What an operator sees when no higher fencing token exists.
+pub const EPOCH_EXHAUSTED: &str = "the lease epoch is at its limit (18446744073709551615): no new \
+     owner can get a higher fencing token, so none is acquired; stop every drlease of this \
+     lease, delete the lease item (or run create-table's seed again), then start them";
+
 impl LeaseCore {
     pub(super) fn gated(&self, now: Mono, at: Mono, step: Step) -> Step {
         if now >= at {
@@ -34,11 +39,17 @@ impl LeaseCore {
         self.start_write(now, kind, expect, epoch)
     }
 
-    pub(super) fn next_epoch(&self, stored: Option<u64>) -> u64 {
-        stored
-            .unwrap_or(0)
-            .max(self.highest_epoch)
-            .saturating_add(1)
+    /// The fencing token for a new owner: above every epoch stored or seen. `None` when
+    /// none is left (the epoch is at `u64::MAX`): handing out the same token twice would
+    /// let two tenures' writes pass the same fence, so nothing is acquired until an
+    /// operator resets the lease (see [`EPOCH_EXHAUSTED`]).
+    pub(super) fn next_epoch(&mut self, stored: Option<u64>) -> Option<u64> {
+        let next = stored.unwrap_or(0).max(self.highest_epoch).checked_add(1);
+        self.epoch_exhausted = next.is_none();
+        if self.epoch_exhausted {
+            self.last_error = Some(EPOCH_EXHAUSTED.to_string());
+        }
+        next
     }
 
     pub(super) fn start_write(

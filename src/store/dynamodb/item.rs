@@ -84,7 +84,12 @@ pub fn parse(item: &Item) -> Result<LeaseRecord, String> {
         updated_time: number(item, UPDATED, "whole epoch seconds")?,
         notes: string(item, NOTES)?,
         version: string(item, VERSION)?,
-        epoch: number(item, EPOCH, "a non-negative whole number")?,
+        epoch: number(
+            item,
+            EPOCH,
+            "a whole number from 0 to 18446744073709551615 (above that no fencing token is \
+             left: stop every drlease of this lease, delete the item, then start them)",
+        )?,
         lease_duration_ms,
         owner_session: string(item, SESSION)?,
         handover_to: string(item, HANDOVER)?,
@@ -326,6 +331,14 @@ mod tests {
         assert!(e.contains("epoch is a string"), "{e}");
         let e = parse(&item(&[(OWNER, s("a")), (EPOCH, n(-1))])).unwrap_err();
         assert!(e.contains("epoch is -1"), "{e}");
+        // Issue 19, item 4: an epoch past u64::MAX is malformed for good; say what to do.
+        let e = parse(&item(&[
+            (OWNER, s("a")),
+            (EPOCH, n("18446744073709551616")),
+        ]))
+        .unwrap_err();
+        assert!(e.contains("epoch is 18446744073709551616"), "{e}");
+        assert!(e.contains("delete the item"), "{e}");
         let e = parse(&item(&[(OWNER, s("a")), (DURATION, n(u64::MAX))])).unwrap_err();
         assert!(e.contains("leaseDurationMs"), "{e}");
         let e = parse(&item(&[(KEY, s("x"))])).unwrap_err();

@@ -233,3 +233,28 @@ fn an_ineligible_candidate_never_acquires_until_it_becomes_eligible() {
     h.run(INTERVAL + ms(5));
     assert_eq!(h.role(), Role::Active);
 }
+
+/// Issue 19, item 4: the epoch saturated at u64::MAX, so every later tenure got the same
+/// fencing token, silently. Now nothing is acquired and the view says why.
+#[test]
+fn no_tenure_is_handed_an_epoch_that_cannot_go_up() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", u64::MAX));
+    h.run(LEASE * 3);
+    assert!(h.writes.is_empty(), "wrote {:?}", h.writes);
+    assert_eq!(h.role(), Role::Passive);
+    let view = h.core.view();
+    assert!(view.epoch_exhausted);
+    assert_eq!(view.last_error.as_deref(), Some(EPOCH_EXHAUSTED));
+    // A released item at the limit is not acquired at once either.
+    let released = own_release(&foreign("a", "v1", u64::MAX), "r");
+    let mut h = Harness::new(config("b", "sb")).with_item(seed());
+    h.store.table().put("lease", released);
+    h.run(LEASE * 3);
+    assert!(h.writes.is_empty());
+    // One below the limit is still fine: the last token is handed out once.
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", u64::MAX - 1));
+    h.run(LEASE * 2);
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.item().unwrap().epoch, Some(u64::MAX));
+    assert!(!h.core.view().epoch_exhausted);
+}
