@@ -12,6 +12,7 @@ mod cluster;
 mod common;
 mod failback;
 mod observer;
+mod promise;
 mod scenarios;
 
 use std::time::Duration;
@@ -113,8 +114,20 @@ const SCENARIOS: &[Scenario] = &[
         run: failback::failback,
     },
     Scenario {
+        name: "health flap during a step-down, release landed with its answer lost, link then dead",
+        what: "the other pod active (from the controller turning unhealthy); the old holder never again",
+        bound: Some(Duration::from_secs(5)),
+        run: promise::health_flap_with_lost_release,
+    },
+    Scenario {
+        name: "holder at 1 s x 3, candidate at 200 ms x 3, freeze and unfreeze with the short settings right after a renewal",
+        what: "a pod active again (from the unfreeze), timed by the holder's 3 s lease",
+        bound: Some(Duration::from_secs(8)),
+        run: promise::freeze_with_shorter_settings,
+    },
+    Scenario {
         name: "store restarted empty",
-        what: "active again, epoch above the old one",
+        what: "a new tenure active, epoch above the old one (from the table back)",
         bound: Some(Duration::from_secs(10)),
         run: store_restarted_empty,
     },

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration and end-to-end tests.
 #![allow(dead_code)]
 
+pub mod controller;
 pub mod operator;
 pub mod proxy;
 pub mod sidecar;

@@ -31,6 +31,12 @@ pub enum Fault {
         status: u16,
         code: &'static str,
     },
+    /// Pass, until a request whose body contains `marker` arrives: that one lands, its
+    /// answer is swallowed, and from then on the proxy is a black hole (a write that landed
+    /// with its reply lost, then a link that drops every byte).
+    LoseReplyThenBlackhole {
+        marker: &'static str,
+    },
     /// This fault for one DynamoDB operation (lower-case, e.g. `scan`); the rest pass.
     Only {
         op: &'static str,
@@ -94,13 +100,18 @@ impl FaultProxy {
         *self.fault.lock().unwrap() = fault;
     }
 
+    /// The fault in force now (a fault may change itself, e.g. to a black hole).
+    pub fn fault(&self) -> Fault {
+        self.fault.lock().unwrap().clone()
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
-type Upstream = Arc<tokio::sync::Mutex<Option<SendRequest<Incoming>>>>;
+type Upstream = Arc<tokio::sync::Mutex<Option<SendRequest<Full<Bytes>>>>>;
 
 /// The DynamoDB operation of a request, from its X-Amz-Target header, lower-cased.
 fn operation(request: &Request<Incoming>) -> String {
@@ -156,8 +167,15 @@ async fn handle(
         Fault::Only { .. } => Fault::Pass,
         other => other,
     };
+    // The body is read whole (DynamoDB requests are small) so a fault can look into it.
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let mut lose_reply = false;
     match current {
         Fault::Pass | Fault::Only { .. } => {}
+        Fault::LoseReplyThenBlackhole { marker } => {
+            lose_reply = body.windows(marker.len()).any(|w| w == marker.as_bytes());
+        }
         Fault::Latency(d) => tokio::time::sleep(d).await,
         // Never answer: the client times out, the connection stays open until it gives up.
         Fault::Blackhole => std::future::pending::<()>().await,
@@ -174,7 +192,15 @@ async fn handle(
         *slot = Some(sender);
     }
     let sender = slot.as_mut().expect("connected above");
-    let response = sender.send_request(request).await?;
+    let response = sender
+        .send_request(Request::from_parts(parts, Full::new(body)))
+        .await?;
+    if lose_reply {
+        // Landed: read the store's answer to the end, then never pass it on.
+        let _ = response.into_body().collect().await;
+        *fault.lock().unwrap() = Fault::Blackhole;
+        return std::future::pending().await;
+    }
     Ok(response.map(|body| body.boxed()))
 }
 
