@@ -139,6 +139,20 @@ impl<S: LeaseStore> LeaseLoop<S> {
                     self.core
                         .on_handover_request(&req, self.clock.now(), result);
                 }
+                Step::Claim(claim) => {
+                    let started = Instant::now();
+                    let result = self.bounded(self.store.claim(&claim), left).await;
+                    self.count("claim", &result, started);
+                    match &result {
+                        Err(StoreError::ConditionFailed) => warn!(
+                            release = %claim.release_version,
+                            "this release was claimed by another candidate already: the lease \
+                             item was written back (a restore?); timing it like any other version"
+                        ),
+                        _ => debug!(?result, "claimed the release"),
+                    }
+                    self.core.on_claim(&claim, self.clock.now(), result);
+                }
             }
             self.publish();
         }
@@ -322,6 +336,11 @@ mod tests {
         async fn request_handover(&self, req: &HandoverRequest) -> Result<(), StoreError> {
             self.hang_if_down().await;
             self.inner.request_handover(req).await
+        }
+
+        async fn claim(&self, claim: &crate::lease::ReleaseClaim) -> Result<(), StoreError> {
+            self.hang_if_down().await;
+            self.inner.claim(claim).await
         }
     }
 

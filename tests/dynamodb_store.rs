@@ -513,3 +513,51 @@ async fn memory_and_dynamodb_agree_on_handover_requests() {
         }
     }
 }
+
+/// A release is claimed once (issue 19, item 3): the claim is an item of its own, created
+/// only if absent or already ours, so a resend after a lost answer succeeds and another
+/// session is refused; the memory store answers alike, and the lease item is untouched.
+#[tokio::test]
+async fn a_release_is_claimed_once_and_the_memory_store_agrees() {
+    let Some(f) = fixture().await else { return };
+    let memory = MemoryStore::new("mylease");
+    let claim = |session: &str| drlease::lease::ReleaseClaim {
+        release_version: "r1".into(),
+        session: session.into(),
+        owner: format!("{session}-pod"),
+    };
+    for (what, c, ok) in [
+        ("first claim", claim("sb"), true),
+        ("resend by the same session", claim("sb"), true),
+        ("another session", claim("sc"), false),
+    ] {
+        let dynamo = f.store.claim(&c).await;
+        let mem = memory.claim(&c).await;
+        assert_eq!(dynamo.is_ok(), ok, "{what}: {dynamo:?}");
+        if !ok {
+            assert_eq!(dynamo, Err(StoreError::ConditionFailed), "{what}");
+        }
+        assert_eq!(mem.is_ok(), ok, "{what}: memory says {mem:?}");
+    }
+    // Another release is a claim of its own.
+    let other = drlease::lease::ReleaseClaim {
+        release_version: "r2".into(),
+        ..claim("sc")
+    };
+    assert_eq!(f.store.claim(&other).await, Ok(()));
+    // The claim items live beside the lease item, which stays absent.
+    assert_eq!(f.store.read().await, Ok(None));
+    let out = f
+        .conn
+        .client
+        .get_item()
+        .table_name(&f.table)
+        .key("leaseName", AttributeValue::S("mylease/claims/r1".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let item = out.item().expect("the claim item exists");
+    assert_eq!(item.get("claimedBy"), Some(&s("sb")));
+    assert!(item.contains_key("expiresAt"), "claims expire by TTL");
+}

@@ -1,5 +1,6 @@
 //! The lease: its item, the pure decision core, and the view it publishes.
 
+pub mod claim;
 pub mod core;
 pub mod operator;
 pub mod record;
@@ -7,6 +8,7 @@ mod store_error;
 pub mod view;
 
 pub use self::core::{CoreConfig, LeaseCore, Step};
+pub use claim::ReleaseClaim;
 pub use record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
     FROZEN_OWNER, HANDOVER_ANY,

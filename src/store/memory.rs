@@ -6,13 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use super::{LeaseStore, StoreError};
 use crate::clock::wall_secs;
+use crate::lease::claim::claim_key;
 use crate::lease::operator::HandoverRequest;
-use crate::lease::{LeaseRecord, WriteRequest};
+use crate::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
 
 /// A table of lease items, shared by every `MemoryStore` cloned from it.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTable {
     items: Arc<Mutex<HashMap<String, LeaseRecord>>>,
+    /// Release claims: claim key to the claiming session.
+    claims: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl MemoryTable {
@@ -74,6 +77,18 @@ impl MemoryStore {
         Ok(next)
     }
 
+    /// The claim, applied synchronously.
+    pub fn claim_now(&self, claim: &ReleaseClaim) -> Result<(), StoreError> {
+        let key = claim_key(&self.lease, &claim.release_version);
+        let mut claims = self.table.claims.lock().unwrap_or_else(|e| e.into_inner());
+        let holder = claims.entry(key).or_insert_with(|| claim.session.clone());
+        if *holder == claim.session {
+            Ok(())
+        } else {
+            Err(StoreError::ConditionFailed)
+        }
+    }
+
     /// The handover request, applied synchronously.
     pub fn request_handover_now(&self, req: &HandoverRequest) -> Result<(), StoreError> {
         let mut items = self.table.lock();
@@ -97,6 +112,10 @@ impl LeaseStore for MemoryStore {
 
     async fn request_handover(&self, req: &HandoverRequest) -> Result<(), StoreError> {
         self.request_handover_now(req)
+    }
+
+    async fn claim(&self, claim: &ReleaseClaim) -> Result<(), StoreError> {
+        self.claim_now(claim)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use crate::lease::operator::HandoverRequest;
-use crate::lease::{LeaseRecord, WriteRequest};
+use crate::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
 
 pub mod dynamodb;
 pub mod memory;
@@ -31,4 +31,9 @@ pub trait LeaseStore: Send + Sync + 'static {
         &self,
         req: &HandoverRequest,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates the claim item of one release (see [`crate::lease::claim`]) unless another
+    /// session's claim is there: `Ok` when it is now ours (also when it already was),
+    /// `Err(ConditionFailed)` when someone else claimed it.
+    fn claim(&self, claim: &ReleaseClaim) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -124,6 +124,9 @@ pub struct Sim {
     /// one active at a time is checked.
     rolled_back: bool,
     op_tokens: u64,
+    /// Release claims (release version to claiming session). A restore of the lease item
+    /// does not bring them back, as in DynamoDB, where they are items of their own.
+    claims: HashMap<String, String>,
 }
 
 impl Sim {
@@ -168,6 +171,7 @@ impl Sim {
             stats: Outcome::default(),
             history: Vec::new(),
             rolled_back: false,
+            claims: HashMap::new(),
             op_tokens: 0,
         };
         for c in 0..sim.cands.len() {
@@ -295,6 +299,7 @@ impl Sim {
                 });
                 self.send(c, OpKind::RequestHandover(req))
             }
+            Step::Claim(claim) => self.send(c, OpKind::Claim(claim)),
         }
     }
 

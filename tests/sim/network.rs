@@ -3,7 +3,7 @@
 
 use drlease::clock::Mono;
 use drlease::lease::operator::HandoverRequest;
-use drlease::lease::{LeaseRecord, WriteRequest};
+use drlease::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
 use drlease::store::StoreError;
 
 use super::{trace, Ev, Sim};
@@ -13,6 +13,8 @@ pub(super) enum OpKind {
     Write(Box<WriteRequest>),
     /// A failback request: lands on the item without changing its version.
     RequestHandover(Box<HandoverRequest>),
+    /// A claim on a release, before acquiring it at once.
+    Claim(Box<ReleaseClaim>),
 }
 
 pub(super) struct Reply {
@@ -133,6 +135,21 @@ impl Sim {
                     Err(StoreError::ConditionFailed)
                 }
             }
+            OpKind::Claim(claim) => {
+                let holder = self
+                    .claims
+                    .entry(claim.release_version.clone())
+                    .or_insert_with(|| claim.session.clone());
+                let ours = *holder == claim.session;
+                trace(self.now, &self.item, || {
+                    format!("cand-{} claims {}: {ours}", op.c, claim.release_version)
+                });
+                if ours {
+                    Ok(None)
+                } else {
+                    Err(StoreError::ConditionFailed)
+                }
+            }
             OpKind::RequestHandover(req) => {
                 let applied = self.item.as_mut().is_some_and(|r| req.apply_to(r));
                 trace(self.now, &self.item, || {
@@ -183,6 +200,7 @@ impl Sim {
                 OpKind::Read => OpKind::Read,
                 OpKind::Write(r) => OpKind::Write(r.clone()),
                 OpKind::RequestHandover(r) => OpKind::RequestHandover(r.clone()),
+                OpKind::Claim(r) => OpKind::Claim(r.clone()),
             }
         };
         let op = (kind, sent_local);
@@ -216,6 +234,7 @@ impl Sim {
             OpKind::RequestHandover(req) => {
                 core.on_handover_request(req, now_local, outcome.map(|_| ()))
             }
+            OpKind::Claim(claim) => core.on_claim(claim, now_local, outcome.map(|_| ())),
         }
         self.cands[c].busy = false;
         self.wake(c, self.now);

@@ -55,6 +55,9 @@ impl LeaseCore {
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
                 let expect = Expect::Version(r.version_key());
                 if obs.open {
+                    if let Some(claim) = self.claim_first(r) {
+                        return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
+                    }
                     return match self.next_epoch(r.epoch) {
                         Some(epoch) => {
                             self.start_write_gated(now, WriteKind::Acquire, expect, epoch)

@@ -28,6 +28,12 @@
 //!   `create-table`'s seed (released, epoch 0, replacing nothing) is acquired at once by a
 //!   candidate that has never seen a higher epoch: the command waits a lease duration after
 //!   creating the table before it writes it, so no holder of an earlier table survives.
+//! * **Each release is acquired at once by one candidate only** (`claims.rs`). Before the
+//!   acquire, the candidate creates a claim item keyed by the release's version token, only
+//!   if absent or already its own. From the lease item alone, a release written back by a
+//!   restore after the next holder took it looks exactly like the live one; the claim item
+//!   is not written back with it, so a second candidate finds the release claimed and times
+//!   it from then like any other version.
 //! * **A version is timed by the longest lease anyone could be timing it by**: our own,
 //!   the one it declares (`leaseDurationMs`), and the longest a holder declared lately
 //!   (`hold_for`). Settings differ between pods during any rolling change, and a version
@@ -78,6 +84,7 @@ use failback::Failback;
 pub use writes::EPOCH_EXHAUSTED;
 
 mod candidate;
+mod claims;
 mod failback;
 mod holder;
 mod unsettled;
@@ -110,6 +117,9 @@ pub enum Step {
     Write(Box<WriteRequest>),
     /// A request that the holder hand the lease to us (failback); changes no version.
     RequestHandover(Box<HandoverRequest>),
+    /// Claim a release before acquiring it at once (`crate::lease::claim`); answer with
+    /// [`LeaseCore::on_claim`].
+    Claim(Box<crate::lease::ReleaseClaim>),
     /// Released (or never held) after a shutdown request: the loop can stop.
     Done,
 }
@@ -216,6 +226,8 @@ pub struct LeaseCore {
     declared: Option<Declared>,
     /// The next owner would need an epoch above `u64::MAX`: nothing is acquired.
     epoch_exhausted: bool,
+    /// The release (by version token) this process has claimed, to acquire it at once.
+    claimed: Option<String>,
 }
 
 impl LeaseCore {
@@ -262,6 +274,7 @@ impl LeaseCore {
             failback: Failback::default(),
             declared: None,
             epoch_exhausted: false,
+            claimed: None,
         }
     }
 

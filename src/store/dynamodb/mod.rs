@@ -12,9 +12,10 @@ use aws_sdk_dynamodb::Client;
 use super::{LeaseStore, StoreError};
 use crate::clock::wall_secs;
 use crate::lease::operator::HandoverRequest;
-use crate::lease::{LeaseRecord, WriteRequest};
+use crate::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
 
 mod candidates;
+mod claim;
 mod errors;
 pub mod heartbeat;
 pub mod item;
@@ -185,6 +186,10 @@ impl LeaseStore for DynamoStore {
             .await
             .map_err(|e| classify(e, &self.ctx()))?;
         Ok(())
+    }
+
+    async fn claim(&self, claim: &ReleaseClaim) -> Result<(), StoreError> {
+        self.put_claim(claim).await
     }
 }
 

@@ -74,6 +74,8 @@ pub(super) struct Harness {
     /// side grants it; `granted` is where the latest one ends.
     pub(super) window: Option<Duration>,
     pub(super) granted: Mono,
+    /// Release claims this core made, and whether each was granted.
+    pub(super) claims: Vec<(crate::lease::ReleaseClaim, bool)>,
 }
 
 impl Harness {
@@ -89,6 +91,7 @@ impl Harness {
             requests: Vec::new(),
             window: None,
             granted: Mono::ZERO,
+            claims: Vec::new(),
         }
     }
 
@@ -153,6 +156,16 @@ impl Harness {
                     }
                 };
                 self.core.on_write(&req, sent, self.now, result);
+            }
+            Step::Claim(claim) => {
+                self.now = self.now.plus(RTT);
+                let result = if self.down() || self.fault == Fault::Unreachable {
+                    Err(StoreError::Timeout(RTT))
+                } else {
+                    self.store.claim_now(&claim)
+                };
+                self.claims.push(((*claim).clone(), result.is_ok()));
+                self.core.on_claim(&claim, self.now, result);
             }
             Step::RequestHandover(req) => {
                 let sent = self.now;

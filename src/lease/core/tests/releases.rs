@@ -167,3 +167,57 @@ fn a_placeholder_declares_the_longest_lease_seen_lately() {
     assert_eq!(placeholder.kind, WriteKind::Placeholder);
     assert_eq!(placeholder.new.lease_duration_ms, 3000);
 }
+
+/// Issue 19, item 3: a holder's own release, written back by a restore after the next
+/// holder acquired it, was acquired at once by a second candidate that saw the old tenure:
+/// two actives until the first one's next renewal failed. Each release is claimed once,
+/// in an item of its own that a restore of the lease item does not bring back.
+#[test]
+fn a_release_restored_after_it_was_acquired_is_timed() {
+    let held = foreign("a", "v1", 7);
+    let mut b = Harness::new(config("b", "sb")).with_item(held.clone());
+    b.run(ms(5));
+    let mut c = beside(&b, config("c", "sc"));
+    c.run(ms(5));
+    let release = own_release(&held, "r");
+    b.store.table().put("lease", release.clone());
+    b.run(INTERVAL + ms(5));
+    assert_eq!(b.role(), Role::Active, "b acquired the release at once");
+    // Right after b's renewal (so b stays active for a while), the release is written
+    // back; c's last read still showed a's tenure.
+    let writes = b.writes.len();
+    while b.writes.len() == writes {
+        b.step();
+    }
+    assert_eq!(b.writes.last().unwrap().1.kind, WriteKind::Renew);
+    b.store.table().put("lease", release);
+    c.now = b.now;
+    run_together(&mut [&mut b, &mut c], LEASE * 3, |hs| {
+        assert!(
+            !(hs[0].role() == Role::Active && hs[1].role() == Role::Active),
+            "two actives at {:?}",
+            hs[0].now
+        );
+    });
+    assert!(c.claims.iter().all(|(_, ok)| !ok), "c's claim was refused");
+    assert!(b.role() == Role::Active || c.role() == Role::Active);
+}
+
+/// A lost answer to a claim is asked again: the claim item already names us, so it holds.
+#[test]
+fn a_claim_whose_answer_was_lost_is_ours_when_asked_again() {
+    let held = foreign("a", "v1", 7);
+    let mut b = Harness::new(config("b", "sb")).with_item(held.clone());
+    b.run(ms(5));
+    b.store.table().put("lease", own_release(&held, "r"));
+    let claim = crate::lease::ReleaseClaim {
+        release_version: "r".into(),
+        session: "sb".into(),
+        owner: "b".into(),
+    };
+    // As if an earlier attempt landed and its answer was lost.
+    b.store.claim_now(&claim).unwrap();
+    b.run(INTERVAL + ms(5));
+    assert_eq!(b.role(), Role::Active);
+    assert!(b.claims.iter().all(|(_, ok)| *ok));
+}

@@ -1,0 +1,50 @@
+//! Claiming a release before acquiring it at once (`crate::lease::claim` says why): the
+//! step that asks for the claim, and what its answer means.
+
+use super::*;
+use crate::lease::ReleaseClaim;
+
+impl LeaseCore {
+    /// An open release may be acquired at once only once it is claimed by us: `None` when
+    /// it is, else the claim to make first.
+    pub(super) fn claim_first(&self, release: &LeaseRecord) -> Option<ReleaseClaim> {
+        let version = release.version.as_ref()?;
+        if self.claimed.as_ref() == Some(version) {
+            return None;
+        }
+        Some(ReleaseClaim {
+            release_version: version.clone(),
+            session: self.cfg.session.clone(),
+            owner: self.cfg.identity.clone(),
+        })
+    }
+
+    /// The answer to a claim sent at `sent`, received at `now`.
+    pub fn on_claim(&mut self, claim: &ReleaseClaim, now: Mono, result: Result<(), StoreError>) {
+        match result {
+            Ok(()) => {
+                self.store_reachable = Some(true);
+                self.claimed = Some(claim.release_version.clone());
+            }
+            Err(StoreError::ConditionFailed) => {
+                self.store_reachable = Some(true);
+                // Not acquiring at once after all: that is a decision (passive).
+                self.initialized = true;
+                // Someone else claimed this very release: it was acquired before, and what
+                // we see is a copy written back since. Its holder may be alive behind it, so
+                // time it like any other version, from now (not from the tenure it names).
+                if let Some(o) = &mut self.observed {
+                    let same = matches!(&o.item, Item::Present(r)
+                        if r.version.as_deref() == Some(claim.release_version.as_str()));
+                    if same {
+                        o.open = false;
+                        o.noted_at = now;
+                    }
+                }
+            }
+            // Lost or failed: it may have landed; the claim is ours either way if it did, and
+            // asking again is safe.
+            Err(e) => self.store_failed(now, &e, true),
+        }
+    }
+}
