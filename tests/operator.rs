@@ -357,3 +357,53 @@ fn handover_says_so_when_it_cannot_list_the_candidates() {
     );
     assert!(err.contains("nothing was written"), "{err}");
 }
+
+/// Issue 16: on a multi-Region eventually consistent table, a handover request written to
+/// another region's replica is overwritten by the holder's renewals there and never
+/// completes. The command refuses, names the holder's region, and writes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn handover_refuses_to_write_to_another_regions_replica() {
+    let Some(f) = fixture().await else { return };
+    let store = f.store().await;
+    // A holder in another region (its renewals go to that region's replica).
+    let held = drlease::lease::WriteRequest {
+        kind: drlease::lease::WriteKind::Create,
+        expect: drlease::lease::Expect::Absent,
+        new: drlease::lease::LeaseState {
+            owner: "pod-far".into(),
+            session: "far-session".into(),
+            version: "far.1".into(),
+            epoch: 3,
+            lease_duration_ms: 3000,
+            handover: drlease::lease::HandoverWrite::Clear,
+            released_by: None,
+            released_from: None,
+            priority: Some(0),
+        },
+    };
+    store.write(&held).await.unwrap();
+    for (identity, region) in [("pod-far", "eu-west-1"), ("pod-near", "us-east-1")] {
+        store
+            .put_heartbeat(&Heartbeat {
+                identity: identity.into(),
+                session: format!("{identity}-session"),
+                region: region.into(),
+                role: "passive".into(),
+                eligible: true,
+                at_ms: drlease::clock::wall_ms(),
+                period_ms: 60_000,
+                priority: 0,
+                observer: false,
+            })
+            .await
+            .unwrap();
+    }
+    let (code, _, err) = text(&f.cli("handover", &["--to", "pod-near"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("runs in region eu-west-1") && err.contains("nothing was written"),
+        "{err}"
+    );
+    let item = store.read().await.unwrap().unwrap();
+    assert_eq!(item.handover_to, None, "the request was not written");
+}

@@ -23,6 +23,11 @@ pub enum StoreError {
     Malformed(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A multi-Region strongly consistent table refused the write because another region
+    /// wrote the same item at the same moment (`ReplicatedWriteConflictException`): it did
+    /// not land, and asking again is safe.
+    #[error("another region wrote the lease item at the same moment ({0}); the write did not land and is retried")]
+    WriteConflict(String),
     #[error("store rejected the request: {0}")]
     Rejected(String),
 }
@@ -38,6 +43,7 @@ impl StoreError {
             StoreError::Auth(_) => "auth",
             StoreError::Malformed(_) => "malformed",
             StoreError::Unavailable(_) => "unavailable",
+            StoreError::WriteConflict(_) => "write_conflict",
             StoreError::Rejected(_) => "rejected",
         }
     }

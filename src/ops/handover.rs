@@ -50,6 +50,22 @@ pub async fn run(
             store.table_name()
         )
     })?;
+    // On a multi-Region eventually consistent table a request written to another region's
+    // replica is overwritten by the holder's next renewal there (the latest write wins):
+    // the handover would never happen. Refuse rather than wait for nothing.
+    let here = &store.connection().region;
+    if let Some(holder) = candidates.iter().find(|c| c.identity == from) {
+        if !holder.region.is_empty() && &holder.region != here {
+            bail!(
+                "the holder {from} runs in region {}, this command writes to {here}'s replica: \
+                 on a global table the holder's renewals there would overwrite the request; \
+                 run the handover against {} (--region {}, or its endpoint); nothing was written",
+                holder.region,
+                holder.region,
+                holder.region
+            );
+        }
+    }
     let now = wall_ms();
     let alive_others: Vec<_> = candidates
         .iter()

@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::config::duration::format_duration;
 use crate::config::Settings;
 use crate::lease::operator;
-use crate::store::dynamodb::table::{create_table, enable_ttl, wait_active};
+use crate::store::dynamodb::table::{create_table, enable_ttl, wait_active, Ttl};
 use crate::store::dynamodb::DynamoStore;
 use crate::store::{LeaseStore, StoreError};
 use crate::token::random_token;
@@ -34,10 +34,20 @@ pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
     wait_active(conn, table, Duration::from_secs(300))
         .await
         .with_context(|| format!("table '{table}' did not become usable"))?;
-    enable_ttl(conn, table)
+    let ttl = enable_ttl(conn, table)
         .await
         .with_context(|| format!("cannot turn on TTL for table '{table}'"))?;
-    println!("table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat items)");
+    match ttl {
+        Ttl::On => println!(
+            "table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat and claim items)"
+        ),
+        Ttl::NotSupported => println!(
+            "table {table} is ACTIVE; it is multi-Region strongly consistent (MRSC), where \
+             DynamoDB does not support TTL: heartbeat items (one per pod) and claim items (one \
+             per handover or shutdown) are not expired; they are small, and safe to delete \
+             once a day older than their expiresAt"
+        ),
+    }
     if created {
         seed(settings, &store, created_at).await?;
     }

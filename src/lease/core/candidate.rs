@@ -165,9 +165,12 @@ impl LeaseCore {
             Item::Present(r) => Some(r.version_key()),
             _ => None,
         };
+        // A rollback is counted once, when its version first shows up, not at every read
+        // of it (a restored item is read again every interval).
+        let new_version = self.observed.as_ref().map(|o| &o.key) != Some(&key);
         if let Item::Present(r) = &item {
             if let Some(e) = r.epoch {
-                if e < self.highest_epoch {
+                if e < self.highest_epoch && new_version {
                     self.rollbacks += 1;
                 }
                 self.highest_epoch = self.highest_epoch.max(e);

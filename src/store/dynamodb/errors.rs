@@ -55,6 +55,8 @@ where
                      table\") or fix --table / --region",
                     ctx.table, ctx.region
                 )),
+                // MRSC: two regions wrote one item at once; HTTP 400, but retry-safe.
+                "ReplicatedWriteConflictException" => StoreError::WriteConflict(what),
                 c if THROTTLING.contains(&c) => StoreError::Throttled(what),
                 c if AUTH.contains(&c) => StoreError::Auth(what),
                 _ if status >= 500 => StoreError::Unavailable(format!("HTTP {status}: {what}")),
@@ -71,5 +73,48 @@ where
                 StoreError::Unavailable(text)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn service_error(status: u16, code: &str) -> SdkError<UpdateItemError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("from the service")
+            .build();
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(UpdateItemError::generic(meta), raw)
+    }
+
+    fn ctx() -> CallContext<'static> {
+        CallContext {
+            table: "t",
+            region: "us-east-1",
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// No DynamoDB-compatible server here produces it: an MRSC table's answer to two
+    /// regions writing one item at once. It is HTTP 400 and must not be filed as a generic
+    /// rejection: the write did not land and may be sent again.
+    #[test]
+    fn a_replicated_write_conflict_is_retry_safe_not_a_rejection() {
+        let e = classify(
+            service_error(400, "ReplicatedWriteConflictException"),
+            &ctx(),
+        );
+        assert!(matches!(e, StoreError::WriteConflict(_)), "{e:?}");
+        assert_eq!(e.metric_label(), "write_conflict");
+        assert!(e.to_string().contains("another region"), "{e}");
+        let e = classify(service_error(400, "ValidationException"), &ctx());
+        assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
     }
 }

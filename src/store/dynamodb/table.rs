@@ -1,12 +1,12 @@
 //! Creating the lease table: partition key `leaseName` (S), on-demand billing, TTL on the
-//! heartbeat items' `expiresAt`.
+//! heartbeat and claim items' `expiresAt` (where the table supports it: not MRSC).
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, MultiRegionConsistency,
+    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 use super::errors::{classify, CallContext};
@@ -134,8 +134,24 @@ pub async fn wait_active(
     }
 }
 
-/// Turns on TTL for the heartbeat items (idempotent). The table must be ACTIVE.
-pub async fn enable_ttl(conn: &Connection, table: &str) -> Result<(), StoreError> {
+/// What `enable_ttl` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ttl {
+    On,
+    /// A multi-Region strongly consistent (MRSC) table: DynamoDB does not support TTL
+    /// there, so heartbeat and claim items are never expired by the table.
+    NotSupported,
+}
+
+/// Turns on TTL for the heartbeat and claim items (idempotent). The table must be ACTIVE.
+pub async fn enable_ttl(conn: &Connection, table: &str) -> Result<Ttl, StoreError> {
+    let strong = describe(conn, table)
+        .await?
+        .and_then(|d| d.multi_region_consistency().cloned())
+        == Some(MultiRegionConsistency::Strong);
+    if strong {
+        return Ok(Ttl::NotSupported);
+    }
     let current = conn
         .client
         .describe_time_to_live()
@@ -150,7 +166,7 @@ pub async fn enable_ttl(conn: &Connection, table: &str) -> Result<(), StoreError
         status,
         Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
     ) {
-        return Ok(());
+        return Ok(Ttl::On);
     }
     conn.client
         .update_time_to_live()
@@ -165,5 +181,5 @@ pub async fn enable_ttl(conn: &Connection, table: &str) -> Result<(), StoreError
         .send()
         .await
         .map_err(|e| classify(e, &ctx(conn, table)))?;
-    Ok(())
+    Ok(Ttl::On)
 }

@@ -91,7 +91,9 @@ fn the_seed_is_acquired_at_once_unless_a_higher_epoch_was_seen() {
     h.store.table().put("lease", seed());
     h.run(LEASE - ms(10));
     assert!(h.writes.is_empty());
-    assert!(h.core.view().rollbacks > 0);
+    // Counted once for the version that went back, not once per read of it (issue 16: 9
+    // counts in 8 s of one restored item).
+    assert_eq!(h.core.view().rollbacks, 1);
 }
 
 #[test]
