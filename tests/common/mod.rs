@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod controller;
+pub mod global_table;
 pub mod operator;
 pub mod proxy;
 pub mod sidecar;
@@ -76,12 +77,17 @@ pub async fn connection(endpoint: &str) -> Connection {
 }
 
 pub fn connection_with_timeout(endpoint: &str, timeout: Duration) -> Connection {
+    connection_in(endpoint, "us-east-1", timeout)
+}
+
+/// A client for a loopback endpoint in `region` (moto keeps one backend per region).
+pub fn connection_in(endpoint: &str, region: &str, timeout: Duration) -> Connection {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     use aws_smithy_types::retry::RetryConfig;
     use aws_smithy_types::timeout::TimeoutConfig;
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .retry_config(RetryConfig::standard().with_max_attempts(1))
@@ -94,7 +100,7 @@ pub fn connection_with_timeout(endpoint: &str, timeout: Duration) -> Connection 
         .build();
     Connection {
         client: aws_sdk_dynamodb::Client::from_conf(config),
-        region: "us-east-1".into(),
+        region: region.into(),
         call_timeout: timeout,
     }
 }
