@@ -21,7 +21,7 @@ use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::LeaseStore;
 
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(BootClock);
     match settings.store {
         StoreKind::Memory => {
@@ -37,6 +37,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             let conn = connect(&settings.connect_options(settings.timing.call_timeout(), 1))
                 .await
                 .map_err(anyhow::Error::msg)?;
+            if settings.peer_regions.contains(&conn.region) {
+                anyhow::bail!(
+                    "--peer-regions lists {}, this pod's own region: list only the other regions",
+                    conn.region
+                );
+            }
+            // The region marks are keyed by the region the SDK resolved.
+            settings.region = Some(conn.region.clone());
             let store = DynamoStore::new(conn, table, settings.lease_name.clone());
             let heartbeats = settings.heartbeat.then(|| store.clone());
             serve(settings, store, clock, heartbeats).await
@@ -123,6 +131,12 @@ async fn serve<S: LeaseStore>(
         timing: timing.clone(),
         store_is_private: settings.store == StoreKind::Memory,
         affinity: settings.affinity.clone(),
+        regions: (settings.store == StoreKind::DynamoDb && !settings.peer_regions.is_empty()).then(
+            || crate::lease::Regions {
+                own: settings.region.clone().unwrap_or_default(),
+                peers: settings.peer_regions.clone(),
+            },
+        ),
     });
     // Carries the release deadline once a signal arrives: everything after it ends by then.
     let (stop_tx, stop_rx) = watch::channel(None::<Mono>);

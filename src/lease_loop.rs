@@ -139,6 +139,28 @@ impl<S: LeaseStore> LeaseLoop<S> {
                     self.core
                         .on_handover_request(&req, self.clock.now(), result);
                 }
+                Step::ReadMarks => {
+                    let peers = self
+                        .core
+                        .config()
+                        .regions
+                        .as_ref()
+                        .map(|r| r.peers.clone())
+                        .unwrap_or_default();
+                    let sent = self.clock.now();
+                    let started = Instant::now();
+                    let result = self.bounded(self.store.read_marks(&peers), left).await;
+                    self.count("read_marks", &result, started);
+                    debug!(?result, "read the other regions' marks");
+                    self.core.on_marks(sent, self.clock.now(), result);
+                }
+                Step::WriteMark(mark) => {
+                    let started = Instant::now();
+                    let result = self.bounded(self.store.write_mark(&mark), left).await;
+                    self.count("write_mark", &result, started);
+                    debug!(?result, epoch = mark.epoch, "wrote this region's mark");
+                    self.core.on_mark_written(&mark, self.clock.now(), result);
+                }
                 Step::Claim(claim) => {
                     let started = Instant::now();
                     let result = self.bounded(self.store.claim(&claim), left).await;
@@ -258,6 +280,15 @@ impl<S: LeaseStore> LeaseLoop<S> {
                  staying passive: give every candidate a distinct identity"
             );
         }
+        if view.region_conflicts > self.last.region_conflicts {
+            self.metrics.region_conflict();
+            error!(
+                "{}",
+                view.region_conflict
+                    .as_deref()
+                    .unwrap_or("another region holds this lease")
+            );
+        }
         if view.epoch_exhausted && !self.last.epoch_exhausted {
             error!("{}", crate::lease::core::EPOCH_EXHAUSTED);
         }
@@ -342,6 +373,19 @@ mod tests {
             self.hang_if_down().await;
             self.inner.claim(claim).await
         }
+
+        async fn read_marks(
+            &self,
+            regions: &[String],
+        ) -> Result<Vec<crate::lease::RegionMark>, StoreError> {
+            self.hang_if_down().await;
+            self.inner.read_marks(regions).await
+        }
+
+        async fn write_mark(&self, mark: &crate::lease::RegionMark) -> Result<(), StoreError> {
+            self.hang_if_down().await;
+            self.inner.write_mark(mark).await
+        }
     }
 
     /// Review bug: with the defaults (interval 15 s, call timeout 5 s, release deadline
@@ -363,6 +407,7 @@ mod tests {
             },
             store_is_private: true,
             affinity: Default::default(),
+            regions: None,
         });
         let who = Identity {
             identity: "a".into(),

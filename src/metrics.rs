@@ -26,6 +26,7 @@ pub struct Metrics {
     holder_age: Gauge,
     conflict: IntGauge,
     epoch_exhausted: IntGauge,
+    region_conflicts: IntCounter,
     rollbacks: IntCounter,
     eligible: IntGauge,
     app_healthy: IntGauge,
@@ -42,6 +43,10 @@ fn opts(name: &str, help: &str, lease: &str) -> Opts {
 }
 
 impl Metrics {
+    pub fn region_conflict(&self) {
+        self.region_conflicts.inc();
+    }
+
     pub fn new(lease: &str) -> Metrics {
         let registry = Registry::new();
         let o = |name: &str, help: &str| opts(name, help, lease);
@@ -89,6 +94,11 @@ impl Metrics {
         let epoch_exhausted = IntGauge::with_opts(o(
             "epoch_exhausted",
             "1 while the lease epoch is at its limit and no new owner can be fenced above it",
+        ))
+        .unwrap();
+        let region_conflicts = IntCounter::with_opts(o(
+            "region_conflicts_total",
+            "Times this pod stopped holding because another region's holder outranked it (MREC: a partition, or a lag past the confirm delay)",
         ))
         .unwrap();
         let rollbacks = IntCounter::with_opts(o(
@@ -148,6 +158,7 @@ impl Metrics {
             Box::new(holder_age.clone()),
             Box::new(conflict.clone()),
             Box::new(epoch_exhausted.clone()),
+            Box::new(region_conflicts.clone()),
             Box::new(rollbacks.clone()),
             Box::new(eligible.clone()),
             Box::new(app_healthy.clone()),
@@ -177,6 +188,7 @@ impl Metrics {
             holder_age,
             conflict,
             epoch_exhausted,
+            region_conflicts,
             rollbacks,
             eligible,
             app_healthy,

@@ -80,3 +80,52 @@ pub(super) fn resolve_affinity(
         never_acquire,
     })
 }
+
+/// `--peer-regions`: the other regions of a multi-Region eventually consistent table.
+pub(super) fn resolve_peer_regions(
+    r: &mut Resolver<'_>,
+    own: Option<&file::DrleaseSection>,
+    region: Option<&str>,
+) -> Result<Vec<String>, ConfigError> {
+    let file = own
+        .and_then(|o| o.peer_regions.clone())
+        .map(|v| ("drlease.peerRegions".to_string(), v));
+    r.setting_or(
+        "peer-regions",
+        &r.cli.peer_regions,
+        file,
+        |raw| {
+            let mut peers: Vec<String> = Vec::new();
+            for name in raw.text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let valid = name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if !valid {
+                    return Err(ConfigError::new(
+                        &raw.name,
+                        format!("'{name}' is not a region name (like us-west-2); list the other regions of the global table, comma separated"),
+                    ));
+                }
+                if region == Some(name) {
+                    return Err(ConfigError::new(
+                        &raw.name,
+                        format!("'{name}' is this pod's own region: list only the other regions"),
+                    ));
+                }
+                if peers.iter().any(|p| p == name) {
+                    return Err(ConfigError::new(&raw.name, format!("'{name}' is listed twice")));
+                }
+                peers.push(name.to_string());
+            }
+            Ok(peers)
+        },
+        |peers: &Vec<String>| {
+            if peers.is_empty() {
+                "none".to_string()
+            } else {
+                peers.join(",")
+            }
+        },
+        Vec::new(),
+    )
+}

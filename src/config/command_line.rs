@@ -89,6 +89,10 @@ pub struct CommandLine {
     /// An observer: serve the role, never hold the lease [default: false].
     #[arg(long, env = "DRLEASE_NEVER_ACQUIRE", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
     pub never_acquire: Option<String>,
+    /// On a multi-Region eventually consistent global table: the other regions, comma
+    /// separated, whose holders this pod must find (region marks) [default: none].
+    #[arg(long, env = "DRLEASE_PEER_REGIONS", value_name = "REGION,...")]
+    pub peer_regions: Option<String>,
     /// For each flag that was set (by its long name), whether it came from the flag or the
     /// environment. Filled by the CLI from clap's matches.
     #[arg(skip)]

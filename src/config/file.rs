@@ -54,6 +54,7 @@ pub struct DrleaseSection {
     pub priority: Option<i32>,
     pub failback_after: Option<String>,
     pub never_acquire: Option<bool>,
+    pub peer_regions: Option<String>,
 }
 
 impl FileConfig {

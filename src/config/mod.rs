@@ -16,7 +16,7 @@ mod parse;
 mod serving;
 mod types;
 
-use affinity::resolve_affinity;
+use affinity::{resolve_affinity, resolve_peer_regions};
 pub use command_line::CommandLine;
 use eligibility::resolve_eligibility;
 pub use eligibility::EligibilitySettings;
@@ -67,6 +67,8 @@ pub struct Settings {
     pub serving: ServingSettings,
     /// Priority, failback, observer.
     pub affinity: crate::lease::core::Affinity,
+    /// The other regions of a multi-Region eventually consistent table (region marks).
+    pub peer_regions: Vec<String>,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -383,6 +385,7 @@ impl Settings {
         )?;
         let serving = resolve_serving(&mut r, own, listen)?;
         let affinity = resolve_affinity(&mut r, own)?;
+        let peer_regions = resolve_peer_regions(&mut r, own, region.as_deref())?;
 
         Ok(Settings {
             store,
@@ -399,6 +402,7 @@ impl Settings {
             heartbeat,
             serving,
             affinity,
+            peer_regions,
             warnings: file
                 .warnings
                 .iter()

@@ -189,6 +189,8 @@ struct RoleBody<'a> {
     conflict: bool,
     /// No fencing token is left above the current epoch: nothing is acquired.
     epoch_exhausted: bool,
+    /// Times this pod stopped holding because another region's holder outranked it.
+    region_conflicts: u64,
     session: &'a str,
     last_error: Option<&'a str>,
     /// May this pod hold the lease (warm-up over, controller healthy or not checked)?
@@ -284,6 +286,7 @@ fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
         frozen: v.frozen,
         conflict: v.conflict,
         epoch_exhausted: v.epoch_exhausted,
+        region_conflicts: v.region_conflicts,
         session: &who.session,
         last_error: v.last_error.as_deref(),
         eligible: snap.eligibility.eligible(),

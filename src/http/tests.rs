@@ -125,6 +125,7 @@ async fn role_json_has_the_documented_keys() {
         "frozen",
         "conflict",
         "epoch_exhausted",
+        "region_conflicts",
         "session",
         "last_error",
         "priority",

@@ -4,6 +4,7 @@ pub mod claim;
 pub mod core;
 pub mod operator;
 pub mod record;
+pub mod region;
 mod store_error;
 pub mod view;
 
@@ -13,5 +14,6 @@ pub use record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
     FROZEN_OWNER, HANDOVER_ANY,
 };
+pub use region::{RegionMark, Regions};
 pub use store_error::StoreError;
 pub use view::{Role, View};

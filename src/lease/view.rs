@@ -62,6 +62,9 @@ pub struct View {
     /// The epoch is at `u64::MAX`: no new owner can get a higher fencing token, so nothing
     /// is acquired until an operator resets the lease.
     pub epoch_exhausted: bool,
+    /// Times this pod stopped holding because another region's holder outranked it.
+    pub region_conflicts: u64,
+    pub region_conflict: Option<String>,
     /// Times the store was seen going backwards (epoch lower than seen before, item gone).
     pub rollbacks: u64,
     pub last_error: Option<String>,

@@ -8,7 +8,8 @@ use super::{LeaseStore, StoreError};
 use crate::clock::wall_secs;
 use crate::lease::claim::claim_key;
 use crate::lease::operator::HandoverRequest;
-use crate::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
+use crate::lease::region::mark_key;
+use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
 
 /// A table of lease items, shared by every `MemoryStore` cloned from it.
 #[derive(Clone, Debug, Default)]
@@ -16,6 +17,8 @@ pub struct MemoryTable {
     items: Arc<Mutex<HashMap<String, LeaseRecord>>>,
     /// Release claims: claim key to the claiming session.
     claims: Arc<Mutex<HashMap<String, String>>>,
+    /// Region marks, by mark key.
+    marks: Arc<Mutex<HashMap<String, RegionMark>>>,
 }
 
 impl MemoryTable {
@@ -89,6 +92,26 @@ impl MemoryStore {
         }
     }
 
+    /// The marks of `regions` that exist, read synchronously.
+    pub fn read_marks_now(&self, regions: &[String]) -> Vec<RegionMark> {
+        let marks = self.table.marks.lock().unwrap_or_else(|e| e.into_inner());
+        regions
+            .iter()
+            .filter_map(|r| marks.get(&mark_key(&self.lease, r)).cloned())
+            .collect()
+    }
+
+    /// The mark, written synchronously unless a higher epoch is there.
+    pub fn write_mark_now(&self, mark: &RegionMark) -> Result<(), StoreError> {
+        let mut marks = self.table.marks.lock().unwrap_or_else(|e| e.into_inner());
+        let key = mark_key(&self.lease, &mark.region);
+        if marks.get(&key).is_some_and(|m| m.epoch > mark.epoch) {
+            return Err(StoreError::ConditionFailed);
+        }
+        marks.insert(key, mark.clone());
+        Ok(())
+    }
+
     /// The handover request, applied synchronously.
     pub fn request_handover_now(&self, req: &HandoverRequest) -> Result<(), StoreError> {
         let mut items = self.table.lock();
@@ -116,6 +139,14 @@ impl LeaseStore for MemoryStore {
 
     async fn claim(&self, claim: &ReleaseClaim) -> Result<(), StoreError> {
         self.claim_now(claim)
+    }
+
+    async fn read_marks(&self, regions: &[String]) -> Result<Vec<RegionMark>, StoreError> {
+        Ok(self.read_marks_now(regions))
+    }
+
+    async fn write_mark(&self, mark: &RegionMark) -> Result<(), StoreError> {
+        self.write_mark_now(mark)
     }
 }
 

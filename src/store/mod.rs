@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use crate::lease::operator::HandoverRequest;
-use crate::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
+use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
 
 pub mod dynamodb;
 pub mod memory;
@@ -36,4 +36,15 @@ pub trait LeaseStore: Send + Sync + 'static {
     /// session's claim is there: `Ok` when it is now ours (also when it already was),
     /// `Err(ConditionFailed)` when someone else claimed it.
     fn claim(&self, claim: &ReleaseClaim) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The marks of these regions that exist (see [`crate::lease::region`]), strongly
+    /// consistent reads of this replica.
+    fn read_marks(
+        &self,
+        regions: &[String],
+    ) -> impl Future<Output = Result<Vec<RegionMark>, StoreError>> + Send;
+
+    /// Writes this region's mark unless the mark there has a higher epoch
+    /// (`Err(ConditionFailed)`).
+    fn write_mark(&self, mark: &RegionMark) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -243,6 +243,7 @@ impl Sim {
                 never_acquire: self.sc.affinity[c].never_acquire && self.sc.tell_observers,
                 ..self.sc.affinity[c].clone()
             },
+            regions: None,
         }));
         cand.busy = false;
         cand.paused_until = 0;
@@ -300,6 +301,9 @@ impl Sim {
                 self.send(c, OpKind::RequestHandover(req))
             }
             Step::Claim(claim) => self.send(c, OpKind::Claim(claim)),
+            Step::ReadMarks | Step::WriteMark(_) => {
+                unreachable!("region marks are off in this one-store simulation")
+            }
         }
     }
 

@@ -58,6 +58,9 @@ impl LeaseCore {
                     if let Some(claim) = self.claim_first(r) {
                         return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
                     }
+                    if let Some(step) = self.marks_before_acquiring(now) {
+                        return step;
+                    }
                     return match self.next_epoch(r.epoch) {
                         Some(epoch) => {
                             self.start_write_gated(now, WriteKind::Acquire, expect, epoch)
@@ -130,6 +133,9 @@ impl LeaseCore {
     ) -> Step {
         let expiry = expiry.max(self.not_before);
         if now >= expiry {
+            if let Some(step) = self.marks_before_acquiring(now) {
+                return step;
+            }
             let stored_epoch = self.observed_record().and_then(|r| r.epoch);
             return match self.next_epoch(stored_epoch) {
                 Some(epoch) => self.start_write(now, kind, expect, epoch),

@@ -131,6 +131,12 @@ impl LeaseCore {
             return;
         }
         let needs_confirm = req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero();
+        // A renewal keeps what the tenure owes; a new tenure owes its region mark.
+        let mark_owed = match (&self.holding, req.kind) {
+            (Some(h), WriteKind::Renew) => h.mark_owed.clone(),
+            _ => self.mark_owed_for(req.new.epoch),
+        };
+        let check_peers = self.cfg.regions.is_some() && mark_owed.is_none();
         self.holding = Some(Holding {
             version: req.new.version.clone(),
             epoch: req.new.epoch,
@@ -138,6 +144,8 @@ impl LeaseCore {
             last_sent: sent,
             confirm_at: needs_confirm.then(|| now.plus(self.cfg.timing.confirm_delay)),
             released_to: None,
+            mark_owed,
+            check_peers,
         });
     }
 
@@ -197,6 +205,12 @@ impl LeaseCore {
             self.not_before
         } else {
             h.last_sent.plus(self.cfg.timing.renew_period())
+        };
+        if let Some(step) = self.mark_step(now, renew_at) {
+            return step;
+        }
+        let Some(h) = &self.holding else {
+            return self.candidate_step(now);
         };
         if now < renew_at {
             // Wake at the deadline too, so the loss is noticed and logged on time.

@@ -87,6 +87,7 @@ mod candidate;
 mod claims;
 mod failback;
 mod holder;
+mod regions;
 mod unsettled;
 mod writes;
 
@@ -104,6 +105,9 @@ pub struct CoreConfig {
     pub store_is_private: bool,
     /// Priority, failback and observer (see `failback.rs`).
     pub affinity: Affinity,
+    /// On a multi-Region eventually consistent table: this pod's region and the others
+    /// (see `regions.rs`). `None`: one write region, MRSC, or a single-region table.
+    pub regions: Option<crate::lease::Regions>,
 }
 
 /// What the loop should do next.
@@ -120,6 +124,10 @@ pub enum Step {
     /// Claim a release before acquiring it at once (`crate::lease::claim`); answer with
     /// [`LeaseCore::on_claim`].
     Claim(Box<crate::lease::ReleaseClaim>),
+    /// Read the other regions' marks (`regions.rs`); answer with [`LeaseCore::on_marks`].
+    ReadMarks,
+    /// Write this region's mark; answer with [`LeaseCore::on_mark_written`].
+    WriteMark(Box<crate::lease::RegionMark>),
     /// Released (or never held) after a shutdown request: the loop can stop.
     Done,
 }
@@ -145,6 +153,10 @@ struct Holding {
     /// A release of this tenure was sent (to this target): it may have landed, so the
     /// tenure never answers active again, whatever eligibility does next.
     released_to: Option<String>,
+    /// Regions on: the mark this tenure must write before it answers active.
+    mark_owed: Option<crate::lease::RegionMark>,
+    /// Regions on: the other regions' marks are to be read (after each renewal).
+    check_peers: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -228,6 +240,12 @@ pub struct LeaseCore {
     epoch_exhausted: bool,
     /// The release (by version token) this process has claimed, to acquire it at once.
     claimed: Option<String>,
+    /// Send time of the latest read of the other regions' marks.
+    peer_marks_read: Option<Mono>,
+    /// Times this process stopped holding because another region's holder outranked it,
+    /// and what it found the last time.
+    region_conflicts: u64,
+    region_conflict: Option<String>,
 }
 
 impl LeaseCore {
@@ -275,6 +293,9 @@ impl LeaseCore {
             declared: None,
             epoch_exhausted: false,
             claimed: None,
+            peer_marks_read: None,
+            region_conflicts: 0,
+            region_conflict: None,
         }
     }
 
@@ -426,7 +447,9 @@ impl LeaseCore {
         let record = self.observed_record();
         let active_until = match (&self.holding, self.phase) {
             (Some(h), Phase::Running)
-                if h.confirm_at.is_none() && self.step_down_target().is_none() =>
+                if h.confirm_at.is_none()
+                    && Self::marked(h)
+                    && self.step_down_target().is_none() =>
             {
                 Some(h.valid_until)
             }
@@ -456,6 +479,8 @@ impl LeaseCore {
             releasing: self.phase != Phase::Running,
             conflict: self.conflict,
             epoch_exhausted: self.epoch_exhausted,
+            region_conflicts: self.region_conflicts,
+            region_conflict: self.region_conflict.clone(),
             rollbacks: self.rollbacks,
             last_error: self.last_error.clone(),
         }

@@ -12,13 +12,14 @@ use aws_sdk_dynamodb::Client;
 use super::{LeaseStore, StoreError};
 use crate::clock::wall_secs;
 use crate::lease::operator::HandoverRequest;
-use crate::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
+use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
 
 mod candidates;
 mod claim;
 mod errors;
 pub mod heartbeat;
 pub mod item;
+mod marks;
 pub mod table;
 
 use errors::{classify, CallContext};
@@ -190,6 +191,14 @@ impl LeaseStore for DynamoStore {
 
     async fn claim(&self, claim: &ReleaseClaim) -> Result<(), StoreError> {
         self.put_claim(claim).await
+    }
+
+    async fn read_marks(&self, regions: &[String]) -> Result<Vec<RegionMark>, StoreError> {
+        self.get_marks(regions).await
+    }
+
+    async fn write_mark(&self, mark: &RegionMark) -> Result<(), StoreError> {
+        self.put_mark(mark).await
     }
 }
 

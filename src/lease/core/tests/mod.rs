@@ -17,6 +17,7 @@ pub(super) const RTT: Duration = Duration::from_millis(1);
 mod candidate;
 mod failback;
 mod holder;
+mod regions;
 mod releases;
 mod step_down;
 mod unsettled;
@@ -38,6 +39,7 @@ pub(super) fn config(identity: &str, session: &str) -> CoreConfig {
         },
         store_is_private: false,
         affinity: Affinity::default(),
+        regions: None,
     }
 }
 
@@ -156,6 +158,26 @@ impl Harness {
                     }
                 };
                 self.core.on_write(&req, sent, self.now, result);
+            }
+            Step::ReadMarks => {
+                let sent = self.now;
+                self.now = self.now.plus(RTT);
+                let peers = self.core.config().regions.clone().map(|r| r.peers);
+                let result = if self.down() || self.fault == Fault::Unreachable {
+                    Err(StoreError::Timeout(RTT))
+                } else {
+                    Ok(self.store.read_marks_now(&peers.unwrap_or_default()))
+                };
+                self.core.on_marks(sent, self.now, result);
+            }
+            Step::WriteMark(mark) => {
+                self.now = self.now.plus(RTT);
+                let result = if self.down() || self.fault == Fault::Unreachable {
+                    Err(StoreError::Timeout(RTT))
+                } else {
+                    self.store.write_mark_now(&mark)
+                };
+                self.core.on_mark_written(&mark, self.now, result);
             }
             Step::Claim(claim) => {
                 self.now = self.now.plus(RTT);

@@ -1,0 +1,127 @@
+//! Region marks on a multi-Region eventually consistent table (`crate::lease::region` says
+//! why): a confirmed holder writes its region's mark before it answers active, reads the
+//! other regions' marks after every renewal and stops if one outranks its own; a candidate
+//! reads them before it acquires, so its epoch is above theirs. Off without
+//! `--peer-regions`.
+
+use super::*;
+use crate::lease::{RegionMark, Regions};
+
+impl LeaseCore {
+    fn regions(&self) -> Option<&Regions> {
+        self.cfg.regions.as_ref()
+    }
+
+    /// Our mark for a tenure at `epoch`.
+    fn own_mark(&self, epoch: u64) -> Option<RegionMark> {
+        Some(RegionMark {
+            region: self.regions()?.own.clone(),
+            epoch,
+            session: self.cfg.session.clone(),
+            owner: self.cfg.identity.clone(),
+        })
+    }
+
+    /// A tenure needs its mark written before it answers active (else the other region
+    /// could not find it): false only while one is owed.
+    pub(super) fn marked(h: &Holding) -> bool {
+        h.mark_owed.is_none()
+    }
+
+    /// Holding and confirmed: the mark to write, or the peers' marks to read (after a
+    /// renewal, while there is time before the next one). `None`: nothing owed.
+    pub(super) fn mark_step(&self, now: Mono, renew_at: Mono) -> Option<Step> {
+        let h = self.holding.as_ref()?;
+        if let Some(mark) = &h.mark_owed {
+            return Some(self.gated(
+                now,
+                self.not_before,
+                Step::WriteMark(Box::new(mark.clone())),
+            ));
+        }
+        (h.check_peers && now < renew_at && now >= self.not_before).then_some(Step::ReadMarks)
+    }
+
+    /// A candidate about to acquire reads the peers' marks first, unless it has within an
+    /// interval: the new epoch goes above every confirmed holder's it can see.
+    pub(super) fn marks_before_acquiring(&self, now: Mono) -> Option<Step> {
+        self.regions()?;
+        let fresh = self
+            .peer_marks_read
+            .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
+        (!fresh).then(|| self.gated(now, self.not_before, Step::ReadMarks))
+    }
+
+    /// What a new tenure owes: its mark, when regions are on.
+    pub(super) fn mark_owed_for(&self, epoch: u64) -> Option<RegionMark> {
+        self.own_mark(epoch)
+    }
+
+    /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.
+    pub fn on_marks(&mut self, sent: Mono, now: Mono, result: Result<Vec<RegionMark>, StoreError>) {
+        let marks = match result {
+            Ok(marks) => marks,
+            Err(e) => {
+                if let Some(h) = &mut self.holding {
+                    // Not worth the lease: try again after the next renewal.
+                    h.check_peers = false;
+                } else {
+                    self.store_failed(now, &e, false);
+                }
+                return;
+            }
+        };
+        self.store_reachable = Some(true);
+        self.peer_marks_read = Some(sent);
+        let peers_top = marks.iter().map(|m| m.epoch).max().unwrap_or(0);
+        self.highest_epoch = self.highest_epoch.max(peers_top);
+        let Some(epoch) = self.holding.as_ref().map(|h| h.epoch) else {
+            return;
+        };
+        if let Some(h) = &mut self.holding {
+            h.check_peers = false;
+        }
+        let Some(ours) = self.own_mark(epoch) else {
+            return;
+        };
+        if let Some(winner) = marks.iter().find(|m| m.outranks(&ours)) {
+            // Two regions hold: the lower mark stops at once, without writing, and the
+            // other's renewals win the lease item everywhere.
+            self.region_conflicts += 1;
+            self.region_conflict = Some(format!(
+                "region {} holds this lease too ({} at epoch {}, above ours at {}): stopped \
+                 holding; the regions were cut off, or replication lagged past the confirm delay",
+                winner.region, winner.owner, winner.epoch, ours.epoch
+            ));
+            self.end_tenure();
+        }
+    }
+
+    /// The answer to writing our region's mark.
+    pub fn on_mark_written(
+        &mut self,
+        mark: &RegionMark,
+        now: Mono,
+        result: Result<(), StoreError>,
+    ) {
+        let Some(h) = &mut self.holding else {
+            return;
+        };
+        if h.epoch != mark.epoch {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                self.store_reachable = Some(true);
+                h.mark_owed = None;
+                h.check_peers = true;
+            }
+            // A later holder of our own region marked a higher epoch: this tenure is over.
+            Err(StoreError::ConditionFailed) => {
+                self.store_reachable = Some(true);
+                self.end_tenure();
+            }
+            Err(e) => self.store_failed(now, &e, true),
+        }
+    }
+}

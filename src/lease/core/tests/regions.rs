@@ -1,0 +1,85 @@
+//! Region marks on a multi-Region eventually consistent table: two holders, one per
+//! replica (as after a partition), find each other through the marks and the lower one
+//! stops; a candidate acquires above every mark it can see.
+
+use super::*;
+use crate::lease::{RegionMark, Regions};
+
+fn in_region(identity: &str, session: &str, own: &str, peer: &str) -> CoreConfig {
+    CoreConfig {
+        regions: Some(Regions {
+            own: own.into(),
+            peers: vec![peer.into()],
+        }),
+        ..config(identity, session)
+    }
+}
+
+/// Copies one replica's mark of `region` into another, as replication would.
+fn replicate_mark(from: &Harness, to: &Harness, region: &str) {
+    for m in from.store.read_marks_now(&[region.to_string()]) {
+        to.store.write_mark_now(&m).unwrap();
+    }
+}
+
+#[test]
+fn of_two_regions_holding_the_lower_mark_stops_at_its_next_renewal() {
+    // Each region's replica on its own: both acquire (a partition, or a lag past the
+    // confirm delay), each writes its mark, both are active.
+    let mut east = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
+    let mut west = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());
+    east.run(ms(10));
+    west.now = east.now;
+    west.run(ms(10));
+    assert_eq!(east.role(), Role::Active);
+    assert_eq!(west.role(), Role::Active);
+    // The heal: each replica gets the other's mark.
+    replicate_mark(&east, &west, "east");
+    replicate_mark(&west, &east, "west");
+    // Both have epoch 1: the greater session ("sb") keeps the lease.
+    let healed = east.now;
+    east.run(INTERVAL + ms(10));
+    west.now = healed;
+    west.run(INTERVAL + ms(10));
+    assert_eq!(west.role(), Role::Active, "the higher mark keeps holding");
+    assert_eq!(east.role(), Role::Passive, "the lower mark stops");
+    assert_eq!(east.core.view().region_conflicts, 1);
+    assert_eq!(west.core.view().region_conflicts, 0);
+    let stopped = east.core.view().region_conflict.unwrap_or_default();
+    assert!(
+        stopped.contains("region west holds this lease too"),
+        "{stopped}"
+    );
+}
+
+#[test]
+fn a_holder_answers_active_only_once_its_mark_is_written() {
+    let mut h = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
+    h.fault = Fault::None;
+    // Acquire, then make the mark write fail.
+    while h.writes.is_empty() {
+        h.step();
+    }
+    h.fault = Fault::Unreachable;
+    h.run_for(ms(50), |h| assert_ne!(h.role(), Role::Active));
+    h.fault = Fault::None;
+    h.run(INTERVAL);
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.store.read_marks_now(&["east".into()]).len(), 1);
+}
+
+#[test]
+fn a_candidate_acquires_above_every_mark_it_can_see() {
+    let mut h = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());
+    h.store
+        .write_mark_now(&RegionMark {
+            region: "east".into(),
+            epoch: 9,
+            session: "sa".into(),
+            owner: "a".into(),
+        })
+        .unwrap();
+    h.run(ms(10));
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.item().unwrap().epoch, Some(10));
+}
