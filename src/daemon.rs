@@ -12,7 +12,7 @@ use crate::clock::{BootClock, Clock, Mono};
 use crate::config::{duration::format_duration, Settings, StoreKind};
 use crate::events::Facts;
 use crate::http::serve::{self as http_serve, Limits};
-use crate::http::{gate_router, router, AppState};
+use crate::http::{gate_router, router, AppState, Listener};
 use crate::lease::{CoreConfig, LeaseCore};
 use crate::lease_loop::LeaseLoop;
 use crate::metrics::Metrics;
@@ -153,11 +153,20 @@ async fn serve<S: LeaseStore>(
     let gate = shared.gate.clone();
     let events = shared.events.clone();
     tokio::spawn(crate::events::deadline::run(shared.clone()));
+    // One state per listener: each has its own watcher budget and its own longest
+    // window (see `Listener`).
+    let max_watchers = settings.serving.max_watchers as usize;
     let app = AppState::new(
         shared.clone(),
+        metrics.clone(),
+        max_watchers,
+        Listener::main(settings.serving.write_window, timing.renew_deadline),
+    );
+    let gate_app = AppState::new(
+        shared.clone(),
         metrics,
-        settings.serving.max_watchers as usize,
-        timing.renew_deadline,
+        max_watchers,
+        Listener::gate(timing.renew_deadline),
     );
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
     let limits = |max_connections| Limits {
@@ -167,7 +176,7 @@ async fn serve<S: LeaseStore>(
     };
     let mut servers = vec![tokio::spawn(http_serve::serve(
         listener,
-        router(app.clone()),
+        router(app),
         limits(main_cap),
         "main",
         http_stop_rx.clone(),
@@ -175,7 +184,7 @@ async fn serve<S: LeaseStore>(
     if let Some(gate_listener) = gate_listener {
         servers.push(tokio::spawn(http_serve::serve(
             gate_listener,
-            gate_router(app),
+            gate_router(gate_app),
             limits(gate_cap),
             "gate",
             http_stop_rx,

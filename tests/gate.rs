@@ -239,3 +239,93 @@ fn a_neighbour_holding_more_connections_than_the_file_limit_cannot_starve_the_ga
     assert_eq!(failed, 0, "the controller's own connection was harmed");
     drop(held);
 }
+
+/// A neighbour pod asking the main port for a long window used to hold every release for
+/// that long (`min_validity=29s` with the defaults: the SIGTERM took 29 s, past
+/// Kubernetes' 30 s grace period once the release itself was added). The main port grants
+/// no more than `--write-window` now, so the release bound holds whatever it asks.
+#[test]
+fn a_neighbour_on_the_main_port_cannot_delay_a_sigterm_release() {
+    // The defaults: 15 s interval, 45 s lease, 30 s renew deadline, 2 s write window.
+    let gate_port = free_port();
+    let mut a = Sidecar::start(
+        "pod-a",
+        &[
+            "--store".to_string(),
+            "memory".into(),
+            "--gate-listen".into(),
+            format!("127.0.0.1:{gate_port}"),
+        ],
+    );
+    wait_until(Duration::from_secs(10), || a.is_active()).expect("active");
+    let (status, body) = http(a.port, "GET", "/active?min_validity=29s").unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("--gate-listen"), "{body}");
+    // Whatever else it asks, the main port's windows are the configured one at most.
+    for ask in [
+        "/active",
+        "/active?min_validity=2s",
+        "/role",
+        "/health/ready?checkifreadonly=true",
+    ] {
+        let (status, head, _) = http_with_head(a.port, "GET", ask).unwrap();
+        assert_eq!(status, 200, "{ask}");
+        let granted = valid_for_ms(&head).expect("a window");
+        assert!(granted <= 2000, "{ask}: granted {granted} ms");
+    }
+    let signalled = Instant::now();
+    a.signal(libc::SIGTERM);
+    let code = a.wait_exit(Duration::from_secs(60));
+    let took = signalled.elapsed();
+    eprintln!("SIGTERM to exit after a neighbour's min_validity=29s: {took:?}");
+    assert_eq!(code, Some(0), "{}", a.logs());
+    // The documented bound with the memory store is the 2 s write window plus a release
+    // that needs no call; 29 s is what the neighbour asked for.
+    assert!(
+        took < Duration::from_secs(20),
+        "the release waited {took:?}, as if the neighbour's window had been granted:\n{}",
+        a.logs()
+    );
+}
+
+/// The watcher cap is per listener: streams a neighbour opens on the main port leave the
+/// controller's gate listener its whole budget.
+#[test]
+fn watchers_on_the_main_port_leave_the_gate_listener_its_own_budget() {
+    let gate_port = free_port();
+    let a = Sidecar::start(
+        "pod-a",
+        &memory_args(&[
+            "--max-watchers",
+            "2",
+            "--gate-listen",
+            &format!("127.0.0.1:{gate_port}"),
+        ]),
+    );
+    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut w = SseReader::open(a.port, "/watch").unwrap();
+        assert_eq!(w.status(), Some(200));
+        held.push(w);
+    }
+    let (status, body) = http(a.port, "GET", "/watch").unwrap();
+    assert_eq!(status, 503, "{body}");
+    let mut controller = SseReader::open(gate_port, "/watch").unwrap();
+    assert_eq!(controller.status(), Some(200), "the controller's stream");
+    // And its blocking query: at the current index, answered at the end of its wait.
+    let (_, head, _) = http_with_head(gate_port, "GET", "/role").unwrap();
+    let index: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-drlease-index:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    let (status, body) = http(
+        gate_port,
+        "GET",
+        &format!("/role?index={index}&wait=100ms&format=text"),
+    )
+    .unwrap();
+    assert_eq!((status, body.as_str()), (200, "active\n"));
+    drop(held);
+}
