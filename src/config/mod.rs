@@ -21,7 +21,7 @@ pub use command_line::CommandLine;
 use eligibility::resolve_eligibility;
 pub use eligibility::EligibilitySettings;
 use lease_timing::resolve_timing;
-use names::check_lease_name;
+use names::{check_identity, check_lease_name};
 use parse::{non_empty, parse_positive_duration};
 use serving::resolve_serving;
 pub use serving::ServingSettings;
@@ -32,7 +32,6 @@ pub use health_url::HealthUrl;
 use duration::{format_duration, parse_duration};
 use file::FileConfig;
 
-use crate::lease::FROZEN_OWNER;
 use crate::store::dynamodb::ConnectOptions;
 pub use crate::timing::{Timing, TimingError};
 
@@ -262,6 +261,7 @@ impl Settings {
         let identity = match pick!("identity", &cli.identity, identity_file) {
             Some(raw) => {
                 let v = non_empty(&raw, "identity")?;
+                check_identity(&raw.name, &v)?;
                 r.record("identity", v.clone(), raw.source);
                 v
             }
@@ -276,18 +276,11 @@ impl Settings {
                              (the pod name from the downward API); the hostname was unavailable",
                         )),
                     };
+                check_identity(from, &v)?;
                 r.record("identity", format!("{v} (from {from})"), Source::Default);
                 v
             }
         };
-        if identity == FROZEN_OWNER {
-            return Err(ConfigError::new(
-                "--identity",
-                format!(
-                    "'{FROZEN_OWNER}' is reserved for freezing the lease; choose another identity"
-                ),
-            ));
-        }
 
         let lease_name =
             match pick!(

@@ -1,4 +1,5 @@
 use super::*;
+use crate::lease::FROZEN_OWNER;
 
 fn cli() -> CommandLine {
     CommandLine::default()
@@ -239,6 +240,34 @@ fn other_bad_values_are_named() {
     assert!(e.contains("not an IAM role ARN"), "{e}");
     let e = err(&with(|c| c.identity = Some(FROZEN_OWNER.into())), "");
     assert!(e.contains("reserved"), "{e}");
+}
+
+#[test]
+fn identities_with_control_characters_or_the_handover_wildcard_are_refused() {
+    let e = err(&with(|c| c.identity = Some("*".into())), "");
+    assert!(
+        e.starts_with("--identity: '*' is reserved for a handover to any candidate"),
+        "{e}"
+    );
+    let e = err(
+        &with(|c| c.identity = Some("evil\nINFO forged\u{1b}]0;x".into())),
+        "",
+    );
+    assert!(
+        e.starts_with("--identity: identity 'evil\\nINFO forged\\u{1b}]0;x' contains the control character \\n"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    let e = err(&memory(), "dynamoDB:\n  podIdentifier: \"a\\tb\"\n");
+    assert!(e.starts_with("dynamoDB.podIdentifier in"), "{e}");
+    let env = Environment {
+        pod_name: Some("pod\u{7}".into()),
+        hostname: None,
+    };
+    let e = Settings::resolve_with_file(&memory(), &env, &file(""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("POD_NAME: "), "{e}");
     let e = err(&with(|c| c.confirm_delay = Some("1m".into())), "");
     assert!(e.contains("half the renew deadline"), "{e}");
 }
