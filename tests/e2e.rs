@@ -304,6 +304,60 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             ],
             "drlease: --never-acquire: an observer",
         ),
+        (
+            vec!["run", "--store", "memory", "--identity", "*"],
+            "drlease: --identity: '*' is reserved",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--identity",
+                "evil\nINFO forged",
+            ],
+            "drlease: --identity: identity 'evil\\nINFO forged' contains the control character",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://[::1/x",
+            ],
+            "drlease: --app-health-url: 'http://[::1/x' opens an IPv6 address",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://a b/",
+            ],
+            "drlease: --app-health-url: 'http://a b/' contains a space",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://a/x\r\nX: 1",
+            ],
+            "drlease: --app-health-url: 'http://a/x\\r\\nX: 1' contains the character \\r",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://user:pw@a/",
+            ],
+            "carries credentials (user:password@): they are not supported",
+        ),
     ];
     for (args, expected) in cases {
         let (code, stderr) = run_expecting_failure(&args);
