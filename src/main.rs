@@ -17,6 +17,10 @@ fn main() -> ExitCode {
     let env = Environment {
         pod_name: std::env::var("POD_NAME").ok(),
         hostname: hostname(),
+        drlease_vars: std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| name.starts_with("DRLEASE_"))
+            .collect(),
     };
     let settings = match Settings::resolve(&line, &env) {
         Ok(s) => s,

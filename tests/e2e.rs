@@ -246,6 +246,9 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
     let bad_yaml = dir.join("bad.yaml");
     std::fs::write(&bad_yaml, "dynamoDB:\n  leaseName: l\n   tableName: t\n").unwrap();
     let bad_yaml = bad_yaml.to_str().unwrap().to_string();
+    let octal = dir.join("octal.yaml");
+    std::fs::write(&octal, "drlease:\n  store: memory\n  maxWatchers: 010\n").unwrap();
+    let octal = octal.to_str().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run"], "drlease: --store: no store configured"),
         (
@@ -285,6 +288,10 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             "drlease: --config: cannot read /no/such/file.yaml",
         ),
         (vec!["run", "--config", &bad_yaml], "line 3"),
+        (
+            vec!["run", "--config", &octal],
+            "drlease.maxWatchers: '010' has a leading zero, which YAML 1.1 reads as octal",
+        ),
         (
             vec!["run", "--store", "memory", "--priority", "top"],
             "drlease: --priority:",

@@ -295,10 +295,19 @@ fn check_config_prints_each_value_and_its_source() {
             "me",
         ])
         .env("DRLEASE_FAILURE_THRESHOLD", "4")
+        .env("DRLEASE_INTERVALL", "1s")
         .output()
         .unwrap();
     let (code, out, err) = text(&out);
     assert_eq!(code, Some(0), "{err}");
+    // A misspelt variable is not applied (the interval is the file's), and is said so.
+    assert!(
+        out.contains(
+            "warning: environment variable DRLEASE_INTERVALL is not a setting and is ignored; \
+             did you mean DRLEASE_INTERVAL?"
+        ),
+        "{out}"
+    );
     let line = |name: &str| {
         out.lines()
             .find(|l| l.starts_with(name))

@@ -8,7 +8,9 @@ pub use crate::duration;
 mod affinity;
 mod command_line;
 mod eligibility;
+mod env_names;
 pub mod file;
+mod file_values;
 mod health_url;
 mod lease_timing;
 mod names;
@@ -45,6 +47,8 @@ pub const DEFAULT_MEMORY_LEASE: &str = "drlease";
 pub struct Environment {
     pub pod_name: Option<String>,
     pub hostname: Option<String>,
+    /// The names of the `DRLEASE_*` variables set, to warn about misspelt ones.
+    pub drlease_vars: Vec<String>,
 }
 
 /// The effective, validated settings.
@@ -392,10 +396,13 @@ impl Settings {
             heartbeat,
             serving,
             affinity,
-            warnings: file
-                .warnings
-                .iter()
-                .map(|w| format!("{w} (in {})", r.file_path))
+            warnings: env_names::unknown(&env.drlease_vars)
+                .into_iter()
+                .chain(
+                    file.warnings
+                        .iter()
+                        .map(|w| format!("{w} (in {})", r.file_path)),
+                )
                 .collect(),
             provenance: r.provenance,
         })

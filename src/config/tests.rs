@@ -9,6 +9,7 @@ fn env() -> Environment {
     Environment {
         pod_name: Some("pod-0".into()),
         hostname: Some("host-0".into()),
+        ..Default::default()
     }
 }
 
@@ -88,6 +89,7 @@ fn identity_falls_back_to_pod_name_then_hostname() {
     let no_pod = Environment {
         pod_name: None,
         hostname: Some("host-0".into()),
+        ..Default::default()
     };
     let s = Settings::resolve_with_file(&memory(), &no_pod, &FileConfig::default()).unwrap();
     assert_eq!(s.identity, "host-0");
@@ -262,7 +264,7 @@ fn identities_with_control_characters_or_the_handover_wildcard_are_refused() {
     assert!(e.starts_with("dynamoDB.podIdentifier in"), "{e}");
     let env = Environment {
         pod_name: Some("pod\u{7}".into()),
-        hostname: None,
+        ..Default::default()
     };
     let e = Settings::resolve_with_file(&memory(), &env, &file(""))
         .unwrap_err()
@@ -276,8 +278,12 @@ fn identities_with_control_characters_or_the_handover_wildcard_are_refused() {
 fn yaml_syntax_errors_carry_the_line() {
     let e = FileConfig::parse("dynamoDB:\n  leaseName: [unclosed\n").unwrap_err();
     assert!(e.contains("line"), "{e}");
+    // A wrong type names the key (the file's values are checked once parsed, so without a line).
     let e = FileConfig::parse("dynamoDB:\n  waitTimeInSeconds: soon\n").unwrap_err();
-    assert!(e.contains("waitTimeInSeconds") && e.contains("line"), "{e}");
+    assert!(
+        e.starts_with("dynamoDB.waitTimeInSeconds: 'soon' is not a whole number"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -427,4 +433,25 @@ fn never_acquire_is_a_bare_flag_too() {
     assert_eq!(line.never_acquire.as_deref(), Some("true"));
     let (_, line) = crate::cli::parse_from(["drlease", "run", "--priority", "-1"]);
     assert_eq!(line.priority.as_deref(), Some("-1"));
+}
+
+#[test]
+fn an_unknown_drlease_variable_is_a_warning_naming_the_closest_one() {
+    let env = Environment {
+        drlease_vars: vec![
+            "DRLEASE_INTERVALL".into(),
+            "DRLEASE_INTERVAL".into(),
+            "DRLEASE_TEST_DYNAMODB_ENDPOINT".into(),
+            "DRLEASE_GATE_LISTN".into(),
+        ],
+        ..env()
+    };
+    let s = Settings::resolve_with_file(&memory(), &env, &file("")).unwrap();
+    assert_eq!(
+        s.warnings,
+        [
+            "environment variable DRLEASE_INTERVALL is not a setting and is ignored; did you mean DRLEASE_INTERVAL?",
+            "environment variable DRLEASE_GATE_LISTN is not a setting and is ignored; did you mean DRLEASE_GATE_LISTEN?",
+        ]
+    );
 }
