@@ -50,6 +50,7 @@ async fn serve<S: LeaseStore>(
     clock: Arc<dyn Clock>,
     heartbeats: Option<DynamoStore>,
 ) -> anyhow::Result<()> {
+    let mut signals = ShutdownSignals::install()?;
     let timing = settings.timing.clone();
     // Random per process: tells this process from any other with the same identity.
     let session = crate::token::random_token()?;
@@ -192,7 +193,7 @@ async fn serve<S: LeaseStore>(
     }
 
     let exit_by = tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signals.recv() => {
             // Stop granting write windows before anything else, even while the loop is
             // inside a store call; the release waits for the last one granted to end, and
             // the deadline makes room for that wait.
@@ -207,7 +208,7 @@ async fn serve<S: LeaseStore>(
             );
             let exit_by = windows_end.plus(timing.release_deadline());
             info!(
-                signal = signal?,
+                signal,
                 windows_open_for = %format_duration(whole_ms(windows_end.since(now))),
                 within = %format_duration(whole_ms(exit_by.since(now))),
                 "shutting down: no more write windows; releasing the lease once the last one ends"
@@ -250,12 +251,27 @@ async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<tokio::n
     })
 }
 
-async fn shutdown_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT, caught from the moment this is made. Made before anything is
+/// served: a handler installed only once the shutdown wait is first polled left a window
+/// after the first answers in which a SIGTERM killed the process without a release.
+struct ShutdownSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(ShutdownSignals {
+            term: signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
