@@ -37,17 +37,10 @@ pub struct AppInner {
 /// listener grants one.
 #[derive(Clone, Copy, Debug)]
 pub struct Listener {
-    pub kind: ListenerKind,
     /// The longest `min_validity` this listener accepts.
     pub longest_min_validity: Duration,
     /// The longest validity a renewal gives (the renew deadline).
     pub renew_deadline: Duration,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListenerKind {
-    Main,
-    Gate,
 }
 
 impl Listener {
@@ -55,7 +48,6 @@ impl Listener {
     /// make a release wait longer than `--write-window`.
     pub fn main(write_window: Duration, renew_deadline: Duration) -> Self {
         Listener {
-            kind: ListenerKind::Main,
             longest_min_validity: write_window.min(renew_deadline),
             renew_deadline,
         }
@@ -64,7 +56,6 @@ impl Listener {
     /// The gate listener: the controller may ask for any window a renewal can give.
     pub fn gate(renew_deadline: Duration) -> Self {
         Listener {
-            kind: ListenerKind::Gate,
             longest_min_validity: renew_deadline,
             renew_deadline,
         }
