@@ -249,6 +249,9 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
     let octal = dir.join("octal.yaml");
     std::fs::write(&octal, "drlease:\n  store: memory\n  maxWatchers: 010\n").unwrap();
     let octal = octal.to_str().unwrap().to_string();
+    let big = dir.join("big.yaml");
+    std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
+    let big = big.to_str().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run"], "drlease: --store: no store configured"),
         (
@@ -288,6 +291,7 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             "drlease: --config: cannot read /no/such/file.yaml",
         ),
         (vec!["run", "--config", &bad_yaml], "line 3"),
+        (vec!["run", "--config", &big], "is over 1024 KiB"),
         (
             vec!["run", "--config", &octal],
             "drlease.maxWatchers: '010' has a leading zero, which YAML 1.1 reads as octal",
@@ -379,6 +383,7 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             "{args:?}: one line: {stderr:?}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

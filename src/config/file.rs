@@ -56,19 +56,41 @@ pub struct DrleaseSection {
     pub never_acquire: Option<bool>,
 }
 
+/// The largest config file read. Admiral's DR file with a drlease section is well under
+/// a kilobyte.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        use std::io::Read;
+        let cannot_read = |e: std::io::Error| {
             let what = match e.kind() {
                 std::io::ErrorKind::NotFound => "no such file".to_string(),
                 std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
                 _ => e.to_string(),
             };
             ConfigError::new(
                 "--config",
                 format!("cannot read {}: {what}", path.display()),
             )
-        })?;
+        };
+        // Read no more than the cap (plus one byte, to tell): a wrong path pointing at a
+        // large file, or /dev/zero, must not be read whole.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+            .map_err(cannot_read)?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(ConfigError::new(
+                "--config",
+                format!(
+                    "{} is over {} KiB; a drlease or Admiral DR file is a few lines: is it the right file?",
+                    path.display(),
+                    MAX_FILE_BYTES / 1024
+                ),
+            ));
+        }
         Self::parse(&text)
             .map_err(|e| ConfigError::new("--config", format!("{}: {e}", path.display())))
     }
@@ -289,5 +311,29 @@ mod tests {
             let c = FileConfig::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
             assert!(c.drlease.is_none() && c.dynamodb.is_none(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_yaml_bomb_is_refused_in_one_line() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (name, prev) in "bcdefghi".chars().zip("abcdefgh".chars()) {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        bomb.push_str("drlease:\n  store: memory\n");
+        let e = FileConfig::parse(&bomb).unwrap_err();
+        assert!(e.starts_with("invalid YAML: "), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_without_reading_it_whole() {
+        let e = FileConfig::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--config: /dev/zero is over 1024 KiB") && e.contains("the right file"),
+            "{e}"
+        );
     }
 }
