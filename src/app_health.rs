@@ -19,8 +19,9 @@ impl HealthUrl {
                 .await
                 .map_err(|e| format!("connect: {e}"))?;
             let request = format!(
-                "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: drlease\r\nConnection: close\r\n\r\n",
-                self.path, self.host, self.port
+                "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: drlease\r\nConnection: close\r\n\r\n",
+                self.path,
+                self.host_header()
             );
             stream
                 .write_all(request.as_bytes())

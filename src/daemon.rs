@@ -12,7 +12,7 @@ use crate::clock::{BootClock, Clock, Mono};
 use crate::config::{duration::format_duration, Settings, StoreKind};
 use crate::events::Facts;
 use crate::http::serve::{self as http_serve, Limits};
-use crate::http::{gate_router, router, AppState};
+use crate::http::{gate_router, router, AppState, Listener};
 use crate::lease::{CoreConfig, LeaseCore};
 use crate::lease_loop::LeaseLoop;
 use crate::metrics::Metrics;
@@ -58,6 +58,7 @@ async fn serve<S: LeaseStore>(
     clock: Arc<dyn Clock>,
     heartbeats: Option<DynamoStore>,
 ) -> anyhow::Result<()> {
+    let mut signals = ShutdownSignals::install()?;
     let timing = settings.timing.clone();
     // Random per process: tells this process from any other with the same identity.
     let session = crate::token::random_token()?;
@@ -167,11 +168,20 @@ async fn serve<S: LeaseStore>(
     let gate = shared.gate.clone();
     let events = shared.events.clone();
     tokio::spawn(crate::events::deadline::run(shared.clone()));
+    // One state per listener: each has its own watcher budget and its own longest
+    // window (see `Listener`).
+    let max_watchers = settings.serving.max_watchers as usize;
     let app = AppState::new(
         shared.clone(),
+        metrics.clone(),
+        max_watchers,
+        Listener::main(settings.serving.write_window, timing.renew_deadline),
+    );
+    let gate_app = AppState::new(
+        shared.clone(),
         metrics,
-        settings.serving.max_watchers as usize,
-        timing.renew_deadline,
+        max_watchers,
+        Listener::gate(timing.renew_deadline),
     );
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
     let limits = |max_connections| Limits {
@@ -181,7 +191,7 @@ async fn serve<S: LeaseStore>(
     };
     let mut servers = vec![tokio::spawn(http_serve::serve(
         listener,
-        router(app.clone()),
+        router(app),
         limits(main_cap),
         "main",
         http_stop_rx.clone(),
@@ -189,7 +199,7 @@ async fn serve<S: LeaseStore>(
     if let Some(gate_listener) = gate_listener {
         servers.push(tokio::spawn(http_serve::serve(
             gate_listener,
-            gate_router(app),
+            gate_router(gate_app),
             limits(gate_cap),
             "gate",
             http_stop_rx,
@@ -197,7 +207,7 @@ async fn serve<S: LeaseStore>(
     }
 
     let exit_by = tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signals.recv() => {
             // Stop granting write windows before anything else, even while the loop is
             // inside a store call; the release waits for the last one granted to end, and
             // the deadline makes room for that wait.
@@ -212,7 +222,7 @@ async fn serve<S: LeaseStore>(
             );
             let exit_by = windows_end.plus(timing.release_deadline());
             info!(
-                signal = signal?,
+                signal,
                 windows_open_for = %format_duration(whole_ms(windows_end.since(now))),
                 within = %format_duration(whole_ms(exit_by.since(now))),
                 "shutting down: no more write windows; releasing the lease once the last one ends"
@@ -255,12 +265,27 @@ async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<tokio::n
     })
 }
 
-async fn shutdown_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT, caught from the moment this is made. Made before anything is
+/// served: a handler installed only once the shutdown wait is first polled left a window
+/// after the first answers in which a SIGTERM killed the process without a release.
+struct ShutdownSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(ShutdownSignals {
+            term: signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }

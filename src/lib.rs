@@ -22,6 +22,7 @@ pub mod lease_loop;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
+pub mod printable;
 pub mod state;
 pub mod store;
 pub mod timing;

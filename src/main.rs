@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use drlease::cli::{self, Command};
 use drlease::config::duration::parse_duration;
 use drlease::config::{Environment, Settings};
+use drlease::printable::{printable, Printable};
 use drlease::{daemon, logging, ops};
 
 fn hostname() -> Option<String> {
@@ -16,28 +17,33 @@ fn main() -> ExitCode {
     let env = Environment {
         pod_name: std::env::var("POD_NAME").ok(),
         hostname: hostname(),
+        drlease_vars: std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| name.starts_with("DRLEASE_"))
+            .collect(),
     };
     let settings = match Settings::resolve(&line, &env) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("drlease: {e}");
+            eprintln!("drlease: {}", Printable(&e.to_string()));
             return ExitCode::from(2);
         }
     };
     // `run` logs them and `check-config` lists them; a one-off command says them first.
     if !matches!(command, Command::Run(_) | Command::CheckConfig(_)) {
         for w in &settings.warnings {
-            eprintln!("drlease: warning: {w}");
+            eprintln!("drlease: warning: {}", Printable(w));
         }
     }
     match command {
         Command::CheckConfig(_) => {
             println!("{:<18} {:<40} source", "setting", "value");
             for (name, value, source) in &settings.provenance {
+                let value = printable(value);
                 println!("{name:<18} {value:<40} {source}");
             }
             for w in &settings.warnings {
-                println!("warning: {w}");
+                println!("warning: {}", Printable(w));
             }
             ExitCode::SUCCESS
         }
@@ -87,7 +93,8 @@ fn finish(result: anyhow::Result<()>, logged: bool) -> ExitCode {
             if logged {
                 tracing::error!(error = format!("{e:#}"), "drlease failed");
             }
-            eprintln!("drlease: {e:#}");
+            // Errors can quote the table (an owner, an identity): escaped for the terminal.
+            eprintln!("drlease: {}", Printable(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -223,15 +223,16 @@ impl Metrics {
         }
     }
 
-    /// Text exposition, with the role-derived gauges computed for `now`.
-    pub fn render(&self, snap: &Snapshot, now: Mono) -> Result<String, String> {
+    /// Text exposition, with the role-derived gauges computed for `now`. `role` is the
+    /// gate's answer at `now` (the one rule every surface reads: after a SIGTERM stops
+    /// granting, the view may still say active until the loop publishes again).
+    pub fn render(&self, snap: &Snapshot, role: Role, now: Mono) -> Result<String, String> {
         let view = &snap.view;
         self.eligible.set(snap.eligibility.eligible() as i64);
         self.app_healthy.set(matches!(
             snap.eligibility.app,
             AppHealth::NotChecked | AppHealth::Healthy
         ) as i64);
-        let role = view.role_at(now);
         self.is_active.set((role == Role::Active) as i64);
         for r in Role::ALL {
             self.role
@@ -239,7 +240,11 @@ impl Metrics {
                 .set((r == role) as i64);
         }
         self.epoch.set(view.epoch.unwrap_or(0) as i64);
-        self.validity.set(view.validity_left(now).as_secs_f64());
+        let validity = match role {
+            Role::Active => view.validity_left(now),
+            _ => std::time::Duration::ZERO,
+        };
+        self.validity.set(validity.as_secs_f64());
         self.holder_age.set(
             view.holder_since
                 .map(|t| now.since(t).as_secs_f64())
@@ -283,14 +288,13 @@ mod tests {
             view: view.clone(),
             ..Default::default()
         };
-        let text = m
-            .render(&snap(&view), Mono::from_duration(Duration::from_secs(9)))
-            .unwrap();
+        let at = |s| Mono::from_duration(Duration::from_secs(s));
+        let text = m.render(&snap(&view), view.role_at(at(9)), at(9)).unwrap();
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 1"), "{text}");
         assert!(text.contains("drlease_epoch{lease=\"l1\"} 3"));
         assert!(text.contains("drlease_build_info{lease=\"l1\",version="));
         let text = m
-            .render(&snap(&view), Mono::from_duration(Duration::from_secs(11)))
+            .render(&snap(&view), view.role_at(at(11)), at(11))
             .unwrap();
         assert!(text.contains("drlease_is_active{lease=\"l1\"} 0"));
         assert!(text.contains("drlease_role{lease=\"l1\",role=\"passive\"} 1"));
@@ -309,7 +313,7 @@ mod tests {
             view,
             ..Default::default()
         };
-        let text = m.render(&snap, Mono::ZERO).unwrap();
+        let text = m.render(&snap, Role::Unknown, Mono::ZERO).unwrap();
         assert!(text.contains("drlease_priority{lease=\"l1\"} -3"), "{text}");
         assert!(
             text.contains("drlease_failbacks_total{direction=\"gained\",lease=\"l1\"} 2"),
@@ -317,7 +321,7 @@ mod tests {
         );
         assert!(text.contains("drlease_failbacks_total{direction=\"lost\",lease=\"l1\"} 1"));
         // Rendered again, the counters stay where they are.
-        let text = m.render(&snap, Mono::ZERO).unwrap();
+        let text = m.render(&snap, Role::Unknown, Mono::ZERO).unwrap();
         assert!(text.contains("drlease_failbacks_total{direction=\"gained\",lease=\"l1\"} 2"));
     }
 }

@@ -246,6 +246,12 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
     let bad_yaml = dir.join("bad.yaml");
     std::fs::write(&bad_yaml, "dynamoDB:\n  leaseName: l\n   tableName: t\n").unwrap();
     let bad_yaml = bad_yaml.to_str().unwrap().to_string();
+    let octal = dir.join("octal.yaml");
+    std::fs::write(&octal, "drlease:\n  store: memory\n  maxWatchers: 010\n").unwrap();
+    let octal = octal.to_str().unwrap().to_string();
+    let big = dir.join("big.yaml");
+    std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
+    let big = big.to_str().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run"], "drlease: --store: no store configured"),
         (
@@ -285,6 +291,11 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             "drlease: --config: cannot read /no/such/file.yaml",
         ),
         (vec!["run", "--config", &bad_yaml], "line 3"),
+        (vec!["run", "--config", &big], "is over 1024 KiB"),
+        (
+            vec!["run", "--config", &octal],
+            "drlease.maxWatchers: '010' has a leading zero, which YAML 1.1 reads as octal",
+        ),
         (
             vec!["run", "--store", "memory", "--priority", "top"],
             "drlease: --priority:",
@@ -304,6 +315,60 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             ],
             "drlease: --never-acquire: an observer",
         ),
+        (
+            vec!["run", "--store", "memory", "--identity", "*"],
+            "drlease: --identity: '*' is reserved",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--identity",
+                "evil\nINFO forged",
+            ],
+            "drlease: --identity: identity 'evil\\nINFO forged' contains the control character",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://[::1/x",
+            ],
+            "drlease: --app-health-url: 'http://[::1/x' opens an IPv6 address",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://a b/",
+            ],
+            "drlease: --app-health-url: 'http://a b/' contains a space",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://a/x\r\nX: 1",
+            ],
+            "drlease: --app-health-url: 'http://a/x\\r\\nX: 1' contains the character \\r",
+        ),
+        (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--app-health-url",
+                "http://user:pw@a/",
+            ],
+            "carries credentials (user:password@): they are not supported",
+        ),
     ];
     for (args, expected) in cases {
         let (code, stderr) = run_expecting_failure(&args);
@@ -318,6 +383,7 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             "{args:?}: one line: {stderr:?}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

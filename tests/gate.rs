@@ -239,3 +239,183 @@ fn a_neighbour_holding_more_connections_than_the_file_limit_cannot_starve_the_ga
     assert_eq!(failed, 0, "the controller's own connection was harmed");
     drop(held);
 }
+
+/// A neighbour pod asking the main port for a long window used to hold every release for
+/// that long (`min_validity=29s` with the defaults: the SIGTERM took 29 s, past
+/// Kubernetes' 30 s grace period once the release itself was added). The main port grants
+/// no more than `--write-window` now, so the release bound holds whatever it asks.
+#[test]
+fn a_neighbour_on_the_main_port_cannot_delay_a_sigterm_release() {
+    // The defaults: 15 s interval, 45 s lease, 30 s renew deadline, 2 s write window.
+    let gate_port = free_port();
+    let mut a = Sidecar::start(
+        "pod-a",
+        &[
+            "--store".to_string(),
+            "memory".into(),
+            "--gate-listen".into(),
+            format!("127.0.0.1:{gate_port}"),
+        ],
+    );
+    wait_until(Duration::from_secs(10), || a.is_active()).expect("active");
+    let (status, body) = http(a.port, "GET", "/active?min_validity=29s").unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("--gate-listen"), "{body}");
+    // Whatever else it asks, the main port's windows are the configured one at most.
+    for ask in [
+        "/active",
+        "/active?min_validity=2s",
+        "/role",
+        "/health/ready?checkifreadonly=true",
+    ] {
+        let (status, head, _) = http_with_head(a.port, "GET", ask).unwrap();
+        assert_eq!(status, 200, "{ask}");
+        let granted = valid_for_ms(&head).expect("a window");
+        assert!(granted <= 2000, "{ask}: granted {granted} ms");
+    }
+    let signalled = Instant::now();
+    a.signal(libc::SIGTERM);
+    let code = a.wait_exit(Duration::from_secs(60));
+    let took = signalled.elapsed();
+    eprintln!("SIGTERM to exit after a neighbour's min_validity=29s: {took:?}");
+    assert_eq!(code, Some(0), "{}", a.logs());
+    // The documented bound with the memory store is the 2 s write window plus a release
+    // that needs no call; 29 s is what the neighbour asked for.
+    assert!(
+        took < Duration::from_secs(20),
+        "the release waited {took:?}, as if the neighbour's window had been granted:\n{}",
+        a.logs()
+    );
+}
+
+/// The watcher cap is per listener: streams a neighbour opens on the main port leave the
+/// controller's gate listener its whole budget.
+#[test]
+fn watchers_on_the_main_port_leave_the_gate_listener_its_own_budget() {
+    let gate_port = free_port();
+    let a = Sidecar::start(
+        "pod-a",
+        &memory_args(&[
+            "--max-watchers",
+            "2",
+            "--gate-listen",
+            &format!("127.0.0.1:{gate_port}"),
+        ]),
+    );
+    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut w = SseReader::open(a.port, "/watch").unwrap();
+        assert_eq!(w.status(), Some(200));
+        held.push(w);
+    }
+    let (status, body) = http(a.port, "GET", "/watch").unwrap();
+    assert_eq!(status, 503, "{body}");
+    let mut controller = SseReader::open(gate_port, "/watch").unwrap();
+    assert_eq!(controller.status(), Some(200), "the controller's stream");
+    // And its blocking query: at the current index, answered at the end of its wait.
+    let (_, head, _) = http_with_head(gate_port, "GET", "/role").unwrap();
+    let index: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-drlease-index:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    let (status, body) = http(
+        gate_port,
+        "GET",
+        &format!("/role?index={index}&wait=100ms&format=text"),
+    )
+    .unwrap();
+    assert_eq!((status, body.as_str()), (200, "active\n"));
+    drop(held);
+}
+
+/// Sends `raw` on a fresh connection, reads until the server closes it (or 5 s pass), and
+/// returns the status of each response in what came back.
+fn raw_exchange(port: u16, raw: &[u8]) -> Vec<u16> {
+    let mut conn = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // The server may answer and close before it has read everything (431, 414): a write
+    // that fails then is part of the answer, not a test failure.
+    let _ = conn.write_all(raw);
+    let mut got = Vec::new();
+    let _ = conn.read_to_end(&mut got);
+    String::from_utf8_lossy(&got)
+        .match_indices("HTTP/1.1 ")
+        .filter_map(|(i, m)| got.get(i + m.len()..i + m.len() + 3))
+        .filter_map(|code| std::str::from_utf8(code).ok()?.parse().ok())
+        .collect()
+}
+
+/// What held when a reviewer tried it as a hostile neighbour, kept so: malformed HTTP
+/// gets a clear status and a closed connection, a smuggling shape gets one answer, and
+/// 1000 pipelined requests get 1000 answers.
+#[test]
+fn malformed_http_is_answered_clearly_and_pipelining_holds() {
+    let a = Sidecar::start("pod-a", &memory_args(&[]));
+    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    let many_headers: Vec<u8> = (0..200)
+        .flat_map(|i| format!("X-{i}: y\r\n").into_bytes())
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, Vec<u16>)> = vec![
+        (
+            "200 headers",
+            [b"GET /active HTTP/1.1\r\nHost: x\r\n".as_slice(), &many_headers, b"\r\n"].concat(),
+            vec![431],
+        ),
+        (
+            "a 1 MB header",
+            [
+                b"GET /active HTTP/1.1\r\nHost: x\r\nX-Big: ".as_slice(),
+                &vec![b'a'; 1_000_000],
+                b"\r\n\r\n",
+            ]
+            .concat(),
+            vec![431],
+        ),
+        (
+            "a 100 KB URI",
+            [
+                b"GET /active?".as_slice(),
+                &vec![b'a'; 100_000],
+                b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            ]
+            .concat(),
+            vec![414],
+        ),
+        (
+            "two Content-Lengths",
+            b"GET /active HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"
+                .to_vec(),
+            vec![400],
+        ),
+        (
+            "Content-Length beside Transfer-Encoding, a second request behind it",
+            b"GET /active HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /active HTTP/1.1\r\nHost: x\r\n\r\n"
+                .to_vec(),
+            vec![200],
+        ),
+        (
+            "a byte that is not UTF-8 in the path",
+            b"GET /act\xffive HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            vec![400],
+        ),
+        (
+            "a space in a header name",
+            b"GET /active HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n".to_vec(),
+            vec![400],
+        ),
+    ];
+    for (what, raw, expected) in cases {
+        assert_eq!(raw_exchange(a.port, &raw), expected, "{what}");
+    }
+    let pipelined = [
+        b"GET /active HTTP/1.1\r\nHost: x\r\n\r\n".repeat(999),
+        b"GET /active HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+    ]
+    .concat();
+    let answers = raw_exchange(a.port, &pipelined);
+    assert_eq!(answers.len(), 1000);
+    assert!(answers.iter().all(|s| *s == 200));
+    assert!(a.is_active(), "still answering:\n{}", a.logs());
+}

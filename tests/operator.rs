@@ -295,10 +295,19 @@ fn check_config_prints_each_value_and_its_source() {
             "me",
         ])
         .env("DRLEASE_FAILURE_THRESHOLD", "4")
+        .env("DRLEASE_INTERVALL", "1s")
         .output()
         .unwrap();
     let (code, out, err) = text(&out);
     assert_eq!(code, Some(0), "{err}");
+    // A misspelt variable is not applied (the interval is the file's), and is said so.
+    assert!(
+        out.contains(
+            "warning: environment variable DRLEASE_INTERVALL is not a setting and is ignored; \
+             did you mean DRLEASE_INTERVAL?"
+        ),
+        "{out}"
+    );
     let line = |name: &str| {
         out.lines()
             .find(|l| l.starts_with(name))
@@ -406,4 +415,72 @@ async fn handover_refuses_to_write_to_another_regions_replica() {
     );
     let item = store.read().await.unwrap().unwrap();
     assert_eq!(item.handover_to, None, "the request was not written");
+}
+
+/// A `leaseOwner` is whatever anyone with write access to the table put there. One with a
+/// newline and terminal escapes used to print raw in `drlease status` (retitling the
+/// window, clearing the screen) and forge lines in the sidecar's text log.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_and_the_log_escape_what_the_table_holds() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let Some(f) = fixture().await else { return };
+    let owner = "evil\nholder     admiral-0\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // The shape Admiral's own checker writes.
+    let store = f.store().await;
+    store
+        .connection()
+        .client
+        .put_item()
+        .table_name(&f.table)
+        .item("leaseName", AttributeValue::S(f.lease.clone()))
+        .item("leaseOwner", AttributeValue::S(owner.into()))
+        .item("updatedTime", AttributeValue::N(now_secs.to_string()))
+        .item("notes", AttributeValue::S("written by hand".into()))
+        .send()
+        .await
+        .expect("put_item");
+
+    let status = f.cli("status", &[]);
+    let (code, out, err) = text(&status);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !status.stdout.iter().any(|b| *b == 0x1b || *b == 0x07),
+        "raw escapes reached the terminal: {out:?}"
+    );
+    assert!(
+        out.contains("holder     evil\\nholder     admiral-0\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("holder")).count(),
+        1,
+        "a forged holder line: {out}"
+    );
+    let (_, json, _) = text(&f.cli("status", &["--output", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["holder"], owner,
+        "JSON carries the exact owner, escaped by JSON"
+    );
+
+    // A sidecar takes over from it (its checker is not renewing) and logs why.
+    let a = f.sidecar("pod-a", &[]);
+    wait_until(Duration::from_secs(10), || a.is_active()).expect("took over");
+    let logs = a.logs();
+    assert!(
+        logs.contains("took over from evil\\nholder     admiral-0\\u{1b}]0;pwned"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}') && !logs.contains('\u{7}'),
+        "{logs:?}"
+    );
+    assert!(
+        !logs.lines().any(|l| l.starts_with("holder ")),
+        "a forged log line: {logs}"
+    );
 }

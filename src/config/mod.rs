@@ -8,7 +8,9 @@ pub use crate::duration;
 mod affinity;
 mod command_line;
 mod eligibility;
+mod env_names;
 pub mod file;
+mod file_values;
 mod health_url;
 mod lease_timing;
 mod names;
@@ -21,7 +23,7 @@ pub use command_line::CommandLine;
 use eligibility::resolve_eligibility;
 pub use eligibility::EligibilitySettings;
 use lease_timing::resolve_timing;
-use names::check_lease_name;
+use names::{check_identity, check_lease_name};
 use parse::{non_empty, parse_positive_duration};
 use serving::resolve_serving;
 pub use serving::ServingSettings;
@@ -32,7 +34,6 @@ pub use health_url::HealthUrl;
 use duration::{format_duration, parse_duration};
 use file::FileConfig;
 
-use crate::lease::FROZEN_OWNER;
 use crate::store::dynamodb::ConnectOptions;
 pub use crate::timing::{Timing, TimingError};
 
@@ -46,6 +47,8 @@ pub const DEFAULT_MEMORY_LEASE: &str = "drlease";
 pub struct Environment {
     pub pod_name: Option<String>,
     pub hostname: Option<String>,
+    /// The names of the `DRLEASE_*` variables set, to warn about misspelt ones.
+    pub drlease_vars: Vec<String>,
 }
 
 /// The effective, validated settings.
@@ -264,6 +267,7 @@ impl Settings {
         let identity = match pick!("identity", &cli.identity, identity_file) {
             Some(raw) => {
                 let v = non_empty(&raw, "identity")?;
+                check_identity(&raw.name, &v)?;
                 r.record("identity", v.clone(), raw.source);
                 v
             }
@@ -278,18 +282,11 @@ impl Settings {
                              (the pod name from the downward API); the hostname was unavailable",
                         )),
                     };
+                check_identity(from, &v)?;
                 r.record("identity", format!("{v} (from {from})"), Source::Default);
                 v
             }
         };
-        if identity == FROZEN_OWNER {
-            return Err(ConfigError::new(
-                "--identity",
-                format!(
-                    "'{FROZEN_OWNER}' is reserved for freezing the lease; choose another identity"
-                ),
-            ));
-        }
 
         let lease_name =
             match pick!(
@@ -403,10 +400,13 @@ impl Settings {
             serving,
             affinity,
             peer_regions,
-            warnings: file
-                .warnings
-                .iter()
-                .map(|w| format!("{w} (in {})", r.file_path))
+            warnings: env_names::unknown(&env.drlease_vars)
+                .into_iter()
+                .chain(
+                    file.warnings
+                        .iter()
+                        .map(|w| format!("{w} (in {})", r.file_path)),
+                )
                 .collect(),
             provenance: r.provenance,
         })

@@ -1,7 +1,36 @@
-//! Limits on the lease name that come from how the items are keyed.
+//! Limits on the lease name and the identity that come from how the items are keyed and
+//! what the table's values mean.
 
 use super::ConfigError;
+use crate::lease::{FROZEN_OWNER, HANDOVER_ANY};
+use crate::printable::{is_unprintable, Printable};
 use crate::store::dynamodb::heartbeat::HEARTBEAT_INFIX;
+
+/// An identity is written as `leaseOwner` and shown in logs, `status` and `handover`: no
+/// control characters (they would be escaped everywhere, and no operator could type the
+/// name back), and not one of the owner values that mean something else.
+pub(super) fn check_identity(field: &str, identity: &str) -> Result<(), ConfigError> {
+    if let Some(c) = identity.chars().find(|c| is_unprintable(*c)) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "identity '{}' contains the control character {}; use letters, digits, '-', '.' \
+                 or '_' (a pod name is always fine)",
+                Printable(identity),
+                c.escape_default()
+            ),
+        ));
+    }
+    let reserved = match identity {
+        FROZEN_OWNER => "freezing the lease",
+        HANDOVER_ANY => "a handover to any candidate",
+        _ => return Ok(()),
+    };
+    Err(ConfigError::new(
+        field,
+        format!("'{identity}' is reserved for {reserved}; choose another identity"),
+    ))
+}
 
 /// DynamoDB's limit on a partition key value, in bytes.
 const MAX_KEY_BYTES: usize = 2048;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::lease::FROZEN_OWNER;
 
 fn cli() -> CommandLine {
     CommandLine::default()
@@ -8,6 +9,7 @@ fn env() -> Environment {
     Environment {
         pod_name: Some("pod-0".into()),
         hostname: Some("host-0".into()),
+        ..Default::default()
     }
 }
 
@@ -87,6 +89,7 @@ fn identity_falls_back_to_pod_name_then_hostname() {
     let no_pod = Environment {
         pod_name: None,
         hostname: Some("host-0".into()),
+        ..Default::default()
     };
     let s = Settings::resolve_with_file(&memory(), &no_pod, &FileConfig::default()).unwrap();
     assert_eq!(s.identity, "host-0");
@@ -239,6 +242,34 @@ fn other_bad_values_are_named() {
     assert!(e.contains("not an IAM role ARN"), "{e}");
     let e = err(&with(|c| c.identity = Some(FROZEN_OWNER.into())), "");
     assert!(e.contains("reserved"), "{e}");
+}
+
+#[test]
+fn identities_with_control_characters_or_the_handover_wildcard_are_refused() {
+    let e = err(&with(|c| c.identity = Some("*".into())), "");
+    assert!(
+        e.starts_with("--identity: '*' is reserved for a handover to any candidate"),
+        "{e}"
+    );
+    let e = err(
+        &with(|c| c.identity = Some("evil\nINFO forged\u{1b}]0;x".into())),
+        "",
+    );
+    assert!(
+        e.starts_with("--identity: identity 'evil\\nINFO forged\\u{1b}]0;x' contains the control character \\n"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    let e = err(&memory(), "dynamoDB:\n  podIdentifier: \"a\\tb\"\n");
+    assert!(e.starts_with("dynamoDB.podIdentifier in"), "{e}");
+    let env = Environment {
+        pod_name: Some("pod\u{7}".into()),
+        ..Default::default()
+    };
+    let e = Settings::resolve_with_file(&memory(), &env, &file(""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("POD_NAME: "), "{e}");
     let e = err(&with(|c| c.confirm_delay = Some("1m".into())), "");
     assert!(e.contains("half the renew deadline"), "{e}");
 }
@@ -247,8 +278,12 @@ fn other_bad_values_are_named() {
 fn yaml_syntax_errors_carry_the_line() {
     let e = FileConfig::parse("dynamoDB:\n  leaseName: [unclosed\n").unwrap_err();
     assert!(e.contains("line"), "{e}");
+    // A wrong type names the key (the file's values are checked once parsed, so without a line).
     let e = FileConfig::parse("dynamoDB:\n  waitTimeInSeconds: soon\n").unwrap_err();
-    assert!(e.contains("waitTimeInSeconds") && e.contains("line"), "{e}");
+    assert!(
+        e.starts_with("dynamoDB.waitTimeInSeconds: 'soon' is not a whole number"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -398,4 +433,25 @@ fn never_acquire_is_a_bare_flag_too() {
     assert_eq!(line.never_acquire.as_deref(), Some("true"));
     let (_, line) = crate::cli::parse_from(["drlease", "run", "--priority", "-1"]);
     assert_eq!(line.priority.as_deref(), Some("-1"));
+}
+
+#[test]
+fn an_unknown_drlease_variable_is_a_warning_naming_the_closest_one() {
+    let env = Environment {
+        drlease_vars: vec![
+            "DRLEASE_INTERVALL".into(),
+            "DRLEASE_INTERVAL".into(),
+            "DRLEASE_TEST_DYNAMODB_ENDPOINT".into(),
+            "DRLEASE_GATE_LISTN".into(),
+        ],
+        ..env()
+    };
+    let s = Settings::resolve_with_file(&memory(), &env, &file("")).unwrap();
+    assert_eq!(
+        s.warnings,
+        [
+            "environment variable DRLEASE_INTERVALL is not a setting and is ignored; did you mean DRLEASE_INTERVAL?",
+            "environment variable DRLEASE_GATE_LISTN is not a setting and is ignored; did you mean DRLEASE_GATE_LISTEN?",
+        ]
+    );
 }

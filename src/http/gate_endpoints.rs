@@ -42,21 +42,54 @@ pub struct Ask {
     query: Option<String>,
 }
 
+/// More parameters than any endpoint reads: refused before they are looked at.
+const MAX_PARAMS: usize = 8;
+
 impl<S: Send + Sync> FromRequestParts<S> for Ask {
-    type Rejection = std::convert::Infallible;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Called as a function: tests/iam_policy.rs reads the method call as a DynamoDB Query.
+        let query = axum::http::Uri::query(&parts.uri);
+        if let Some(query) = query {
+            check_query(query).map_err(bad_request)?;
+        }
         Ok(Ask {
             want_stamp: parts.headers.contains_key(WANT_DECIDED_AT),
-            // Called as a function: tests/iam_policy.rs reads the method call as a DynamoDB Query.
-            query: axum::http::Uri::query(&parts.uri).map(str::to_string),
+            query: query.map(str::to_string),
         })
     }
 }
 
+/// A parameter given twice is refused: which of `min_validity=1s&min_validity=40s` the
+/// caller meant cannot be known, and taking either one silently answers a question it
+/// did not ask.
+fn check_query(query: &str) -> Result<(), String> {
+    let names = || {
+        query
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| kv.split_once('=').map_or(kv, |(k, _)| k))
+    };
+    if names().count() > MAX_PARAMS {
+        return Err(format!(
+            "too many query parameters (at most {MAX_PARAMS}); send each one once"
+        ));
+    }
+    for (i, name) in names().enumerate() {
+        if names().skip(i + 1).any(|other| other == name) {
+            return Err(format!(
+                "query parameter '{}' is given more than once; send it once",
+                crate::printable::Printable(name)
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Ask {
     /// The value of query parameter `name` (no percent-decoding: the values are words and
-    /// durations).
+    /// durations). Each name appears at most once (checked when the request is read).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
             .as_deref()?
@@ -69,7 +102,7 @@ impl Ask {
     }
 }
 
-fn bad_request(message: String) -> Response {
+pub(super) fn bad_request(message: String) -> Response {
     text(StatusCode::BAD_REQUEST, message + "\n")
 }
 
@@ -105,13 +138,23 @@ pub async fn active(State(app): State<AppState>, ask: Ask) -> Response {
     let min_validity = match ask.param("min_validity") {
         None => Duration::ZERO,
         Some(raw) => match parse_duration(raw) {
-            Ok(d) if d <= app.longest_validity => d,
-            Ok(d) => {
+            Ok(d) if d <= app.listener.longest_min_validity => d,
+            Ok(d) if d > app.listener.renew_deadline => {
                 return bad_request(format!(
                     "min_validity={} can never be granted: a renewal keeps the lease valid for at most {} (the renew deadline)",
                     format_duration(d),
-                    format_duration(app.longest_validity)
+                    format_duration(app.listener.renew_deadline)
                 ))
+            }
+            Ok(d) => {
+                // Any pod can reach the main port, and every window granted delays the
+                // next release: longer ones only for the controller, on its own listener.
+                return bad_request(format!(
+                    "min_validity={} is longer than the write window ({}), which is the most this port grants; \
+                     a controller that needs longer windows asks on the gate listener (--gate-listen)",
+                    format_duration(d),
+                    format_duration(app.listener.longest_min_validity)
+                ));
             }
             Err(e) => {
                 return bad_request(format!(
@@ -280,7 +323,11 @@ fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
         holder: v.holder.as_deref(),
         epoch: answer.grant.map(|g: Grant| g.epoch).or(v.epoch),
         valid_for_ms: answer.grant.map(|g| g.valid_for.as_millis() as u64),
-        validity_left_seconds: v.validity_left(now).as_secs_f64(),
+        // The gate's answer, not the view's: after a SIGTERM the view may still say active.
+        validity_left_seconds: match answer.role {
+            Role::Active => v.validity_left(now).as_secs_f64(),
+            _ => 0.0,
+        },
         holder_last_change_age_seconds: v.holder_since.map(|t| now.since(t).as_secs_f64()),
         store_reachable: v.store_reachable,
         frozen: v.frozen,

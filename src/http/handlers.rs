@@ -51,8 +51,9 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 
 pub async fn metrics(State(app): State<AppState>) -> Response {
     let snap = app.shared.snapshot();
+    let (role, now) = app.shared.role();
     // An empty 200 would read to Prometheus as "every series vanished": say it failed.
-    let body = match app.metrics.render(&snap, app.shared.now()) {
+    let body = match app.metrics.render(&snap, role, now) {
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "cannot encode the metrics");

@@ -26,10 +26,40 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     pub shared: SharedState,
     pub metrics: Arc<Metrics>,
+    /// This listener's own budget: a flood of streams on one cannot refuse the other.
     pub watchers: WatcherSlots,
-    /// The longest validity a renewal gives (the renew deadline): `min_validity` above it
-    /// can never be granted.
-    pub longest_validity: Duration,
+    pub listener: Listener,
+}
+
+/// What differs between the two listeners. The main port is reachable from any pod, the
+/// gate listener (`--gate-listen`, on loopback) only from inside this one: a window
+/// longer than `--write-window` delays every release by as much, so only the gate
+/// listener grants one.
+#[derive(Clone, Copy, Debug)]
+pub struct Listener {
+    /// The longest `min_validity` this listener accepts.
+    pub longest_min_validity: Duration,
+    /// The longest validity a renewal gives (the renew deadline).
+    pub renew_deadline: Duration,
+}
+
+impl Listener {
+    /// The main port: `min_validity` up to the write window, so nothing asked there can
+    /// make a release wait longer than `--write-window`.
+    pub fn main(write_window: Duration, renew_deadline: Duration) -> Self {
+        Listener {
+            longest_min_validity: write_window.min(renew_deadline),
+            renew_deadline,
+        }
+    }
+
+    /// The gate listener: the controller may ask for any window a renewal can give.
+    pub fn gate(renew_deadline: Duration) -> Self {
+        Listener {
+            longest_min_validity: renew_deadline,
+            renew_deadline,
+        }
+    }
 }
 
 impl AppState {
@@ -37,13 +67,13 @@ impl AppState {
         shared: SharedState,
         metrics: Arc<Metrics>,
         max_watchers: usize,
-        longest_validity: Duration,
+        listener: Listener,
     ) -> Self {
         AppState(Arc::new(AppInner {
             shared,
             metrics,
             watchers: WatcherSlots::new(max_watchers),
-            longest_validity,
+            listener,
         }))
     }
 }

@@ -15,6 +15,7 @@ use crate::state::{test_channel, Publisher, Snapshot};
 struct Fixture {
     app: Router,
     gate: Router,
+    shared: crate::state::SharedState,
     events: Arc<crate::events::EventLog>,
     clock: Arc<ManualClock>,
     publisher: Publisher,
@@ -24,15 +25,16 @@ fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::new(Duration::from_secs(100)));
     let (publisher, shared) = test_channel(clock.clone());
     let events = shared.events.clone();
-    let state = AppState::new(
-        shared,
-        Arc::new(Metrics::new("mylease")),
-        2,
-        Duration::from_secs(10),
-    );
+    let metrics = Arc::new(Metrics::new("mylease"));
+    let renew_deadline = Duration::from_secs(10);
+    // The test channel's write window is 2 s.
+    let main = Listener::main(Duration::from_secs(2), renew_deadline);
+    let state = AppState::new(shared.clone(), metrics.clone(), 2, main);
+    let gate_state = AppState::new(shared.clone(), metrics, 2, Listener::gate(renew_deadline));
     Fixture {
-        app: router(state.clone()),
-        gate: gate_router(state),
+        app: router(state),
+        gate: gate_router(gate_state),
+        shared,
         events,
         clock,
         publisher,
@@ -100,6 +102,10 @@ impl Fixture {
 
     async fn get(&self, uri: &str) -> (StatusCode, String) {
         self.call(Method::GET, uri).await
+    }
+
+    async fn get_on_gate(&self, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.request(&self.gate, Method::GET, uri).await
     }
 }
 
@@ -326,13 +332,13 @@ async fn every_active_answer_grants_a_window_capped_by_the_validity_left() {
 async fn min_validity_is_granted_in_full_refused_or_a_bad_request() {
     let f = fixture();
     f.active_for(5);
-    let (status, h) = f.headers("/active?min_validity=4s").await;
+    let (status, h, _) = f.get_on_gate("/active?min_validity=4s").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         header(&h, gate_endpoints::VALID_FOR_MS).as_deref(),
         Some("4000")
     );
-    let (status, body) = f.get("/active?min_validity=6s").await;
+    let (status, _, body) = f.get_on_gate("/active?min_validity=6s").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("less than min_validity=6s"), "{body}");
     for bad in [
@@ -340,10 +346,105 @@ async fn min_validity_is_granted_in_full_refused_or_a_bad_request() {
         "/active?min_validity=11s",
         "/active?min_validity=",
     ] {
-        let (status, body) = f.get(bad).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        assert!(body.contains("min_validity"), "{bad}: {body}");
+        for (status, body) in [f.get(bad).await, {
+            let (s, _, b) = f.get_on_gate(bad).await;
+            (s, b)
+        }] {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+            assert!(body.contains("min_validity"), "{bad}: {body}");
+        }
     }
+}
+
+/// Any pod reaches the main port, and every window granted delays the next release: a
+/// neighbour asking there for more than the write window is refused, and granted nothing.
+#[tokio::test]
+async fn the_main_port_grants_no_window_longer_than_the_write_window() {
+    let f = fixture();
+    f.active_for(9);
+    let (status, h) = f.headers("/active?min_validity=2s").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        header(&h, gate_endpoints::VALID_FOR_MS).as_deref(),
+        Some("2000")
+    );
+    let (status, body) = f.get("/active?min_validity=2001ms").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("longer than the write window (2s)") && body.contains("--gate-listen"),
+        "{body}"
+    );
+    let now = f.clock.now();
+    assert_eq!(
+        f.shared.gate.granted_until(),
+        now.plus(Duration::from_secs(2)),
+        "the refusal granted nothing"
+    );
+    // The same ask on the controller's own listener is granted.
+    let (status, h, _) = f.get_on_gate("/active?min_validity=8s").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        header(&h, gate_endpoints::VALID_FOR_MS).as_deref(),
+        Some("8000")
+    );
+}
+
+#[tokio::test]
+async fn a_query_parameter_given_twice_is_a_bad_request() {
+    let f = fixture();
+    f.active_for(9);
+    for uri in [
+        "/active?min_validity=1s&min_validity=40s",
+        "/role?format=text&format=json",
+        "/role?index=1&wait=1s&index=2",
+        "/health/ready?checkifreadonly=true&checkifreadonly=false",
+        "/passive?x&x",
+    ] {
+        let (status, body) = f.get(uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(
+            body.contains("more than once; send it once"),
+            "{uri}: {body}"
+        );
+    }
+    let (status, body) = f.get("/active?a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("too many query parameters"), "{body}");
+    assert_eq!(f.get("/active?min_validity=1s&").await.0, StatusCode::OK);
+}
+
+/// A SIGTERM revokes the gate before the loop publishes anything: every surface says
+/// passive from that instant, `/metrics` included.
+#[tokio::test]
+async fn metrics_read_the_gate_like_every_other_surface() {
+    let f = fixture();
+    f.active_for(9);
+    let (_, body) = f.get("/metrics").await;
+    assert!(
+        body.contains("drlease_is_active{lease=\"mylease\"} 1"),
+        "{body}"
+    );
+    f.shared.gate.revoke();
+    assert_eq!(f.get("/role?format=text").await.1, "passive\n");
+    let (_, body) = f.get("/metrics").await;
+    assert!(
+        body.contains("drlease_is_active{lease=\"mylease\"} 0"),
+        "{body}"
+    );
+    assert!(
+        body.contains("drlease_role{lease=\"mylease\",role=\"passive\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("drlease_lease_validity_seconds{lease=\"mylease\"} 0"),
+        "{body}"
+    );
+    let (_, body) = f.get("/role").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["role"].as_str(), v["validity_left_seconds"].as_f64()),
+        (Some("passive"), Some(0.0))
+    );
 }
 
 #[tokio::test]
@@ -410,29 +511,37 @@ async fn watchers_past_the_cap_get_a_clear_503() {
     let f = fixture();
     f.passive();
     f.shared_events_record();
-    let open = |app: Router| async move {
-        let req = Request::builder()
-            .uri("/watch")
-            .body(Body::empty())
-            .unwrap();
+    let open = |app: Router, uri: &'static str| async move {
+        let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
         app.oneshot(req).await.unwrap()
     };
-    let first = open(f.app.clone()).await;
-    let second = open(f.gate.clone()).await;
+    let first = open(f.app.clone(), "/watch").await;
+    let _second = open(f.app.clone(), "/watch").await;
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(
         first.headers()[axum::http::header::CONTENT_TYPE],
         "text/event-stream"
     );
-    let third = open(f.app.clone()).await;
+    let third = open(f.app.clone(), "/watch").await;
     assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = third.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&body).contains("too many watchers"));
     // A closed stream gives its slot back.
     drop(first);
-    assert_eq!(open(f.app.clone()).await.status(), StatusCode::OK);
+    assert_eq!(open(f.app.clone(), "/watch").await.status(), StatusCode::OK);
+    // The main port's streams do not count against the gate listener's budget: the
+    // controller still gets its stream and its blocking query.
+    let gate_watch = open(f.gate.clone(), "/watch").await;
+    assert_eq!(gate_watch.status(), StatusCode::OK);
+    let blocking = tokio::time::timeout(
+        Duration::from_secs(5),
+        open(f.gate.clone(), "/role?index=1&wait=10ms"),
+    )
+    .await
+    .expect("a blocking query with a short wait answers");
+    assert_eq!(blocking.status(), StatusCode::OK);
     // The first event of a stream is the current state.
-    let mut body = second.into_body();
+    let mut body = gate_watch.into_body();
     let frame = body.frame().await.unwrap().unwrap();
     let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
     assert!(

@@ -62,8 +62,8 @@ pub fn too_many_watchers(app: &AppState) -> Response {
     text(
         StatusCode::SERVICE_UNAVAILABLE,
         format!(
-            "too many watchers: {} streams and blocking queries are open (--max-watchers); \
-             close some, or poll /active instead\n",
+            "too many watchers: {} streams and blocking queries are open on this listener \
+             (--max-watchers, counted per listener); close some, or poll /active instead\n",
             app.watchers.max()
         ),
     )

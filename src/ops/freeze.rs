@@ -15,7 +15,7 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
     let store = super::open(settings).await?;
     let mut current = read_lease(&store).await?;
     if current.as_ref().is_some_and(|r| r.is_frozen()) {
-        println!("lease {} is already frozen", settings.lease_name);
+        say!("lease {} is already frozen", settings.lease_name);
         return Ok(());
     }
     let was = describe_holder(current.as_ref());
@@ -26,7 +26,7 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
         let req = operator::freeze(current.as_ref(), random_token()?, lease_ms);
         match store.write(&req).await {
             Ok(_) => {
-                println!(
+                say!(
                     "froze lease {} (was held by {was}); every candidate is passive within one \
                      interval and stays passive until `drlease unfreeze`",
                     settings.lease_name
@@ -72,7 +72,7 @@ pub async fn unfreeze(settings: &Settings) -> anyhow::Result<()> {
     let req = operator::unfreeze(&record, random_token()?, lease_ms);
     match store.write(&req).await {
         Ok(_) => {
-            println!(
+            say!(
                 "unfroze lease {}: released; a candidate that has seen it frozen for a lease duration \
                  acquires it at its next read (any other after one lease duration)",
                 settings.lease_name

@@ -140,7 +140,7 @@ pub async fn run(
     // A one-off command: poll briskly whatever the interval, so the time it reports is
     // the handover's, not the polling's.
     let poll = Duration::from_millis(50);
-    println!(
+    say!(
         "handover of lease {lease} from {from} to {} requested; waiting up to {}",
         to.as_deref().unwrap_or("any other candidate"),
         format_duration(limit)
@@ -159,7 +159,7 @@ pub async fn run(
                         took.as_secs_f64()
                     );
                 }
-                println!(
+                say!(
                     "handed over lease {lease} from {from} to {} (epoch {}) in {:.2}s",
                     r.owner,
                     r.epoch.unwrap_or(0),

@@ -10,6 +10,15 @@ use crate::lease::LeaseRecord;
 use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::LeaseStore;
 
+/// Prints one line for the operator. Lines carry text from the table (owners, identities,
+/// regions) that anyone with write access to it chose: control characters are escaped, so
+/// no line can clear the operator's screen, retitle the window or fake another line.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::printable::Printable(&format!($($arg)*)))
+    };
+}
+
 pub mod freeze;
 pub mod handover;
 pub mod status;

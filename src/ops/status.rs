@@ -106,7 +106,7 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
 }
 
 fn print_text(s: &Status) {
-    println!("lease      {} (table {}, {})", s.lease, s.table, s.region);
+    say!("lease      {} (table {}, {})", s.lease, s.table, s.region);
     let holder = match s.state {
         "absent" => "none: no lease item yet".to_string(),
         "frozen" => "none: FROZEN (SKIP-LEASE-POD); `drlease unfreeze` to resume".to_string(),
@@ -117,15 +117,15 @@ fn print_text(s: &Status) {
             s.holder_priority.unwrap_or(0)
         ),
     };
-    println!("holder     {holder}");
+    say!("holder     {holder}");
     if let Some(e) = s.epoch {
-        println!("epoch      {e}");
+        say!("epoch      {e}");
     }
     if let Some(v) = &s.version {
-        println!("version    {v}");
+        say!("version    {v}");
     }
     if let Some(age) = s.last_renewal_age_seconds {
-        println!("renewed    {age:.1}s ago (by the writer's wall clock)");
+        say!("renewed    {age:.1}s ago (by the writer's wall clock)");
     }
     let what = if s.handover_is_failback {
         "failback"
@@ -133,7 +133,7 @@ fn print_text(s: &Status) {
         "handover"
     };
     match (&s.handover_to, s.state) {
-        (Some(to), "held") => println!(
+        (Some(to), "held") => say!(
             "handover   {what} requested, to {}",
             if to == HANDOVER_ANY {
                 "any other candidate"
@@ -141,7 +141,7 @@ fn print_text(s: &Status) {
                 to
             }
         ),
-        (Some(to), "released") => println!(
+        (Some(to), "released") => say!(
             "handover   {what} in progress from {} to {}",
             s.handover_from.as_deref().unwrap_or("?"),
             if to == HANDOVER_ANY {
@@ -150,18 +150,22 @@ fn print_text(s: &Status) {
                 to
             }
         ),
-        _ => println!("handover   none"),
+        _ => say!("handover   none"),
     }
     match &s.candidates_error {
-        Some(e) => println!("candidates unknown: {e}"),
+        Some(e) => say!("candidates unknown: {e}"),
         None if s.candidates.is_empty() => {
-            println!("candidates none seen (heartbeats are off, or no sidecar runs)")
+            say!("candidates none seen (heartbeats are off, or no sidecar runs)")
         }
         None => {
-            println!("candidates");
-            println!(
+            say!("candidates");
+            say!(
                 "  {:<28} {:<14} {:<20} {:<8} {:<6} LAST HEARTBEAT",
-                "IDENTITY", "REGION", "ROLE", "PRIORITY", "ALIVE"
+                "IDENTITY",
+                "REGION",
+                "ROLE",
+                "PRIORITY",
+                "ALIVE"
             );
             for c in &s.candidates {
                 let role = if c.observer {
@@ -171,7 +175,7 @@ fn print_text(s: &Status) {
                 } else {
                     format!("{} (ineligible)", c.role)
                 };
-                println!(
+                say!(
                     "  {:<28} {:<14} {:<20} {:<8} {:<6} {:.1}s ago",
                     c.identity,
                     c.region,
@@ -191,10 +195,10 @@ pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Re
     loop {
         let status = gather(&store).await?;
         match output {
-            Output::Json => println!("{}", serde_json::to_string(&status)?),
+            Output::Json => say!("{}", serde_json::to_string(&status)?),
             Output::Text => {
                 if watch {
-                    println!(
+                    say!(
                         "--- {}",
                         httpdate::fmt_http_date(std::time::SystemTime::now())
                     );

@@ -21,12 +21,12 @@ pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot create table '{table}'"))?;
     if !created {
-        println!("table {table} already exists with the right key schema; its items are left as they are");
+        say!("table {table} already exists with the right key schema; its items are left as they are");
         if !wait {
             return Ok(());
         }
     } else {
-        println!(
+        say!(
             "created table {table} in {} (partition key leaseName, on-demand)",
             conn.region
         );
@@ -38,10 +38,10 @@ pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot turn on TTL for table '{table}'"))?;
     match ttl {
-        Ttl::On => println!(
+        Ttl::On => say!(
             "table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat and claim items)"
         ),
-        Ttl::NotSupported => println!(
+        Ttl::NotSupported => say!(
             "table {table} is ACTIVE; it is multi-Region strongly consistent (MRSC), where \
              DynamoDB does not support TTL: heartbeat items (one per pod) and claim items (one \
              per handover or shutdown) are not expired; they are small, and safe to delete \
@@ -64,7 +64,7 @@ async fn seed(settings: &Settings, store: &DynamoStore, created_at: Instant) -> 
     let lease_duration = settings.timing.lease_duration;
     let left = lease_duration.saturating_sub(created_at.elapsed());
     if !left.is_zero() {
-        println!(
+        say!(
             "waiting {} (one lease duration since the table was created) before seeding lease {lease}",
             format_duration(left)
         );
@@ -73,15 +73,13 @@ async fn seed(settings: &Settings, store: &DynamoStore, created_at: Instant) -> 
     let req = operator::seed(random_token()?, lease_duration.as_millis() as u64);
     match store.write(&req).await {
         Ok(_) => {
-            println!(
+            say!(
                 "seeded lease {lease}: released, epoch 0; the first candidate acquires it at once"
             );
             Ok(())
         }
         Err(StoreError::ConditionFailed) => {
-            println!(
-                "lease {lease} already has an item (a candidate wrote it first); left as it is"
-            );
+            say!("lease {lease} already has an item (a candidate wrote it first); left as it is");
             Ok(())
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!(
