@@ -5,12 +5,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
-    new_table, operator_command, runtime, sidecar_args, slow_args, Cluster, SLOW_INTERVAL,
-    SLOW_LEASE,
+    epoch_in, new_table, operator_command, runtime, sidecar_args, slow_args, Cluster,
+    SLOW_INTERVAL, SLOW_LEASE,
 };
 use crate::common;
 use crate::common::proxy::Fault;
-use crate::common::sidecar::{free_port, http, role_json};
+use crate::common::sidecar::{free_port, http, role_json, wait_new_tenure, RoleView};
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::{RunResult, INTERVAL, LEASE, SLACK};
@@ -105,16 +105,34 @@ pub fn link_fault(endpoint: &str, fault: Fault, limit: Duration) -> RunResult {
     let t = Instant::now();
     c.proxies[active].set(fault);
     let took = failover_to(&obs, other(active), t, limit);
+    let (old, new) = (&c.sidecars[active], &c.sidecars[other(active)]);
+    let tenure = new
+        .view()
+        .filter(RoleView::active)
+        .unwrap_or_else(|| panic!("the new holder stopped answering active\n{}", c.logs()));
+    // The fault lasts a lease more, then heals.
     std::thread::sleep(LEASE);
     c.proxies[active].set(Fault::Pass);
-    std::thread::sleep(LEASE * 2);
-    assert!(
-        c.sidecars[other(active)].is_active(),
-        "the new holder keeps the lease"
-    );
-    assert!(
-        !c.sidecars[active].is_active(),
-        "the old holder stays passive once healed"
+    // "Stays passive once healed" means something only once the old holder has reached the
+    // store again: wait for it to report the store reachable and the new tenure, rather
+    // than for a fixed time that a loaded machine may not give it.
+    wait_until(Duration::from_secs(10), || {
+        role_json(old.port).is_some_and(|v| {
+            v["store_reachable"] == true
+                && v["holder"].as_str() == Some(new.identity.as_str())
+                && v["epoch"].as_u64() == Some(tenure.epoch)
+        })
+    })
+    .unwrap_or_else(|| panic!("the old holder never saw the new tenure\n{}", c.logs()));
+    let healed = Instant::now();
+    while healed.elapsed() < LEASE * 2 {
+        assert!(!old.is_active(), "the old holder stays passive once healed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        new.view(),
+        Some(tenure),
+        "the new holder keeps the lease (same tenure)"
     );
     let obs = obs.finish();
     RunResult {
@@ -155,7 +173,11 @@ pub fn throttling(endpoint: &str) -> RunResult {
     let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
     let obs = Observer::start(&c.ports());
     let active = c.settle();
-    let epoch = c.epoch_of(active);
+    let epoch = c.sidecars[active]
+        .view()
+        .filter(RoleView::active)
+        .expect("the settled holder answers active")
+        .epoch;
     let throttle = Fault::Error {
         status: 400,
         code: "ThrottlingException",
@@ -170,14 +192,26 @@ pub fn throttling(endpoint: &str) -> RunResult {
         }
         std::thread::sleep(INTERVAL * 2);
     }
-    wait_until(Duration::from_secs(2), || c.sidecars[active].is_active())
-        .expect("the holder is active after the bursts");
+    // Role and epoch from one answer: asked separately, the two could belong to two
+    // different tenures.
+    let mut after = None;
+    wait_until(Duration::from_secs(2), || {
+        after = c.sidecars[active].view().filter(RoleView::active);
+        after.is_some()
+    })
+    .expect("the holder is active after the bursts");
     assert_eq!(
-        c.epoch_of(active),
-        epoch,
+        after.map(|v| v.epoch),
+        Some(epoch),
         "short bursts must not change the owner"
     );
-    assert!(!c.sidecars[other(active)].is_active());
+    // The other pod saw no other tenure either: its last read is of the same one.
+    let seen = c.sidecars[other(active)].view();
+    assert!(
+        seen.as_ref()
+            .is_some_and(|v| !v.active() && v.epoch == epoch),
+        "the other pod after the bursts: {seen:?}"
+    );
     let t = Instant::now();
     c.proxies[active].set(throttle);
     let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
@@ -246,13 +280,16 @@ pub fn store_restarted_empty(_shared_endpoint: &str) -> RunResult {
     let active = c.settle();
     // Hand the lease around a little so the epoch is above 1.
     c.proxies[active].set(Fault::Blackhole);
-    wait_until(Duration::from_secs(5), || {
-        c.sidecars[other(active)].is_active()
-    })
-    .unwrap();
-    c.proxies[active].set(Fault::Pass);
     let old_holder = other(active);
-    let before = c.epoch_of(old_holder);
+    // Role and epoch from one answer, so the epoch is the tenure that was seen active.
+    let mut tenure = None;
+    wait_until(Duration::from_secs(5), || {
+        tenure = c.sidecars[old_holder].view().filter(RoleView::active);
+        tenure.is_some()
+    })
+    .unwrap_or_else(|| panic!("no takeover from the black-holed pod\n{}", c.logs()));
+    c.proxies[active].set(Fault::Pass);
+    let before = tenure.map_or(0, |v| v.epoch);
     assert!(before >= 2, "epoch before the restart: {before}");
     // The rule is about epochs a process has *seen*: let both see the current one. (A
     // process that never saw it cannot carry it across a store that forgot it.)
@@ -341,12 +378,25 @@ pub fn freeze_unfreeze(endpoint: &str) -> RunResult {
     let mut slowest = Duration::ZERO;
     for _ in 0..4 {
         std::thread::sleep(random_below(SLOW_INTERVAL));
-        let (code, err) = c.operator_with(slow_args, "freeze", &[]);
-        assert_eq!(code, Some(0), "freeze: {err}");
-        let (code, err) = c.operator_with(slow_args, "unfreeze", &[]);
-        assert_eq!(code, Some(0), "unfreeze: {err}");
-        let took = wait_until(SLOW_LEASE + SLOW_INTERVAL + SLACK * 2, || c.any_active())
-            .expect("a pod is active again after the unfreeze");
+        let freeze = c.operator_with(slow_args, "freeze", &[]);
+        assert_eq!(freeze.code, Some(0), "freeze: {}", freeze.stderr);
+        // The tenure the freeze ended, as the freeze itself read it.
+        let frozen = epoch_in(&freeze.stdout)
+            .unwrap_or_else(|| panic!("freeze names no holder epoch: {}", freeze.stdout));
+        let unfreeze = c.operator_with(slow_args, "unfreeze", &[]);
+        assert_eq!(unfreeze.code, Some(0), "unfreeze: {}", unfreeze.stderr);
+        // Right after the unfreeze the old holder still answers active, with the frozen
+        // tenure, until its next renewal is refused or its deadline passes (up to an
+        // interval at 1 s): "a pod is active" would be that tenure, at once. A pod active
+        // again means a new tenure, with an epoch above the frozen one.
+        let (_, _, took) =
+            wait_new_tenure(&c.all(), frozen, SLOW_LEASE + SLOW_INTERVAL + SLACK * 2)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no new tenure (epoch above {frozen}) after the unfreeze\n{}",
+                        c.logs()
+                    )
+                });
         slowest = slowest.max(took);
     }
     let obs = obs.finish();
@@ -374,12 +424,13 @@ pub fn handover_races_takeover(endpoint: &str) -> RunResult {
     });
     std::thread::sleep(random_below(LEASE));
     c.sidecars[active].signal(libc::SIGCONT);
-    let (code, err) = handover.join().unwrap();
+    let handover = handover.join().unwrap();
     // Either the handover completes, or the takeover got there first and the request found
     // the lease changed: both are fine, two actives are not.
     assert!(
-        code == Some(0) || err.contains("the lease changed"),
-        "handover: {err}"
+        handover.code == Some(0) || handover.stderr.contains("the lease changed"),
+        "handover: {}",
+        handover.stderr
     );
     let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
     std::thread::sleep(LEASE);
