@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::sidecar::{role_json, Sidecar};
+use common::sidecar::{role_json, Sidecar, STARTUP};
 use common::wait_until;
 use drlease::store::dynamodb::Connection;
 
@@ -210,10 +210,7 @@ async fn drlease_treats_admirals_renewals_as_live_and_takes_over_when_they_stop(
     .expect("Admiral's checker holds the lease");
 
     let d = drlease(&endpoint, &table, "mixed", "drlease-0");
-    wait_until(Duration::from_secs(5), || {
-        d.role().as_deref() == Some("passive")
-    })
-    .expect("passive");
+    wait_until(STARTUP, || d.role().as_deref() == Some("passive")).expect("passive");
     let watching = Instant::now();
     while watching.elapsed() < LEASE * 3 {
         assert!(
@@ -242,7 +239,7 @@ async fn admiral_treats_drleases_renewals_as_live_and_takes_over_when_they_stop(
     let conn = common::connection(&endpoint).await;
     let table = common::new_table(&conn).await;
     let mut d = drlease(&endpoint, &table, "mixed", "drlease-0");
-    wait_until(Duration::from_secs(10), || d.is_active()).expect("drlease holds the lease");
+    wait_until(STARTUP, || d.is_active()).expect("drlease holds the lease");
 
     let admiral = Admiral::start(&conn, &table, "mixed", "admiral-1");
     let watching = Instant::now();
