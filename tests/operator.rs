@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::operator::{fixture, settle, text, INTERVAL};
-use common::sidecar::{role_json, RoleView, Sidecar, BIN, STARTUP};
+use common::sidecar::{role_json, wait_active, Sidecar, BIN, STARTUP};
 use common::wait_until;
 use drlease::store::dynamodb::heartbeat::Heartbeat;
 use drlease::store::dynamodb::DynamoStore;
@@ -84,13 +84,9 @@ async fn handover_moves_the_lease_to_the_target_through_a_release() {
     // The command returns once the item names the target, which can be before the
     // target's own write has come back to it: wait for the target's answer (role and
     // epoch in one), not for the first request after the command.
-    let mut tenure = None;
-    wait_until(Duration::from_secs(5), || {
-        tenure = to.view().filter(RoleView::active);
-        tenure.is_some()
-    })
-    .unwrap_or_else(|| panic!("the target never answered active:\n{}", to.logs()));
-    assert_eq!(tenure.map(|v| v.epoch), Some(2));
+    let tenure = wait_active(to, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("the target never answered active:\n{}", to.logs()));
+    assert_eq!(tenure.epoch, 2);
     // The old holder stopped answering active before it released: its tenure is over.
     assert!(!from.is_active());
     let reason = to

@@ -10,7 +10,7 @@ use crate::cluster::{
 };
 use crate::common;
 use crate::common::proxy::Fault;
-use crate::common::sidecar::{free_port, http, role_json, wait_new_tenure, RoleView};
+use crate::common::sidecar::{free_port, http, role_json, wait_active, wait_new_tenure};
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::{RunResult, INTERVAL, LEASE, SLACK};
@@ -106,9 +106,7 @@ pub fn link_fault(endpoint: &str, fault: Fault, limit: Duration) -> RunResult {
     c.proxies[active].set(fault);
     let took = failover_to(&obs, other(active), t, limit);
     let (old, new) = (&c.sidecars[active], &c.sidecars[other(active)]);
-    let tenure = new
-        .view()
-        .filter(RoleView::active)
+    let tenure = wait_active(new, Duration::from_secs(2))
         .unwrap_or_else(|| panic!("the new holder stopped answering active\n{}", c.logs()));
     // The fault lasts a lease more, then heals.
     std::thread::sleep(LEASE);
@@ -130,8 +128,8 @@ pub fn link_fault(endpoint: &str, fault: Fault, limit: Duration) -> RunResult {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(
-        new.view(),
-        Some(tenure),
+        wait_active(new, Duration::from_secs(2)).map(|v| v.epoch),
+        Some(tenure.epoch),
         "the new holder keeps the lease (same tenure)"
     );
     let obs = obs.finish();
@@ -173,9 +171,7 @@ pub fn throttling(endpoint: &str) -> RunResult {
     let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
     let obs = Observer::start(&c.ports());
     let active = c.settle();
-    let epoch = c.sidecars[active]
-        .view()
-        .filter(RoleView::active)
+    let epoch = wait_active(&c.sidecars[active], Duration::from_secs(2))
         .expect("the settled holder answers active")
         .epoch;
     let throttle = Fault::Error {
@@ -194,17 +190,9 @@ pub fn throttling(endpoint: &str) -> RunResult {
     }
     // Role and epoch from one answer: asked separately, the two could belong to two
     // different tenures.
-    let mut after = None;
-    wait_until(Duration::from_secs(2), || {
-        after = c.sidecars[active].view().filter(RoleView::active);
-        after.is_some()
-    })
-    .expect("the holder is active after the bursts");
-    assert_eq!(
-        after.map(|v| v.epoch),
-        Some(epoch),
-        "short bursts must not change the owner"
-    );
+    let after = wait_active(&c.sidecars[active], Duration::from_secs(2))
+        .expect("the holder is active after the bursts");
+    assert_eq!(after.epoch, epoch, "short bursts must not change the owner");
     // The other pod saw no other tenure either: its last read is of the same one.
     let seen = c.sidecars[other(active)].view();
     assert!(
@@ -282,14 +270,10 @@ pub fn store_restarted_empty(_shared_endpoint: &str) -> RunResult {
     c.proxies[active].set(Fault::Blackhole);
     let old_holder = other(active);
     // Role and epoch from one answer, so the epoch is the tenure that was seen active.
-    let mut tenure = None;
-    wait_until(Duration::from_secs(5), || {
-        tenure = c.sidecars[old_holder].view().filter(RoleView::active);
-        tenure.is_some()
-    })
-    .unwrap_or_else(|| panic!("no takeover from the black-holed pod\n{}", c.logs()));
+    let tenure = wait_active(&c.sidecars[old_holder], Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover from the black-holed pod\n{}", c.logs()));
     c.proxies[active].set(Fault::Pass);
-    let before = tenure.map_or(0, |v| v.epoch);
+    let before = tenure.epoch;
     assert!(before >= 2, "epoch before the restart: {before}");
     // The rule is about epochs a process has *seen*: let both see the current one. (A
     // process that never saw it cannot carry it across a store that forgot it.)

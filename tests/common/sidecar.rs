@@ -279,6 +279,18 @@ pub fn settle(sidecars: &[&Sidecar], limit: Duration) -> usize {
     }
 }
 
+/// Waits for `s` to answer active; returns that answer (role and tenure together). A
+/// holder can miss a renewal's deadline for a moment on a loaded machine and answer
+/// passive until the renewal lands, in the same tenure: compare tenures, not one look.
+pub fn wait_active(s: &Sidecar, limit: Duration) -> Option<RoleView> {
+    let mut view = None;
+    super::wait_until(limit, || {
+        view = s.view().filter(RoleView::active);
+        view.is_some()
+    })?;
+    view
+}
+
 /// Waits for a sidecar to answer active with an epoch above `above`: a tenure that began
 /// after the one with that epoch. Right after a fault the old holder may still answer
 /// active, with its old epoch, until its own deadline; "someone is active" would be that
