@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::{addr_of, new_table, sidecar_args, Cluster};
 use crate::common::proxy::FaultProxy;
-use crate::common::sidecar::{role_json, Sidecar, STARTUP};
+use crate::common::sidecar::{role_json, wait_active, Sidecar, STARTUP};
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::scenarios::failover_to;
@@ -92,10 +92,20 @@ pub fn failback(endpoint: &str) -> RunResult {
         "  failback: pod-a active again {:.0} ms after it was up again",
         back.as_secs_f64() * 1e3
     );
-    // It stays there (no ping-pong), and everyone sees it.
-    std::thread::sleep(LEASE * 3);
-    assert!(
-        c.sidecars[A].is_active(),
+    // It stays there (no ping-pong), and everyone sees it: pod-b never active again, and
+    // pod-a in the same tenure after three leases.
+    let tenure = wait_active(&c.sidecars[A], LEASE).expect("pod-a answers active");
+    let steady = Instant::now();
+    while steady.elapsed() < LEASE * 3 {
+        assert!(
+            !c.sidecars[B].is_active(),
+            "the lease moved again after the failback"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        wait_active(&c.sidecars[A], LEASE).map(|v| v.epoch),
+        Some(tenure.epoch),
         "the lease moved again after the failback"
     );
     assert_eq!(holder_seen_by_observer(&c).as_deref(), Some("pod-a"));

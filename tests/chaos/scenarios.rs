@@ -215,12 +215,24 @@ pub fn same_identity(endpoint: &str) -> RunResult {
     let obs = Observer::start(&c.ports());
     let active = c.settle();
     let passive = other(active);
+    let tenure = wait_active(&c.sidecars[active], LEASE).expect("the settled twin is active");
     wait_until(Duration::from_secs(3), || {
         role_json(c.sidecars[passive].port).is_some_and(|v| v["conflict"] == true)
     })
     .expect("the passive twin reports the conflict");
-    std::thread::sleep(LEASE * 3);
-    assert!(c.sidecars[active].is_active() && !c.sidecars[passive].is_active());
+    let steady = Instant::now();
+    while steady.elapsed() < LEASE * 3 {
+        assert!(
+            !c.sidecars[passive].is_active(),
+            "the passive twin became active"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        wait_active(&c.sidecars[active], LEASE).map(|v| v.epoch),
+        Some(tenure.epoch),
+        "the active twin kept its tenure"
+    );
     let metrics = http(c.sidecars[passive].port, "GET", "/metrics").unwrap().1;
     assert!(metrics.contains("drlease_identity_conflict{lease=\"chaos\"} 1"));
     let obs = obs.finish();
