@@ -10,7 +10,9 @@ use crate::cluster::{
 };
 use crate::common;
 use crate::common::proxy::Fault;
-use crate::common::sidecar::{free_port, http, role_json, wait_active, wait_new_tenure};
+use crate::common::sidecar::{
+    free_port, http, receive, role_json, send, wait_active, wait_new_tenure,
+};
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::{RunResult, INTERVAL, LEASE, SLACK};
@@ -53,14 +55,17 @@ pub fn sigstop(endpoint: &str) -> RunResult {
     victim.signal(libc::SIGSTOP);
     let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
     std::thread::sleep((LEASE * 2).saturating_sub(t.elapsed()));
-    // A request queued while it is frozen is answered the instant it wakes: passive.
+    // A request queued while it is frozen is answered the instant it wakes: passive. It is
+    // sent (connected and written) before the SIGCONT, so it is queued for certain; a
+    // thread given 50 ms to send it could be late on a loaded machine, and the check would
+    // then test an ordinary request.
     let port = victim.port;
-    let queued = std::thread::spawn(move || http(port, "GET", "/role?format=text"));
-    std::thread::sleep(Duration::from_millis(50));
+    let queued = send(port, "GET", "/role?format=text")
+        .expect("the frozen process's socket takes the request");
     victim.signal(libc::SIGCONT);
-    let first = queued.join().unwrap();
+    let first = receive(queued);
     assert_eq!(
-        first.map(|(_, body)| body),
+        first.map(|(_, _, body)| body),
         Some("passive\n".into()),
         "the woken process must answer passive at once"
     );

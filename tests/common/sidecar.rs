@@ -20,6 +20,12 @@ pub fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
 
 /// Like `http`, with the response head (status line and headers, lower-cased) too.
 pub fn http_with_head(port: u16, method: &str, path: &str) -> Option<(u16, String, String)> {
+    receive(send(port, method, path)?)
+}
+
+/// The request half of `http`: connected and written. The kernel completes both for a
+/// stopped process too, so a request sent this way is queued for it for certain.
+pub fn send(port: u16, method: &str, path: &str) -> Option<TcpStream> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -29,6 +35,11 @@ pub fn http_with_head(port: u16, method: &str, path: &str) -> Option<(u16, Strin
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drlease-Want-Decided-At: 1\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
+    Some(stream)
+}
+
+/// The answer half of `http_with_head`, on a stream from `send`.
+pub fn receive(mut stream: TcpStream) -> Option<(u16, String, String)> {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).ok()?;
     let status = raw.split(' ').nth(1)?.parse().ok()?;
