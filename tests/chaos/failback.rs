@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::cluster::{addr_of, new_table, sidecar_args, Cluster};
 use crate::common::proxy::FaultProxy;
 use crate::common::sidecar::{role_json, wait_active, Sidecar, STARTUP};
+use crate::common::steady::{steady, Steady};
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::scenarios::failover_to;
@@ -95,27 +96,19 @@ pub fn failback(endpoint: &str) -> RunResult {
     // It stays there (no ping-pong), and everyone sees it: pod-b never active again, and
     // pod-a in the same tenure after three leases.
     let tenure = wait_active(&c.sidecars[A], LEASE).expect("pod-a answers active");
-    let steady = Instant::now();
-    while steady.elapsed() < LEASE * 3 {
-        assert!(
-            !c.sidecars[B].is_active(),
-            "the lease moved again after the failback"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(
-        wait_active(&c.sidecars[A], LEASE).map(|v| v.epoch),
-        Some(tenure.epoch),
-        "the lease moved again after the failback"
-    );
-    assert_eq!(holder_seen_by_observer(&c).as_deref(), Some("pod-a"));
+    let held = steady(&c.sidecars[A], &tenure, &[&c.sidecars[B]], LEASE * 3);
     let a = role_json(c.sidecars[A].port).unwrap();
-    assert_eq!(a["failbacks_gained"], 1, "{a}");
     assert_eq!(a["priority"], 10);
     let b = role_json(c.sidecars[B].port).unwrap();
     // Once now; once more at the start if pod-b happened to acquire first.
     assert!(b["failbacks_lost"].as_u64() >= Some(1), "{b}");
-    assert_eq!(b["holder_priority"], 10);
+    // What everyone sees of the holder, unless a store stall ended pod-a's tenure (then
+    // the lease moved by the rules and these describe a later state).
+    if held == Steady::Held {
+        assert_eq!(holder_seen_by_observer(&c).as_deref(), Some("pod-a"));
+        assert_eq!(a["failbacks_gained"], 1, "{a}");
+        assert_eq!(b["holder_priority"], 10);
+    }
     let obs = obs.finish();
     assert!(
         obs.runs(OBSERVER).is_empty(),

@@ -13,6 +13,7 @@ use crate::common::proxy::Fault;
 use crate::common::sidecar::{
     free_port, http, receive, role_json, send, wait_active, wait_new_tenure,
 };
+use crate::common::steady::steady;
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::{RunResult, INTERVAL, LEASE, SLACK};
@@ -127,16 +128,10 @@ pub fn link_fault(endpoint: &str, fault: Fault, limit: Duration) -> RunResult {
         })
     })
     .unwrap_or_else(|| panic!("the old holder never saw the new tenure\n{}", c.logs()));
-    let healed = Instant::now();
-    while healed.elapsed() < LEASE * 2 {
-        assert!(!old.is_active(), "the old holder stays passive once healed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(
-        wait_active(new, Duration::from_secs(2)).map(|v| v.epoch),
-        Some(tenure.epoch),
-        "the new holder keeps the lease (same tenure)"
-    );
+    // The old holder stays passive once healed, and the new one keeps its tenure: unless
+    // the store stalls past the new holder's deadline meanwhile (seen under load), after
+    // which a later tenure is the rules at work, and never the old one back.
+    steady(new, &tenure, &[old], LEASE * 2);
     let obs = obs.finish();
     RunResult {
         dual_active: obs.dual_active(),
@@ -225,18 +220,11 @@ pub fn same_identity(endpoint: &str) -> RunResult {
         role_json(c.sidecars[passive].port).is_some_and(|v| v["conflict"] == true)
     })
     .expect("the passive twin reports the conflict");
-    let steady = Instant::now();
-    while steady.elapsed() < LEASE * 3 {
-        assert!(
-            !c.sidecars[passive].is_active(),
-            "the passive twin became active"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(
-        wait_active(&c.sidecars[active], LEASE).map(|v| v.epoch),
-        Some(tenure.epoch),
-        "the active twin kept its tenure"
+    steady(
+        &c.sidecars[active],
+        &tenure,
+        &[&c.sidecars[passive]],
+        LEASE * 3,
     );
     let metrics = http(c.sidecars[passive].port, "GET", "/metrics").unwrap().1;
     assert!(metrics.contains("drlease_identity_conflict{lease=\"chaos\"} 1"));
