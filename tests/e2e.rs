@@ -85,14 +85,6 @@ impl DualActiveWatch {
     }
 }
 
-/// The reason the sidecar gave for its first active answer.
-fn acquired_because(s: &Sidecar) -> Option<String> {
-    s.events()
-        .iter()
-        .find(|e| e["role"] == "active")
-        .and_then(|e| e["reason"].as_str().map(String::from))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn exactly_one_active_then_failover_on_kill_and_the_restarted_one_is_passive() {
     let Some(lease) = dynamo_lease().await else {
@@ -169,7 +161,7 @@ async fn sigterm_hands_over_through_a_release() {
     assert_eq!(a.wait_exit(Duration::from_secs(5)), Some(0), "clean exit");
     assert!(a.logs().contains("released the lease"));
     assert_eq!(
-        acquired_because(&b).as_deref(),
+        b.acquired_because().as_deref(),
         Some("acquired the released lease"),
         "{:?}",
         b.events()

@@ -89,13 +89,8 @@ async fn handover_moves_the_lease_to_the_target_through_a_release() {
     assert_eq!(tenure.epoch, 2);
     // The old holder stopped answering active before it released: its tenure is over.
     assert!(!from.is_active());
-    let reason = to
-        .events()
-        .iter()
-        .find(|e| e["role"] == "active")
-        .and_then(|e| e["reason"].as_str().map(String::from));
     assert_eq!(
-        reason.as_deref(),
+        to.acquired_because().as_deref(),
         Some(format!("acquired: handed over by {}", from.identity).as_str()),
         "{:?}",
         to.events()

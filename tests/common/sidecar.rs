@@ -246,6 +246,15 @@ impl Sidecar {
         events(self.port)
     }
 
+    /// The reason it gave for its first active answer: tells a release or a handover from
+    /// a takeover after expiry without timing either.
+    pub fn acquired_because(&self) -> Option<String> {
+        self.events()
+            .iter()
+            .find(|e| e["role"] == "active")
+            .and_then(|e| e["reason"].as_str().map(String::from))
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
