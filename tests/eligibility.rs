@@ -7,8 +7,20 @@ use std::time::{Duration, Instant};
 
 use common::controller::FakeController;
 use common::operator::fixture;
-use common::sidecar::{http, role_json};
+use common::sidecar::{http, role_json, wait_active, Sidecar, STARTUP};
+use common::steady::steady;
 use common::wait_until;
+
+/// Lease 600 ms (interval 200 ms, threshold 3), as in the fixture.
+const LEASE: Duration = Duration::from_millis(600);
+
+/// The reasons a sidecar gave for its role changes, oldest first.
+fn reasons(s: &Sidecar) -> Vec<String> {
+    s.events()
+        .iter()
+        .filter_map(|e| e["reason"].as_str().map(String::from))
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unhealthy_controller_does_not_pin_the_lease() {
@@ -18,18 +30,20 @@ async fn an_unhealthy_controller_does_not_pin_the_lease() {
         "pod-a",
         &["--app-health-url", &app.url(), "--app-health-failures", "2"],
     );
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("a (healthy) becomes active");
+    wait_until(STARTUP, || a.is_active()).expect("a (healthy) becomes active");
     let b = f.sidecar("pod-b", &[]);
-    wait_until(Duration::from_secs(5), || {
-        b.role().as_deref() == Some("passive")
-    })
-    .unwrap();
+    wait_until(STARTUP, || b.role().as_deref() == Some("passive")).unwrap();
 
     app.set(503);
     let broke = Instant::now();
-    let took = wait_until(Duration::from_secs(3), || b.is_active())
-        .unwrap_or_else(|| panic!("b did not take over:\n{}", a.logs()));
-    eprintln!("controller failed; other pod active after {took:?}");
+    let tenure =
+        wait_active(&b, LEASE * 10).unwrap_or_else(|| panic!("b did not take over:\n{}", a.logs()));
+    eprintln!(
+        "controller failed; other pod active after {:?}",
+        broke.elapsed()
+    );
+    // b acquires only once a's tenure is over (released, or run out), and a, ineligible,
+    // does not start another: a passive answer now cannot be a stale one.
     assert!(!a.is_active());
     let v = role_json(a.port).unwrap();
     assert_eq!(v["app_health"], "unhealthy");
@@ -39,33 +53,67 @@ async fn an_unhealthy_controller_does_not_pin_the_lease() {
         metrics.contains(&format!("drlease_app_healthy{{lease=\"{}\"}} 0", f.lease)),
         "{metrics}"
     );
-    // It stepped down (a release, not an expiry): well under a lease duration.
-    assert!(broke.elapsed() < Duration::from_secs(2));
+    // It stepped down (a release, not an expiry): told by the reasons the two pods give,
+    // not by a time bound that a loaded machine could break.
+    let a_said = reasons(&a);
+    assert!(
+        a_said.iter().any(|r| r.starts_with("stepping down: ")),
+        "{a_said:?}"
+    );
+    assert_eq!(
+        b.acquired_because().as_deref(),
+        Some("acquired the released lease"),
+        "{:?}",
+        reasons(&b)
+    );
 
-    // Healthy again: eligible, but the lease stays where it is.
+    // Healthy again: eligible, but the lease stays where it is. A candidate with history
+    // takes a lease only after it ran out, so two leases of watching, every 20 ms, would
+    // see a wrong takeover from b while b renews.
     app.set(200);
     wait_until(Duration::from_secs(3), || {
         role_json(a.port).is_some_and(|v| v["eligible"] == true)
     })
     .expect("a eligible again");
-    std::thread::sleep(Duration::from_millis(600));
-    assert!(b.is_active() && !a.is_active());
+    steady(&b, &tenure, &[&a], LEASE * 2);
 }
 
+/// Waiting from outside for the passive answer during the warm-up would race its end: a
+/// start-up of 2 s on a loaded machine and it is over before the first answer. The events
+/// carry the sidecar's decision instants on the host's CLOCK_BOOTTIME, and the warm-up
+/// cannot end before 2 s after the spawn: every decision before that must be passive and
+/// ineligible, and every active one after it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_candidate_in_warm_up_does_not_acquire() {
+    use drlease::clock::{BootClock, Clock};
     let Some(f) = fixture().await else { return };
-    let started = Instant::now();
+    const WARMUP: Duration = Duration::from_secs(2);
+    let spawned_ns = BootClock.now().as_duration().as_nanos() as u64;
     let a = f.sidecar("pod-a", &["--warmup", "2s"]);
-    wait_until(Duration::from_secs(3), || {
-        role_json(a.port).is_some_and(|v| v["eligible"] == false && v["role"] == "passive")
-    })
-    .expect("a decides passive and ineligible during warm-up");
-    let took = wait_until(Duration::from_secs(6), || a.is_active()).expect("active after warm-up");
-    let since_start = started.elapsed();
-    eprintln!("active {since_start:?} after start (warm-up 2s), {took:?} after the first check");
-    assert!(
-        since_start >= Duration::from_secs(2),
-        "acquired during warm-up"
+    let took = wait_until(STARTUP + WARMUP, || a.is_active()).expect("active after warm-up");
+    eprintln!("active {took:?} after the spawn (warm-up 2s, start-up included)");
+    let warm_from = spawned_ns + WARMUP.as_nanos() as u64;
+    let events = a.events();
+    assert!(!events.is_empty());
+    for e in &events {
+        let at = e["decided_at_ns"].as_u64().expect("a decision instant");
+        if e["role"] == "active" {
+            assert!(at >= warm_from, "acquired during warm-up: {e}");
+        }
+        if at < warm_from {
+            assert!(
+                e["role"] == "passive" && e["eligible"] == false,
+                "during warm-up: {e}"
+            );
+        }
+    }
+    let first = &events[0];
+    eprintln!(
+        "first decision {} ms after the spawn: {first}",
+        first["decided_at_ns"]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(spawned_ns)
+            / 1_000_000
     );
 }

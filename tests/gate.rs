@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::sidecar::{free_port, http, http_with_head, valid_for_ms, Launch, Sidecar};
+use common::sidecar::{free_port, http, http_with_head, valid_for_ms, Launch, Sidecar, STARTUP};
 use common::sse::SseReader;
 use common::wait_until;
 
@@ -25,7 +25,7 @@ fn memory_args(extra: &[&str]) -> Vec<String> {
 #[test]
 fn active_answers_grant_windows_and_min_validity_is_honoured() {
     let a = Sidecar::start("pod-a", &memory_args(&["--write-window", "700ms"]));
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    wait_until(STARTUP, || a.is_active()).expect("active");
     let (status, head, _) = http_with_head(a.port, "GET", "/active").unwrap();
     assert_eq!(status, 200);
     let granted = valid_for_ms(&head).expect("a window with an active answer");
@@ -45,7 +45,7 @@ fn active_answers_grant_windows_and_min_validity_is_honoured() {
 #[test]
 fn watch_streams_the_state_then_each_change_and_a_blocking_query_wakes_on_it() {
     let mut a = Sidecar::start("pod-a", &memory_args(&[]));
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    wait_until(STARTUP, || a.is_active()).expect("active");
     let mut watch = SseReader::open(a.port, "/watch").unwrap();
     assert_eq!(watch.status(), Some(200));
     let first = watch
@@ -100,7 +100,7 @@ fn watch_streams_the_state_then_each_change_and_a_blocking_query_wakes_on_it() {
 #[test]
 fn watchers_past_the_cap_are_refused_with_a_clear_503() {
     let a = Sidecar::start("pod-a", &memory_args(&["--max-watchers", "2"]));
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    wait_until(STARTUP, || a.is_active()).expect("active");
     let mut w1 = SseReader::open(a.port, "/watch").unwrap();
     let mut w2 = SseReader::open(a.port, "/watch").unwrap();
     assert_eq!((w1.status(), w2.status()), (Some(200), Some(200)));
@@ -122,7 +122,7 @@ fn the_gate_listener_serves_the_role_endpoints_only() {
     let gate_port = free_port();
     let gate_addr = format!("127.0.0.1:{gate_port}");
     let a = Sidecar::start("pod-a", &memory_args(&["--gate-listen", &gate_addr]));
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    wait_until(STARTUP, || a.is_active()).expect("active");
     assert_eq!(http(gate_port, "GET", "/active").unwrap().0, 200);
     assert_eq!(http(gate_port, "GET", "/role").unwrap().0, 200);
     let mut watch = SseReader::open(gate_port, "/watch").unwrap();
@@ -174,7 +174,7 @@ fn a_neighbour_holding_more_connections_than_the_file_limit_cannot_starve_the_ga
         "pod-a",
         &memory_args(&["--gate-listen", &format!("127.0.0.1:{gate_port}")]),
     );
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
+    wait_until(STARTUP, || a.is_active()).expect("active");
     assert!(a.logs().contains("open-file limit"), "{}", a.logs());
 
     // The controller: one kept-alive connection, asking every 100 ms throughout.

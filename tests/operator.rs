@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::operator::{fixture, settle, text, INTERVAL};
-use common::sidecar::{role_json, Sidecar, BIN};
+use common::sidecar::{role_json, wait_active, Sidecar, BIN, STARTUP};
 use common::wait_until;
 use drlease::store::dynamodb::heartbeat::Heartbeat;
 use drlease::store::dynamodb::DynamoStore;
@@ -48,8 +48,11 @@ async fn status_shows_the_holder_and_every_live_candidate() {
     assert!(out.contains("pod-a") && out.contains("pod-b"), "{out}");
 }
 
+/// A planned handover: the holder releases at its next renewal and the target acquires at
+/// once. Told from a takeover after the lease ran out by the reason the target gives (the
+/// command's own figure is printed; a bound on it is one a loaded machine can break).
 #[tokio::test(flavor = "multi_thread")]
-async fn handover_moves_the_lease_to_the_target_within_about_two_intervals() {
+async fn handover_moves_the_lease_to_the_target_through_a_release() {
     let Some(f) = fixture().await else { return };
     let a = f.sidecar("pod-a", &[]);
     let b = f.sidecar("pod-b", &[]);
@@ -78,12 +81,20 @@ async fn handover_moves_the_lease_to_the_target_within_about_two_intervals() {
         "handover took {took:.3}s (interval {INTERVAL:?}); command ran {:?}",
         started.elapsed()
     );
-    assert!(
-        took <= (INTERVAL * 2 + Duration::from_millis(300)).as_secs_f64(),
-        "{out}"
+    // The command returns once the item names the target, which can be before the
+    // target's own write has come back to it: wait for the target's answer (role and
+    // epoch in one), not for the first request after the command.
+    let tenure = wait_active(to, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("the target never answered active:\n{}", to.logs()));
+    assert_eq!(tenure.epoch, 2);
+    // The old holder stopped answering active before it released: its tenure is over.
+    assert!(!from.is_active());
+    assert_eq!(
+        to.acquired_because().as_deref(),
+        Some(format!("acquired: handed over by {}", from.identity).as_str()),
+        "{:?}",
+        to.events()
     );
-    assert!(to.is_active() && !from.is_active());
-    assert_eq!(role_json(to.port).unwrap()["epoch"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,7 +106,7 @@ async fn handover_refuses_what_it_cannot_do_with_a_clear_message() {
     assert!(err.contains("nothing to hand over"), "{err}");
 
     let a = f.sidecar("pod-a", &[]);
-    wait_until(Duration::from_secs(5), || a.is_active()).expect("a active");
+    wait_until(STARTUP, || a.is_active()).expect("a active");
     wait_until(Duration::from_secs(5), || {
         text(&f.cli("status", &["--output", "json"]))
             .1
@@ -132,7 +143,7 @@ async fn handover_refuses_what_it_cannot_do_with_a_clear_message() {
     assert!(err.contains("not alive"), "{err}");
     // An observer never holds: it is no target.
     let observer = f.sidecar("pod-watch", &["--never-acquire", "--priority", "5"]);
-    wait_until(Duration::from_secs(5), || {
+    wait_until(STARTUP, || {
         text(&f.cli("status", &["--output", "json"]))
             .1
             .contains("pod-watch")
@@ -145,7 +156,7 @@ async fn handover_refuses_what_it_cannot_do_with_a_clear_message() {
     drop(observer);
     // A target that is alive but never shows up to acquire: nothing happens in time...
     let b = f.sidecar("pod-b", &["--app-health-url", "http://127.0.0.1:9/none"]);
-    wait_until(Duration::from_secs(5), || {
+    wait_until(STARTUP, || {
         text(&f.cli("status", &["--output", "json"]))
             .1
             .contains("pod-b")
@@ -187,7 +198,10 @@ async fn freeze_keeps_everyone_passive_until_unfreeze() {
     let (code, out, _) = text(&f.cli("unfreeze", &[]));
     assert_eq!(code, Some(0));
     assert!(out.contains("released"), "{out}");
-    wait_until(Duration::from_secs(3), || a.is_active() ^ b.is_active()).expect("one active again");
+    // Both were seen passive for three leases: the frozen tenure is over, and a pod active
+    // now is a new tenure, with an epoch above it.
+    common::sidecar::wait_new_tenure(&[&a, &b], 1, Duration::from_secs(3))
+        .expect("one active again, in a new tenure");
     let (code, _, err) = text(&f.cli("unfreeze", &[]));
     assert_eq!(code, Some(1));
     assert!(err.contains("is not frozen"), "{err}");
@@ -227,14 +241,21 @@ async fn create_table_is_idempotent_and_refuses_a_wrong_schema() {
     let store = DynamoStore::new(common::connection(&endpoint).await, table.clone(), "x");
     let seed = store.read().await.unwrap().expect("the seed item");
     assert!(seed.is_seed(), "{seed:?}");
-    // A first candidate on the new table is active at once, not a lease later.
+    // A first candidate on the new table is active at once, not a lease later: its first
+    // decision is active. (Timed from the spawn, this would time the process start-up and
+    // its first DynamoDB call, which a loaded machine stretches past a lease.)
     let a = Sidecar::start(
         "pod-a",
         &common::lease_args(&endpoint, &table, "x", "200ms", "3"),
     );
-    let took = wait_until(Duration::from_secs(5), || a.is_active()).expect("active");
-    eprintln!("first start on a seeded table: active after {took:?}");
-    assert!(took < Duration::from_millis(600), "took {took:?}");
+    let took = wait_until(STARTUP, || a.is_active()).expect("active");
+    eprintln!("first start on a seeded table: active {took:?} after the spawn");
+    let first = a.events().first().cloned();
+    assert_eq!(
+        first.as_ref().map(|e| e["role"].clone()),
+        Some("active".into()),
+        "first event: {first:?}"
+    );
     drop(a);
     let (code, out, _) = text(&run(&table, &["--wait"]));
     assert_eq!(code, Some(0));
@@ -338,8 +359,12 @@ fn handover_says_so_when_it_cannot_list_the_candidates() {
     };
     let a = f.sidecar("pod-a", &[]);
     let b = f.sidecar("pod-b", &[]);
-    wait_until(Duration::from_secs(5), || a.is_active() || b.is_active()).expect("one active");
-    let target = if a.is_active() { "pod-b" } else { "pod-a" };
+    // The target is the passive one of the answers that settled it, not of a second ask.
+    let target = if settle(&a, &b) == 0 {
+        "pod-b"
+    } else {
+        "pod-a"
+    };
     let proxy = FaultProxy::start(f.endpoint.trim_start_matches("http://").parse().unwrap());
     proxy.set(Fault::Only {
         op: "scan",

@@ -86,12 +86,21 @@ impl Cluster {
         settings: fn(&str, &str) -> Vec<String>,
         sub: &str,
         extra: &[&str],
-    ) -> (Option<i32>, String) {
+    ) -> Operator {
         operator_command(&settings(&self.endpoint, &self.table), sub, extra)
     }
 
-    pub fn any_active(&self) -> bool {
-        self.sidecars.iter().any(|s| s.is_active())
+    pub fn all(&self) -> Vec<&Sidecar> {
+        self.sidecars.iter().collect()
+    }
+
+    /// Every sidecar's log, for a failure message.
+    pub fn logs(&self) -> String {
+        self.sidecars
+            .iter()
+            .map(|s| format!("--- {} ---\n{}", s.identity, s.logs()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn ports(&self) -> Vec<u16> {
@@ -100,8 +109,7 @@ impl Cluster {
 
     /// Waits for exactly one active and everyone else decided passive; returns the active.
     pub fn settle(&self) -> usize {
-        let all: Vec<&Sidecar> = self.sidecars.iter().collect();
-        common::sidecar::settle(&all, Duration::from_secs(10))
+        common::sidecar::settle(&self.all(), common::sidecar::STARTUP)
     }
 
     pub fn epoch_of(&self, i: usize) -> u64 {
@@ -111,9 +119,15 @@ impl Cluster {
     }
 }
 
-/// Runs `drlease <sub> <settings> <extra>` as an operator would; returns its exit code and
-/// stderr.
-pub fn operator_command(settings: &[String], sub: &str, extra: &[&str]) -> (Option<i32>, String) {
+/// What an operator command printed, and how it exited.
+pub struct Operator {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `drlease <sub> <settings> <extra>` as an operator would.
+pub fn operator_command(settings: &[String], sub: &str, extra: &[&str]) -> Operator {
     let out = Command::new(BIN)
         .arg(sub)
         .args(settings)
@@ -121,8 +135,15 @@ pub fn operator_command(settings: &[String], sub: &str, extra: &[&str]) -> (Opti
         .env_remove("DRLEASE_STORE")
         .output()
         .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    Operator {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// The epoch in an operator command's description of the holder ("pod-a (epoch 3)").
+pub fn epoch_in(text: &str) -> Option<u64> {
+    let (_, rest) = text.split_once("(epoch ")?;
+    rest.split(')').next()?.parse().ok()
 }

@@ -97,7 +97,7 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "freeze then unfreeze at once, 4 times at random phases (interval 1 s)",
-        what: "a pod active again after each unfreeze",
+        what: "a new tenure (epoch above the frozen one) after each unfreeze",
         bound: Some(Duration::from_millis(5000)),
         run: freeze_unfreeze,
     },
@@ -109,7 +109,7 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "failback: preferred pod killed, restarted, lease back after --failback-after 2 s; an observer beside them",
-        what: "the preferred pod active again (time from its restart); the observer never active",
+        what: "the preferred pod active again (time from it answering after its restart); the observer never active",
         bound: Some(Duration::from_millis(2000 + 600 + 200 + 1000)),
         run: failback::failback,
     },

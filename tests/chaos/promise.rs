@@ -130,10 +130,10 @@ pub fn freeze_with_shorter_settings(endpoint: &str) -> RunResult {
     .expect("the slow pod renews");
     let before = c.epoch_of(0);
     let short = sidecar_args(&c.endpoint, &c.table);
-    let (code, err) = operator_command(&short, "freeze", &[]);
-    assert_eq!(code, Some(0), "freeze: {err}");
-    let (code, err) = operator_command(&short, "unfreeze", &[]);
-    assert_eq!(code, Some(0), "unfreeze: {err}");
+    let freeze = operator_command(&short, "freeze", &[]);
+    assert_eq!(freeze.code, Some(0), "freeze: {}", freeze.stderr);
+    let unfreeze = operator_command(&short, "unfreeze", &[]);
+    assert_eq!(unfreeze.code, Some(0), "unfreeze: {}", unfreeze.stderr);
     let t = Instant::now();
     // The old tenure may answer active until its next renewal fails: wait for a new one.
     let new_tenure = || {

@@ -5,12 +5,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
-    new_table, operator_command, runtime, sidecar_args, slow_args, Cluster, SLOW_INTERVAL,
-    SLOW_LEASE,
+    epoch_in, new_table, operator_command, runtime, sidecar_args, slow_args, Cluster,
+    SLOW_INTERVAL, SLOW_LEASE,
 };
 use crate::common;
 use crate::common::proxy::Fault;
-use crate::common::sidecar::{free_port, http, role_json};
+use crate::common::sidecar::{
+    free_port, http, receive, role_json, send, wait_active, wait_new_tenure,
+};
+use crate::common::steady::steady;
 use crate::common::wait_until;
 use crate::observer::Observer;
 use crate::{RunResult, INTERVAL, LEASE, SLACK};
@@ -53,14 +56,17 @@ pub fn sigstop(endpoint: &str) -> RunResult {
     victim.signal(libc::SIGSTOP);
     let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
     std::thread::sleep((LEASE * 2).saturating_sub(t.elapsed()));
-    // A request queued while it is frozen is answered the instant it wakes: passive.
+    // A request queued while it is frozen is answered the instant it wakes: passive. It is
+    // sent (connected and written) before the SIGCONT, so it is queued for certain; a
+    // thread given 50 ms to send it could be late on a loaded machine, and the check would
+    // then test an ordinary request.
     let port = victim.port;
-    let queued = std::thread::spawn(move || http(port, "GET", "/role?format=text"));
-    std::thread::sleep(Duration::from_millis(50));
+    let queued = send(port, "GET", "/role?format=text")
+        .expect("the frozen process's socket takes the request");
     victim.signal(libc::SIGCONT);
-    let first = queued.join().unwrap();
+    let first = receive(queued);
     assert_eq!(
-        first.map(|(_, body)| body),
+        first.map(|(_, _, body)| body),
         Some("passive\n".into()),
         "the woken process must answer passive at once"
     );
@@ -105,17 +111,27 @@ pub fn link_fault(endpoint: &str, fault: Fault, limit: Duration) -> RunResult {
     let t = Instant::now();
     c.proxies[active].set(fault);
     let took = failover_to(&obs, other(active), t, limit);
+    let (old, new) = (&c.sidecars[active], &c.sidecars[other(active)]);
+    let tenure = wait_active(new, Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("the new holder stopped answering active\n{}", c.logs()));
+    // The fault lasts a lease more, then heals.
     std::thread::sleep(LEASE);
     c.proxies[active].set(Fault::Pass);
-    std::thread::sleep(LEASE * 2);
-    assert!(
-        c.sidecars[other(active)].is_active(),
-        "the new holder keeps the lease"
-    );
-    assert!(
-        !c.sidecars[active].is_active(),
-        "the old holder stays passive once healed"
-    );
+    // "Stays passive once healed" means something only once the old holder has reached the
+    // store again: wait for it to report the store reachable and the new tenure, rather
+    // than for a fixed time that a loaded machine may not give it.
+    wait_until(Duration::from_secs(10), || {
+        role_json(old.port).is_some_and(|v| {
+            v["store_reachable"] == true
+                && v["holder"].as_str() == Some(new.identity.as_str())
+                && v["epoch"].as_u64() == Some(tenure.epoch)
+        })
+    })
+    .unwrap_or_else(|| panic!("the old holder never saw the new tenure\n{}", c.logs()));
+    // The old holder stays passive once healed, and the new one keeps its tenure: unless
+    // the store stalls past the new holder's deadline meanwhile (seen under load), after
+    // which a later tenure is the rules at work, and never the old one back.
+    steady(new, &tenure, &[old], LEASE * 2);
     let obs = obs.finish();
     RunResult {
         dual_active: obs.dual_active(),
@@ -155,7 +171,9 @@ pub fn throttling(endpoint: &str) -> RunResult {
     let c = Cluster::new(endpoint, &["pod-a", "pod-b"]);
     let obs = Observer::start(&c.ports());
     let active = c.settle();
-    let epoch = c.epoch_of(active);
+    let epoch = wait_active(&c.sidecars[active], Duration::from_secs(2))
+        .expect("the settled holder answers active")
+        .epoch;
     let throttle = Fault::Error {
         status: 400,
         code: "ThrottlingException",
@@ -170,14 +188,18 @@ pub fn throttling(endpoint: &str) -> RunResult {
         }
         std::thread::sleep(INTERVAL * 2);
     }
-    wait_until(Duration::from_secs(2), || c.sidecars[active].is_active())
+    // Role and epoch from one answer: asked separately, the two could belong to two
+    // different tenures.
+    let after = wait_active(&c.sidecars[active], Duration::from_secs(2))
         .expect("the holder is active after the bursts");
-    assert_eq!(
-        c.epoch_of(active),
-        epoch,
-        "short bursts must not change the owner"
+    assert_eq!(after.epoch, epoch, "short bursts must not change the owner");
+    // The other pod saw no other tenure either: its last read is of the same one.
+    let seen = c.sidecars[other(active)].view();
+    assert!(
+        seen.as_ref()
+            .is_some_and(|v| !v.active() && v.epoch == epoch),
+        "the other pod after the bursts: {seen:?}"
     );
-    assert!(!c.sidecars[other(active)].is_active());
     let t = Instant::now();
     c.proxies[active].set(throttle);
     let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
@@ -193,12 +215,17 @@ pub fn same_identity(endpoint: &str) -> RunResult {
     let obs = Observer::start(&c.ports());
     let active = c.settle();
     let passive = other(active);
+    let tenure = wait_active(&c.sidecars[active], LEASE).expect("the settled twin is active");
     wait_until(Duration::from_secs(3), || {
         role_json(c.sidecars[passive].port).is_some_and(|v| v["conflict"] == true)
     })
     .expect("the passive twin reports the conflict");
-    std::thread::sleep(LEASE * 3);
-    assert!(c.sidecars[active].is_active() && !c.sidecars[passive].is_active());
+    steady(
+        &c.sidecars[active],
+        &tenure,
+        &[&c.sidecars[passive]],
+        LEASE * 3,
+    );
     let metrics = http(c.sidecars[passive].port, "GET", "/metrics").unwrap().1;
     assert!(metrics.contains("drlease_identity_conflict{lease=\"chaos\"} 1"));
     let obs = obs.finish();
@@ -246,13 +273,12 @@ pub fn store_restarted_empty(_shared_endpoint: &str) -> RunResult {
     let active = c.settle();
     // Hand the lease around a little so the epoch is above 1.
     c.proxies[active].set(Fault::Blackhole);
-    wait_until(Duration::from_secs(5), || {
-        c.sidecars[other(active)].is_active()
-    })
-    .unwrap();
-    c.proxies[active].set(Fault::Pass);
     let old_holder = other(active);
-    let before = c.epoch_of(old_holder);
+    // Role and epoch from one answer, so the epoch is the tenure that was seen active.
+    let tenure = wait_active(&c.sidecars[old_holder], Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover from the black-holed pod\n{}", c.logs()));
+    c.proxies[active].set(Fault::Pass);
+    let before = tenure.epoch;
     assert!(before >= 2, "epoch before the restart: {before}");
     // The rule is about epochs a process has *seen*: let both see the current one. (A
     // process that never saw it cannot carry it across a store that forgot it.)
@@ -341,12 +367,25 @@ pub fn freeze_unfreeze(endpoint: &str) -> RunResult {
     let mut slowest = Duration::ZERO;
     for _ in 0..4 {
         std::thread::sleep(random_below(SLOW_INTERVAL));
-        let (code, err) = c.operator_with(slow_args, "freeze", &[]);
-        assert_eq!(code, Some(0), "freeze: {err}");
-        let (code, err) = c.operator_with(slow_args, "unfreeze", &[]);
-        assert_eq!(code, Some(0), "unfreeze: {err}");
-        let took = wait_until(SLOW_LEASE + SLOW_INTERVAL + SLACK * 2, || c.any_active())
-            .expect("a pod is active again after the unfreeze");
+        let freeze = c.operator_with(slow_args, "freeze", &[]);
+        assert_eq!(freeze.code, Some(0), "freeze: {}", freeze.stderr);
+        // The tenure the freeze ended, as the freeze itself read it.
+        let frozen = epoch_in(&freeze.stdout)
+            .unwrap_or_else(|| panic!("freeze names no holder epoch: {}", freeze.stdout));
+        let unfreeze = c.operator_with(slow_args, "unfreeze", &[]);
+        assert_eq!(unfreeze.code, Some(0), "unfreeze: {}", unfreeze.stderr);
+        // Right after the unfreeze the old holder still answers active, with the frozen
+        // tenure, until its next renewal is refused or its deadline passes (up to an
+        // interval at 1 s): "a pod is active" would be that tenure, at once. A pod active
+        // again means a new tenure, with an epoch above the frozen one.
+        let (_, _, took) =
+            wait_new_tenure(&c.all(), frozen, SLOW_LEASE + SLOW_INTERVAL + SLACK * 2)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no new tenure (epoch above {frozen}) after the unfreeze\n{}",
+                        c.logs()
+                    )
+                });
         slowest = slowest.max(took);
     }
     let obs = obs.finish();
@@ -374,12 +413,13 @@ pub fn handover_races_takeover(endpoint: &str) -> RunResult {
     });
     std::thread::sleep(random_below(LEASE));
     c.sidecars[active].signal(libc::SIGCONT);
-    let (code, err) = handover.join().unwrap();
+    let handover = handover.join().unwrap();
     // Either the handover completes, or the takeover got there first and the request found
     // the lease changed: both are fine, two actives are not.
     assert!(
-        code == Some(0) || err.contains("the lease changed"),
-        "handover: {err}"
+        handover.code == Some(0) || handover.stderr.contains("the lease changed"),
+        "handover: {}",
+        handover.stderr
     );
     let took = failover_to(&obs, other(active), t, LEASE + INTERVAL + SLACK);
     std::thread::sleep(LEASE);

@@ -7,6 +7,7 @@ pub mod operator;
 pub mod proxy;
 pub mod sidecar;
 pub mod sse;
+pub mod steady;
 
 use std::time::Duration;
 

@@ -81,5 +81,5 @@ pub fn text(o: &Output) -> (Option<i32>, String, String) {
 
 /// Waits for exactly one of the two to be active; returns its index.
 pub fn settle(a: &Sidecar, b: &Sidecar) -> usize {
-    super::sidecar::settle(&[a, b], Duration::from_secs(10))
+    super::sidecar::settle(&[a, b], super::sidecar::STARTUP)
 }

@@ -20,6 +20,12 @@ pub fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
 
 /// Like `http`, with the response head (status line and headers, lower-cased) too.
 pub fn http_with_head(port: u16, method: &str, path: &str) -> Option<(u16, String, String)> {
+    receive(send(port, method, path)?)
+}
+
+/// The request half of `http`: connected and written. The kernel completes both for a
+/// stopped process too, so a request sent this way is queued for it for certain.
+pub fn send(port: u16, method: &str, path: &str) -> Option<TcpStream> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -29,6 +35,11 @@ pub fn http_with_head(port: u16, method: &str, path: &str) -> Option<(u16, Strin
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drlease-Want-Decided-At: 1\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
+    Some(stream)
+}
+
+/// The answer half of `http_with_head`, on a stream from `send`.
+pub fn receive(mut stream: TcpStream) -> Option<(u16, String, String)> {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).ok()?;
     let status = raw.split(' ').nth(1)?.parse().ok()?;
@@ -53,6 +64,46 @@ pub fn valid_for_ms(head: &str) -> Option<u64> {
 pub fn role_json(port: u16) -> Option<serde_json::Value> {
     let (status, body) = http(port, "GET", "/role")?;
     (status == 200).then(|| serde_json::from_str(&body).ok())?
+}
+
+/// One /role answer: the role, the tenure (epoch) and the holder, decided together. Two
+/// separate requests (`/active`, then the epoch) can straddle a change of tenure, so a
+/// test that needs both reads them from one of these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleView {
+    pub role: String,
+    /// 0 when the sidecar has seen no tenure yet.
+    pub epoch: u64,
+    pub holder: Option<String>,
+}
+
+impl RoleView {
+    pub fn active(&self) -> bool {
+        self.role == "active"
+    }
+
+    /// Past the first decision.
+    pub fn decided(&self) -> bool {
+        matches!(self.role.as_str(), "active" | "passive")
+    }
+}
+
+pub fn role_view(port: u16) -> Option<RoleView> {
+    let v = role_json(port)?;
+    Some(RoleView {
+        role: v["role"].as_str()?.to_string(),
+        epoch: v["epoch"].as_u64().unwrap_or(0),
+        holder: v["holder"].as_str().map(String::from),
+    })
+}
+
+/// The sidecar's recorded role changes (GET /events), oldest first.
+pub fn events(port: u16) -> Vec<serde_json::Value> {
+    http(port, "GET", "/events")
+        .and_then(|(status, body)| (status == 200).then_some(body))
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .and_then(|v| v["events"].as_array().cloned())
+        .unwrap_or_default()
 }
 
 pub struct Sidecar {
@@ -187,6 +238,23 @@ impl Sidecar {
         matches!(http(self.port, "GET", "/active"), Some((200, _)))
     }
 
+    pub fn view(&self) -> Option<RoleView> {
+        role_view(self.port)
+    }
+
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        events(self.port)
+    }
+
+    /// The reason it gave for its first active answer: tells a release or a handover from
+    /// a takeover after expiry without timing either.
+    pub fn acquired_because(&self) -> Option<String> {
+        self.events()
+            .iter()
+            .find(|e| e["role"] == "active")
+            .and_then(|e| e["reason"].as_str().map(String::from))
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -201,26 +269,65 @@ impl Drop for Sidecar {
     }
 }
 
+/// A limit for waits that include starting a process (and its first store call): not a
+/// claim about speed, only a guard against a hang. A loaded 2-core machine has taken
+/// seconds to start a process.
+pub const STARTUP: Duration = Duration::from_secs(30);
+
 /// Waits until exactly one of `sidecars` answers active and all have decided; returns the
-/// index of the active one.
+/// index of the active one, from the same round of answers (asking again afterwards could
+/// meet a lease that has moved since).
 pub fn settle(sidecars: &[&Sidecar], limit: Duration) -> usize {
+    let mut active = None;
     let settled = super::wait_until(limit, || {
-        let roles: Vec<Option<String>> = sidecars.iter().map(|s| s.role()).collect();
-        roles
+        let views: Vec<Option<RoleView>> = sidecars.iter().map(|s| s.view()).collect();
+        let decided = views
             .iter()
-            .filter(|r| r.as_deref() == Some("active"))
-            .count()
-            == 1
-            && roles
-                .iter()
-                .all(|r| matches!(r.as_deref(), Some("active" | "passive")))
+            .all(|v| v.as_ref().is_some_and(RoleView::decided));
+        let actives: Vec<usize> = (0..views.len())
+            .filter(|&i| views[i].as_ref().is_some_and(RoleView::active))
+            .collect();
+        active = (decided && actives.len() == 1).then(|| actives[0]);
+        active.is_some()
     });
-    if settled.is_none() {
-        let logs: Vec<String> = sidecars.iter().map(|s| s.logs()).collect();
-        panic!("no single active:\n{}", logs.join("\n-----\n"));
+    match (settled, active) {
+        (Some(_), Some(i)) => i,
+        _ => {
+            let logs: Vec<String> = sidecars.iter().map(|s| s.logs()).collect();
+            panic!("no single active:\n{}", logs.join("\n-----\n"));
+        }
     }
-    sidecars
-        .iter()
-        .position(|s| s.role().as_deref() == Some("active"))
-        .expect("settled on one active")
+}
+
+/// Waits for `s` to answer active; returns that answer (role and tenure together). A
+/// holder can miss a renewal's deadline for a moment on a loaded machine and answer
+/// passive until the renewal lands, in the same tenure: compare tenures, not one look.
+pub fn wait_active(s: &Sidecar, limit: Duration) -> Option<RoleView> {
+    let mut view = None;
+    super::wait_until(limit, || {
+        view = s.view().filter(RoleView::active);
+        view.is_some()
+    })?;
+    view
+}
+
+/// Waits for a sidecar to answer active with an epoch above `above`: a tenure that began
+/// after the one with that epoch. Right after a fault the old holder may still answer
+/// active, with its old epoch, until its own deadline; "someone is active" would be that
+/// tenure. Returns the new holder's index and epoch, and the time it took.
+pub fn wait_new_tenure(
+    sidecars: &[&Sidecar],
+    above: u64,
+    limit: Duration,
+) -> Option<(usize, u64, Duration)> {
+    let mut found = None;
+    let took = super::wait_until(limit, || {
+        found = sidecars.iter().enumerate().find_map(|(i, s)| {
+            s.view()
+                .filter(|v| v.active() && v.epoch > above)
+                .map(|v| (i, v.epoch))
+        });
+        found.is_some()
+    })?;
+    found.map(|(i, epoch)| (i, epoch, took))
 }

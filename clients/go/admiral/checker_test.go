@@ -34,7 +34,7 @@ func TestAdmiralFollowsTheSidecar(t *testing.T) {
 	defer cancel()
 	go checker.runStateCheck(ctx)
 	// Admiral exits unless the state is initialised within 60 s; here it is at once.
-	if sidecar.WaitFor(5*time.Second, func() bool { return commonUtil.CurrentAdmiralState.IsStateInitialized }) < 0 {
+	if sidecar.WaitFor(sidecar.Startup, func() bool { return commonUtil.CurrentAdmiralState.IsStateInitialized }) < 0 {
 		t.Fatal("state never initialised")
 	}
 	if sidecar.WaitFor(5*time.Second, func() bool { return !commonUtil.IsAdmiralReadOnly() }) < 0 {

@@ -20,15 +20,28 @@ func TestTheGateOpensWithTheLeaseAndClosesOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go g.Run(ctx)
-	if sidecar.WaitFor(5*time.Second, g.MayWrite) < 0 {
+	// The epoch of an open window, in one read (Epoch is 0 once the window has closed, and
+	// a window can close between two reads when a refresh is late on a loaded machine).
+	var epoch uint64
+	if sidecar.WaitFor(sidecar.Startup, func() bool { epoch = g.Epoch(); return epoch != 0 }) < 0 {
 		t.Fatalf("never allowed to write:\n%s", s.Logs())
 	}
-	if g.Epoch() != 1 {
-		t.Fatalf("epoch %d, want 1", g.Epoch())
+	if epoch != 1 {
+		t.Fatalf("epoch %d, want 1", epoch)
 	}
-	wctx, wcancel, err := g.WriteContext(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	// Likewise a write context needs a window open when it is made: wait for one.
+	var wctx context.Context
+	wcancel := context.CancelFunc(func() {})
+	if sidecar.WaitFor(5*time.Second, func() bool {
+		c, cancel, err := g.WriteContext(context.Background())
+		if err != nil {
+			cancel()
+			return false
+		}
+		wctx, wcancel = c, cancel
+		return true
+	}) < 0 {
+		t.Fatalf("no write context:\n%s", s.Logs())
 	}
 	defer wcancel()
 	deadline, ok := wctx.Deadline()
@@ -52,16 +65,31 @@ func TestTheGateClosesOnTimeWhenTheSidecarDies(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go g.Run(ctx)
-	if sidecar.WaitFor(5*time.Second, g.MayWrite) < 0 {
+	if sidecar.WaitFor(sidecar.Startup, g.MayWrite) < 0 {
 		t.Fatal("never allowed to write")
 	}
 	s.Kill9()
 	killed := time.Now()
-	if sidecar.WaitFor(2*time.Second, func() bool { return !g.MayWrite() }) < 0 {
+	// Every window open from now on was granted by an answer to a request sent before the
+	// kill, and the Gate times it from the send: it ends within 300 ms of the kill. Check
+	// the ends of the windows themselves: how soon a poll here notices is up to the
+	// scheduler of a loaded machine, not to the Gate.
+	var latest time.Time
+	if sidecar.WaitFor(5*time.Second, func() bool {
+		wctx, wcancel, err := g.WriteContext(context.Background())
+		defer wcancel()
+		if err != nil {
+			return true
+		}
+		if end, ok := wctx.Deadline(); ok && end.After(latest) {
+			latest = end
+		}
+		return false
+	}) < 0 {
 		t.Fatal("still allowed to write long after the sidecar died")
 	}
-	if open := time.Since(killed); open > 400*time.Millisecond {
-		t.Fatalf("the window stayed open %v after the sidecar died; it was at most 300 ms", open)
+	if limit := killed.Add(300 * time.Millisecond); latest.After(limit) {
+		t.Fatalf("a window open after the kill ended %v after it; windows were at most 300 ms", latest.Sub(killed))
 	}
 }
 
@@ -132,8 +160,15 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 	follow := func(what string, strike func(h int), restart bool) {
 		h := holder()
 		other := 1 - h
-		// Let the passive observe the tenure (as a running candidate does).
-		time.Sleep(300 * time.Millisecond)
+		// The other pod must have read the holder's tenure before the strike, as a running
+		// candidate has (a pod just restarted may still be starting): wait for its answer
+		// to name the holder, rather than for a fixed time.
+		if sidecar.WaitFor(sidecar.Startup, func() bool {
+			v, ok := pods[other].View()
+			return ok && v.Role == "passive" && v.Holder == pods[h].Identity
+		}) < 0 {
+			t.Fatalf("%s: %s never saw %s hold the lease\n%s", what, pods[other].Identity, pods[h].Identity, pods[other].Logs())
+		}
 		start := time.Now()
 		strike(h)
 		took := sidecar.WaitFor(20*time.Second, gates[other].MayWrite)

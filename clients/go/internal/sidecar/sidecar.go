@@ -3,6 +3,7 @@
 package sidecar
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -113,6 +114,33 @@ func (s *Sidecar) Active() bool {
 	resp.Body.Close()
 	return resp.StatusCode == 200
 }
+
+// View is one /role answer: the role, the holder and the tenure (epoch), decided
+// together. Asked separately, two of them could belong to two different tenures.
+type View struct {
+	Role   string `json:"role"`
+	Holder string `json:"holder"`
+	Epoch  uint64 `json:"epoch"`
+}
+
+// View asks /role once.
+func (s *Sidecar) View() (View, bool) {
+	var v View
+	c := http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := c.Get(s.URL() + "/role")
+	if err != nil {
+		return v, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&v) != nil {
+		return v, false
+	}
+	return v, true
+}
+
+// Startup bounds a wait that includes starting a process: a guard against a hang, not a
+// claim about speed (a loaded machine has taken seconds to start one).
+const Startup = 30 * time.Second
 
 // WaitFor polls cond every millisecond up to limit; returns how long it took, or -1.
 func WaitFor(limit time.Duration, cond func() bool) time.Duration {
