@@ -1,7 +1,6 @@
 //! One function per scenario: it builds a cluster, applies its fault, and reports what the
 //! observer saw. The table of scenarios, with their bounds, is in main.rs.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
@@ -238,25 +237,9 @@ pub fn same_identity(endpoint: &str) -> RunResult {
 /// The store restarted empty: a moto of our own, killed and started again on the same
 /// port, without the table or the item. Nobody who saw an epoch hands out a lower one.
 pub fn store_restarted_empty(_shared_endpoint: &str) -> RunResult {
-    let moto = std::env::var("DRLEASE_TEST_MOTO_SERVER")
-        .expect("DRLEASE_TEST_MOTO_SERVER is set by scripts/test.sh");
-    let python = std::env::var("DRLEASE_TEST_PYTHON")
-        .expect("DRLEASE_TEST_PYTHON is set by scripts/test.sh");
     let port = free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let start_moto = || -> Child {
-        let child = Command::new(&python)
-            .args([moto.as_str(), "-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        wait_until(Duration::from_secs(20), || {
-            http(port, "GET", "/moto-api/").is_some()
-        })
-        .expect("moto answers");
-        child
-    };
+    let start_moto = || common::moto::start_moto(port);
     let create_table = |table: &str| {
         runtime().block_on(async {
             let conn = common::connection(&endpoint).await;

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
-use super::sidecar::{free_port, http};
-use super::wait_until;
+use super::sidecar::free_port;
 
 type Item = HashMap<String, AttributeValue>;
 /// (table, partition key value): one item of one replica.
@@ -74,10 +73,6 @@ impl GlobalTable {
     /// replication after `lag` (plus up to `jitter`). `None` outside scripts/test.sh.
     pub fn start(lag: Duration, jitter: Duration) -> Option<GlobalTable> {
         super::endpoint()?;
-        let moto = std::env::var("DRLEASE_TEST_MOTO_SERVER")
-            .expect("DRLEASE_TEST_MOTO_SERVER is set by scripts/test.sh");
-        let python = std::env::var("DRLEASE_TEST_PYTHON")
-            .expect("DRLEASE_TEST_PYTHON is set by scripts/test.sh");
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -89,17 +84,7 @@ impl GlobalTable {
         let mut replicas = Vec::new();
         for name in REGIONS {
             let port = free_port();
-            let child = Command::new(&python)
-                .args([moto.as_str(), "-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start moto");
-            motos.push(child);
-            wait_until(Duration::from_secs(30), || {
-                http(port, "GET", "/moto-api/").is_some()
-            })
-            .expect("moto answers");
+            motos.push(super::moto::start_moto(port));
             let endpoint = format!("http://127.0.0.1:{port}");
             replicas.push(Replica {
                 name: name.to_string(),

@@ -3,6 +3,7 @@
 
 pub mod controller;
 pub mod global_table;
+pub mod moto;
 pub mod operator;
 pub mod proxy;
 pub mod sidecar;
