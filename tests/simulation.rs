@@ -24,14 +24,25 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
+/// `DRLEASE_SIM_AS_BEFORE=1`: every seed as drawn before rolling changes, eligibility flaps
+/// and restores of any version (the old runs, event for event).
+fn scenario(seed: u64) -> Scenario {
+    let sc = Scenario::from_seed(seed);
+    if std::env::var("DRLEASE_SIM_AS_BEFORE").is_ok_and(|v| v == "1") {
+        sc.as_before()
+    } else {
+        sc
+    }
+}
+
 fn run_seed(seed: u64) -> Result<sim::Outcome, sim::Violation> {
-    Sim::new(Scenario::from_seed(seed)).run()
+    Sim::new(scenario(seed)).run()
 }
 
 #[test]
 fn never_two_actives_and_failover_within_the_bound() {
     if let Some(seed) = env_u64("DRLEASE_SIM_SEED") {
-        let sc = Scenario::from_seed(seed);
+        let sc = scenario(seed);
         eprintln!("{sc:#?}");
         match run_seed(seed) {
             Ok(o) => eprintln!("seed {seed}: ok {o:?}"),
@@ -75,6 +86,8 @@ fn never_two_actives_and_failover_within_the_bound() {
         common::write_doc_section("reliability.md", "simulation", &report);
     }
     if !failures.is_empty() {
+        let failing: Vec<String> = failures.iter().map(|v| v.seed.to_string()).collect();
+        eprintln!("failing seeds: {}", failing.join(" "));
         for v in failures.iter().take(10) {
             eprintln!(
                 "seed {} at {:.1} ms: {}\n  replay: DRLEASE_SIM_SEED={} cargo test --test simulation -- --nocapture",
@@ -95,9 +108,12 @@ fn never_two_actives_and_failover_within_the_bound() {
 #[test]
 fn the_checker_catches_an_unsafe_renew_deadline() {
     let caught = (0..300).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
-        sc.timing.renew_deadline = sc.timing.lease_duration * 2;
-        sc.call_timeout = sc.timing.interval;
+        // Shared settings, no flaps, restores as before: only the unsafe deadline is new.
+        let mut sc = Scenario::from_seed(seed).as_before();
+        for s in sc.settings.iter_mut() {
+            s.timing.renew_deadline = s.timing.lease_duration * 2;
+            s.call_timeout = s.timing.interval;
+        }
         Sim::new(sc)
             .run()
             .err()
@@ -112,7 +128,7 @@ fn the_checker_catches_an_unsafe_renew_deadline() {
 #[test]
 fn the_checker_catches_a_release_inside_a_granted_window() {
     let caught = (0..300).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
+        let mut sc = Scenario::from_seed(seed).as_before();
         sc.honour_windows = false;
         Sim::new(sc)
             .run()
@@ -128,7 +144,7 @@ fn the_checker_catches_a_release_inside_a_granted_window() {
 #[test]
 fn the_checker_catches_an_observer_that_acquires() {
     let caught = (0..300).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
+        let mut sc = Scenario::from_seed(seed).as_before();
         if !sc.affinity.iter().any(|a| a.never_acquire) {
             return None;
         }
@@ -151,8 +167,9 @@ fn regression_seeds() {
     for seed in [
         2132, 7349, 9852, 12269, 15561, 17310, 18799, 22578, 25244, 25466,
     ] {
-        // Found before operators and affinity were simulated: replay them as they ran then.
-        let mut sc = Scenario::from_seed(seed);
+        // Found before operators, affinity, rolling changes and flaps were simulated:
+        // replay them as they ran then.
+        let mut sc = Scenario::from_seed(seed).as_before();
         sc.operators = false;
         sc.affinity = vec![Default::default(); sc.candidates];
         if let Err(v) = Sim::new(sc).run() {
@@ -179,8 +196,9 @@ fn regression_seeds() {
 #[test]
 fn regression_seeds_with_operators() {
     for seed in [0, 3, 4, 6, 17, 18, 22, 26, 125, 304, 78179, 92699] {
-        // Found before affinity was simulated: replay them as they ran then.
-        let mut sc = Scenario::from_seed(seed);
+        // Found before affinity, rolling changes and flaps were simulated: replay them as
+        // they ran then.
+        let mut sc = Scenario::from_seed(seed).as_before();
         sc.affinity = vec![Default::default(); sc.candidates];
         assert!(sc.operators, "seed {seed} was found with operators on");
         if let Err(v) = Sim::new(sc).run() {

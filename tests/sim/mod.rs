@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use drlease::clock::Mono;
 use drlease::lease::core::Affinity;
-use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step};
+use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step, VersionKey};
 
 mod affinity;
+mod eligibility;
 mod network;
 mod operators;
 mod quiet;
@@ -27,15 +28,44 @@ const MS: u64 = 1_000_000;
 
 #[derive(Debug)]
 enum Ev {
-    Wake { c: usize, seq: u64 },
-    Apply { op: u64 },
-    Respond { op: u64 },
-    Pause { c: usize, for_ns: u64 },
-    Crash { c: usize, down_ns: u64 },
-    Stop { c: usize, down_ns: u64 },
-    Restart { c: usize },
-    Outage { for_ns: u64 },
+    Wake {
+        c: usize,
+        seq: u64,
+    },
+    Apply {
+        op: u64,
+    },
+    Respond {
+        op: u64,
+    },
+    Pause {
+        c: usize,
+        for_ns: u64,
+    },
+    Crash {
+        c: usize,
+        down_ns: u64,
+    },
+    Stop {
+        c: usize,
+        down_ns: u64,
+    },
+    Restart {
+        c: usize,
+    },
+    Outage {
+        for_ns: u64,
+    },
     Operator(Action),
+    /// The controller beside `c` turns unhealthy (`None`: whoever holds the lease then)
+    /// for a while.
+    Ineligible {
+        c: Option<usize>,
+        for_ns: u64,
+    },
+    Eligible {
+        c: usize,
+    },
 }
 
 struct Candidate {
@@ -52,6 +82,12 @@ struct Candidate {
     /// It outlives the sidecar process: a controller keeps its window when its sidecar
     /// dies, and keeps writing while its sidecar is paused.
     granted_until: Mono,
+    /// Whether the controller beside it is healthy. Like the controller, it outlives the
+    /// sidecar: a restarted core is told at its first step.
+    eligible: bool,
+    /// The version this process last received in an answer (`None`: absent, or nothing
+    /// yet): to it, that version written back is no change at all.
+    received: Option<VersionKey>,
 }
 
 impl Candidate {
@@ -124,11 +160,15 @@ pub struct Sim {
     /// one active at a time is checked.
     rolled_back: bool,
     op_tokens: u64,
+    /// Eligibility flaps and restores aimed at a moment draw from this stream, so the
+    /// network's draws stay those of seeds without them.
+    aim: Rng,
 }
 
 impl Sim {
     pub fn new(sc: Scenario) -> Sim {
         let mut rng = Rng::new(sc.seed.wrapping_mul(31).wrapping_add(7));
+        let sc_seed = sc.seed;
         let mut cands = Vec::new();
         for i in 0..sc.candidates {
             let identity = if sc.twins && i == 1 {
@@ -148,6 +188,8 @@ impl Sim {
                 busy: false,
                 restarts: 0,
                 granted_until: Mono::ZERO,
+                eligible: true,
+                received: None,
             });
         }
         let mut sim = Sim {
@@ -169,14 +211,18 @@ impl Sim {
             history: Vec::new(),
             rolled_back: false,
             op_tokens: 0,
+            aim: Rng::new(sc_seed ^ 0x0A1A_ED00),
         };
         for c in 0..sim.cands.len() {
-            let start = sim.rng.range(0, sim.sc.timing.interval.as_nanos() as u64);
+            let start = sim.rng.range(0, sim.interval_ns(c));
             sim.start(c, start);
         }
         sim.schedule_faults();
         if sim.sc.operators {
             sim.schedule_operators();
+        }
+        if sim.sc.flaps {
+            sim.schedule_flaps();
         }
         sim
     }
@@ -188,8 +234,13 @@ impl Sim {
         self.queue.push(Reverse((at, self.seq, id)));
     }
 
+    /// The longest lease of any candidate: the scale of faults and phases.
     fn lease_ns(&self) -> u64 {
-        self.sc.timing.lease_duration.as_nanos() as u64
+        self.sc.longest_lease().as_nanos() as u64
+    }
+
+    fn interval_ns(&self, c: usize) -> u64 {
+        self.sc.settings[c].timing.interval.as_nanos() as u64
     }
 
     fn schedule_faults(&mut self) {
@@ -233,7 +284,7 @@ impl Sim {
         cand.core = Some(LeaseCore::new(CoreConfig {
             identity: cand.identity.clone(),
             session,
-            timing: self.sc.timing.clone(),
+            timing: self.sc.settings[c].timing.clone(),
             store_is_private: false,
             affinity: Affinity {
                 never_acquire: self.sc.affinity[c].never_acquire && self.sc.tell_observers,
@@ -242,6 +293,7 @@ impl Sim {
         }));
         cand.busy = false;
         cand.paused_until = 0;
+        cand.received = None;
         self.wake(c, at);
     }
 
@@ -263,9 +315,14 @@ impl Sim {
         let local = self.cands[c].local(self.now);
         let granted = self.cands[c].granted_until;
         let honour = self.sc.honour_windows;
+        let eligible = self.cands[c].eligible;
         let core = self.cands[c].core.as_mut().unwrap();
         if honour {
             core.set_granted_until(granted);
+        }
+        // As the loop does: a change of eligibility is taken in before the next step.
+        if core.is_eligible() != eligible {
+            core.set_eligible(eligible);
         }
         let step = core.next_step(local);
         match step {
@@ -287,6 +344,7 @@ impl Sim {
                         req.expect
                     )
                 });
+                self.aim_flap_at_release(c, &req);
                 self.send(c, OpKind::Write(req))
             }
             Step::RequestHandover(req) => {
@@ -315,8 +373,8 @@ impl Sim {
     /// Every controller whose sidecar answers active asks for a write window now: the
     /// worst case, a controller asking before every write.
     fn grant_windows(&mut self) {
-        let window = self.sc.write_window;
-        for k in self.cands.iter_mut() {
+        for (k, s) in self.cands.iter_mut().zip(&self.sc.settings) {
+            let window = s.write_window;
             if !k.alive() || k.paused_until > self.now {
                 continue;
             }
@@ -440,10 +498,7 @@ impl Sim {
                         .is_some_and(|k| k.is_releasing())
                     {
                         // Still releasing: try again shortly.
-                        self.push(
-                            self.now + self.sc.timing.interval.as_nanos() as u64,
-                            Ev::Restart { c },
-                        );
+                        self.push(self.now + self.interval_ns(c), Ev::Restart { c });
                     }
                 }
                 Ev::Outage { for_ns } if self.faults => {
@@ -453,6 +508,8 @@ impl Sim {
                 // the chaos phase.
                 Ev::Operator(a @ (Action::Seed | Action::Unfreeze)) => self.operate(a),
                 Ev::Operator(a) if self.faults => self.operate(a),
+                Ev::Ineligible { c, for_ns } if self.faults => self.make_ineligible(c, for_ns),
+                Ev::Eligible { c } => self.make_eligible(c),
                 _ => {}
             }
             self.check().map_err(|e| self.violation(e))?;
