@@ -14,6 +14,7 @@ use drlease::lease::core::Affinity;
 use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step, VersionKey};
 
 mod affinity;
+mod blame;
 mod eligibility;
 mod network;
 mod operators;
@@ -88,6 +89,11 @@ struct Candidate {
     /// The version this process last received in an answer (`None`: absent, or nothing
     /// yet): to it, that version written back is no change at all.
     received: Option<VersionKey>,
+    /// How its current tenure began, and whether it answered active after that tenure's
+    /// release landed: what a violation is explained with.
+    gained: Option<blame::Gained>,
+    released_epoch: Option<u64>,
+    active_after_release: bool,
 }
 
 impl Candidate {
@@ -128,6 +134,17 @@ pub struct Violation {
     pub what: String,
 }
 
+impl Violation {
+    /// What kind of failure: the known hole it fits (see `blame.rs`), or the check that
+    /// failed.
+    pub fn kind(&self) -> String {
+        match (self.what.find('['), self.what.find(']')) {
+            (Some(b), Some(e)) if e > b => self.what[b + 1..e].to_string(),
+            _ => self.what.split(':').next().unwrap_or_default().to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub events: u64,
@@ -163,6 +180,7 @@ pub struct Sim {
     /// Eligibility flaps and restores aimed at a moment draw from this stream, so the
     /// network's draws stay those of seeds without them.
     aim: Rng,
+    blame: blame::Provenance,
 }
 
 impl Sim {
@@ -190,6 +208,9 @@ impl Sim {
                 granted_until: Mono::ZERO,
                 eligible: true,
                 received: None,
+                gained: None,
+                released_epoch: None,
+                active_after_release: false,
             });
         }
         let mut sim = Sim {
@@ -212,6 +233,7 @@ impl Sim {
             rolled_back: false,
             op_tokens: 0,
             aim: Rng::new(sc_seed ^ 0x0A1A_ED00),
+            blame: Default::default(),
         };
         for c in 0..sim.cands.len() {
             let start = sim.rng.range(0, sim.interval_ns(c));
@@ -294,6 +316,9 @@ impl Sim {
         cand.busy = false;
         cand.paused_until = 0;
         cand.received = None;
+        cand.gained = None;
+        cand.released_epoch = None;
+        cand.active_after_release = false;
         self.wake(c, at);
     }
 
@@ -408,7 +433,11 @@ impl Sim {
                     )
                 })
                 .collect();
-            return Err(format!("two writers at once: {}", who.join(", ")));
+            return Err(format!(
+                "two writers at once: {}; {}",
+                who.join(", "),
+                self.explain(&writers)
+            ));
         }
         Ok(())
     }
@@ -416,6 +445,7 @@ impl Sim {
     fn check(&mut self) -> Result<(), String> {
         self.grant_windows();
         let actives = self.actives();
+        self.note_actives(&actives);
         self.check_windows(&actives)?;
         if let Some((i, _)) = actives
             .iter()
@@ -431,7 +461,12 @@ impl Sim {
                 .iter()
                 .map(|(i, e)| format!("{}#{i} (epoch {e})", self.cands[*i].identity))
                 .collect();
-            return Err(format!("two actives at once: {}", who.join(", ")));
+            let who_i: Vec<usize> = actives.iter().map(|(i, _)| *i).collect();
+            return Err(format!(
+                "two actives at once: {}; {}",
+                who.join(", "),
+                self.explain(&who_i)
+            ));
         }
         if let Some(&(i, epoch)) = actives.first() {
             let session = format!("{i}/{}", self.cands[i].generation);

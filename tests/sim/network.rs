@@ -101,6 +101,7 @@ impl Sim {
             return Ok(());
         }
         let mut acquired_a_release = false;
+        let mut landed = None;
         let result = match &op.kind {
             OpKind::Read => Ok(self.item.clone()),
             OpKind::Write(req) => {
@@ -123,6 +124,7 @@ impl Sim {
                     }
                     self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
                     let next = req.apply(self.item.as_ref(), 0);
+                    landed = Some((op.c, op.generation, req.clone(), self.item.clone()));
                     if let Some(old) = self.item.replace(next) {
                         let released = old.released_by.is_some();
                         self.history.push((old, self.now));
@@ -152,6 +154,9 @@ impl Sim {
         if op.responded {
             // The sender gave up long ago; the write landed anyway.
             self.ops.remove(&id);
+        }
+        if let Some((c, generation, req, replaced)) = landed {
+            self.note_landed((c, generation), &req, replaced.as_ref());
         }
         if acquired_a_release {
             self.aim_restore_at_acquire();

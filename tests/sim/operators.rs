@@ -78,6 +78,14 @@ impl Sim {
     }
 
     pub(super) fn operate_quietly(&mut self, action: Action) {
+        let before = self.item.as_ref().map(|r| r.version_key());
+        self.operate_on_item(action);
+        if self.item.as_ref().map(|r| r.version_key()) != before {
+            self.note_written(|| format!("operator {action:?}"));
+        }
+    }
+
+    fn operate_on_item(&mut self, action: Action) {
         // The operator's own configuration, not the candidates'.
         let lease_ms = self.sc.operator_lease.as_millis() as u64;
         match action {
@@ -195,7 +203,7 @@ impl Sim {
     /// written back within two intervals, while a candidate may still remember the tenure
     /// it ended.
     pub(super) fn aim_restore_at_acquire(&mut self) {
-        if !(self.sc.operators && self.sc.restore_any && self.faults) || !self.aim.chance(0.25) {
+        if !(self.sc.operators && self.sc.restore_any && self.faults && self.aim.chance(0.25)) {
             return;
         }
         let index = self.history.len() - 1;

@@ -51,7 +51,7 @@ pub struct Scenario {
     pub seed: u64,
     pub candidates: usize,
     /// The seed's first draw: every candidate's settings before rolling changes were
-    /// simulated, and what [`Scenario::as_before`] puts back.
+    /// simulated, and what [`Scenario::old_draws`] puts back.
     pub base: Settings,
     /// Each candidate's own settings: in most seeds a mix, as during a rolling change of
     /// the configuration (some still on the base, the others on settings of their own).
@@ -106,7 +106,7 @@ impl Scenario {
         let twins = r.chance(0.15);
         // Every draw below comes from a stream of its own, so the draws above are those of
         // earlier versions of this simulation and old regression seeds replay as they did
-        // (through `as_before`).
+        // (through `old_draws`).
         let operators = Rng::new(seed ^ 0x0DE5_EED5).chance(0.6);
         let (settings, operator_lease) = draw_rolling_change(seed, candidates, &base);
         let mut sc = Scenario {
@@ -134,7 +134,7 @@ impl Scenario {
 
     /// The scenario as this simulation drew it before rolling changes, eligibility flaps
     /// and restores of any version: what the old regression seeds were found with.
-    pub fn as_before(mut self) -> Scenario {
+    pub fn old_draws(mut self) -> Scenario {
         self.settings = vec![self.base.clone(); self.candidates];
         self.operator_lease = self.base.timing.lease_duration;
         self.flaps = false;
