@@ -31,6 +31,7 @@ pub(super) struct Gained {
 #[derive(Clone, Debug)]
 struct Root {
     taker: usize,
+    at_ms: f64,
     kind: WriteKind,
     /// Who wrote the version it replaced.
     over: String,
@@ -81,6 +82,7 @@ impl Sim {
                 .map(|g| g.root.clone());
             let root = inherited.unwrap_or_else(|| Root {
                 taker: c,
+                at_ms: self.now as f64 / super::MS as f64,
                 kind: req.kind,
                 over: replaced_by.clone(),
                 over_lease_ms: replaced.and_then(|r| r.lease_duration_ms).unwrap_or(0),
@@ -118,10 +120,12 @@ impl Sim {
             let s = &self.sc.settings[i].timing;
             let gained = match &self.cands[i].gained {
                 Some(g) => format!(
-                    "gained at {:.1} ms, from {} by cand-{} over {} (leaseDurationMs {})",
+                    "gained at {:.1} ms, going back to the {} by cand-{} at {:.1} ms over {} \
+                     (leaseDurationMs {})",
                     g.at_ms,
                     g.root.kind.as_str(),
                     g.root.taker,
+                    g.root.at_ms,
                     g.root.over,
                     g.root.over_lease_ms
                 ),
