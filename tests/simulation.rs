@@ -1,19 +1,37 @@
 //! "Never two actives", proven by deterministic simulation over thousands of seeds.
 //!
-//! Each seed picks 3-5 candidates, timing anywhere the config accepts, and a schedule of
-//! faults: delayed requests, writes that land but whose reply is lost, requests that never
-//! land or land after the caller gave up, pauses longer than the lease, crashes and
-//! restarts with the same identity, graceful stops, store outages, clock-rate drift and
-//! (sometimes) two candidates sharing one identity. In most seeds operators write the item
-//! too: freeze, unfreeze (also right after a freeze), handover requests with and without a
-//! target, deletion, restore of an older version, and a table recreated by `create-table`.
-//! Checked after every event: at most one
-//! candidate answers active; epochs strictly increase from one owner to the next. Then,
-//! with faults off, the settled holder is killed and a healthy candidate must be active
-//! within lease + interval + two store round trips (adjusted for drift).
+//! Each seed picks 3-5 candidates and a schedule of faults: delayed requests, writes that
+//! land but whose reply is lost, requests that never land or land after the caller gave
+//! up, pauses longer than the lease, crashes and restarts with the same identity, graceful
+//! stops, store outages, clock-rate drift and (sometimes) two candidates sharing one
+//! identity. What each seed draws besides:
+//! * settings: in four seeds of five, a rolling change of the configuration: each
+//!   candidate either keeps the seed's base settings or draws its own (interval, failure
+//!   threshold, renew deadline, confirm delay, write window), anywhere `Timing::validate`
+//!   accepts; the operators' commands run with a lease duration of their own;
+//! * operators (in most seeds): freeze, unfreeze (also right after a freeze), handover
+//!   requests with and without a target, deletion, a table recreated by `create-table`
+//!   (which waits the operator's lease), and restores of any version the item ever had, at
+//!   any time, some aimed at a holder's own release just after the next holder acquired it
+//!   (left out: a version some live process was last shown, and the seed, which nothing
+//!   that polls can tell from the real thing);
+//! * eligibility flaps (in most seeds): a candidate's controller turns unhealthy and
+//!   healthy again at random moments, aimed half the time at the holder, and at a holder
+//!   stepping down while its release is in flight or its answer was lost;
+//! * affinity (in half the seeds): priorities, failback, an observer.
 //!
-//! Replay one seed:  DRLEASE_SIM_SEED=123 cargo test --test simulation -- --nocapture
+//! Checked after every event: at most one candidate answers active or holds a write window;
+//! epochs strictly increase from one owner to the next; an observer never answers active.
+//! Then, with faults off and everyone eligible, the settled holder is killed and a healthy
+//! candidate must be active within the longest lease + the longest interval + two store
+//! round trips (adjusted for drift, confirm delays and failback). A failing seed says which
+//! known hole it fits (`sim/blame.rs`); the run lists the failing seeds by kind.
+//!
+//! Replay one seed:  DRLEASE_SIM_SEED=123 DRLEASE_SIM_TRACE=1 cargo test --test simulation -- --nocapture
 //! A longer run:     DRLEASE_SIM_SEEDS=100000 cargo test --release --test simulation
+//! The old draws:    DRLEASE_SIM_OLD_DRAWS=1 (no rolling change, flaps or restores of any
+//!                   version: the runs before them, event for event);
+//!                   DRLEASE_SIM_DRAWS=settings,flaps,restores keeps only the new draws named.
 
 mod common;
 mod sim;

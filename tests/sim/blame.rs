@@ -1,5 +1,5 @@
 //! What led to a violation: how each writer involved gained its tenure, over which
-//! version written by whom, and whether it answered active after its own release landed.
+//! version written by whom, and whether it answered active after sending its own release.
 //! Appended to "two actives" and "two writers" so that a failing seed says which known
 //! hole it falls into without a trace being read.
 
@@ -68,7 +68,15 @@ impl Sim {
         replaced: Option<&LeaseRecord>,
     ) {
         let (replaced_by, replaced_writer) = (self.item_by(), self.blame.item_writer);
-        self.note_written(|| format!("cand-{c} {}", req.kind.as_str()));
+        // A release of a restored copy (of a version of its own) passes the restore on.
+        let restored = req.kind == WriteKind::Release && replaced_by.starts_with("restored");
+        self.note_written(|| {
+            if restored {
+                format!("cand-{c} release of a restored copy")
+            } else {
+                format!("cand-{c} {}", req.kind.as_str())
+            }
+        });
         if self.cands[c].generation != generation {
             return; // a dead process's write: nobody holds it
         }
@@ -92,11 +100,15 @@ impl Sim {
                 at_ms: self.now as f64 / super::MS as f64,
                 root,
             });
-            self.cands[c].released_epoch = None;
+            self.cands[c].release_sent = None;
             self.cands[c].active_after_release = false;
         }
+    }
+
+    /// `c` sends a write: a release ends its tenure, whatever comes back.
+    pub(super) fn note_sent(&mut self, c: usize, req: &WriteRequest) {
         if req.kind == WriteKind::Release {
-            self.cands[c].released_epoch = Some(req.new.epoch);
+            self.cands[c].release_sent = Some(req.new.epoch);
         }
     }
 
@@ -104,10 +116,11 @@ impl Sim {
         self.blame.item_by.clone()
     }
 
-    /// Called with every check: an active answer for a tenure whose release already landed.
+    /// Called with every check: an active answer for a tenure whose release was sent (it
+    /// may land at any moment, and let the next holder in at once).
     pub(super) fn note_actives(&mut self, actives: &[(usize, u64)]) {
         for &(i, epoch) in actives {
-            if self.cands[i].released_epoch == Some(epoch) {
+            if self.cands[i].release_sent == Some(epoch) {
                 self.cands[i].active_after_release = true;
             }
         }
@@ -136,7 +149,7 @@ impl Sim {
                 s.lease_duration,
                 s.renew_deadline,
                 if self.cands[i].active_after_release {
-                    "; answered active after its own release landed"
+                    "; answered active after sending its own release"
                 } else {
                     ""
                 }
@@ -147,7 +160,7 @@ impl Sim {
 
     fn hole(&self, who: &[usize]) -> &'static str {
         if who.iter().any(|&i| self.cands[i].active_after_release) {
-            return "hole 1: active again after its own release landed";
+            return "hole 1: active again after sending its own release";
         }
         let Some((latest, g)) = who
             .iter()
@@ -160,8 +173,25 @@ impl Sim {
             return "unclassified";
         };
         let taker = g.taker;
-        if g.kind == WriteKind::Acquire && g.over_restored_release {
-            return "hole 3: a restored release acquired at once";
+        if g.over_restored_release {
+            return if g.kind == WriteKind::Acquire {
+                "hole 3: a restored release acquired at once"
+            } else {
+                "hole 3, timed: a restored release timed from the clock of the tenure it ended"
+            };
+        }
+        if g.over.contains("Seed") {
+            // Acquired at once by a process that never saw an epoch: only the command's
+            // wait stands between it and an earlier holder.
+            let outlived = who
+                .iter()
+                .filter(|&&i| i != latest && i != taker)
+                .any(|&i| self.sc.settings[i].timing.renew_deadline > self.sc.operator_lease);
+            return if outlived {
+                "hole 2, create-table: the seed written after the operator's shorter lease"
+            } else {
+                "create-table run twice: one command's seed lands in the table the other recreated"
+            };
         }
         let timed = self.sc.settings[taker]
             .timing
@@ -176,8 +206,6 @@ impl Sim {
         }
         if g.over.contains("Freeze") || g.over.contains("Unfreeze") {
             "hole 2: timed with the operator's shorter lease (freeze / unfreeze)"
-        } else if g.over.contains("Seed") {
-            "hole 2, create-table: the seed written after the operator's shorter lease"
         } else if g.over.contains("restored") {
             "hole 2, restore: a restored version declaring a shorter lease"
         } else if g.over.contains("placeholder") {

@@ -92,7 +92,8 @@ struct Candidate {
     /// How its current tenure began, and whether it answered active after that tenure's
     /// release landed: what a violation is explained with.
     gained: Option<blame::Gained>,
-    released_epoch: Option<u64>,
+    /// The epoch of the last release this process sent in its current tenure.
+    release_sent: Option<u64>,
     active_after_release: bool,
 }
 
@@ -209,7 +210,7 @@ impl Sim {
                 eligible: true,
                 received: None,
                 gained: None,
-                released_epoch: None,
+                release_sent: None,
                 active_after_release: false,
             });
         }
@@ -317,7 +318,7 @@ impl Sim {
         cand.paused_until = 0;
         cand.received = None;
         cand.gained = None;
-        cand.released_epoch = None;
+        cand.release_sent = None;
         cand.active_after_release = false;
         self.wake(c, at);
     }
@@ -369,6 +370,7 @@ impl Sim {
                         req.expect
                     )
                 });
+                self.note_sent(c, &req);
                 self.aim_flap_at_release(c, &req);
                 self.send(c, OpKind::Write(req))
             }
@@ -473,7 +475,9 @@ impl Sim {
             if let Some((last_session, last_epoch)) = &self.last_active {
                 if *last_session != session && epoch <= *last_epoch && !self.rolled_back {
                     return Err(format!(
-                        "active {session} has epoch {epoch}, not above the previous active's {last_epoch}"
+                        "active {session} has epoch {epoch}, not above the previous active's \
+                         {last_epoch}; {}",
+                        self.explain(&[i])
                     ));
                 }
             }
