@@ -173,12 +173,8 @@ impl Sim {
             return "unclassified";
         };
         let taker = g.taker;
-        if g.over_restored_release {
-            return if g.kind == WriteKind::Acquire {
-                "hole 3: a restored release acquired at once"
-            } else {
-                "hole 3, timed: a restored release timed from the clock of the tenure it ended"
-            };
+        if g.over_restored_release && g.kind == WriteKind::Acquire {
+            return "hole 3: a restored release acquired at once";
         }
         if g.over.contains("Seed") {
             // Acquired at once by a process that never saw an epoch: only the command's
@@ -202,7 +198,12 @@ impl Sim {
             .filter(|&&i| i != latest && i != taker)
             .any(|&i| self.sc.settings[i].timing.renew_deadline > timed);
         if !outlived {
-            return "unclassified";
+            // Timed long enough for the version it saw, but not for the tenure in between.
+            return if g.over_restored_release {
+                "hole 3, timed: a restored release timed from the clock of the tenure it ended"
+            } else {
+                "unclassified"
+            };
         }
         if g.over.contains("Freeze") || g.over.contains("Unfreeze") {
             "hole 2: timed with the operator's shorter lease (freeze / unfreeze)"
