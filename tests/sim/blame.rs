@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use drlease::lease::{LeaseRecord, VersionKey, WriteKind, WriteRequest};
 
-use super::Sim;
+use super::{Sim, Violation};
 
 /// Who wrote each version of the item, and who wrote the one it holds now.
 #[derive(Default)]
@@ -213,6 +213,17 @@ impl Sim {
             "hole 2, deletion: the placeholder timed with the taker's own shorter lease"
         } else {
             "hole 2, other: timed shorter than the other writer's renew deadline"
+        }
+    }
+}
+
+impl Violation {
+    /// What kind of failure: the known hole it fits (see `Sim::explain`), or the check that
+    /// failed.
+    pub fn kind(&self) -> String {
+        match (self.what.find('['), self.what.find(']')) {
+            (Some(b), Some(e)) if e > b => self.what[b + 1..e].to_string(),
+            _ => self.what.split(':').next().unwrap_or_default().to_string(),
         }
     }
 }

@@ -27,46 +27,21 @@ pub use scenario::{Rng, Scenario};
 
 const MS: u64 = 1_000_000;
 
+/// `Ineligible`: the controller beside `c` turns unhealthy (`None`: beside whoever holds
+/// the lease then) for a while; `Eligible`: healthy again.
 #[derive(Debug)]
 enum Ev {
-    Wake {
-        c: usize,
-        seq: u64,
-    },
-    Apply {
-        op: u64,
-    },
-    Respond {
-        op: u64,
-    },
-    Pause {
-        c: usize,
-        for_ns: u64,
-    },
-    Crash {
-        c: usize,
-        down_ns: u64,
-    },
-    Stop {
-        c: usize,
-        down_ns: u64,
-    },
-    Restart {
-        c: usize,
-    },
-    Outage {
-        for_ns: u64,
-    },
+    Wake { c: usize, seq: u64 },
+    Apply { op: u64 },
+    Respond { op: u64 },
+    Pause { c: usize, for_ns: u64 },
+    Crash { c: usize, down_ns: u64 },
+    Stop { c: usize, down_ns: u64 },
+    Restart { c: usize },
+    Outage { for_ns: u64 },
     Operator(Action),
-    /// The controller beside `c` turns unhealthy (`None`: whoever holds the lease then)
-    /// for a while.
-    Ineligible {
-        c: Option<usize>,
-        for_ns: u64,
-    },
-    Eligible {
-        c: usize,
-    },
+    Ineligible { c: Option<usize>, for_ns: u64 },
+    Eligible { c: usize },
 }
 
 struct Candidate {
@@ -89,8 +64,8 @@ struct Candidate {
     /// The version this process last received in an answer (`None`: absent, or nothing
     /// yet): to it, that version written back is no change at all.
     received: Option<VersionKey>,
-    /// How its current tenure began, and whether it answered active after that tenure's
-    /// release landed: what a violation is explained with.
+    /// How its current tenure began, and whether it answered active after sending that
+    /// tenure's release: what a violation is explained with (`blame.rs`).
     gained: Option<blame::Gained>,
     /// The epoch of the last release this process sent in its current tenure.
     release_sent: Option<u64>,
@@ -133,17 +108,6 @@ pub struct Violation {
     pub seed: u64,
     pub at_ms: f64,
     pub what: String,
-}
-
-impl Violation {
-    /// What kind of failure: the known hole it fits (see `blame.rs`), or the check that
-    /// failed.
-    pub fn kind(&self) -> String {
-        match (self.what.find('['), self.what.find(']')) {
-            (Some(b), Some(e)) if e > b => self.what[b + 1..e].to_string(),
-            _ => self.what.split(':').next().unwrap_or_default().to_string(),
-        }
-    }
 }
 
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use drlease::lease::{operator, LeaseRecord};
+use drlease::lease::{operator, LeaseRecord, VersionKey};
 
 use super::{Ev, Sim};
 use crate::sim::Rng;
@@ -27,7 +27,7 @@ pub(super) enum Action {
     /// version not current for at least two leases.
     Restore(Option<usize>),
     /// The table dropped and recreated by `drlease create-table`: the item vanishes, and the
-    /// seed is written one lease duration later (the command's wait).
+    /// seed is written one lease duration (the operator's) later: the command's wait.
     Recreate,
     /// `create-table`'s seed, conditional on the item's absence.
     Seed,
@@ -148,34 +148,22 @@ impl Sim {
     /// all it may pick.
     fn restorable(&mut self, pick: Option<usize>) -> Option<LeaseRecord> {
         let current = self.item.as_ref().map(|r| r.version_key());
-        if !self.sc.restore_any {
-            // As before: not current for two leases, measured from the last time the version
-            // was replaced (a version restored before counts from its latest replacement).
+        let barred: HashSet<VersionKey> = if self.sc.restore_any {
+            // To the process shown it, such a version written back is no change at all.
+            self.versions_in_view().into_iter().collect()
+        } else {
+            // As before: only a version not current for two leases, measured from the last
+            // time it was replaced (a version restored before counts from then).
             let recent = self.now.saturating_sub(2 * self.lease_ns());
-            let fresh: HashSet<_> = self
-                .history
+            self.history
                 .iter()
                 .filter(|(_, replaced)| *replaced > recent)
                 .map(|(r, _)| r.version_key())
-                .collect();
-            let choices: Vec<LeaseRecord> = self
-                .history
-                .iter()
-                .map(|(r, _)| r)
-                .filter(|r| !r.is_seed() && !fresh.contains(&r.version_key()))
-                .filter(|r| Some(r.version_key()) != current)
-                .cloned()
-                .collect();
-            if choices.is_empty() {
-                return None;
-            }
-            let at = self.rng.range(0, choices.len() as u64 - 1) as usize;
-            return Some(choices[at].clone());
-        }
-        let unseen: HashSet<_> = self.versions_in_view().into_iter().collect();
+                .collect()
+        };
         let allowed = |r: &LeaseRecord| {
             let key = r.version_key();
-            !r.is_seed() && Some(&key) != current.as_ref() && !unseen.contains(&key)
+            !r.is_seed() && Some(&key) != current.as_ref() && !barred.contains(&key)
         };
         if let Some(i) = pick {
             return self
