@@ -1,19 +1,37 @@
 //! "Never two actives", proven by deterministic simulation over thousands of seeds.
 //!
-//! Each seed picks 3-5 candidates, timing anywhere the config accepts, and a schedule of
-//! faults: delayed requests, writes that land but whose reply is lost, requests that never
-//! land or land after the caller gave up, pauses longer than the lease, crashes and
-//! restarts with the same identity, graceful stops, store outages, clock-rate drift and
-//! (sometimes) two candidates sharing one identity. In most seeds operators write the item
-//! too: freeze, unfreeze (also right after a freeze), handover requests with and without a
-//! target, deletion, restore of an older version, and a table recreated by `create-table`.
-//! Checked after every event: at most one
-//! candidate answers active; epochs strictly increase from one owner to the next. Then,
-//! with faults off, the settled holder is killed and a healthy candidate must be active
-//! within lease + interval + two store round trips (adjusted for drift).
+//! Each seed picks 3-5 candidates and a schedule of faults: delayed requests, writes that
+//! land but whose reply is lost, requests that never land or land after the caller gave
+//! up, pauses longer than the lease, crashes and restarts with the same identity, graceful
+//! stops, store outages, clock-rate drift and (sometimes) two candidates sharing one
+//! identity. What each seed draws besides:
+//! * settings: in four seeds of five, a rolling change of the configuration: each
+//!   candidate either keeps the seed's base settings or draws its own (interval, failure
+//!   threshold, renew deadline, confirm delay, write window), anywhere `Timing::validate`
+//!   accepts; the operators' commands run with a lease duration of their own;
+//! * operators (in most seeds): freeze, unfreeze (also right after a freeze), handover
+//!   requests with and without a target, deletion, a table recreated by `create-table`
+//!   (which waits the operator's lease), and restores of any version the item ever had, at
+//!   any time, some aimed at a holder's own release just after the next holder acquired it
+//!   (left out: a version some live process was last shown, and the seed, which nothing
+//!   that polls can tell from the real thing);
+//! * eligibility flaps (in most seeds): a candidate's controller turns unhealthy and
+//!   healthy again at random moments, aimed half the time at the holder, and at a holder
+//!   stepping down while its release is in flight or its answer was lost;
+//! * affinity (in half the seeds): priorities, failback, an observer.
 //!
-//! Replay one seed:  DRLEASE_SIM_SEED=123 cargo test --test simulation -- --nocapture
+//! Checked after every event: at most one candidate answers active or holds a write window;
+//! epochs strictly increase from one owner to the next; an observer never answers active.
+//! Then, with faults off and everyone eligible, the settled holder is killed and a healthy
+//! candidate must be active within the longest lease + the longest interval + two store
+//! round trips (adjusted for drift, confirm delays and failback). A failing seed says which
+//! known hole it fits (`sim/blame.rs`); the run lists the failing seeds by kind.
+//!
+//! Replay one seed:  DRLEASE_SIM_SEED=123 DRLEASE_SIM_TRACE=1 cargo test --test simulation -- --nocapture
 //! A longer run:     DRLEASE_SIM_SEEDS=100000 cargo test --release --test simulation
+//! The old draws:    DRLEASE_SIM_OLD_DRAWS=1 (no rolling change, flaps or restores of any
+//!                   version: the runs before them, event for event);
+//!                   DRLEASE_SIM_DRAWS=settings,flaps,restores keeps only the new draws named.
 
 mod common;
 mod sim;
@@ -24,14 +42,42 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
+/// `DRLEASE_SIM_OLD_DRAWS=1`: every seed as drawn before rolling changes, eligibility flaps
+/// and restores of any version (the old runs, event for event). `DRLEASE_SIM_DRAWS` names
+/// the new draws to keep (`settings`, `flaps`, `restores`, comma-separated): what tells
+/// which of them a failure needs.
+fn scenario(seed: u64) -> Scenario {
+    let sc = Scenario::from_seed(seed);
+    if std::env::var("DRLEASE_SIM_OLD_DRAWS").is_ok_and(|v| v == "1") {
+        return sc.old_draws();
+    }
+    let Ok(draws) = std::env::var("DRLEASE_SIM_DRAWS") else {
+        return sc;
+    };
+    let mut before = sc.clone().old_draws();
+    for draw in draws.split(',') {
+        match draw.trim() {
+            "settings" => {
+                before.settings = sc.settings.clone();
+                before.operator_lease = sc.operator_lease;
+                before.chaos = sc.chaos;
+            }
+            "flaps" => before.flaps = sc.flaps,
+            "restores" => before.restore_any = sc.restore_any,
+            other => panic!("DRLEASE_SIM_DRAWS: unknown draw {other:?}"),
+        }
+    }
+    before
+}
+
 fn run_seed(seed: u64) -> Result<sim::Outcome, sim::Violation> {
-    Sim::new(Scenario::from_seed(seed)).run()
+    Sim::new(scenario(seed)).run()
 }
 
 #[test]
 fn never_two_actives_and_failover_within_the_bound() {
     if let Some(seed) = env_u64("DRLEASE_SIM_SEED") {
-        let sc = Scenario::from_seed(seed);
+        let sc = scenario(seed);
         eprintln!("{sc:#?}");
         match run_seed(seed) {
             Ok(o) => eprintln!("seed {seed}: ok {o:?}"),
@@ -75,6 +121,19 @@ fn never_two_actives_and_failover_within_the_bound() {
         common::write_doc_section("reliability.md", "simulation", &report);
     }
     if !failures.is_empty() {
+        // The failing seeds, grouped by what went wrong (the known hole, when one fits).
+        let mut kinds: Vec<(String, Vec<u64>)> = Vec::new();
+        for v in &failures {
+            let kind = v.kind();
+            match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, seeds)) => seeds.push(v.seed),
+                None => kinds.push((kind, vec![v.seed])),
+            }
+        }
+        for (kind, seeds) in &kinds {
+            let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+            eprintln!("{} seeds, {kind}: {}", seeds.len(), list.join(" "));
+        }
         for v in failures.iter().take(10) {
             eprintln!(
                 "seed {} at {:.1} ms: {}\n  replay: DRLEASE_SIM_SEED={} cargo test --test simulation -- --nocapture",
@@ -95,9 +154,12 @@ fn never_two_actives_and_failover_within_the_bound() {
 #[test]
 fn the_checker_catches_an_unsafe_renew_deadline() {
     let caught = (0..300).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
-        sc.timing.renew_deadline = sc.timing.lease_duration * 2;
-        sc.call_timeout = sc.timing.interval;
+        // Shared settings, no flaps, restores as before: only the unsafe deadline is new.
+        let mut sc = Scenario::from_seed(seed).old_draws();
+        for s in sc.settings.iter_mut() {
+            s.timing.renew_deadline = s.timing.lease_duration * 2;
+            s.call_timeout = s.timing.interval;
+        }
         Sim::new(sc)
             .run()
             .err()
@@ -112,7 +174,7 @@ fn the_checker_catches_an_unsafe_renew_deadline() {
 #[test]
 fn the_checker_catches_a_release_inside_a_granted_window() {
     let caught = (0..300).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
+        let mut sc = Scenario::from_seed(seed).old_draws();
         sc.honour_windows = false;
         Sim::new(sc)
             .run()
@@ -128,7 +190,7 @@ fn the_checker_catches_a_release_inside_a_granted_window() {
 #[test]
 fn the_checker_catches_an_observer_that_acquires() {
     let caught = (0..300).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
+        let mut sc = Scenario::from_seed(seed).old_draws();
         if !sc.affinity.iter().any(|a| a.never_acquire) {
             return None;
         }
@@ -151,8 +213,9 @@ fn regression_seeds() {
     for seed in [
         2132, 7349, 9852, 12269, 15561, 17310, 18799, 22578, 25244, 25466,
     ] {
-        // Found before operators and affinity were simulated: replay them as they ran then.
-        let mut sc = Scenario::from_seed(seed);
+        // Found before operators, affinity, rolling changes and flaps were simulated:
+        // replay them as they ran then.
+        let mut sc = Scenario::from_seed(seed).old_draws();
         sc.operators = false;
         sc.affinity = vec![Default::default(); sc.candidates];
         if let Err(v) = Sim::new(sc).run() {
@@ -179,8 +242,9 @@ fn regression_seeds() {
 #[test]
 fn regression_seeds_with_operators() {
     for seed in [0, 3, 4, 6, 17, 18, 22, 26, 125, 304, 78179, 92699] {
-        // Found before affinity was simulated: replay them as they ran then.
-        let mut sc = Scenario::from_seed(seed);
+        // Found before affinity, rolling changes and flaps were simulated: replay them as
+        // they ran then.
+        let mut sc = Scenario::from_seed(seed).old_draws();
         sc.affinity = vec![Default::default(); sc.candidates];
         assert!(sc.operators, "seed {seed} was found with operators on");
         if let Err(v) = Sim::new(sc).run() {

@@ -15,7 +15,7 @@ impl Sim {
             return Ok(());
         };
         let lease = self.lease_ns();
-        let interval = self.sc.timing.interval.as_nanos() as u64;
+        let interval = self.sc.longest_interval().as_nanos() as u64;
         // Every candidate's health clock, then a chain of failbacks up the priorities (0 to
         // 3), each a request, a renewal, a release after the windows, an acquire.
         let one = lease * 2 + interval * 4;

@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use drlease::clock::Mono;
 use drlease::lease::core::Affinity;
-use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step};
+use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step, VersionKey};
 
 mod affinity;
+mod blame;
+mod eligibility;
 mod network;
 mod operators;
 mod quiet;
@@ -25,6 +27,8 @@ pub use scenario::{Rng, Scenario};
 
 const MS: u64 = 1_000_000;
 
+/// `Ineligible`: the controller beside `c` turns unhealthy (`None`: beside whoever holds
+/// the lease then) for a while; `Eligible`: healthy again.
 #[derive(Debug)]
 enum Ev {
     Wake { c: usize, seq: u64 },
@@ -36,6 +40,8 @@ enum Ev {
     Restart { c: usize },
     Outage { for_ns: u64 },
     Operator(Action),
+    Ineligible { c: Option<usize>, for_ns: u64 },
+    Eligible { c: usize },
 }
 
 struct Candidate {
@@ -52,6 +58,18 @@ struct Candidate {
     /// It outlives the sidecar process: a controller keeps its window when its sidecar
     /// dies, and keeps writing while its sidecar is paused.
     granted_until: Mono,
+    /// Whether the controller beside it is healthy. Like the controller, it outlives the
+    /// sidecar: a restarted core is told at its first step.
+    eligible: bool,
+    /// The version this process last received in an answer (`None`: absent, or nothing
+    /// yet): to it, that version written back is no change at all.
+    received: Option<VersionKey>,
+    /// How its current tenure began, and whether it answered active after sending that
+    /// tenure's release: what a violation is explained with (`blame.rs`).
+    gained: Option<blame::Gained>,
+    /// The epoch of the last release this process sent in its current tenure.
+    release_sent: Option<u64>,
+    active_after_release: bool,
 }
 
 impl Candidate {
@@ -127,11 +145,16 @@ pub struct Sim {
     /// Release claims (release version to claiming session). A restore of the lease item
     /// does not bring them back, as in DynamoDB, where they are items of their own.
     claims: HashMap<String, String>,
+    /// Eligibility flaps and restores aimed at a moment draw from this stream, so the
+    /// network's draws stay those of seeds without them.
+    aim: Rng,
+    blame: blame::Provenance,
 }
 
 impl Sim {
     pub fn new(sc: Scenario) -> Sim {
         let mut rng = Rng::new(sc.seed.wrapping_mul(31).wrapping_add(7));
+        let sc_seed = sc.seed;
         let mut cands = Vec::new();
         for i in 0..sc.candidates {
             let identity = if sc.twins && i == 1 {
@@ -151,6 +174,11 @@ impl Sim {
                 busy: false,
                 restarts: 0,
                 granted_until: Mono::ZERO,
+                eligible: true,
+                received: None,
+                gained: None,
+                release_sent: None,
+                active_after_release: false,
             });
         }
         let mut sim = Sim {
@@ -173,14 +201,19 @@ impl Sim {
             rolled_back: false,
             claims: HashMap::new(),
             op_tokens: 0,
+            aim: Rng::new(sc_seed ^ 0x0A1A_ED00),
+            blame: Default::default(),
         };
         for c in 0..sim.cands.len() {
-            let start = sim.rng.range(0, sim.sc.timing.interval.as_nanos() as u64);
+            let start = sim.rng.range(0, sim.interval_ns(c));
             sim.start(c, start);
         }
         sim.schedule_faults();
         if sim.sc.operators {
             sim.schedule_operators();
+        }
+        if sim.sc.flaps {
+            sim.schedule_flaps();
         }
         sim
     }
@@ -192,8 +225,13 @@ impl Sim {
         self.queue.push(Reverse((at, self.seq, id)));
     }
 
+    /// The longest lease of any candidate: the scale of faults and phases.
     fn lease_ns(&self) -> u64 {
-        self.sc.timing.lease_duration.as_nanos() as u64
+        self.sc.longest_lease().as_nanos() as u64
+    }
+
+    fn interval_ns(&self, c: usize) -> u64 {
+        self.sc.settings[c].timing.interval.as_nanos() as u64
     }
 
     fn schedule_faults(&mut self) {
@@ -237,7 +275,7 @@ impl Sim {
         cand.core = Some(LeaseCore::new(CoreConfig {
             identity: cand.identity.clone(),
             session,
-            timing: self.sc.timing.clone(),
+            timing: self.sc.settings[c].timing.clone(),
             store_is_private: false,
             affinity: Affinity {
                 never_acquire: self.sc.affinity[c].never_acquire && self.sc.tell_observers,
@@ -247,6 +285,10 @@ impl Sim {
         }));
         cand.busy = false;
         cand.paused_until = 0;
+        cand.received = None;
+        cand.gained = None;
+        cand.release_sent = None;
+        cand.active_after_release = false;
         self.wake(c, at);
     }
 
@@ -268,9 +310,14 @@ impl Sim {
         let local = self.cands[c].local(self.now);
         let granted = self.cands[c].granted_until;
         let honour = self.sc.honour_windows;
+        let eligible = self.cands[c].eligible;
         let core = self.cands[c].core.as_mut().unwrap();
         if honour {
             core.set_granted_until(granted);
+        }
+        // As the loop does: a change of eligibility is taken in before the next step.
+        if core.is_eligible() != eligible {
+            core.set_eligible(eligible);
         }
         let step = core.next_step(local);
         match step {
@@ -292,6 +339,8 @@ impl Sim {
                         req.expect
                     )
                 });
+                self.note_sent(c, &req);
+                self.aim_flap_at_release(c, &req);
                 self.send(c, OpKind::Write(req))
             }
             Step::RequestHandover(req) => {
@@ -324,8 +373,8 @@ impl Sim {
     /// Every controller whose sidecar answers active asks for a write window now: the
     /// worst case, a controller asking before every write.
     fn grant_windows(&mut self) {
-        let window = self.sc.write_window;
-        for k in self.cands.iter_mut() {
+        for (k, s) in self.cands.iter_mut().zip(&self.sc.settings) {
+            let window = s.write_window;
             if !k.alive() || k.paused_until > self.now {
                 continue;
             }
@@ -359,7 +408,11 @@ impl Sim {
                     )
                 })
                 .collect();
-            return Err(format!("two writers at once: {}", who.join(", ")));
+            return Err(format!(
+                "two writers at once: {}; {}",
+                who.join(", "),
+                self.explain(&writers)
+            ));
         }
         Ok(())
     }
@@ -367,6 +420,7 @@ impl Sim {
     fn check(&mut self) -> Result<(), String> {
         self.grant_windows();
         let actives = self.actives();
+        self.note_actives(&actives);
         self.check_windows(&actives)?;
         if let Some((i, _)) = actives
             .iter()
@@ -382,14 +436,21 @@ impl Sim {
                 .iter()
                 .map(|(i, e)| format!("{}#{i} (epoch {e})", self.cands[*i].identity))
                 .collect();
-            return Err(format!("two actives at once: {}", who.join(", ")));
+            let who_i: Vec<usize> = actives.iter().map(|(i, _)| *i).collect();
+            return Err(format!(
+                "two actives at once: {}; {}",
+                who.join(", "),
+                self.explain(&who_i)
+            ));
         }
         if let Some(&(i, epoch)) = actives.first() {
             let session = format!("{i}/{}", self.cands[i].generation);
             if let Some((last_session, last_epoch)) = &self.last_active {
                 if *last_session != session && epoch <= *last_epoch && !self.rolled_back {
                     return Err(format!(
-                        "active {session} has epoch {epoch}, not above the previous active's {last_epoch}"
+                        "active {session} has epoch {epoch}, not above the previous active's \
+                         {last_epoch}; {}",
+                        self.explain(&[i])
                     ));
                 }
             }
@@ -449,10 +510,7 @@ impl Sim {
                         .is_some_and(|k| k.is_releasing())
                     {
                         // Still releasing: try again shortly.
-                        self.push(
-                            self.now + self.sc.timing.interval.as_nanos() as u64,
-                            Ev::Restart { c },
-                        );
+                        self.push(self.now + self.interval_ns(c), Ev::Restart { c });
                     }
                 }
                 Ev::Outage { for_ns } if self.faults => {
@@ -462,6 +520,8 @@ impl Sim {
                 // the chaos phase.
                 Ev::Operator(a @ (Action::Seed | Action::Unfreeze)) => self.operate(a),
                 Ev::Operator(a) if self.faults => self.operate(a),
+                Ev::Ineligible { c, for_ns } if self.faults => self.make_ineligible(c, for_ns),
+                Ev::Eligible { c } => self.make_eligible(c),
                 _ => {}
             }
             self.check().map_err(|e| self.violation(e))?;

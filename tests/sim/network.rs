@@ -3,7 +3,7 @@
 
 use drlease::clock::Mono;
 use drlease::lease::operator::HandoverRequest;
-use drlease::lease::{LeaseRecord, ReleaseClaim, WriteRequest};
+use drlease::lease::{LeaseRecord, ReleaseClaim, VersionKey, WriteRequest};
 use drlease::store::StoreError;
 
 use super::{trace, Ev, Sim};
@@ -35,12 +35,12 @@ pub(super) struct Op {
 }
 
 impl Sim {
-    pub(super) fn delay(&mut self) -> u64 {
+    pub(super) fn delay(&mut self, c: usize) -> u64 {
         let max = self.sc.max_delay.as_nanos() as u64;
         if self.faults && self.rng.chance(0.04) {
             // A slow path: sometimes past the call timeout, so the request lands late.
-            self.rng
-                .range(max, self.sc.call_timeout.as_nanos() as u64 * 2)
+            let timeout = self.sc.settings[c].call_timeout.as_nanos() as u64;
+            self.rng.range(max, timeout * 2)
         } else {
             self.rng.range(max / 50, max)
         }
@@ -49,9 +49,9 @@ impl Sim {
     pub(super) fn send(&mut self, c: usize, kind: OpKind) {
         let id = self.next_op;
         self.next_op += 1;
-        let timeout = self.sc.call_timeout.as_nanos() as u64;
-        let d1 = self.delay();
-        let d2 = self.delay();
+        let timeout = self.sc.settings[c].call_timeout.as_nanos() as u64;
+        let d1 = self.delay(c);
+        let d2 = self.delay(c);
         let mut lands = true;
         let mut respond_at = self.now + d1 + d2;
         let mut timed_out = false;
@@ -102,6 +102,8 @@ impl Sim {
             }
             return Ok(());
         }
+        let mut acquired_a_release = false;
+        let mut landed = None;
         let result = match &op.kind {
             OpKind::Read => Ok(self.item.clone()),
             OpKind::Write(req) => {
@@ -124,8 +126,11 @@ impl Sim {
                     }
                     self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
                     let next = req.apply(self.item.as_ref(), 0);
+                    landed = Some((op.c, op.generation, req.clone(), self.item.clone()));
                     if let Some(old) = self.item.replace(next) {
+                        let released = old.released_by.is_some();
                         self.history.push((old, self.now));
+                        acquired_a_release = released && req.kind.changes_owner();
                     }
                     trace(self.now, &self.item, || {
                         format!("cand-{} {}", op.c, req.kind.as_str())
@@ -167,6 +172,12 @@ impl Sim {
             // The sender gave up long ago; the write landed anyway.
             self.ops.remove(&id);
         }
+        if let Some((c, generation, req, replaced)) = landed {
+            self.note_landed((c, generation), &req, replaced.as_ref());
+        }
+        if acquired_a_release {
+            self.aim_restore_at_acquire();
+        }
         Ok(())
     }
 
@@ -183,7 +194,7 @@ impl Sim {
         }
         let op = self.ops.get_mut(&id).unwrap();
         op.responded = true;
-        let timeout = self.sc.call_timeout;
+        let timeout = self.sc.settings[c].call_timeout;
         let outcome = if op.timed_out {
             Err(StoreError::Timeout(timeout))
         } else {
@@ -203,16 +214,22 @@ impl Sim {
                 OpKind::Claim(r) => OpKind::Claim(r.clone()),
             }
         };
-        let op = (kind, sent_local);
+        let op = Reply { kind, sent_local };
         if self.cands[c].generation != generation || !self.cands[c].alive() {
             return; // the process that sent it is gone
         }
+        // What this process now believes the item to be, for the restores it cannot see.
+        match (&op.kind, &outcome) {
+            (OpKind::Read, Ok(item)) => {
+                self.cands[c].received = item.as_ref().map(|r| r.version_key());
+            }
+            (OpKind::Write(req), Ok(_)) => {
+                self.cands[c].received = Some(VersionKey::Token(req.new.version.clone()));
+            }
+            _ => {}
+        }
         let now_local = self.cands[c].local(self.now);
         let core = self.cands[c].core.as_mut().unwrap();
-        let op = Reply {
-            kind: op.0,
-            sent_local: op.1,
-        };
         if let OpKind::Read = &op.kind {
             trace(self.now, &None, || {
                 format!(
@@ -238,5 +255,30 @@ impl Sim {
         }
         self.cands[c].busy = false;
         self.wake(c, self.now);
+    }
+}
+
+impl Sim {
+    /// The versions live processes have been shown and will go on taking for the item:
+    /// each one's last answer, and answers already decided but still on their way.
+    /// Written back, one of those is no change at all to that process (nothing that polls
+    /// can tell), so a restore does not pick it.
+    pub(super) fn versions_in_view(&self) -> Vec<VersionKey> {
+        let mut seen: Vec<VersionKey> = self
+            .cands
+            .iter()
+            .filter(|k| k.alive())
+            .filter_map(|k| k.received.clone())
+            .collect();
+        for op in self.ops.values() {
+            let k = &self.cands[op.c];
+            if !k.alive() || k.generation != op.generation || op.responded || op.timed_out {
+                continue;
+            }
+            if let Some(Ok(Some(r))) = &op.applied {
+                seen.push(r.version_key());
+            }
+        }
+        seen
     }
 }

@@ -1,7 +1,9 @@
 //! Writers of the item other than the candidates: operators' commands, deletion, restores,
 //! a recreated table. They write at an instant, through the CLI's own request builders.
 
-use drlease::lease::{operator, LeaseRecord};
+use std::collections::HashSet;
+
+use drlease::lease::{operator, LeaseRecord, VersionKey};
 
 use super::{Ev, Sim};
 use crate::sim::Rng;
@@ -17,14 +19,15 @@ pub(super) enum Action {
     Handover(Option<usize>),
     /// The item deleted by hand.
     Delete,
-    /// An older version written back in place (a restore, or a tool replaying a copy). A real
-    /// restore brings back a version superseded long ago; here, one not current for at least
-    /// two leases. (A version that comes back sooner than a candidate's read cadence is, to
-    /// that candidate, no change at all: nothing that polls can tell, so it is not modelled.)
-    /// The seed is never restored: a restored seed is, to a fresh candidate, a new table.
-    Restore,
+    /// An older version written back in place (a restore, or a tool replaying a copy): any
+    /// version the item ever had (`Some`: that one in the history), at any time, even the
+    /// moment after it was replaced. Two are left out, as nothing that polls can tell them:
+    /// a version some live process was last shown (to it, no change at all), and the seed
+    /// (to a fresh candidate, a new table). Without `restore_any`, as before: only a
+    /// version not current for at least two leases.
+    Restore(Option<usize>),
     /// The table dropped and recreated by `drlease create-table`: the item vanishes, and the
-    /// seed is written one lease duration later (the command's wait).
+    /// seed is written one lease duration (the operator's) later: the command's wait.
     Recreate,
     /// `create-table`'s seed, conditional on the item's absence.
     Seed,
@@ -35,7 +38,7 @@ impl Sim {
         let mut r = Rng::new(self.sc.seed ^ 0x0FE2_A702);
         let chaos = self.sc.chaos.as_nanos() as u64;
         let lease = self.lease_ns();
-        let interval = self.sc.timing.interval.as_nanos() as u64;
+        let interval = self.sc.longest_interval().as_nanos() as u64;
         let n = self.cands.len() as u64;
         for _ in 0..r.range(2, 8) {
             let at = r.range(lease, chaos);
@@ -50,7 +53,7 @@ impl Sim {
                 4 => Action::Handover(Some(r.range(0, n) as usize)), // n: nobody alive
                 5 => Action::Handover(None),
                 6 => Action::Delete,
-                7 => Action::Restore,
+                7 => Action::Restore(None),
                 _ => Action::Recreate,
             };
             self.push(at, Ev::Operator(action));
@@ -75,7 +78,16 @@ impl Sim {
     }
 
     pub(super) fn operate_quietly(&mut self, action: Action) {
-        let lease_ms = self.sc.timing.lease_duration.as_millis() as u64;
+        let before = self.item.as_ref().map(|r| r.version_key());
+        self.operate_on_item(action);
+        if self.item.as_ref().map(|r| r.version_key()) != before {
+            self.note_written(|| format!("operator {action:?}"));
+        }
+    }
+
+    fn operate_on_item(&mut self, action: Action) {
+        // The operator's own configuration, not the candidates'.
+        let lease_ms = self.sc.operator_lease.as_millis() as u64;
         match action {
             Action::Freeze => {
                 if !self.item.as_ref().is_some_and(|r| r.is_frozen()) {
@@ -108,36 +120,19 @@ impl Sim {
                 self.rolled_back = true;
                 self.set_item(None);
             }
-            Action::Restore => {
-                // Not current for two leases: measured from the last time the version was
-                // replaced (a version restored before counts from its latest replacement).
-                let recent = self.now.saturating_sub(2 * self.lease_ns());
-                let fresh: std::collections::HashSet<_> = self
-                    .history
-                    .iter()
-                    .filter(|(_, replaced)| *replaced > recent)
-                    .map(|(r, _)| r.version_key())
-                    .collect();
-                let current = self.item.as_ref().map(|r| r.version_key());
-                let choices: Vec<LeaseRecord> = self
-                    .history
-                    .iter()
-                    .map(|(r, _)| r)
-                    .filter(|r| !r.is_seed() && !fresh.contains(&r.version_key()))
-                    .filter(|r| Some(r.version_key()) != current)
-                    .cloned()
-                    .collect();
-                if !choices.is_empty() {
-                    let pick = self.rng.range(0, choices.len() as u64 - 1) as usize;
+            Action::Restore(pick) => {
+                if let Some(r) = self.restorable(pick) {
                     self.rolled_back = true;
-                    self.set_item(Some(choices[pick].clone()));
+                    self.set_item(Some(r));
                 }
             }
             Action::Recreate => {
                 self.rolled_back = true;
                 self.set_item(None);
-                // create-table waits one lease duration on its own clock, which may run fast.
-                let wait = (self.lease_ns() as f64 * (1.0 - self.sc.drift)) as u64;
+                // create-table waits its own lease duration on its own clock, which may run
+                // fast.
+                let operator_lease = self.sc.operator_lease.as_nanos() as u64;
+                let wait = (operator_lease as f64 * (1.0 - self.sc.drift)) as u64;
                 self.push(self.now + wait, Ev::Operator(Action::Seed));
             }
             Action::Seed => {
@@ -147,5 +142,61 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// What a restore writes back: the version at `pick` in the history, or one drawn from
+    /// all it may pick.
+    fn restorable(&mut self, pick: Option<usize>) -> Option<LeaseRecord> {
+        let current = self.item.as_ref().map(|r| r.version_key());
+        let barred: HashSet<VersionKey> = if self.sc.restore_any {
+            // To the process shown it, such a version written back is no change at all.
+            self.versions_in_view().into_iter().collect()
+        } else {
+            // As before: only a version not current for two leases, measured from the last
+            // time it was replaced (a version restored before counts from then).
+            let recent = self.now.saturating_sub(2 * self.lease_ns());
+            self.history
+                .iter()
+                .filter(|(_, replaced)| *replaced > recent)
+                .map(|(r, _)| r.version_key())
+                .collect()
+        };
+        let allowed = |r: &LeaseRecord| {
+            let key = r.version_key();
+            !r.is_seed() && Some(&key) != current.as_ref() && !barred.contains(&key)
+        };
+        if let Some(i) = pick {
+            return self
+                .history
+                .get(i)
+                .map(|(r, _)| r)
+                .filter(|r| allowed(r))
+                .cloned();
+        }
+        let choices: Vec<LeaseRecord> = self
+            .history
+            .iter()
+            .map(|(r, _)| r)
+            .filter(|r| allowed(r))
+            .cloned()
+            .collect();
+        if choices.is_empty() {
+            return None;
+        }
+        let at = self.rng.range(0, choices.len() as u64 - 1) as usize;
+        Some(choices[at].clone())
+    }
+
+    /// A holder's own release just acquired by the next holder: a quarter of the time, it is
+    /// written back within two intervals, while a candidate may still remember the tenure
+    /// it ended.
+    pub(super) fn aim_restore_at_acquire(&mut self) {
+        if !(self.sc.operators && self.sc.restore_any && self.faults && self.aim.chance(0.25)) {
+            return;
+        }
+        let index = self.history.len() - 1;
+        let within = 2 * self.sc.longest_interval().as_nanos() as u64;
+        let at = self.now + self.aim.range(0, within);
+        self.push(at, Ev::Operator(Action::Restore(Some(index))));
     }
 }

@@ -19,12 +19,14 @@ impl Sim {
         self.operate(Action::Unfreeze);
         for c in 0..self.cands.len() {
             self.cands[c].paused_until = 0;
+            self.cands[c].eligible = true;
             if self.cands[c].alive() {
                 self.wake(c, self.now);
             }
         }
+        // Scaled on the slowest candidate: the longest lease and interval.
         let lease = self.lease_ns();
-        let interval = self.sc.timing.interval.as_nanos() as u64;
+        let interval = self.sc.longest_interval().as_nanos() as u64;
         // Restarts and late landings from the chaos phase all finish within this.
         let settle = self.now + lease * 6 + interval * 4;
         self.run_until(settle, |_| false)?;
@@ -53,8 +55,11 @@ impl Sim {
         let killed = self.now;
         let rtt = 2 * self.sc.max_delay.as_nanos() as u64;
         let slow = 1.0 / (1.0 - self.sc.drift);
-        // A confirm delay adds its wait and one more read after the takeover.
-        let confirm = self.sc.timing.confirm_delay.as_nanos() as u64;
+        // A confirm delay adds its wait and one more read after the takeover. With settings
+        // that differ, every term is the longest any candidate has: whoever takes over
+        // times the holder's version for at least the holder's lease, and no later than
+        // the longest lease after it last saw it.
+        let confirm = self.sc.longest_confirm_delay().as_nanos() as u64;
         let confirm_cost = if confirm > 0 {
             (confirm as f64 * slow) as u64 + rtt
         } else {
@@ -87,11 +92,12 @@ impl Sim {
         self.stats.failover_bound = Duration::from_nanos(bound);
         if !became_active || took > bound {
             return Err(self.violation(format!(
-                "no failover within the bound: took {:.1} ms, bound {:.1} ms (lease {:?}, interval {:?})",
+                "no failover within the bound: took {:.1} ms, bound {:.1} ms (longest lease {:?}, \
+                 longest interval {:?})",
                 took as f64 / MS as f64,
                 bound as f64 / MS as f64,
-                self.sc.timing.lease_duration,
-                self.sc.timing.interval
+                self.sc.longest_lease(),
+                self.sc.longest_interval()
             )));
         }
         Ok(self.stats)

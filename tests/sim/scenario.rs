@@ -34,14 +34,31 @@ impl Rng {
     }
 }
 
+/// One candidate's settings: what its own configuration says, and the write window its
+/// controller is granted.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Drawn from the ranges [`Timing::validate`] accepts, and checked by it.
+    pub timing: Timing,
+    pub call_timeout: Duration,
+    /// The write window each "active" answer grants the controller (capped by validity).
+    pub write_window: Duration,
+}
+
 /// What one seed runs.
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub seed: u64,
     pub candidates: usize,
-    /// Drawn from the ranges [`Timing::validate`] accepts, and checked by it.
-    pub timing: Timing,
-    pub call_timeout: Duration,
+    /// The seed's first draw: every candidate's settings before rolling changes were
+    /// simulated, and what [`Scenario::old_draws`] puts back.
+    pub base: Settings,
+    /// Each candidate's own settings: in most seeds a mix, as during a rolling change of
+    /// the configuration (some still on the base, the others on settings of their own).
+    pub settings: Vec<Settings>,
+    /// The lease duration the operators' commands write (`freeze`, `unfreeze`, the seed)
+    /// and the one `create-table` waits: their own configuration, not the candidates'.
+    pub operator_lease: Duration,
     /// Clock rates lie in [1 - drift, 1 + drift].
     pub drift: f64,
     /// Two candidates share an identity.
@@ -51,8 +68,6 @@ pub struct Scenario {
     pub max_delay: Duration,
     /// Operators and other tools write the item too (see [`Action`]).
     pub operators: bool,
-    /// The write window each "active" answer grants the controller (capped by validity).
-    pub write_window: Duration,
     /// The core is told about the windows granted (false only to show the checker can
     /// fail without it).
     pub honour_windows: bool,
@@ -61,58 +76,150 @@ pub struct Scenario {
     /// The cores are told which candidates are observers (false only to show the checker
     /// can fail without it).
     pub tell_observers: bool,
+    /// Candidates turn ineligible and eligible again at random moments (a controller
+    /// going unhealthy), some of them aimed at a holder stepping down.
+    pub flaps: bool,
+    /// A restore may bring back any version the item ever had, at any time, rather than
+    /// only one superseded two leases ago.
+    pub restore_any: bool,
 }
 
 impl Scenario {
     pub fn from_seed(seed: u64) -> Scenario {
         let mut r = Rng::new(seed);
-        let interval = Duration::from_millis(r.range(50, 200));
-        let threshold = r.range(2, 5) as u32;
-        let mut timing = Timing {
-            interval,
-            lease_duration: interval * threshold,
-            renew_deadline: Duration::ZERO,
-            confirm_delay: Duration::ZERO,
-        };
-        // Anywhere the config accepts: at least the interval, at most 99% of the lease.
-        let lo = interval.as_nanos() as u64;
-        let hi = timing.max_renew_deadline().as_nanos() as u64;
-        timing.renew_deadline =
-            Duration::from_nanos(if r.chance(0.3) { hi } else { r.range(lo, hi) });
-        if r.chance(0.2) {
-            let below_half = timing.renew_deadline.as_nanos() as u64 / 2 - 1;
-            timing.confirm_delay = Duration::from_nanos(r.range(0, below_half));
-        }
+        let timing = draw_timing(&mut r);
         if let Err(e) = timing.validate() {
             panic!("seed {seed} drew a timing the config refuses: {e}");
         }
         let lease = timing.lease_duration;
         let candidates = r.range(3, 5) as usize;
         let affinity = draw_affinity(seed, candidates, &timing);
-        Scenario {
-            seed,
-            candidates,
+        let base = Settings {
             call_timeout: timing.call_timeout(),
-            timing,
-            // With renew deadline at 99% of the lease, rates within +/-0.4% keep the
-            // holder's deadline before any candidate's takeover.
-            drift: 0.004,
-            twins: r.chance(0.15),
-            chaos: lease * 25,
-            max_delay: Duration::from_millis(5),
-            // From a stream of its own, so the draws above are those of earlier versions
-            // of this simulation and old regression seeds replay as they did.
-            operators: Rng::new(seed ^ 0x0DE5_EED5).chance(0.6),
-            // Also a stream of its own: from 1 ms to twice the lease (the cap at the
-            // validity left then decides).
+            // A stream of its own: from 1 ms to twice the lease (the cap at the validity
+            // left then decides).
             write_window: Duration::from_millis(
                 Rng::new(seed ^ 0x0057_1D0E).range(1, lease.as_millis() as u64 * 2),
             ),
+            timing,
+        };
+        let twins = r.chance(0.15);
+        // Every draw below comes from a stream of its own, so the draws above are those of
+        // earlier versions of this simulation and old regression seeds replay as they did
+        // (through `old_draws`).
+        let operators = Rng::new(seed ^ 0x0DE5_EED5).chance(0.6);
+        let (settings, operator_lease) = draw_rolling_change(seed, candidates, &base);
+        let mut sc = Scenario {
+            seed,
+            candidates,
+            base,
+            settings,
+            operator_lease,
+            // With renew deadline at 99% of the lease, rates within +/-0.4% keep the
+            // holder's deadline before any candidate's takeover.
+            drift: 0.004,
+            twins,
+            chaos: Duration::ZERO,
+            max_delay: Duration::from_millis(5),
+            operators,
             honour_windows: true,
             affinity,
             tell_observers: true,
-        }
+            flaps: Rng::new(seed ^ 0x0E11_6B1E).chance(0.7),
+            restore_any: true,
+        };
+        sc.chaos = sc.longest_lease() * 25;
+        sc
     }
+
+    /// The scenario as this simulation drew it before rolling changes, eligibility flaps
+    /// and restores of any version: what the old regression seeds were found with.
+    pub fn old_draws(mut self) -> Scenario {
+        self.settings = vec![self.base.clone(); self.candidates];
+        self.operator_lease = self.base.timing.lease_duration;
+        self.flaps = false;
+        self.restore_any = false;
+        self.chaos = self.longest_lease() * 25;
+        self
+    }
+
+    /// The longest lease any candidate runs with: what the fault schedule, the chaos and
+    /// the quiet phase are scaled on.
+    pub fn longest_lease(&self) -> Duration {
+        self.settings
+            .iter()
+            .map(|s| s.timing.lease_duration)
+            .max()
+            .unwrap_or(self.base.timing.lease_duration)
+    }
+
+    pub fn longest_interval(&self) -> Duration {
+        self.settings
+            .iter()
+            .map(|s| s.timing.interval)
+            .max()
+            .unwrap_or(self.base.timing.interval)
+    }
+
+    pub fn longest_confirm_delay(&self) -> Duration {
+        self.settings
+            .iter()
+            .map(|s| s.timing.confirm_delay)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// Anywhere the config accepts: an interval of 50-200 ms, a failure threshold of 2-5, a
+/// renew deadline from the interval to 99% of the lease (often the maximum), sometimes a
+/// confirm delay.
+fn draw_timing(r: &mut Rng) -> Timing {
+    let interval = Duration::from_millis(r.range(50, 200));
+    let threshold = r.range(2, 5) as u32;
+    let mut timing = Timing {
+        interval,
+        lease_duration: interval * threshold,
+        renew_deadline: Duration::ZERO,
+        confirm_delay: Duration::ZERO,
+    };
+    let lo = interval.as_nanos() as u64;
+    let hi = timing.max_renew_deadline().as_nanos() as u64;
+    timing.renew_deadline = Duration::from_nanos(if r.chance(0.3) { hi } else { r.range(lo, hi) });
+    if r.chance(0.2) {
+        let below_half = timing.renew_deadline.as_nanos() as u64 / 2 - 1;
+        timing.confirm_delay = Duration::from_nanos(r.range(0, below_half));
+    }
+    timing
+}
+
+/// In four seeds of five, a rolling change: each candidate either still runs the base
+/// settings or has its own (interval, failure threshold, renew deadline, confirm delay,
+/// write window), and the operators run with a lease duration of their own. Otherwise
+/// everyone shares the base.
+fn draw_rolling_change(seed: u64, candidates: usize, base: &Settings) -> (Vec<Settings>, Duration) {
+    let mut r = Rng::new(seed ^ 0x0E4C_A7D5);
+    if !r.chance(0.8) {
+        return (vec![base.clone(); candidates], base.timing.lease_duration);
+    }
+    let settings = (0..candidates)
+        .map(|_| {
+            if r.chance(0.35) {
+                return base.clone();
+            }
+            let timing = draw_timing(&mut r);
+            if let Err(e) = timing.validate() {
+                panic!("seed {seed} drew a timing the config refuses: {e}");
+            }
+            let lease_ms = timing.lease_duration.as_millis() as u64;
+            Settings {
+                call_timeout: timing.call_timeout(),
+                write_window: Duration::from_millis(r.range(1, lease_ms * 2)),
+                timing,
+            }
+        })
+        .collect();
+    let operator_lease = draw_timing(&mut r).lease_duration;
+    (settings, operator_lease)
 }
 
 /// From a stream of its own (old seeds keep their schedules). In half the seeds: random
