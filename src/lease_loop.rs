@@ -404,6 +404,7 @@ mod tests {
                 lease_duration: interval * 3,
                 renew_deadline: interval * 2,
                 confirm_delay: Duration::ZERO,
+                longest_lease: interval * 3,
             },
             store_is_private: true,
             affinity: Default::default(),

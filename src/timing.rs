@@ -20,6 +20,12 @@ pub struct Timing {
     pub renew_deadline: Duration,
     /// After acquiring, wait this long and re-read before answering active. Zero: off.
     pub confirm_delay: Duration,
+    /// The longest lease any pod of this lease may be holding by (`--longest-lease`): every
+    /// version is timed by at least this. Settings differ between pods during a rolling
+    /// change of the interval or threshold, and a pod that never read the holder's declared
+    /// lease (it started after the item was deleted, recreated or restored) cannot know it.
+    /// At least `lease_duration`; equal to it when not set.
+    pub longest_lease: Duration,
 }
 
 /// A timing relation that does not hold, with what to do about it.
@@ -44,6 +50,8 @@ pub enum TimingError {
         delay: Duration,
         half_deadline: Duration,
     },
+    #[error("longest lease {} must be at least this pod's own lease duration {} and at most 24h: it is the longest lease any pod of this lease uses (during a rolling change, the longer of the old and new interval x threshold)", format_duration(*.longest), format_duration(*.lease))]
+    LongestLease { longest: Duration, lease: Duration },
 }
 
 impl Timing {
@@ -82,6 +90,13 @@ impl Timing {
             return Err(TimingError::RenewDeadlineTooShort {
                 deadline: self.renew_deadline,
                 interval: self.interval,
+            });
+        }
+        let day = Duration::from_millis(crate::lease::record::MAX_STORED_LEASE_DURATION_MS);
+        if self.longest_lease < self.lease_duration || self.longest_lease > day {
+            return Err(TimingError::LongestLease {
+                longest: self.longest_lease,
+                lease: self.lease_duration,
             });
         }
         if self.confirm_delay >= self.renew_deadline / 2 {
@@ -137,6 +152,7 @@ mod tests {
             lease_duration: Duration::from_millis(lease_ms),
             renew_deadline: Duration::from_millis(deadline_ms),
             confirm_delay: Duration::from_millis(confirm_ms),
+            longest_lease: Duration::from_millis(lease_ms),
         }
     }
 

@@ -89,6 +89,11 @@ pub struct CommandLine {
     /// An observer: serve the role, never hold the lease [default: false].
     #[arg(long, env = "DRLEASE_NEVER_ACQUIRE", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
     pub never_acquire: Option<String>,
+    /// The longest lease any pod of this lease uses, e.g. during a rolling change of the
+    /// interval or threshold (the longer of old and new); every version is timed by at
+    /// least this [default: this pod's own lease duration].
+    #[arg(long, env = "DRLEASE_LONGEST_LEASE", value_name = "DURATION")]
+    pub longest_lease: Option<String>,
     /// On a multi-Region eventually consistent global table: the other regions, comma
     /// separated, whose holders this pod must find (region marks) [default: none].
     #[arg(long, env = "DRLEASE_PEER_REGIONS", value_name = "REGION,...")]

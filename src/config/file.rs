@@ -55,6 +55,7 @@ pub struct DrleaseSection {
     pub failback_after: Option<String>,
     pub never_acquire: Option<bool>,
     pub peer_regions: Option<String>,
+    pub longest_lease: Option<String>,
 }
 
 /// The largest config file read. Admiral's DR file with a drlease section is well under

@@ -113,11 +113,31 @@ pub(super) fn resolve_timing(
             Duration::ZERO
         }
     };
+    let longest_file = own
+        .and_then(|o| o.longest_lease.clone())
+        .map(|v| ("drlease.longestLease", v));
+    let longest_raw = r.pick("longest-lease", &r.cli.longest_lease, longest_file);
+    let longest_lease = match &longest_raw {
+        Some(raw) => {
+            let d = parse_positive_duration(raw, "longest lease")?;
+            r.record("longest-lease", format_duration(d), raw.source);
+            d
+        }
+        None => {
+            r.record(
+                "longest-lease",
+                format_duration(lease_duration),
+                Source::Default,
+            );
+            lease_duration
+        }
+    };
     let timing = Timing {
         interval,
         lease_duration,
         renew_deadline,
         confirm_delay,
+        longest_lease,
     };
     // Every relation is checked once, by Timing; the error names the setting to change.
     timing.validate().map_err(|e| {
@@ -126,6 +146,7 @@ pub(super) fn resolve_timing(
             TimingError::RenewDeadlineTooLong { .. }
             | TimingError::RenewDeadlineTooShort { .. } => (&renew_raw, "--renew-deadline"),
             TimingError::ConfirmDelayTooLong { .. } => (&confirm_raw, "--confirm-delay"),
+            TimingError::LongestLease { .. } => (&longest_raw, "--longest-lease"),
         };
         let field = raw
             .as_ref()

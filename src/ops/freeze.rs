@@ -19,7 +19,8 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
         return Ok(());
     }
     let was = describe_holder(current.as_ref());
-    let lease_ms = settings.timing.lease_duration.as_millis() as u64;
+    // The longest lease in force (`--longest-lease`), which is at least our own.
+    let lease_ms = settings.timing.longest_lease.as_millis() as u64;
     // The holder renews every interval, changing the version under us: try again while
     // that is all that changed (the same owner), as `handover` does.
     for _ in 0..MAX_ATTEMPTS {
@@ -68,7 +69,8 @@ pub async fn unfreeze(settings: &Settings) -> anyhow::Result<()> {
             describe_holder(now.as_ref())
         );
     };
-    let lease_ms = settings.timing.lease_duration.as_millis() as u64;
+    // The longest lease in force (`--longest-lease`), which is at least our own.
+    let lease_ms = settings.timing.longest_lease.as_millis() as u64;
     let req = operator::unfreeze(&record, random_token()?, lease_ms);
     match store.write(&req).await {
         Ok(_) => {

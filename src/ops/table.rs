@@ -61,7 +61,9 @@ pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
 /// is the one item a fresh candidate takes at once.
 async fn seed(settings: &Settings, store: &DynamoStore, created_at: Instant) -> anyhow::Result<()> {
     let lease = &settings.lease_name;
-    let lease_duration = settings.timing.lease_duration;
+    // The longest lease any pod may hold by (`--longest-lease`, at least our own): a holder
+    // of the deleted table with longer settings must have run out first.
+    let lease_duration = settings.timing.longest_lease;
     let left = lease_duration.saturating_sub(created_at.elapsed());
     if !left.is_zero() {
         say!(

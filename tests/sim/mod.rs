@@ -226,8 +226,10 @@ impl Sim {
     }
 
     /// The longest lease of any candidate: the scale of faults and phases.
+    /// The longest lease in force: every pod times versions by at least this
+    /// (`--longest-lease`), so faults, settling and the failover bound scale on it.
     fn lease_ns(&self) -> u64 {
-        self.sc.longest_lease().as_nanos() as u64
+        self.sc.longest_in_force().as_nanos() as u64
     }
 
     fn interval_ns(&self, c: usize) -> u64 {

@@ -86,8 +86,9 @@ impl Sim {
     }
 
     fn operate_on_item(&mut self, action: Action) {
-        // The operator's own configuration, not the candidates'.
-        let lease_ms = self.sc.operator_lease.as_millis() as u64;
+        // The operator's own configuration, not the candidates', with `--longest-lease` set
+        // as the README's procedure for a rolling change says (the CLI declares that).
+        let lease_ms = self.sc.longest_in_force().as_millis() as u64;
         match action {
             Action::Freeze => {
                 if !self.item.as_ref().is_some_and(|r| r.is_frozen()) {
@@ -131,7 +132,7 @@ impl Sim {
                 self.set_item(None);
                 // create-table waits its own lease duration on its own clock, which may run
                 // fast.
-                let operator_lease = self.sc.operator_lease.as_nanos() as u64;
+                let operator_lease = self.sc.longest_in_force().as_nanos() as u64;
                 let wait = (operator_lease as f64 * (1.0 - self.sc.drift)) as u64;
                 self.push(self.now + wait, Ev::Operator(Action::Seed));
             }

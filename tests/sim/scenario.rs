@@ -129,7 +129,24 @@ impl Scenario {
             restore_any: true,
         };
         sc.chaos = sc.longest_lease() * 25;
+        sc.tell_longest_lease();
         sc
+    }
+
+    /// Every pod and operator runs with `--longest-lease` set to the longest lease in force
+    /// (the README's procedure for a rolling change): a pod that never read the holder's
+    /// declared lease cannot know it otherwise.
+    fn tell_longest_lease(&mut self) {
+        let longest = self.longest_in_force();
+        self.base.timing.longest_lease = longest;
+        for s in &mut self.settings {
+            s.timing.longest_lease = longest;
+        }
+    }
+
+    /// The longest lease any pod or operator uses.
+    pub fn longest_in_force(&self) -> Duration {
+        self.longest_lease().max(self.operator_lease)
     }
 
     /// The scenario as this simulation drew it before rolling changes, eligibility flaps
@@ -140,6 +157,7 @@ impl Scenario {
         self.flaps = false;
         self.restore_any = false;
         self.chaos = self.longest_lease() * 25;
+        self.tell_longest_lease();
         self
     }
 
@@ -181,6 +199,7 @@ fn draw_timing(r: &mut Rng) -> Timing {
         lease_duration: interval * threshold,
         renew_deadline: Duration::ZERO,
         confirm_delay: Duration::ZERO,
+        longest_lease: interval * threshold,
     };
     let lo = interval.as_nanos() as u64;
     let hi = timing.max_renew_deadline().as_nanos() as u64;

@@ -102,7 +102,12 @@ impl LeaseCore {
     pub(super) fn hold_for(&self, declared_ms: Option<u64>) -> Duration {
         let stored = Duration::from_millis(declared_ms.unwrap_or(0));
         let lately = self.declared.as_ref().map_or(Duration::ZERO, |d| d.lease);
-        self.cfg.timing.lease_duration.max(stored).max(lately)
+        self.cfg
+            .timing
+            .lease_duration
+            .max(self.cfg.timing.longest_lease)
+            .max(stored)
+            .max(lately)
     }
 
     /// Remembers the longest lease declared lately. It is forgotten once it has not been
@@ -133,6 +138,18 @@ impl LeaseCore {
     ) -> Step {
         let expiry = expiry.max(self.not_before);
         if now >= expiry {
+            // A released item taken by timing is claimed too: the claim records that this
+            // release was used, so a copy written back later is not taken at once by a pod
+            // that never saw what came after (the seed, above all).
+            if kind == WriteKind::Acquire {
+                let claim = self
+                    .observed_record()
+                    .filter(|r| r.is_released())
+                    .and_then(|r| self.claim_first(r));
+                if let Some(claim) = claim {
+                    return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
+                }
+            }
             if let Some(step) = self.marks_before_acquiring(now) {
                 return step;
             }
@@ -235,10 +252,13 @@ impl LeaseCore {
                         _ => false,
                     });
                 let seed = r.is_seed() && highest_before == 0;
-                // A release naming a version we saw keeps that version's clock.
+                // An unfreeze naming the frozen version we saw keeps that version's clock. A
+                // holder's own release does not: it is either taken at once (claimed) or,
+                // if it is a copy written back after someone took it, timed from now.
                 let inherited = prev
                     .filter(|o| {
-                        r.released_from.is_some()
+                        r.released_by.is_none()
+                            && r.released_from.is_some()
                             && o.key.as_ref().map(VersionKey::marker) == r.released_from
                     })
                     .map(|o| o.noted_at);

@@ -5,8 +5,8 @@ use super::*;
 use crate::lease::ReleaseClaim;
 
 impl LeaseCore {
-    /// An open release may be acquired at once only once it is claimed by us: `None` when
-    /// it is, else the claim to make first.
+    /// A release is acquired only once its claim is settled (ours, or refused and then
+    /// timed in full): `None` when it is, else the claim to make first.
     pub(super) fn claim_first(&self, release: &LeaseRecord) -> Option<ReleaseClaim> {
         let version = release.version.as_ref()?;
         if self.claimed.as_ref() == Some(version) {
@@ -33,14 +33,17 @@ impl LeaseCore {
                 // Someone else claimed this very release: it was acquired before, and what
                 // we see is a copy written back since. Its holder may be alive behind it, so
                 // time it like any other version, from now (not from the tenure it names).
+                // A release we had already timed in full stays acquirable: the claim only
+                // guards taking one at once. Either way the claim is settled for it.
                 if let Some(o) = &mut self.observed {
                     let same = matches!(&o.item, Item::Present(r)
                         if r.version.as_deref() == Some(claim.release_version.as_str()));
-                    if same {
+                    if same && o.open {
                         o.open = false;
                         o.noted_at = now;
                     }
                 }
+                self.claimed = Some(claim.release_version.clone());
             }
             // Lost or failed: it may have landed; the claim is ours either way if it did, and
             // asking again is safe.

@@ -238,7 +238,8 @@ pub struct LeaseCore {
     declared: Option<Declared>,
     /// The next owner would need an epoch above `u64::MAX`: nothing is acquired.
     epoch_exhausted: bool,
-    /// The release (by version token) this process has claimed, to acquire it at once.
+    /// The release (by version token) whose claim is settled: ours, or refused (then it is
+    /// taken only after timing it in full from the refusal).
     claimed: Option<String>,
     /// Send time of the latest read of the other regions' marks.
     peer_marks_read: Option<Mono>,

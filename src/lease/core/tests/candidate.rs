@@ -39,7 +39,9 @@ fn a_missing_item_in_a_shared_table_is_created_only_after_a_lease() {
     assert_eq!(*sent, start.plus(RTT));
     let (sent, w) = &h.writes[1];
     assert_eq!(w.kind, WriteKind::Acquire);
-    assert_eq!(*sent, start.plus(RTT * 2).plus(LEASE));
+    // Timed from the placeholder, then claimed (one round trip), then acquired.
+    assert_eq!(*sent, start.plus(RTT * 3).plus(LEASE));
+    assert_eq!(h.claims.len(), 1);
     assert_eq!(w.new.epoch, 1);
 }
 

@@ -36,6 +36,7 @@ pub(super) fn config(identity: &str, session: &str) -> CoreConfig {
             lease_duration: LEASE,
             renew_deadline: RENEW_DEADLINE,
             confirm_delay: Duration::ZERO,
+            longest_lease: LEASE,
         },
         store_is_private: false,
         affinity: Affinity::default(),
