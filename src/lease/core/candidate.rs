@@ -141,14 +141,14 @@ impl LeaseCore {
             // A released item taken by timing is claimed too: the claim records that this
             // release was used, so a copy written back later is not taken at once by a pod
             // that never saw what came after (the seed, above all).
-            if kind == WriteKind::Acquire {
-                let claim = self
-                    .observed_record()
-                    .filter(|r| r.is_released())
-                    .and_then(|r| self.claim_first(r));
-                if let Some(claim) = claim {
-                    return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
-                }
+            // Whatever the write's kind: a release meant for someone else, taken by timing,
+            // is claimed too, or its copy could later be taken at once by its target.
+            let claim = self
+                .observed_record()
+                .filter(|r| r.is_released())
+                .and_then(|r| self.claim_first(r));
+            if let Some(claim) = claim {
+                return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
             }
             if let Some(step) = self.marks_before_acquiring(now) {
                 return step;

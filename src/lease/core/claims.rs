@@ -30,15 +30,17 @@ impl LeaseCore {
                 self.store_reachable = Some(true);
                 // Not acquiring at once after all: that is a decision (passive).
                 self.initialized = true;
-                // Someone else claimed this very release: it was acquired before, and what
-                // we see is a copy written back since. Its holder may be alive behind it, so
-                // time it like any other version, from now (not from the tenure it names).
-                // A release we had already timed in full stays acquirable: the claim only
-                // guards taking one at once. Either way the claim is settled for it.
+                // Someone else claimed this very release: it was taken before, and what we
+                // see is a copy written back since (or its claimer never got to write). Its
+                // holder may be alive behind it, and whatever clock we had for it ran from
+                // before that tenure: time it afresh, from now, like any other version. A
+                // holder behind it wrote last before the copy came back, so a full lease
+                // from now outlasts it; and once that has passed it is taken without a claim
+                // (a claimer that died before acquiring must not pin it for good).
                 if let Some(o) = &mut self.observed {
                     let same = matches!(&o.item, Item::Present(r)
                         if r.version.as_deref() == Some(claim.release_version.as_str()));
-                    if same && o.open {
+                    if same {
                         o.open = false;
                         o.noted_at = now;
                     }
