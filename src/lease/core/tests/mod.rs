@@ -19,6 +19,7 @@ mod failback;
 mod holder;
 mod regions;
 mod releases;
+mod review2;
 mod step_down;
 mod unsettled;
 mod windows;

@@ -1,0 +1,104 @@
+//! Second review's breaks: each test shows one sequence that gives two actives. They fail
+//! against the core as it is, so they are `#[ignore]`d until the core is fixed.
+
+use super::*;
+
+/// How long two of `hs` answered active at the same instant: after every step, the roles
+/// at the earliest clock among them (each core's view holds until its own clock).
+fn together_measuring_overlap(
+    hs: &mut [&mut Harness],
+    d: Duration,
+    mut event: impl FnMut(&mut [&mut Harness]),
+) -> Duration {
+    let mut overlap = Duration::ZERO;
+    let mut since: Option<Mono> = None;
+    let until = hs.iter().map(|h| h.now).max().unwrap().plus(d);
+    for _ in 0..1_000_000 {
+        let Some(next) = (0..hs.len())
+            .filter(|&i| hs[i].now < until)
+            .min_by_key(|&i| hs[i].now)
+        else {
+            break;
+        };
+        if !hs[next].step() {
+            hs[next].now = until;
+        }
+        event(hs);
+        let t = hs.iter().map(|h| h.now).min().unwrap();
+        let actives = hs
+            .iter()
+            .filter(|h| h.core.view().role_at(t) == Role::Active)
+            .count();
+        match (actives > 1, since) {
+            (true, None) => since = Some(t),
+            (false, Some(s)) => {
+                overlap += t.since(s);
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = since {
+        overlap += until.since(s);
+    }
+    overlap
+}
+
+/// A release timed in full (here an unfreeze, which inherits the clock of the freeze it
+/// names) is claimed and acquired by `b`. A restore writes it back before `c`'s next read.
+/// `c`'s previous read showed the freeze, so it inherits the freeze's old clock for the
+/// restored unfreeze, finds the claim taken, and, having "already timed it in full",
+/// acquires it at once, beside `b`. Default renew deadline (lease - interval).
+#[test]
+#[ignore = "break: a claimed release written back is acquired at once by a pod that inherited an old clock"]
+fn a_restored_unfreeze_is_acquired_at_once_beside_the_holder_that_claimed_it() {
+    let held = foreign("a", "v1", 3);
+    let mut b = Harness::new(config("b", "sb")).with_item(held.clone());
+    b.run(ms(5));
+    // c starts (and reads) half an interval after b.
+    let mut c = beside(&b, config("c", "sc"));
+    c.now = c.now.plus(INTERVAL / 2);
+    let lease_ms = LEASE.as_millis() as u64;
+    run_together(&mut [&mut b, &mut c], ms(5), |_| {});
+    b.store
+        .write_now(&operator::freeze(Some(&held), "f".into(), lease_ms))
+        .unwrap();
+    run_together(&mut [&mut b, &mut c], LEASE * 2, |_| {});
+    let store = b.store.clone();
+    let mut unfrozen: Option<LeaseRecord> = None;
+    let mut restored = false;
+    let c_last_read = c.core.last_read_sent;
+    let overlap = together_measuring_overlap(&mut [&mut b, &mut c], LEASE * 2, |hs| {
+        // Just after c's next read of the freeze, an operator unfreezes.
+        if unfrozen.is_none() && hs[1].core.last_read_sent > c_last_read {
+            let frozen = store.table().get("lease").unwrap();
+            store
+                .write_now(&operator::unfreeze(&frozen, "u".into(), lease_ms))
+                .unwrap();
+            unfrozen = store.table().get("lease");
+        }
+        // As soon as b holds it, a restore writes the unfreeze back.
+        if !restored && hs[0].core.holding.is_some() {
+            store.table().put("lease", unfrozen.clone().unwrap());
+            restored = true;
+        }
+    });
+    eprintln!(
+        "b writes: {:?}",
+        b.writes
+            .iter()
+            .map(|(t, r)| (t, r.kind))
+            .collect::<Vec<_>>()
+    );
+    eprintln!(
+        "c writes: {:?}",
+        c.writes
+            .iter()
+            .map(|(t, r)| (t, r.kind))
+            .collect::<Vec<_>>()
+    );
+    eprintln!("claims: b {:?} c {:?}", b.claims, c.claims);
+    eprintln!("overlap {overlap:?}");
+    assert!(restored);
+    assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
+}
