@@ -156,3 +156,59 @@ fn a_handover_taken_by_timing_leaves_no_claim_and_its_restored_copy_is_taken_at_
     assert!(restored, "y never took the lease");
     assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
 }
+
+/// The README's own case: "a holder's own release written back after someone acquired it
+/// is not taken at once again". `a` steps down (its controller is unhealthy, and so are
+/// the others': nobody takes the release for a while). `c` started after the release (it
+/// did not see the tenure) and timed it in full while ineligible. `b` saw the tenure and
+/// takes the release at once when it is healthy again (its claim lands). A restore writes
+/// the release back before `c`'s next read, as `c` turns healthy: `c`'s claim is refused,
+/// but the release "was already timed in full", so `c` acquires it at once, beside `b`.
+#[test]
+#[ignore = "break: a refused claim does not re-time a release the candidate had already timed"]
+fn a_restored_own_release_is_acquired_at_once_by_a_pod_that_had_timed_it_while_ineligible() {
+    let held = foreign("a", "v1", 7);
+    let mut b = Harness::new(config("b", "sb")).with_item(held.clone());
+    b.run(ms(5));
+    b.core.set_eligible(false);
+    let release = LeaseRecord {
+        handover_to: Some(crate::lease::record::HANDOVER_ANY.into()),
+        handover_from: Some("a".into()),
+        ..own_release(&held, "r")
+    };
+    b.store.table().put("lease", release.clone());
+    // c starts after the release, half an interval out of phase with b, ineligible.
+    let mut c = beside(&b, config("c", "sc"));
+    c.now = c.now.plus(INTERVAL / 2);
+    c.core.set_eligible(false);
+    run_together(&mut [&mut b, &mut c], LEASE * 2, |_| {});
+    assert!(b.writes.is_empty() && c.writes.is_empty());
+    b.core.set_eligible(true);
+    let store = b.store.clone();
+    let mut restored = false;
+    let overlap = together_measuring_overlap(&mut [&mut b, &mut c], LEASE * 2, |hs| {
+        if !restored && hs[0].core.holding.is_some() {
+            store.table().put("lease", release.clone());
+            hs[1].core.set_eligible(true);
+            restored = true;
+        }
+    });
+    eprintln!(
+        "b writes: {:?}",
+        b.writes
+            .iter()
+            .map(|(t, r)| (t, r.kind))
+            .collect::<Vec<_>>()
+    );
+    eprintln!(
+        "c writes: {:?}",
+        c.writes
+            .iter()
+            .map(|(t, r)| (t, r.kind))
+            .collect::<Vec<_>>()
+    );
+    eprintln!("claims: b {:?} c {:?}", b.claims, c.claims);
+    eprintln!("overlap {overlap:?}");
+    assert!(restored, "b never took the release");
+    assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
+}
