@@ -19,10 +19,10 @@ mod failback;
 mod holder;
 mod regions;
 mod releases;
-mod review2;
 mod step_down;
 mod unsettled;
 mod windows;
+mod written_back;
 
 pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
