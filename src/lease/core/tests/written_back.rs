@@ -165,6 +165,20 @@ fn a_handover_taken_by_timing_leaves_no_claim_and_its_restored_copy_is_taken_at_
 /// but the release "was already timed in full", so `c` acquires it at once, beside `b`.
 #[test]
 fn a_restored_own_release_is_acquired_at_once_by_a_pod_that_had_timed_it_while_ineligible() {
+    let overlap = restored_own_release(false);
+    assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
+}
+
+/// The same, with `b` cut off from the store just after it acquired (its renewals time
+/// out instead of being refused): the two actives last until `b`'s renew deadline.
+#[test]
+#[ignore = "break: as above, the overlap reaching the renew deadline"]
+fn a_restored_own_release_taken_at_once_overlaps_a_cut_off_holder_until_its_deadline() {
+    let overlap = restored_own_release(true);
+    assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
+}
+
+fn restored_own_release(cut_off: bool) -> Duration {
     let held = foreign("a", "v1", 7);
     let mut b = Harness::new(config("b", "sb")).with_item(held.clone());
     b.run(ms(5));
@@ -188,6 +202,9 @@ fn a_restored_own_release_is_acquired_at_once_by_a_pod_that_had_timed_it_while_i
         if !restored && hs[0].core.holding.is_some() {
             store.table().put("lease", release.clone());
             hs[1].core.set_eligible(true);
+            if cut_off {
+                hs[0].outage_until = hs[0].now.plus(LEASE * 2);
+            }
             restored = true;
         }
     });
@@ -208,5 +225,5 @@ fn a_restored_own_release_is_acquired_at_once_by_a_pod_that_had_timed_it_while_i
     eprintln!("claims: b {:?} c {:?}", b.claims, c.claims);
     eprintln!("overlap {overlap:?}");
     assert!(restored, "b never took the release");
-    assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
+    overlap
 }
