@@ -140,12 +140,18 @@ impl<S: LeaseStore> LeaseLoop<S> {
                         .on_handover_request(&req, self.clock.now(), result);
                 }
                 Step::ReadMarks => {
-                    let peers = self
+                    // Every region's mark, our own included (its epoch is the floor for
+                    // a new tenure of ours).
+                    let peers: Vec<String> = self
                         .core
                         .config()
                         .regions
                         .as_ref()
-                        .map(|r| r.peers.clone())
+                        .map(|r| {
+                            std::iter::once(r.own.clone())
+                                .chain(r.peers.clone())
+                                .collect()
+                        })
                         .unwrap_or_default();
                     let sent = self.clock.now();
                     let started = Instant::now();

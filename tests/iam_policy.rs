@@ -108,6 +108,8 @@ const SIDECAR_FILES: &[&str] = &[
     "store/dynamodb/mod.rs",
     "store/dynamodb/heartbeat.rs",
     "store/dynamodb/item.rs",
+    "store/dynamodb/claim.rs",
+    "store/dynamodb/marks.rs",
     "daemon.rs",
     "lease_loop.rs",
     "heartbeat_task.rs",

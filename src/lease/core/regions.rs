@@ -73,8 +73,15 @@ impl LeaseCore {
         };
         self.store_reachable = Some(true);
         self.peer_marks_read = Some(sent);
-        let peers_top = marks.iter().map(|m| m.epoch).max().unwrap_or(0);
-        self.highest_epoch = self.highest_epoch.max(peers_top);
+        // Our own region's mark is read too: after the item was deleted or written back to
+        // a lower epoch, a new tenure must go above it, or its mark would be refused.
+        let top = marks.iter().map(|m| m.epoch).max().unwrap_or(0);
+        self.highest_epoch = self.highest_epoch.max(top);
+        let own_region = self.regions().map(|r| r.own.clone()).unwrap_or_default();
+        let marks: Vec<RegionMark> = marks
+            .into_iter()
+            .filter(|m| m.region != own_region)
+            .collect();
         let Some(epoch) = self.holding.as_ref().map(|h| h.epoch) else {
             return;
         };

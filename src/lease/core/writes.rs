@@ -5,7 +5,8 @@ use super::*;
 /// What an operator sees when no higher fencing token exists.
 pub const EPOCH_EXHAUSTED: &str = "the lease epoch is at its limit (18446744073709551615): no new \
      owner can get a higher fencing token, so none is acquired; stop every drlease of this \
-     lease, delete the lease item (or run create-table's seed again), then start them";
+     lease, delete the lease item and its region marks (<lease>/regions/*, if any) or run \
+     create-table's seed again, then start them";
 
 impl LeaseCore {
     pub(super) fn gated(&self, now: Mono, at: Mono, step: Step) -> Step {

@@ -164,7 +164,12 @@ impl Harness {
             Step::ReadMarks => {
                 let sent = self.now;
                 self.now = self.now.plus(RTT);
-                let peers = self.core.config().regions.clone().map(|r| r.peers);
+                let peers = self
+                    .core
+                    .config()
+                    .regions
+                    .clone()
+                    .map(|r| std::iter::once(r.own).chain(r.peers).collect::<Vec<_>>());
                 let result = if self.down() || self.fault == Fault::Unreachable {
                     Err(StoreError::Timeout(RTT))
                 } else {

@@ -172,7 +172,6 @@ fn a_restored_own_release_is_acquired_at_once_by_a_pod_that_had_timed_it_while_i
 /// The same, with `b` cut off from the store just after it acquired (its renewals time
 /// out instead of being refused): the two actives last until `b`'s renew deadline.
 #[test]
-#[ignore = "break: as above, the overlap reaching the renew deadline"]
 fn a_restored_own_release_taken_at_once_overlaps_a_cut_off_holder_until_its_deadline() {
     let overlap = restored_own_release(true);
     assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
@@ -239,7 +238,6 @@ fn restored_own_release(cut_off: bool) -> Duration {
 /// (stop every drlease, delete the lease item, start them): the marks keep u64::MAX, so
 /// with `--peer-regions` no tenure is ever marked again.
 #[test]
-#[ignore = "break (liveness): a region mark above the item's epoch blocks every tenure of its region for one lease per epoch"]
 fn an_own_region_mark_above_the_items_epoch_keeps_the_lease_without_an_active() {
     let cfg = CoreConfig {
         regions: Some(crate::lease::Regions {
