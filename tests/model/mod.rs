@@ -1,0 +1,127 @@
+//! The model: a small world around the real lease core, for stateright to explore.
+
+use drlease::lease::{operator, LeaseRecord};
+use stateright::{Model, Property};
+
+mod actions;
+mod apply;
+mod operator_writes;
+mod report;
+mod state;
+mod store;
+mod trace;
+pub mod world;
+
+pub use actions::Action;
+pub use report::check;
+pub use state::State;
+use state::{Budget, Cand, Io};
+use world::{Init, World, QUANTUM_MS};
+
+pub struct LeaseModel {
+    pub world: World,
+    pub identities: Vec<String>,
+}
+
+impl LeaseModel {
+    pub fn new(world: World) -> Self {
+        world.validate();
+        let identities = ["a", "b", "c"][..world.cands.len()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        LeaseModel { world, identities }
+    }
+
+    fn initial_item(&self) -> (Option<LeaseRecord>, Vec<(u64, String)>) {
+        let lease_ms = self.world.operator_lease as u64 * QUANTUM_MS;
+        match self.world.init {
+            Init::Seed => {
+                let seed = operator::seed("op0".into(), lease_ms).apply(None, 0);
+                (Some(seed), Vec::new())
+            }
+            Init::Absent => (None, Vec::new()),
+            Init::TopEpoch => {
+                let epoch = u64::MAX - 1;
+                let released = LeaseRecord {
+                    owner: String::new(),
+                    version: Some("z0.2".into()),
+                    epoch: Some(epoch),
+                    lease_duration_ms: Some(self.world.cands[0].lease as u64 * QUANTUM_MS),
+                    owner_session: Some(String::new()),
+                    released_by: Some("z0".into()),
+                    released_from: Some("z0.1".into()),
+                    ..Default::default()
+                };
+                (Some(released), vec![(epoch, "z0".to_string())])
+            }
+        }
+    }
+}
+
+pub const TWO_ACTIVE: &str = "never two candidates active at one instant";
+pub const TWO_WINDOWS: &str = "never two controllers' write windows open at one instant";
+pub const EPOCH_TWICE: &str = "no epoch handed out twice while no version went backwards";
+pub const FAILOVER: &str = "someone active within the failover bound";
+/// Not a safety property: shows the world is not vacuous (someone does become active).
+pub const SOMEONE_ACTIVE: &str = "(sanity) someone becomes active";
+
+impl Model for LeaseModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        let (item, epochs) = self.initial_item();
+        let f = &self.world.faults;
+        vec![State {
+            now: 0,
+            cands: (0..self.world.cands.len())
+                .map(|c| Cand {
+                    core: Some(self.start(c, 0)),
+                    io: Io::Idle { wake_at: 0 },
+                    generation: 0,
+                    gate_until: 0,
+                    controller_until: 0,
+                    release_deadline: None,
+                })
+                .collect(),
+            absent_since: item.is_none().then_some(0),
+            item,
+            history: Vec::new(),
+            orphans: Vec::new(),
+            budget: Budget {
+                network: f.network,
+                process: f.process,
+                operator: f.operator,
+            },
+            operator_writes: 0,
+            rolled_back: false,
+            epochs,
+            epoch_reuse: None,
+            idle_since: self.world.liveness.then_some(0),
+        }]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.enabled(state, actions);
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        let mut next = last.clone();
+        self.apply(&mut next, action);
+        Some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always(TWO_ACTIVE, |_, s: &State| s.actives().len() <= 1),
+            Property::always(TWO_WINDOWS, |_, s: &State| s.open_windows().len() <= 1),
+            Property::always(EPOCH_TWICE, |_, s: &State| s.epoch_reuse.is_none()),
+            Property::always(FAILOVER, |m: &LeaseModel, s: &State| {
+                s.idle_since
+                    .is_none_or(|t| s.now - t <= m.world.failover_bound())
+            }),
+            Property::sometimes(SOMEONE_ACTIVE, |_, s: &State| !s.actives().is_empty()),
+        ]
+    }
+}
