@@ -59,11 +59,17 @@ impl LeaseModel {
                 let cand = &mut s.cands[c];
                 if let Io::Busy(op) = &cand.io {
                     if matches!(op.fate, Fate::Flying | Fate::Late) {
-                        // Already on the wire: it may still land.
+                        // Already on the wire: it may still land, in this quantum (or, in
+                        // slow worlds, until its call would have timed out).
+                        let expiry = if self.world.faults.slow {
+                            op.timeout_at
+                        } else {
+                            s.now
+                        };
                         s.orphans.push(Orphan {
                             from: c,
                             req: op.req.clone(),
-                            expiry: op.timeout_at,
+                            expiry,
                         });
                     }
                 }
@@ -90,6 +96,9 @@ impl LeaseModel {
                 s.budget.operator -= 1;
                 self.operate(s, action);
             }
+        }
+        for c in 0..s.cands.len() {
+            self.settle(s, c);
         }
         if self.world.liveness {
             s.idle_since = if s.actives().is_empty() {
@@ -150,12 +159,12 @@ impl LeaseModel {
         publish(cand, c);
         let timeout_at = (now + timeout).min(cand.release_deadline.unwrap_or(u32::MAX));
         let op = |req| {
-            Io::Busy(Op {
+            Io::Busy(Box::new(Op {
                 req,
                 sent: now,
                 timeout_at,
                 fate: Fate::Flying,
-            })
+            }))
         };
         cand.io = match step {
             drlease::lease::Step::Done => {
@@ -174,13 +183,40 @@ impl LeaseModel {
         };
     }
 
+    /// A due step that only waits is taken at once: the loop calls `next_step` as soon as
+    /// it is free, and a wait sends nothing, so no other choice could come between that
+    /// matters. (Shorter paths, and fewer states.)
+    fn settle(&self, s: &mut State, c: usize) {
+        let now = s.now;
+        let cand = &mut s.cands[c];
+        let (Some(core), Io::Idle { wake_at }) = (cand.core.as_ref(), &cand.io) else {
+            return;
+        };
+        if *wake_at > now
+            || cand
+                .release_deadline
+                .is_some_and(|d| now >= d || !core.is_releasing())
+        {
+            return;
+        }
+        let mut probe = core.clone();
+        if let drlease::lease::Step::Wait(at) = probe.next_step(local(c, now)) {
+            let wake = model_time(c, at).max(now + 1);
+            cand.core = Some(probe);
+            cand.io = Io::Idle {
+                wake_at: wake.min(cand.release_deadline.unwrap_or(u32::MAX)),
+            };
+            publish(cand, c);
+        }
+    }
+
     fn land(&self, s: &mut State, c: usize) {
         let Io::Busy(op) = &s.cands[c].io else {
             return;
         };
         let req = op.req.clone();
         let reply = s.land(&req, self.keep_history());
-        self.set_fate(s, c, Fate::Landed(reply));
+        self.set_fate(s, c, Fate::Landed(Box::new(reply)));
     }
 
     fn set_fate(&self, s: &mut State, c: usize, fate: Fate) {
@@ -201,7 +237,7 @@ impl LeaseModel {
         };
         let core = cand.core.as_mut().expect("a busy candidate is alive");
         let sent = local(c, op.sent);
-        match (&op.req, reply) {
+        match (&op.req, *reply) {
             (Request::Read, Reply::Read(item)) => core.on_read(sent, now, Ok(item)),
             (Request::Write(req), Reply::Written(r)) => core.on_write(req, sent, now, Ok(r)),
             (Request::Write(req), _) => {

@@ -1,5 +1,7 @@
 //! The model: a small world around the real lease core, for stateright to explore.
 
+use std::sync::Mutex;
+
 use drlease::lease::{operator, LeaseRecord};
 use stateright::{Model, Property};
 
@@ -21,6 +23,12 @@ use world::{Init, World, QUANTUM_MS};
 pub struct LeaseModel {
     pub world: World,
     pub identities: Vec<String>,
+    /// The first state found violating each property. stateright keeps the *latest*
+    /// violating path it finds, which after a full breadth-first run is one of the longest;
+    /// the first one found, breadth first on one thread, is one of the shortest.
+    pub first_violations: Mutex<Vec<(&'static str, State)>>,
+    /// Set when this model only looks for the path to one state (see `report.rs`).
+    pub seeking: Option<State>,
 }
 
 impl LeaseModel {
@@ -30,7 +38,26 @@ impl LeaseModel {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        LeaseModel { world, identities }
+        LeaseModel {
+            world,
+            identities,
+            first_violations: Mutex::new(Vec::new()),
+            seeking: None,
+        }
+    }
+
+    /// Evaluates a safety property, noting the first state that violates it.
+    fn holds(&self, name: &'static str, ok: bool, s: &State) -> bool {
+        if !ok {
+            let mut first = self
+                .first_violations
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !first.iter().any(|(n, _)| *n == name) {
+                first.push((name, s.clone()));
+            }
+        }
+        ok
     }
 
     fn initial_item(&self) -> (Option<LeaseRecord>, Vec<(u64, String)>) {
@@ -63,8 +90,13 @@ pub const TWO_ACTIVE: &str = "never two candidates active at one instant";
 pub const TWO_WINDOWS: &str = "never two controllers' write windows open at one instant";
 pub const EPOCH_TWICE: &str = "no epoch handed out twice while no version went backwards";
 pub const FAILOVER: &str = "someone active within the failover bound";
+/// The path search's only property: "this state is never reached".
+pub const SOUGHT: &str = "the state sought is not reached";
 /// Not a safety property: shows the world is not vacuous (someone does become active).
 pub const SOMEONE_ACTIVE: &str = "(sanity) someone becomes active";
+/// Liveness worlds: a lease is taken over (after a kill) within the depth, so the bound is
+/// really put to the test.
+pub const TAKEOVER: &str = "(sanity) a takeover lands";
 
 impl Model for LeaseModel {
     type State = State;
@@ -98,6 +130,7 @@ impl Model for LeaseModel {
             rolled_back: false,
             epochs,
             epoch_reuse: None,
+            takeovers: 0,
             idle_since: self.world.liveness.then_some(0),
         }]
     }
@@ -113,15 +146,31 @@ impl Model for LeaseModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        if self.seeking.is_some() {
+            return vec![Property::always(SOUGHT, |m: &LeaseModel, s: &State| {
+                m.seeking.as_ref() != Some(s)
+            })];
+        }
         vec![
-            Property::always(TWO_ACTIVE, |_, s: &State| s.actives().len() <= 1),
-            Property::always(TWO_WINDOWS, |_, s: &State| s.open_windows().len() <= 1),
-            Property::always(EPOCH_TWICE, |_, s: &State| s.epoch_reuse.is_none()),
+            Property::always(TWO_ACTIVE, |m: &LeaseModel, s: &State| {
+                m.holds(TWO_ACTIVE, s.actives().len() <= 1, s)
+            }),
+            Property::always(TWO_WINDOWS, |m: &LeaseModel, s: &State| {
+                m.holds(TWO_WINDOWS, s.open_windows().len() <= 1, s)
+            }),
+            Property::always(EPOCH_TWICE, |m: &LeaseModel, s: &State| {
+                m.holds(EPOCH_TWICE, s.epoch_reuse.is_none(), s)
+            }),
             Property::always(FAILOVER, |m: &LeaseModel, s: &State| {
-                s.idle_since
-                    .is_none_or(|t| s.now - t <= m.world.failover_bound())
+                let ok = s
+                    .idle_since
+                    .is_none_or(|t| s.now - t <= m.world.failover_bound());
+                m.holds(FAILOVER, ok, s)
             }),
             Property::sometimes(SOMEONE_ACTIVE, |_, s: &State| !s.actives().is_empty()),
+            Property::sometimes(TAKEOVER, |m: &LeaseModel, s: &State| {
+                !m.world.liveness || s.takeovers > 0
+            }),
         ]
     }
 }

@@ -2,10 +2,24 @@
 
 use std::time::{Duration, Instant};
 
-use stateright::{Checker, Expectation, Model};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 
 use super::world::World;
-use super::LeaseModel;
+use super::{Action, LeaseModel, State, SOUGHT};
+
+/// A shortest path to `target`: breadth first again, stopping once it is reached. States
+/// are deduplicated, so the one path stateright records to it is the first found.
+fn path_to(model: &LeaseModel, target: State) -> Option<Path<State, Action>> {
+    let mut seeker = LeaseModel::new(model.world.clone());
+    seeker.seeking = Some(target);
+    let checker = seeker
+        .checker()
+        .target_max_depth(model.world.depth + 2)
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    checker.discoveries().remove(SOUGHT)
+}
 
 pub struct Outcome {
     pub world: &'static str,
@@ -15,7 +29,8 @@ pub struct Outcome {
     pub unique: usize,
     pub max_depth: usize,
     pub elapsed: Duration,
-    /// Safety or liveness properties that failed, each with its shortest trace.
+    /// Safety or liveness properties that failed, each with its shortest trace. The time
+    /// includes finding those traces.
     pub violations: Vec<(&'static str, String)>,
     /// `sometimes` properties never seen: the world did not do what it is for.
     pub vacuous: Vec<&'static str>,
@@ -52,9 +67,13 @@ pub fn check(world: World) -> Outcome {
     let target = model.world.depth + 2;
     let started = Instant::now();
     let checker = model.checker().target_max_depth(target).spawn_bfs().join();
-    let elapsed = started.elapsed();
     let discoveries = checker.discoveries();
     let model = checker.model();
+    let first = model
+        .first_violations
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let mut violations = Vec::new();
     let mut vacuous = Vec::new();
     for p in model.properties() {
@@ -62,10 +81,23 @@ pub fn check(world: World) -> Outcome {
         match (p.expectation, found) {
             (Expectation::Sometimes, None) => vacuous.push(p.name),
             (Expectation::Sometimes, Some(_)) => {}
-            (_, Some(path)) => violations.push((p.name, model.format_path(path))),
+            (_, Some(latest)) => {
+                let shortest = first
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .and_then(|(_, s)| path_to(model, s.clone()));
+                let path = shortest.as_ref().unwrap_or(latest);
+                let trace = format!(
+                    "{} actions:\n{}",
+                    path.clone().into_actions().len(),
+                    model.format_path(path)
+                );
+                violations.push((p.name, trace));
+            }
             (_, None) => {}
         }
     }
+    let elapsed = started.elapsed();
     Outcome {
         world: name,
         settings,

@@ -51,7 +51,7 @@ pub enum Fate {
     /// On its way to the store; the answer will come.
     Flying,
     /// Landed; the answer is on its way back.
-    Landed(Reply),
+    Landed(Box<Reply>),
     /// Landed, but the answer is lost: the caller times out.
     AnswerLost,
     /// Lost before landing: the caller times out and it never lands.
@@ -85,7 +85,7 @@ pub enum Io {
     Idle {
         wake_at: u32,
     },
-    Busy(Op),
+    Busy(Box<Op>),
     /// No process (killed, or exited after SIGTERM).
     Stopped,
 }
@@ -152,6 +152,8 @@ pub struct State {
     /// (epoch, session) of every owner change that landed.
     pub epochs: Vec<(u64, String)>,
     pub epoch_reuse: Option<EpochReuse>,
+    /// Takeovers that landed (a lease timed out on someone, not released).
+    pub takeovers: u8,
     /// Liveness worlds only: since when nobody has been active.
     pub idle_since: Option<u32>,
 }

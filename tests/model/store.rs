@@ -2,7 +2,7 @@
 //! `WriteRequest::apply`, `HandoverRequest::apply_to`, as the memory store does), and the
 //! epochs it hands out.
 
-use drlease::lease::LeaseRecord;
+use drlease::lease::{LeaseRecord, WriteKind};
 
 use super::state::{EpochReuse, Reply, Request, State};
 
@@ -40,6 +40,9 @@ impl State {
                 }
                 if w.kind.changes_owner() {
                     self.hand_out(w.new.epoch, &w.new.session);
+                }
+                if w.kind == WriteKind::Takeover {
+                    self.takeovers = self.takeovers.saturating_add(1);
                 }
                 let next = w.apply(self.item.as_ref(), 0);
                 self.set_item(Some(next.clone()), keep_history);

@@ -13,12 +13,21 @@ fn t(q: u32) -> String {
     format!("{:.1}s", (q as u64 * QUANTUM_MS) as f64 / 1000.0)
 }
 
+/// Epochs near the top read as `MAX-n`.
+pub fn epoch(e: u64) -> String {
+    match u64::MAX - e {
+        0 => "MAX".into(),
+        n if n < 100 => format!("MAX-{n}"),
+        _ => e.to_string(),
+    }
+}
+
 pub fn item(r: Option<&LeaseRecord>) -> String {
     let Some(r) = r else {
         return "absent".into();
     };
     let v = r.version.as_deref().unwrap_or("-");
-    let e = r.epoch.map_or("-".into(), |e| e.to_string());
+    let e = r.epoch.map_or("-".into(), epoch);
     let lease = r
         .lease_duration_ms
         .map_or("-".into(), |ms| format!("{ms}ms"));
@@ -52,7 +61,7 @@ fn write(w: &WriteRequest) -> String {
         "{}{to} v={} e{} (if {expect})",
         w.kind.as_str(),
         w.new.version,
-        w.new.epoch
+        epoch(w.new.epoch)
     )
 }
 
@@ -196,7 +205,9 @@ impl LeaseModel {
         if let Some(reuse) = &path.last_state().epoch_reuse {
             out.push_str(&format!(
                 "  epoch {} handed out to {} and again to {}\n",
-                reuse.epoch, reuse.first, reuse.second
+                epoch(reuse.epoch),
+                reuse.first,
+                reuse.second
             ));
         }
         out

@@ -185,6 +185,12 @@ const ALL_PROCESS: &[ProcessKind] = &[
     ProcessKind::Term,
 ];
 const CRASHES: &[ProcessKind] = &[ProcessKind::Kill, ProcessKind::Term];
+const FREEZES: &[OperatorKind] = &[
+    OperatorKind::Freeze,
+    OperatorKind::Unfreeze,
+    OperatorKind::Handover,
+];
+const DELETIONS: &[OperatorKind] = &[OperatorKind::Delete, OperatorKind::Seed];
 const MAINTENANCE: &[OperatorKind] = &[
     OperatorKind::Freeze,
     OperatorKind::Unfreeze,
@@ -223,16 +229,32 @@ pub fn ci_worlds() -> Vec<World> {
             operator_lease: 3,
             faults: faults(1, 2, 0),
             init: Init::Seed,
+            depth: 18,
+            liveness: false,
+        },
+        World {
+            name:
+                "long and short settings; operator (short settings) freezes, unfreezes, hands over",
+            cands: vec![S::LONG, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                operator_kinds: FREEZES,
+                ..faults(1, 0, 2)
+            },
+            init: Init::Seed,
             depth: 20,
             liveness: false,
         },
         World {
-            name: "long and short settings; operator with short settings",
+            name: "long and short settings; operator (short settings) deletes, create-table seeds",
             cands: vec![S::LONG, S::SHORT],
             operator_lease: S::SHORT.lease,
-            faults: faults(0, 0, 2),
+            faults: Faults {
+                operator_kinds: DELETIONS,
+                ..faults(1, 0, 2)
+            },
             init: Init::Seed,
-            depth: 22,
+            depth: 20,
             liveness: false,
         },
         World {
@@ -262,7 +284,7 @@ pub fn ci_worlds() -> Vec<World> {
                 ..faults(0, 1, 0)
             },
             init: Init::TopEpoch,
-            depth: 20,
+            depth: 30,
             liveness: false,
         },
         World {
@@ -274,7 +296,7 @@ pub fn ci_worlds() -> Vec<World> {
                 ..faults(0, 1, 0)
             },
             init: Init::Seed,
-            depth: 45,
+            depth: 40,
             liveness: true,
         },
     ]
