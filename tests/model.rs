@@ -39,7 +39,7 @@
 #[path = "model/mod.rs"]
 mod model;
 
-use model::world::{ci_worlds, deep_worlds};
+use model::world::{blind_to_windows, ci_worlds, deep_worlds};
 
 #[test]
 fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {
@@ -77,4 +77,25 @@ fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {
         "model check failed:\n{}",
         failures.join("\n")
     );
+}
+
+/// The checker has teeth whatever the state of the core: with the window rule switched off
+/// (the core never told where granted windows end), a SIGTERM releases under an open window
+/// and the next holder's controller is granted one beside it.
+#[test]
+fn a_core_blind_to_granted_windows_is_caught() {
+    let outcome = model::check(blind_to_windows());
+    eprintln!("{}", outcome.summary());
+    let found: Vec<_> = outcome.violations.iter().map(|(p, _)| *p).collect();
+    assert!(
+        found.contains(&model::TWO_WINDOWS),
+        "expected overlapping windows, found {found:?}"
+    );
+    if let Some((_, trace)) = outcome
+        .violations
+        .iter()
+        .find(|(p, _)| *p == model::TWO_WINDOWS)
+    {
+        eprintln!("{trace}");
+    }
 }

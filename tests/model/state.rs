@@ -106,10 +106,14 @@ pub struct Cand {
 }
 
 impl Cand {
+    /// What `/active` answers: the core's view at this instant, and passive from SIGTERM on
+    /// (the signal handler revokes the gate before the loop hears of it).
     pub fn is_active(&self, c: usize, now: u32) -> bool {
-        self.core
-            .as_ref()
-            .is_some_and(|k| k.view().role_at(local(c, now)) == Role::Active)
+        self.release_deadline.is_none()
+            && self
+                .core
+                .as_ref()
+                .is_some_and(|k| k.view().role_at(local(c, now)) == Role::Active)
     }
 
     pub fn window_open(&self, now: u32) -> bool {

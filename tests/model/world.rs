@@ -24,14 +24,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The smallest lease the quantum allows: interval 100 ms, lease 300 ms, deadline 200 ms.
+    /// The smallest lease the quantum allows: interval 100 ms, lease 300 ms, deadline 200 ms;
+    /// a window as long as the whole validity.
     pub const SHORT: Settings = Settings {
-        name: "short (interval 1, lease 3, deadline 2, window 1)",
+        name: "short (interval 1, lease 3, deadline 2, window 2)",
         interval: 1,
         lease: 3,
         deadline: 2,
         confirm: 0,
-        window: 1,
+        window: 2,
     };
     /// A lease more than twice as long, renewed half as often.
     pub const LONG: Settings = Settings {
@@ -137,6 +138,8 @@ pub struct World {
     pub depth: usize,
     /// Check that someone is active within the failover bound (quanta), fault-free worlds.
     pub liveness: bool,
+    /// The core is told where the windows granted end (false only in the negative control).
+    pub honour_windows: bool,
 }
 
 impl World {
@@ -231,6 +234,7 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::Seed,
             depth: 18,
             liveness: false,
+            honour_windows: true,
         },
         World {
             name:
@@ -244,6 +248,7 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::Seed,
             depth: 20,
             liveness: false,
+            honour_windows: true,
         },
         World {
             name: "long and short settings; operator (short settings) deletes, create-table seeds",
@@ -256,6 +261,7 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::Seed,
             depth: 20,
             liveness: false,
+            honour_windows: true,
         },
         World {
             name: "short and long settings; lost messages, eligibility, kill, SIGTERM",
@@ -265,6 +271,7 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::Seed,
             depth: 20,
             liveness: false,
+            honour_windows: true,
         },
         World {
             name: "equal settings with a confirm delay; operator with the same settings",
@@ -274,6 +281,7 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::Seed,
             depth: 18,
             liveness: false,
+            honour_windows: true,
         },
         World {
             name: "epochs near the top; SIGTERM and restart",
@@ -286,6 +294,7 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::TopEpoch,
             depth: 30,
             liveness: false,
+            honour_windows: true,
         },
         World {
             name: "liveness: no faults but a kill -9 or SIGTERM, long and short settings",
@@ -298,39 +307,71 @@ pub fn ci_worlds() -> Vec<World> {
             init: Init::Seed,
             depth: 40,
             liveness: true,
+            honour_windows: true,
         },
     ]
 }
 
-/// `DRLEASE_MODEL_DEEP=1`: three candidates, everything at once, deeper.
+/// `DRLEASE_MODEL_DEEP=1` (with `--release`): three candidates with every kind of fault
+/// (one of each class, so it stays within memory), and two-candidate worlds deeper, with a
+/// slow network (late answers, requests landing after their caller gave up) and restores.
 pub fn deep_worlds() -> Vec<World> {
     use Settings as S;
-    let every = Faults {
+    let one_each = Faults {
         network: 1,
-        process: 2,
+        process: 1,
         process_kinds: ALL_PROCESS,
-        operator: 2,
-        operator_kinds: ALL_OPERATOR,
-        slow: true,
+        operator: 1,
+        operator_kinds: MAINTENANCE,
+        slow: false,
     };
     vec![
         World {
-            name: "deep: three candidates, short, long, confirm; every fault",
+            name: "deep: three candidates, short, long, confirm; one fault of each class",
             cands: vec![S::SHORT, S::LONG, S::CONFIRM],
             operator_lease: S::SHORT.lease,
-            faults: every.clone(),
+            faults: one_each.clone(),
             init: Init::Seed,
-            depth: 24,
+            depth: 18,
             liveness: false,
+            honour_windows: true,
         },
         World {
-            name: "deep: three equal candidates from no item; every fault",
+            name: "deep: three equal candidates from no item; one fault of each class",
             cands: vec![S::SHORT, S::SHORT, S::SHORT],
             operator_lease: S::SHORT.lease,
-            faults: every,
+            faults: one_each,
             init: Init::Absent,
-            depth: 24,
+            depth: 22,
             liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "deep: equal short settings; slow network, lost messages, eligibility, kill, SIGTERM",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                slow: true,
+                ..faults(2, 2, 0)
+            },
+            init: Init::Seed,
+            depth: 22,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "deep: equal short settings; restores, deletions, kill, SIGTERM",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                process_kinds: CRASHES,
+                operator_kinds: ALL_OPERATOR,
+                ..faults(0, 2, 2)
+            },
+            init: Init::Seed,
+            depth: 34,
+            liveness: false,
+            honour_windows: true,
         },
         World {
             name: "deep liveness: three candidates, kill -9 or SIGTERM",
@@ -338,11 +379,30 @@ pub fn deep_worlds() -> Vec<World> {
             operator_lease: 3,
             faults: Faults {
                 process_kinds: CRASHES,
-                ..faults(0, 2, 0)
+                ..faults(0, 1, 0)
             },
             init: Init::Seed,
-            depth: 70,
+            depth: 50,
             liveness: true,
+            honour_windows: true,
         },
     ]
+}
+
+/// The negative control: a core never told of the windows its gate granted releases while
+/// one is open, and the next holder's window overlaps it. The checker must find that.
+pub fn blind_to_windows() -> World {
+    World {
+        name: "negative control: the core is not told of the windows granted",
+        cands: vec![Settings::SHORT, Settings::SHORT],
+        operator_lease: 3,
+        faults: Faults {
+            process_kinds: CRASHES,
+            ..faults(0, 1, 0)
+        },
+        init: Init::Seed,
+        depth: 18,
+        liveness: false,
+        honour_windows: false,
+    }
 }
