@@ -57,8 +57,19 @@ fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {
         w.depth = depth.unwrap_or(w.depth);
     }
     let mut failures = Vec::new();
+    let (mut states, mut unique, mut secs) = (0, 0, 0.0);
+    let mut settings: Vec<&str> = worlds
+        .iter()
+        .flat_map(|w| w.cands.iter().map(|s| s.name))
+        .collect();
+    settings.sort();
+    settings.dedup();
+    let count = worlds.len();
     for world in worlds {
         let outcome = model::check(world);
+        states += outcome.states;
+        unique += outcome.unique;
+        secs += (outcome.elapsed + outcome.tracing).as_secs_f64();
         eprintln!("{}", outcome.summary());
         for (property, trace) in &outcome.violations {
             eprintln!("  violated: {property}; shortest trace:\n{trace}");
@@ -72,6 +83,11 @@ fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {
             ));
         }
     }
+    eprintln!(
+        "model check: {count} worlds, {states} states generated, {unique} unique, {secs:.1}s; \
+         settings covered: {}",
+        settings.join("; ")
+    );
     assert!(
         failures.is_empty(),
         "model check failed:\n{}",

@@ -164,10 +164,8 @@ impl LeaseModel {
                 OperatorKind::Restore => {
                     let current = s.item.as_ref().map(|r| r.version_key());
                     for (i, (r, replaced)) in s.history.iter().enumerate() {
-                        if !r.is_seed()
-                            && Some(r.version_key()) != current
-                            && s.now >= replaced + 2 * self.world.max_lease()
-                        {
+                        let old = replaced.is_none_or(|t| s.now >= t + 2 * self.world.max_lease());
+                        if !r.is_seed() && Some(r.version_key()) != current && old {
                             out.push(Action::Restore(i));
                         }
                     }

@@ -82,7 +82,38 @@ impl LeaseModel {
                 };
                 (Some(released), vec![(epoch, "z0".to_string())])
             }
+            Init::Backup => {
+                let seed = operator::seed("op0".into(), lease_ms).apply(None, 0);
+                (Some(seed), Vec::new())
+            }
         }
+    }
+
+    /// What a restore may pick from at the start.
+    fn initial_history(&self) -> Vec<(LeaseRecord, Option<u32>)> {
+        if self.world.init != Init::Backup {
+            return Vec::new();
+        }
+        let lease_ms = self.world.cands[0].lease as u64 * QUANTUM_MS;
+        let held = LeaseRecord {
+            owner: "z".into(),
+            version: Some("z0.1".into()),
+            epoch: Some(5),
+            lease_duration_ms: Some(lease_ms),
+            owner_session: Some("z0".into()),
+            ..Default::default()
+        };
+        let released = LeaseRecord {
+            owner: String::new(),
+            version: Some("z0.2".into()),
+            epoch: Some(5),
+            lease_duration_ms: Some(lease_ms),
+            owner_session: Some(String::new()),
+            released_by: Some("z0".into()),
+            released_from: Some("z0.1".into()),
+            ..Default::default()
+        };
+        vec![(held, None), (released, None)]
     }
 }
 
@@ -119,7 +150,7 @@ impl Model for LeaseModel {
                 .collect(),
             absent_since: item.is_none().then_some(0),
             item,
-            history: Vec::new(),
+            history: self.initial_history(),
             orphans: Vec::new(),
             budget: Budget {
                 network: f.network,

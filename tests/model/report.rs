@@ -28,7 +28,11 @@ pub struct Outcome {
     pub states: usize,
     pub unique: usize,
     pub max_depth: usize,
+    /// Actions deep the run looked.
+    pub depth: usize,
+    /// The exploration, and then the searches for shortest traces.
     pub elapsed: Duration,
+    pub tracing: Duration,
     /// Safety or liveness properties that failed, each with its shortest trace. The time
     /// includes finding those traces.
     pub violations: Vec<(&'static str, String)>,
@@ -39,13 +43,16 @@ pub struct Outcome {
 impl Outcome {
     pub fn summary(&self) -> String {
         format!(
-            "{}\n  settings: {}\n  {} states generated, {} unique, max depth {}, {:.1}s; {}",
+            "{}\n  settings: {}\n  every state up to {} actions deep: {} states generated, {} unique \
+             (stateright's max depth {}), {:.1}s (+{:.1}s for shortest traces); {}",
             self.world,
             self.settings,
+            self.depth,
             self.states,
             self.unique,
             self.max_depth,
             self.elapsed.as_secs_f64(),
+            self.tracing.as_secs_f64(),
             if self.violations.is_empty() {
                 "no violation".to_string()
             } else {
@@ -67,6 +74,7 @@ pub fn check(world: World) -> Outcome {
     let target = model.world.depth + 2;
     let started = Instant::now();
     let checker = model.checker().target_max_depth(target).spawn_bfs().join();
+    let elapsed = started.elapsed();
     let discoveries = checker.discoveries();
     let model = checker.model();
     let first = model
@@ -97,14 +105,16 @@ pub fn check(world: World) -> Outcome {
             (_, None) => {}
         }
     }
-    let elapsed = started.elapsed();
+    let tracing = started.elapsed() - elapsed;
     Outcome {
         world: name,
         settings,
         states: checker.state_count(),
         unique: checker.unique_state_count(),
         max_depth: checker.max_depth(),
+        depth: model.world.depth,
         elapsed,
+        tracing,
         violations,
         vacuous,
     }

@@ -142,9 +142,9 @@ pub struct State {
     pub now: u32,
     pub cands: Vec<Cand>,
     pub item: Option<LeaseRecord>,
-    /// Every version the item had, with the model time it was last replaced (only kept when
-    /// restores may happen: it is what they pick from).
-    pub history: Vec<(LeaseRecord, u32)>,
+    /// Every version the item had, with the model time it was last replaced (`None`: before
+    /// the run, in a backup), only kept when restores may happen: it is what they pick from.
+    pub history: Vec<(LeaseRecord, Option<u32>)>,
     /// Since when the item has been missing (`create-table` waits before seeding).
     pub absent_since: Option<u32>,
     pub orphans: Vec<Orphan>,

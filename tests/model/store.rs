@@ -18,8 +18,8 @@ impl State {
                     .iter_mut()
                     .find(|(r, _)| r.version_key() == old.version_key())
                 {
-                    Some(entry) => entry.1 = now,
-                    None => self.history.push((old, now)),
+                    Some(entry) => entry.1 = Some(now),
+                    None => self.history.push((old, Some(now))),
                 }
             }
         }

@@ -125,6 +125,10 @@ pub enum Init {
     /// A release by a process long gone, at the second-highest epoch there is: the next two
     /// owners exhaust the epochs.
     TopEpoch,
+    /// The seed of a recreated table, with a backup of the old table's last versions (a
+    /// tenure of a process long gone at epoch 5, and its own release) that a restore may
+    /// write back at any time.
+    Backup,
 }
 
 #[derive(Clone, Debug)]
@@ -284,6 +288,19 @@ pub fn ci_worlds() -> Vec<World> {
             honour_windows: true,
         },
         World {
+            name: "long and short settings; restores from a backup, lost messages",
+            cands: vec![S::LONG, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                operator_kinds: &[OperatorKind::Restore],
+                ..faults(1, 0, 2)
+            },
+            init: Init::Backup,
+            depth: 18,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
             name: "epochs near the top; SIGTERM and restart",
             cands: vec![S::SHORT, S::SHORT],
             operator_lease: 3,
@@ -355,12 +372,12 @@ pub fn deep_worlds() -> Vec<World> {
                 ..faults(2, 2, 0)
             },
             init: Init::Seed,
-            depth: 22,
+            depth: 16,
             liveness: false,
             honour_windows: true,
         },
         World {
-            name: "deep: equal short settings; restores, deletions, kill, SIGTERM",
+            name: "deep: equal short settings; every operator write and restores from a backup, kill, SIGTERM",
             cands: vec![S::SHORT, S::SHORT],
             operator_lease: S::SHORT.lease,
             faults: Faults {
@@ -368,8 +385,8 @@ pub fn deep_worlds() -> Vec<World> {
                 operator_kinds: ALL_OPERATOR,
                 ..faults(0, 2, 2)
             },
-            init: Init::Seed,
-            depth: 34,
+            init: Init::Backup,
+            depth: 20,
             liveness: false,
             honour_windows: true,
         },
