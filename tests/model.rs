@@ -11,12 +11,14 @@
 //!   is answered after other steps; in slow worlds answers take quanta and a request may
 //!   land after its caller gave up;
 //! - time advances one quantum (100 ms), once every due step is taken;
-//! - eligibility flips, kill -9 (and a later restart: fresh core, new session, same
-//!   identity), SIGTERM (`begin_release`, the gate revoked, exit by the release deadline);
+//! - eligibility flips (applied between store calls, as the loop does), kill -9 (and a later
+//!   restart: fresh core, new session, same identity), SIGTERM (the gate revoked at once,
+//!   `begin_release` at the loop's next turn, exit by the release deadline);
 //! - an operator, with a lease duration of its own, freezes, unfreezes, requests a handover,
 //!   deletes the item, seeds it (`create-table`, one operator lease after it vanished), or a
-//!   restore writes back a version not current for two leases (the simulation's rule: a
-//!   version back sooner than a read interval is no change to anyone who polls);
+//!   restore writes back a version from a backup taken before the run, or one not current
+//!   for two leases (the simulation's rule: a version back sooner than a read interval is no
+//!   change to anyone who polls, so no lease scheme can tell);
 //! - a controller whose sidecar answers active is granted a window up to min(validity
 //!   left, write window), as `Gate::ask` does; the core learns where the latest window ends
 //!   at the next publish (`set_granted_until`), and the window outlives its sidecar.
@@ -24,16 +26,23 @@
 //! Properties, checked in every state (every deadline falls on a quantum, so that is every
 //! instant): never two candidates active; never two controllers' windows open; no epoch
 //! handed out to two tenures before a restore or deletion; in fault-free worlds (one kill
-//! -9 or SIGTERM allowed), someone active within the documented failover bound.
+//! -9 or SIGTERM allowed), someone active within the documented failover bound (lease +
+//! interval + confirm delay, the longest of each). `sometimes` properties show each world
+//! is not vacuous, and a negative control (a core never told of granted windows) must fail.
+//!
+//! stateright keeps the *latest* violating path it finds, one of the longest after a full
+//! run; the model notes the first violating state instead and a second breadth-first search
+//! finds the shortest path to it (`model/report.rs`).
 //!
 //! Not modelled: clock-rate drift (0.4% is below one quantum at these depths: every clock
 //! runs at one rate, each from its own origin), paused processes, failback requests
 //! (priorities), store outages other than lost messages, `store_is_private`.
 //!
 //! Faults are budgeted per run (a few of each class), which is what keeps the worlds finite
-//! at the depth asked for. The CI run takes about two minutes of a debug build;
-//! `DRLEASE_MODEL_DEEP=1` adds three-candidate worlds with every fault at once, deeper
-//! (use `--release`). `DRLEASE_MODEL_WORLD=<part of a name>` runs only matching worlds,
+//! at the depth asked for. The CI run takes about two minutes of a debug build on a busy
+//! machine; `DRLEASE_MODEL_DEEP=1` adds three-candidate worlds, a slow network and every
+//! operator write at once, deeper (use `--release`; about 10 minutes, up to 5 GB).
+//! `DRLEASE_MODEL_WORLD=<part of a name>` runs only matching worlds,
 //! `DRLEASE_MODEL_DEPTH=<n>` sets every world's depth.
 
 #[path = "model/mod.rs"]

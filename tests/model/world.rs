@@ -392,14 +392,14 @@ pub fn deep_worlds() -> Vec<World> {
         },
         World {
             name: "deep liveness: three candidates, kill -9 or SIGTERM",
-            cands: vec![S::LONG, S::SHORT, S::CONFIRM],
+            cands: vec![S::CONFIRM, S::SHORT, S::SHORT],
             operator_lease: 3,
             faults: Faults {
                 process_kinds: CRASHES,
                 ..faults(0, 1, 0)
             },
             init: Init::Seed,
-            depth: 50,
+            depth: 44,
             liveness: true,
             honour_windows: true,
         },
