@@ -386,7 +386,7 @@ pub fn deep_worlds() -> Vec<World> {
                 ..faults(0, 2, 2)
             },
             init: Init::Backup,
-            depth: 20,
+            depth: 16,
             liveness: false,
             honour_windows: true,
         },
