@@ -39,9 +39,10 @@
 //! (priorities), store outages other than lost messages, `store_is_private`.
 //!
 //! Faults are budgeted per run (a few of each class), which is what keeps the worlds finite
-//! at the depth asked for. The CI run takes about two minutes of a debug build on a busy
-//! machine; `DRLEASE_MODEL_DEEP=1` adds three-candidate worlds, a slow network and every
-//! operator write at once, deeper (use `--release`; about 10 minutes, up to 5 GB).
+//! at the depth asked for. The CI run takes 40 s of a debug build on a quiet machine, about
+//! two minutes on a busy one; `DRLEASE_MODEL_DEEP=1` adds three-candidate worlds, a slow
+//! network and every operator write at once, deeper (use `--release`; about 8 minutes and
+//! 9 GB of memory).
 //! `DRLEASE_MODEL_WORLD=<part of a name>` runs only matching worlds,
 //! `DRLEASE_MODEL_DEPTH=<n>` sets every world's depth.
 
