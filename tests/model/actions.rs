@@ -1,0 +1,176 @@
+//! Every choice the world may make in a state: the nondeterminism the checker branches on.
+
+use super::state::{Fate, Io, State};
+use super::world::{OperatorKind, ProcessKind};
+use super::LeaseModel;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// The candidate's loop takes its next step (it is due).
+    Step(usize),
+    /// Its request reaches the store; the answer is still on its way back.
+    Land(usize),
+    /// Its request reaches the store and the answer comes back at once.
+    Deliver(usize),
+    /// The answer of its landed request arrives.
+    Answer(usize),
+    /// Fault: the request landed, the answer is lost.
+    LoseAnswer(usize),
+    /// Fault: the request is lost before it lands.
+    LoseRequest(usize),
+    /// Fault (slow worlds): the request is held up past the call timeout; it may land later.
+    Delay(usize),
+    /// The call timeout fires: the core gets a timeout error.
+    Timeout(usize),
+    /// A request whose caller is gone or gave up lands now.
+    LandOrphan(usize),
+    /// Time advances by one quantum.
+    Tick,
+    /// The controller asks and is granted a write window.
+    Grant(usize),
+    /// The controller's health flips.
+    Eligible(usize, bool),
+    Kill(usize),
+    Term(usize),
+    /// A stopped candidate starts again: fresh core, new session, same identity.
+    Restart(usize),
+    Freeze,
+    Unfreeze,
+    /// `drlease handover` to this identity (`*`: anyone).
+    Handover(String),
+    Delete,
+    Seed,
+    /// The version at this index of the history is written back.
+    Restore(usize),
+}
+
+impl LeaseModel {
+    pub fn enabled(&self, s: &State, out: &mut Vec<Action>) {
+        let w = &self.world;
+        for (c, cand) in s.cands.iter().enumerate() {
+            let process =
+                |k: ProcessKind| s.budget.process > 0 && w.faults.process_kinds.contains(&k);
+            match &cand.io {
+                Io::Stopped => out.push(Action::Restart(c)),
+                Io::Idle { wake_at } => {
+                    if *wake_at <= s.now {
+                        out.push(Action::Step(c));
+                    }
+                    if process(ProcessKind::Eligibility) {
+                        let eligible = cand.core.as_ref().is_some_and(|k| k.is_eligible());
+                        out.push(Action::Eligible(c, !eligible));
+                    }
+                }
+                Io::Busy(op) => {
+                    let network = s.budget.network > 0;
+                    match &op.fate {
+                        Fate::Flying => {
+                            out.push(Action::Deliver(c));
+                            out.push(Action::Land(c));
+                            if network {
+                                out.push(Action::LoseRequest(c));
+                                if w.faults.slow {
+                                    out.push(Action::Delay(c));
+                                }
+                            }
+                        }
+                        Fate::Landed(_) => {
+                            out.push(Action::Answer(c));
+                            if network {
+                                out.push(Action::LoseAnswer(c));
+                            }
+                        }
+                        Fate::AnswerLost | Fate::Lost | Fate::Late => {}
+                    }
+                    // A call still under way at its timeout is one more network fault.
+                    let doomed = matches!(op.fate, Fate::AnswerLost | Fate::Lost | Fate::Late);
+                    if s.now >= op.timeout_at && (doomed || network) {
+                        out.push(Action::Timeout(c));
+                    }
+                }
+            }
+            if cand.core.is_some() {
+                if self.grant_extends(s, c) {
+                    out.push(Action::Grant(c));
+                }
+                if process(ProcessKind::Kill) {
+                    out.push(Action::Kill(c));
+                }
+                if process(ProcessKind::Term) && cand.release_deadline.is_none() {
+                    out.push(Action::Term(c));
+                }
+            }
+        }
+        for i in 0..s.orphans.len() {
+            out.push(Action::LandOrphan(i));
+        }
+        if s.budget.operator > 0 {
+            self.operator_actions(s, out);
+        }
+        if self.may_tick(s) {
+            out.push(Action::Tick);
+        }
+    }
+
+    /// Time moves on only once every candidate has taken its due step and every call that
+    /// must end in this quantum has ended: the loops run promptly (a paused process is a
+    /// fault the role rule covers on its own, and is not modelled).
+    fn may_tick(&self, s: &State) -> bool {
+        s.cands.iter().all(|cand| match &cand.io {
+            Io::Stopped => true,
+            Io::Idle { wake_at } => *wake_at > s.now,
+            Io::Busy(op) => {
+                s.now < op.timeout_at
+                    && (self.world.faults.slow
+                        || !matches!(op.fate, Fate::Flying | Fate::Landed(_)))
+            }
+        })
+    }
+
+    fn operator_actions(&self, s: &State, out: &mut Vec<Action>) {
+        for kind in self.world.faults.operator_kinds {
+            match kind {
+                OperatorKind::Freeze => {
+                    if !s.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                        out.push(Action::Freeze);
+                    }
+                }
+                OperatorKind::Unfreeze => {
+                    if s.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                        out.push(Action::Unfreeze);
+                    }
+                }
+                OperatorKind::Handover => {
+                    if let Some(r) = s.item.as_ref().filter(|r| r.is_held()) {
+                        for target in self.identities.iter().map(String::as_str).chain(["*"]) {
+                            if target != r.owner && r.handover_to.as_deref() != Some(target) {
+                                out.push(Action::Handover(target.to_string()));
+                            }
+                        }
+                    }
+                }
+                OperatorKind::Delete => {
+                    if s.item.is_some() {
+                        out.push(Action::Delete);
+                    }
+                }
+                OperatorKind::Seed => {
+                    if s.absent_since
+                        .is_some_and(|t| s.now >= t + self.world.longest_lease())
+                    {
+                        out.push(Action::Seed);
+                    }
+                }
+                OperatorKind::Restore => {
+                    let current = s.item.as_ref().map(|r| r.version_key());
+                    for (i, (r, replaced)) in s.history.iter().enumerate() {
+                        let old = replaced.is_none_or(|t| s.now >= t + 2 * self.world.max_lease());
+                        if !r.is_seed() && Some(r.version_key()) != current && old {
+                            out.push(Action::Restore(i));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! What each choice does to the world. The candidates' side runs the real `LeaseCore` the
+//! way `src/lease_loop.rs` does: `next_step` when due, the answer (or a timeout error) back
+//! through `on_read` / `on_write`, and after every call a publish, which hands the core the
+//! end of the latest window its gate granted (`set_granted_until`, as `Gate::set` returns it).
+
+use drlease::lease::{CoreConfig, LeaseCore, StoreError};
+
+use super::actions::Action;
+use super::state::{local, model_time, Cand, Fate, Io, Op, Orphan, Reply, Request, State};
+use super::world::{quanta, OperatorKind};
+use super::LeaseModel;
+
+impl LeaseModel {
+    pub fn apply(&self, s: &mut State, action: Action) {
+        match action {
+            Action::Step(c) => self.step(s, c),
+            Action::Land(c) => self.land(s, c),
+            Action::Deliver(c) => {
+                self.land(s, c);
+                self.answer(s, c);
+            }
+            Action::Answer(c) => self.answer(s, c),
+            Action::LoseAnswer(c) => {
+                s.budget.network -= 1;
+                self.set_fate(s, c, Fate::AnswerLost);
+            }
+            Action::LoseRequest(c) => {
+                s.budget.network -= 1;
+                self.set_fate(s, c, Fate::Lost);
+            }
+            Action::Delay(c) => {
+                s.budget.network -= 1;
+                self.set_fate(s, c, Fate::Late);
+            }
+            Action::Timeout(c) => self.time_out(s, c),
+            Action::LandOrphan(i) => {
+                let orphan = s.orphans.remove(i);
+                s.land(&orphan.req, self.keep_history());
+            }
+            Action::Tick => {
+                s.now += 1;
+                let now = s.now;
+                s.orphans.retain(|o| o.expiry >= now);
+            }
+            Action::Grant(c) => self.grant(s, c),
+            Action::Eligible(c, eligible) => {
+                s.budget.process -= 1;
+                let cand = &mut s.cands[c];
+                if let Some(core) = cand.core.as_mut() {
+                    // The loop applies it and publishes at once (an ineligible holder stops
+                    // answering active now), then steps.
+                    core.set_eligible(eligible);
+                }
+                self.publish(cand, c);
+                cand.io = Io::Idle { wake_at: s.now };
+            }
+            Action::Kill(c) => {
+                s.budget.process -= 1;
+                let cand = &mut s.cands[c];
+                if let Io::Busy(op) = &cand.io {
+                    if matches!(op.fate, Fate::Flying | Fate::Late) {
+                        // Already on the wire: it may still land, in this quantum (or, in
+                        // slow worlds, until its call would have timed out).
+                        let expiry = if self.world.faults.slow {
+                            op.timeout_at
+                        } else {
+                            s.now
+                        };
+                        s.orphans.push(Orphan {
+                            from: c,
+                            req: op.req.clone(),
+                            expiry,
+                        });
+                    }
+                }
+                stop(cand);
+            }
+            Action::Term(c) => {
+                s.budget.process -= 1;
+                // The signal handler revokes the gate at once, even during a store call, and
+                // gives the loop until the last window ends plus the release deadline.
+                let release = quanta(self.world.cands[c].timing().release_deadline());
+                let cand = &mut s.cands[c];
+                cand.release_deadline = Some(cand.gate_until.max(s.now) + release);
+                if let Io::Idle { wake_at } = &mut cand.io {
+                    *wake_at = s.now;
+                }
+            }
+            Action::Restart(c) => self.restart(s, c),
+            Action::Freeze
+            | Action::Unfreeze
+            | Action::Handover(_)
+            | Action::Delete
+            | Action::Seed
+            | Action::Restore(_) => {
+                s.budget.operator -= 1;
+                self.operate(s, action);
+            }
+        }
+        for c in 0..s.cands.len() {
+            self.settle(s, c);
+        }
+        if self.world.liveness {
+            s.idle_since = if s.actives().is_empty() {
+                s.idle_since.or(Some(s.now))
+            } else {
+                None
+            };
+        }
+    }
+
+    pub fn keep_history(&self) -> bool {
+        self.world
+            .faults
+            .operator_kinds
+            .contains(&OperatorKind::Restore)
+            && self.world.faults.operator > 0
+    }
+
+    pub fn start(&self, c: usize, generation: u8) -> LeaseCore {
+        LeaseCore::new(CoreConfig {
+            identity: self.identities[c].clone(),
+            session: format!("{}{generation}", self.identities[c]),
+            timing: drlease::timing::Timing {
+                longest_lease: std::time::Duration::from_millis(
+                    self.world.longest_lease() as u64 * super::world::QUANTUM_MS,
+                ),
+                ..self.world.cands[c].timing()
+            },
+            store_is_private: false,
+            affinity: Default::default(),
+            regions: None,
+        })
+    }
+
+    fn restart(&self, s: &mut State, c: usize) {
+        let cand = &mut s.cands[c];
+        cand.generation += 1;
+        cand.core = Some(self.start(c, cand.generation));
+        cand.io = Io::Idle { wake_at: s.now };
+        cand.gate_until = 0;
+        cand.release_deadline = None;
+    }
+
+    fn step(&self, s: &mut State, c: usize) {
+        let now = s.now;
+        let timeout = self.world.cands[c].call_timeout();
+        let cand = &mut s.cands[c];
+        let Some(core) = cand.core.as_mut() else {
+            return;
+        };
+        if let Some(deadline) = cand.release_deadline {
+            if !core.is_releasing() {
+                core.begin_release();
+                self.publish(cand, c);
+            }
+            if now >= deadline {
+                // Gave up releasing in time: the process exits.
+                stop(cand);
+                return;
+            }
+        }
+        let core = cand.core.as_mut().expect("alive");
+        let step = core.next_step(local(c, now));
+        self.publish(cand, c);
+        let timeout_at = (now + timeout).min(cand.release_deadline.unwrap_or(u32::MAX));
+        let op = |req| {
+            Io::Busy(Box::new(Op {
+                req,
+                sent: now,
+                timeout_at,
+                fate: Fate::Flying,
+            }))
+        };
+        cand.io = match step {
+            drlease::lease::Step::Done => {
+                stop(cand);
+                return;
+            }
+            drlease::lease::Step::Wait(at) => {
+                let wake = model_time(c, at).max(now + 1);
+                Io::Idle {
+                    wake_at: wake.min(cand.release_deadline.unwrap_or(u32::MAX)),
+                }
+            }
+            drlease::lease::Step::Read => op(Request::Read),
+            drlease::lease::Step::Write(req) => op(Request::Write(req)),
+            drlease::lease::Step::RequestHandover(req) => op(Request::Handover(req)),
+            drlease::lease::Step::Claim(claim) => op(Request::Claim(claim)),
+            drlease::lease::Step::ReadMarks | drlease::lease::Step::WriteMark(_) => {
+                unreachable!("region marks are off in these one-store worlds")
+            }
+        };
+    }
+
+    /// A due step that only waits is taken at once: the loop calls `next_step` as soon as
+    /// it is free, and a wait sends nothing, so no other choice could come between that
+    /// matters. (Shorter paths, and fewer states.)
+    fn settle(&self, s: &mut State, c: usize) {
+        let now = s.now;
+        let cand = &mut s.cands[c];
+        let (Some(core), Io::Idle { wake_at }) = (cand.core.as_ref(), &cand.io) else {
+            return;
+        };
+        if *wake_at > now
+            || cand
+                .release_deadline
+                .is_some_and(|d| now >= d || !core.is_releasing())
+        {
+            return;
+        }
+        let mut probe = core.clone();
+        if let drlease::lease::Step::Wait(at) = probe.next_step(local(c, now)) {
+            let wake = model_time(c, at).max(now + 1);
+            cand.core = Some(probe);
+            cand.io = Io::Idle {
+                wake_at: wake.min(cand.release_deadline.unwrap_or(u32::MAX)),
+            };
+            self.publish(cand, c);
+        }
+    }
+
+    fn land(&self, s: &mut State, c: usize) {
+        let Io::Busy(op) = &s.cands[c].io else {
+            return;
+        };
+        let req = op.req.clone();
+        let reply = s.land(&req, self.keep_history());
+        self.set_fate(s, c, Fate::Landed(Box::new(reply)));
+    }
+
+    fn set_fate(&self, s: &mut State, c: usize, fate: Fate) {
+        if let Io::Busy(op) = &mut s.cands[c].io {
+            op.fate = fate;
+        }
+    }
+
+    fn answer(&self, s: &mut State, c: usize) {
+        let now = local(c, s.now);
+        let cand = &mut s.cands[c];
+        let Io::Busy(op) = std::mem::replace(&mut cand.io, Io::Idle { wake_at: s.now }) else {
+            return;
+        };
+        let Fate::Landed(reply) = op.fate else {
+            cand.io = Io::Busy(op);
+            return;
+        };
+        let core = cand.core.as_mut().expect("a busy candidate is alive");
+        let sent = local(c, op.sent);
+        match (&op.req, *reply) {
+            (Request::Read, Reply::Read(item)) => core.on_read(sent, now, Ok(item)),
+            (Request::Write(req), Reply::Written(r)) => core.on_write(req, sent, now, Ok(r)),
+            (Request::Write(req), _) => {
+                core.on_write(req, sent, now, Err(StoreError::ConditionFailed))
+            }
+            (Request::Handover(req), Reply::HandoverSet) => {
+                core.on_handover_request(req, now, Ok(()))
+            }
+            (Request::Handover(req), _) => {
+                core.on_handover_request(req, now, Err(StoreError::ConditionFailed))
+            }
+            (Request::Claim(claim), Reply::Claimed) => core.on_claim(claim, now, Ok(())),
+            (Request::Claim(claim), _) => {
+                core.on_claim(claim, now, Err(StoreError::ConditionFailed))
+            }
+            (Request::Read, _) => unreachable!("a read is answered with the item"),
+        }
+        self.publish(cand, c);
+    }
+
+    fn time_out(&self, s: &mut State, c: usize) {
+        let now = local(c, s.now);
+        let timeout = self.world.cands[c].timing().call_timeout();
+        let cand = &mut s.cands[c];
+        let Io::Busy(op) = std::mem::replace(&mut cand.io, Io::Idle { wake_at: s.now }) else {
+            return;
+        };
+        if matches!(op.fate, Fate::Flying | Fate::Landed(_)) {
+            // Slow, not lost: still a fault of the network.
+            s.budget.network -= 1;
+        }
+        if op.fate == Fate::Late {
+            s.orphans.push(Orphan {
+                from: c,
+                req: op.req.clone(),
+                expiry: op.sent + 2 * self.world.cands[c].call_timeout(),
+            });
+        }
+        let cand = &mut s.cands[c];
+        let core = cand.core.as_mut().expect("a busy candidate is alive");
+        let sent = local(c, op.sent);
+        let err = StoreError::Timeout(timeout);
+        match &op.req {
+            Request::Read => core.on_read(sent, now, Err(err)),
+            Request::Write(req) => core.on_write(req, sent, now, Err(err)),
+            Request::Handover(req) => core.on_handover_request(req, now, Err(err)),
+            Request::Claim(claim) => core.on_claim(claim, now, Err(err)),
+        }
+        self.publish(cand, c);
+    }
+
+    /// The loop publishes its view after every call; `Gate::set` hands back where the latest
+    /// window granted ends, and the core is told (unless the world is the negative control
+    /// that shows the checker catches windows outliving a release).
+    fn publish(&self, cand: &mut Cand, c: usize) {
+        let until = local(c, cand.gate_until);
+        if let Some(core) = cand.core.as_mut().filter(|_| self.world.honour_windows) {
+            core.set_granted_until(until);
+        }
+    }
+
+    /// Would the controller get a window now that ends later than every earlier one?
+    pub fn grant_extends(&self, s: &State, c: usize) -> bool {
+        self.granted_window(s, c)
+            .is_some_and(|until| until > s.cands[c].gate_until)
+    }
+
+    /// The window an "active" answer grants now (as `Gate::ask` does): up to the validity
+    /// left, at most the configured window. None when the gate grants nothing.
+    fn granted_window(&self, s: &State, c: usize) -> Option<u32> {
+        let cand = &s.cands[c];
+        if cand.release_deadline.is_some() || !cand.is_active(c, s.now) {
+            return None;
+        }
+        let until = cand.core.as_ref()?.view().active_until?;
+        Some(model_time(c, until).min(s.now + self.world.cands[c].window))
+    }
+
+    fn grant(&self, s: &mut State, c: usize) {
+        if let Some(until) = self.granted_window(s, c) {
+            let cand = &mut s.cands[c];
+            cand.gate_until = cand.gate_until.max(until);
+            cand.controller_until = cand.controller_until.max(until);
+        }
+    }
+}
+
+fn stop(cand: &mut Cand) {
+    cand.core = None;
+    cand.io = Io::Stopped;
+    cand.gate_until = 0;
+    cand.release_deadline = None;
+}

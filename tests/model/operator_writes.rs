@@ -1,0 +1,58 @@
+//! Writers of the item other than the candidates, each through the CLI's own request
+//! builders (`drlease::lease::operator`) and with settings of its own: an operator reads
+//! and writes in one instant.
+
+use drlease::lease::operator::{self, HandoverRequest};
+
+use super::actions::Action;
+use super::state::State;
+use super::world::QUANTUM_MS;
+use super::LeaseModel;
+
+impl LeaseModel {
+    pub fn operate(&self, s: &mut State, action: Action) {
+        // The CLI declares (and create-table waits) the longest lease in force.
+        let lease_ms = self.world.longest_lease() as u64 * QUANTUM_MS;
+        let keep = self.keep_history();
+        s.operator_writes += 1;
+        let token = format!("op{}", s.operator_writes);
+        match action {
+            Action::Freeze => {
+                let req = operator::freeze(s.item.as_ref(), token, lease_ms);
+                let next = req.apply(s.item.as_ref(), 0);
+                s.set_item(Some(next), keep);
+            }
+            Action::Unfreeze => {
+                if let Some(frozen) = s.item.clone().filter(|r| r.is_frozen()) {
+                    let req = operator::unfreeze(&frozen, token, lease_ms);
+                    s.set_item(Some(req.apply(Some(&frozen), 0)), keep);
+                }
+            }
+            Action::Handover(target) => {
+                if let Some(mut r) = s.item.clone() {
+                    let version = r.version.clone().unwrap_or_default();
+                    if HandoverRequest::by_operator(&version, &target).apply_to(&mut r) {
+                        // Changes no version: the item is edited in place.
+                        s.item = Some(r);
+                    }
+                }
+            }
+            Action::Delete => {
+                s.rolled_back = true;
+                s.set_item(None, keep);
+            }
+            Action::Seed => {
+                if s.item.is_none() {
+                    let req = operator::seed(token, lease_ms);
+                    s.set_item(Some(req.apply(None, 0)), keep);
+                }
+            }
+            Action::Restore(i) => {
+                let restored = s.history[i].0.clone();
+                s.rolled_back = true;
+                s.set_item(Some(restored), keep);
+            }
+            _ => unreachable!("not an operator's write: {action:?}"),
+        }
+    }
+}
