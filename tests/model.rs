@@ -49,7 +49,7 @@
 #[path = "model/mod.rs"]
 mod model;
 
-use model::world::{blind_to_windows, ci_worlds, deep_worlds};
+use model::catalog::{blind_to_windows, ci_worlds, deep_worlds};
 
 #[test]
 fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {

@@ -7,6 +7,7 @@ use stateright::{Model, Property};
 
 mod actions;
 mod apply;
+pub mod catalog;
 mod operator_writes;
 mod report;
 mod state;

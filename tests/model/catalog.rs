@@ -1,0 +1,241 @@
+//! The worlds the test runs: the CI set, the deep set, and the negative control.
+
+use super::world::{Faults, Init, OperatorKind, ProcessKind, Settings, World};
+
+const ALL_PROCESS: &[ProcessKind] = &[
+    ProcessKind::Eligibility,
+    ProcessKind::Kill,
+    ProcessKind::Term,
+];
+const CRASHES: &[ProcessKind] = &[ProcessKind::Kill, ProcessKind::Term];
+const FREEZES: &[OperatorKind] = &[
+    OperatorKind::Freeze,
+    OperatorKind::Unfreeze,
+    OperatorKind::Handover,
+];
+const DELETIONS: &[OperatorKind] = &[OperatorKind::Delete, OperatorKind::Seed];
+const MAINTENANCE: &[OperatorKind] = &[
+    OperatorKind::Freeze,
+    OperatorKind::Unfreeze,
+    OperatorKind::Handover,
+    OperatorKind::Delete,
+    OperatorKind::Seed,
+];
+const ALL_OPERATOR: &[OperatorKind] = &[
+    OperatorKind::Freeze,
+    OperatorKind::Unfreeze,
+    OperatorKind::Handover,
+    OperatorKind::Delete,
+    OperatorKind::Seed,
+    OperatorKind::Restore,
+];
+
+fn faults(network: u8, process: u8, operator: u8) -> Faults {
+    Faults {
+        network,
+        process,
+        process_kinds: ALL_PROCESS,
+        operator,
+        operator_kinds: MAINTENANCE,
+        slow: false,
+    }
+}
+
+/// The CI run: two candidates, small budgets, depths that finish in about two minutes of
+/// a debug build.
+pub fn ci_worlds() -> Vec<World> {
+    use Settings as S;
+    vec![
+        World {
+            name: "equal short settings; lost messages, eligibility, kill, SIGTERM",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: 3,
+            faults: faults(1, 2, 0),
+            init: Init::Seed,
+            depth: 18,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name:
+                "long and short settings; operator (short settings) freezes, unfreezes, hands over",
+            cands: vec![S::LONG, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                operator_kinds: FREEZES,
+                ..faults(1, 0, 2)
+            },
+            init: Init::Seed,
+            depth: 20,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "long and short settings; operator (short settings) deletes, create-table seeds",
+            cands: vec![S::LONG, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                operator_kinds: DELETIONS,
+                ..faults(1, 0, 2)
+            },
+            init: Init::Seed,
+            depth: 20,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "short and long settings; lost messages, eligibility, kill, SIGTERM",
+            cands: vec![S::SHORT, S::LONG],
+            operator_lease: 3,
+            faults: faults(1, 1, 0),
+            init: Init::Seed,
+            depth: 20,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "equal settings with a confirm delay; operator with the same settings",
+            cands: vec![S::CONFIRM, S::CONFIRM],
+            operator_lease: S::CONFIRM.lease,
+            faults: faults(1, 0, 2),
+            init: Init::Seed,
+            depth: 18,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "long and short settings; restores from a backup, lost messages",
+            cands: vec![S::LONG, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                operator_kinds: &[OperatorKind::Restore],
+                ..faults(1, 0, 2)
+            },
+            init: Init::Backup,
+            depth: 18,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "epochs near the top; SIGTERM and restart",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: 3,
+            faults: Faults {
+                process_kinds: CRASHES,
+                ..faults(0, 1, 0)
+            },
+            init: Init::TopEpoch,
+            depth: 30,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "liveness: no faults but a kill -9 or SIGTERM, long and short settings",
+            cands: vec![S::LONG, S::SHORT],
+            operator_lease: 3,
+            faults: Faults {
+                process_kinds: CRASHES,
+                ..faults(0, 1, 0)
+            },
+            init: Init::Seed,
+            depth: 40,
+            liveness: true,
+            honour_windows: true,
+        },
+    ]
+}
+
+/// `DRLEASE_MODEL_DEEP=1` (with `--release`): three candidates with every kind of fault
+/// (one of each class, so it stays within memory), and two-candidate worlds deeper, with a
+/// slow network (late answers, requests landing after their caller gave up) and restores.
+pub fn deep_worlds() -> Vec<World> {
+    use Settings as S;
+    let one_each = Faults {
+        network: 1,
+        process: 1,
+        process_kinds: ALL_PROCESS,
+        operator: 1,
+        operator_kinds: MAINTENANCE,
+        slow: false,
+    };
+    vec![
+        World {
+            name: "deep: three candidates, short, long, confirm; one fault of each class",
+            cands: vec![S::SHORT, S::LONG, S::CONFIRM],
+            operator_lease: S::SHORT.lease,
+            faults: one_each.clone(),
+            init: Init::Seed,
+            depth: 18,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "deep: three equal candidates from no item; one fault of each class",
+            cands: vec![S::SHORT, S::SHORT, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: one_each,
+            init: Init::Absent,
+            depth: 22,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "deep: equal short settings; slow network, lost messages, eligibility, kill, SIGTERM",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                slow: true,
+                ..faults(2, 2, 0)
+            },
+            init: Init::Seed,
+            depth: 16,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "deep: equal short settings; every operator write and restores from a backup, kill, SIGTERM",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: S::SHORT.lease,
+            faults: Faults {
+                process_kinds: CRASHES,
+                operator_kinds: ALL_OPERATOR,
+                ..faults(0, 2, 2)
+            },
+            init: Init::Backup,
+            depth: 16,
+            liveness: false,
+            honour_windows: true,
+        },
+        World {
+            name: "deep liveness: three candidates, kill -9 or SIGTERM",
+            cands: vec![S::CONFIRM, S::SHORT, S::SHORT],
+            operator_lease: 3,
+            faults: Faults {
+                process_kinds: CRASHES,
+                ..faults(0, 1, 0)
+            },
+            init: Init::Seed,
+            depth: 44,
+            liveness: true,
+            honour_windows: true,
+        },
+    ]
+}
+
+/// The negative control: a core never told of the windows its gate granted releases while
+/// one is open, and the next holder's window overlaps it. The checker must find that.
+pub fn blind_to_windows() -> World {
+    World {
+        name: "negative control: the core is not told of the windows granted",
+        cands: vec![Settings::SHORT, Settings::SHORT],
+        operator_lease: 3,
+        faults: Faults {
+            process_kinds: CRASHES,
+            ..faults(0, 1, 0)
+        },
+        init: Init::Seed,
+        depth: 18,
+        liveness: false,
+        honour_windows: false,
+    }
+}
