@@ -26,7 +26,6 @@ pub fn claim_key(lease: &str, release_version: &str) -> String {
     format!("{lease}/claims/{release_version}")
 }
 
-/// How long a claim item is kept before DynamoDB's TTL may delete it. A claim matters only
-/// while a candidate may still remember the tenure behind the release (at most one lease
-/// duration, at most a day by `MAX_STORED_LEASE_DURATION_MS`); a day more covers it.
-pub const CLAIM_TTL_SECS: i64 = 2 * 24 * 3600;
+// Claims are never expired: a release written back from a backup of any age must still
+// find its claim (one small item per release taken; safe to delete only those older than
+// every backup that might be written back item by item).

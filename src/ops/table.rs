@@ -39,12 +39,12 @@ pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot turn on TTL for table '{table}'"))?;
     match ttl {
         Ttl::On => say!(
-            "table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat and claim items)"
+            "table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat items)"
         ),
         Ttl::NotSupported => say!(
             "table {table} is ACTIVE; it is multi-Region strongly consistent (MRSC), where \
-             DynamoDB does not support TTL: heartbeat items (one per pod) and claim items (one \
-             per handover or shutdown) are not expired; they are small, and safe to delete \
+             DynamoDB does not support TTL: heartbeat items (one per pod) are not expired; \
+             sidecars delete their own on shutdown, and any left behind are safe to delete \
              once a day older than their expiresAt"
         ),
     }

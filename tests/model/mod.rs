@@ -163,7 +163,15 @@ impl Model for LeaseModel {
             rolled_back: false,
             epochs,
             epoch_reuse: None,
-            claims: Vec::new(),
+            // A release in the backup was superseded before the run: whoever took it
+            // claimed it, and claims are kept (they are never expired).
+            claims: self
+                .initial_history()
+                .iter()
+                .filter(|(r, _)| r.is_released())
+                .filter_map(|(r, _)| r.version.clone())
+                .map(|v| (v, "z-successor".to_string()))
+                .collect(),
             takeovers: 0,
             idle_since: self.world.liveness.then_some(0),
         }]

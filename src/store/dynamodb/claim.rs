@@ -1,15 +1,15 @@
 //! Release claims in DynamoDB: one item per claimed release, `<lease>/claims/<version>`,
-//! created by a conditional PutItem and expired by the table's TTL on `expiresAt`.
+//! created by a conditional PutItem and kept (no `expiresAt`: a release written back from a
+//! backup of any age must still find its claim).
 //! Why they exist: `crate::lease::claim`.
 
 use std::collections::HashMap;
 
 use super::errors::classify;
-use super::heartbeat::EXPIRES_AT;
 use super::item::{self, n, s};
 use super::DynamoStore;
 use crate::clock::wall_secs;
-use crate::lease::claim::{claim_key, CLAIM_TTL_SECS};
+use crate::lease::claim::claim_key;
 use crate::lease::{ReleaseClaim, StoreError};
 
 pub const CLAIMED_BY: &str = "claimedBy";
@@ -26,10 +26,6 @@ impl DynamoStore {
             (CLAIMED_BY.to_string(), s(&claim.session)),
             ("claimedByOwner".to_string(), s(&claim.owner)),
             (item::UPDATED.to_string(), n(now)),
-            (
-                EXPIRES_AT.to_string(),
-                n(now.saturating_add(CLAIM_TTL_SECS)),
-            ),
         ]);
         // Absent, or already ours: a resend after a lost answer succeeds.
         self.connection()

@@ -1,5 +1,5 @@
 //! Creating the lease table: partition key `leaseName` (S), on-demand billing, TTL on the
-//! heartbeat and claim items' `expiresAt` (where the table supports it: not MRSC).
+//! heartbeat items' `expiresAt` (where the table supports it: not MRSC).
 
 use std::time::Duration;
 
@@ -139,11 +139,11 @@ pub async fn wait_active(
 pub enum Ttl {
     On,
     /// A multi-Region strongly consistent (MRSC) table: DynamoDB does not support TTL
-    /// there, so heartbeat and claim items are never expired by the table.
+    /// there, so heartbeat items are never expired by the table.
     NotSupported,
 }
 
-/// Turns on TTL for the heartbeat and claim items (idempotent). The table must be ACTIVE.
+/// Turns on TTL for the heartbeat items (idempotent). The table must be ACTIVE.
 pub async fn enable_ttl(conn: &Connection, table: &str) -> Result<Ttl, StoreError> {
     let strong = describe(conn, table)
         .await?
