@@ -38,9 +38,9 @@ pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot turn on TTL for table '{table}'"))?;
     match ttl {
-        Ttl::On => say!(
-            "table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat items)"
-        ),
+        Ttl::On => {
+            say!("table {table} is ACTIVE; TTL on expiresAt is on (expires heartbeat items)")
+        }
         Ttl::NotSupported => say!(
             "table {table} is ACTIVE; it is multi-Region strongly consistent (MRSC), where \
              DynamoDB does not support TTL: heartbeat items (one per pod) are not expired; \
