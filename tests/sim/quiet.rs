@@ -84,8 +84,20 @@ impl Sim {
         } else {
             0
         };
-        let bound =
-            ((lease + interval) as f64 * slow) as u64 + 2 * rtt + confirm_cost + failback_cost + MS;
+        // After the store went backwards (a deletion or a restore) an epoch a pod saw may be
+        // above the item's: a holder's own release is then timed rather than taken at once,
+        // and a claim refused to one taker re-times it for that one. One lease more, once.
+        let rollback_cost = if self.rolled_back {
+            (lease as f64 * slow) as u64 + 2 * rtt
+        } else {
+            0
+        };
+        let bound = ((lease + interval) as f64 * slow) as u64
+            + 2 * rtt
+            + confirm_cost
+            + failback_cost
+            + rollback_cost
+            + MS;
         let became_active = self.run_until(killed + bound * 2, |s| !s.actives().is_empty())?;
         let took = self.now - killed;
         self.stats.failover = Duration::from_nanos(took);
