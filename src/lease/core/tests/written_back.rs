@@ -83,22 +83,7 @@ fn a_restored_unfreeze_is_acquired_at_once_beside_the_holder_that_claimed_it() {
             restored = true;
         }
     });
-    eprintln!(
-        "b writes: {:?}",
-        b.writes
-            .iter()
-            .map(|(t, r)| (t, r.kind))
-            .collect::<Vec<_>>()
-    );
-    eprintln!(
-        "c writes: {:?}",
-        c.writes
-            .iter()
-            .map(|(t, r)| (t, r.kind))
-            .collect::<Vec<_>>()
-    );
-    eprintln!("claims: b {:?} c {:?}", b.claims, c.claims);
-    eprintln!("overlap {overlap:?}");
+    show(&[("b", &b), ("c", &c)], overlap);
     assert!(restored);
     assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
 }
@@ -136,22 +121,7 @@ fn a_handover_taken_by_timing_leaves_no_claim_and_its_restored_copy_is_taken_at_
             restored = true;
         }
     });
-    eprintln!(
-        "x writes: {:?}",
-        x.writes
-            .iter()
-            .map(|(t, r)| (t, r.kind))
-            .collect::<Vec<_>>()
-    );
-    eprintln!(
-        "y writes: {:?}",
-        y.writes
-            .iter()
-            .map(|(t, r)| (t, r.kind))
-            .collect::<Vec<_>>()
-    );
-    eprintln!("claims: x {:?} y {:?}", x.claims, y.claims);
-    eprintln!("overlap {overlap:?}");
+    show(&[("x", &x), ("y", &y)], overlap);
     assert!(restored, "y never took the lease");
     assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
 }
@@ -207,22 +177,7 @@ fn restored_own_release(cut_off: bool) -> Duration {
             restored = true;
         }
     });
-    eprintln!(
-        "b writes: {:?}",
-        b.writes
-            .iter()
-            .map(|(t, r)| (t, r.kind))
-            .collect::<Vec<_>>()
-    );
-    eprintln!(
-        "c writes: {:?}",
-        c.writes
-            .iter()
-            .map(|(t, r)| (t, r.kind))
-            .collect::<Vec<_>>()
-    );
-    eprintln!("claims: b {:?} c {:?}", b.claims, c.claims);
-    eprintln!("overlap {overlap:?}");
+    show(&[("b", &b), ("c", &c)], overlap);
     assert!(restored, "b never took the release");
     overlap
 }
@@ -276,4 +231,13 @@ fn an_own_region_mark_above_the_items_epoch_keeps_the_lease_without_an_active() 
         active_at.is_some(),
         "no active for ten lease durations ({tenures} tenures, none marked)"
     );
+}
+
+/// What each pod wrote and claimed, for a failing run's output.
+fn show(pods: &[(&str, &Harness)], overlap: Duration) {
+    for (name, h) in pods {
+        let writes: Vec<_> = h.writes.iter().map(|(t, r)| (t, r.kind)).collect();
+        eprintln!("{name} writes: {writes:?}; claims: {:?}", h.claims);
+    }
+    eprintln!("overlap {overlap:?}");
 }
