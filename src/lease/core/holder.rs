@@ -134,7 +134,7 @@ impl LeaseCore {
         // A renewal keeps what the tenure owes; a new tenure owes its region mark.
         let mark_owed = match (&self.holding, req.kind) {
             (Some(h), WriteKind::Renew) => h.mark_owed.clone(),
-            _ => self.mark_owed_for(req.new.epoch),
+            _ => self.own_mark(req.new.epoch),
         };
         let check_peers = self.cfg.regions.is_some() && mark_owed.is_none();
         self.holding = Some(Holding {

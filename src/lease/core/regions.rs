@@ -12,8 +12,8 @@ impl LeaseCore {
         self.cfg.regions.as_ref()
     }
 
-    /// Our mark for a tenure at `epoch`.
-    fn own_mark(&self, epoch: u64) -> Option<RegionMark> {
+    /// Our mark for a tenure at `epoch` (what a new tenure owes, when regions are on).
+    pub(super) fn own_mark(&self, epoch: u64) -> Option<RegionMark> {
         Some(RegionMark {
             region: self.regions()?.own.clone(),
             epoch,
@@ -50,11 +50,6 @@ impl LeaseCore {
             .peer_marks_read
             .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
         (!fresh).then(|| self.gated(now, self.not_before, Step::ReadMarks))
-    }
-
-    /// What a new tenure owes: its mark, when regions are on.
-    pub(super) fn mark_owed_for(&self, epoch: u64) -> Option<RegionMark> {
-        self.own_mark(epoch)
     }
 
     /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.

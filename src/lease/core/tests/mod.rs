@@ -263,7 +263,7 @@ pub(super) fn seed() -> LeaseRecord {
 pub(super) fn run_together(
     hs: &mut [&mut Harness],
     d: Duration,
-    mut each: impl FnMut(&[&mut Harness]),
+    mut each: impl FnMut(&mut [&mut Harness]),
 ) {
     let until = hs.iter().map(|h| h.now).max().unwrap_or(Mono::ZERO).plus(d);
     for _ in 0..1_000_000 {

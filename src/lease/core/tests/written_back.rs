@@ -14,16 +14,7 @@ fn together_measuring_overlap(
     let mut overlap = Duration::ZERO;
     let mut since: Option<Mono> = None;
     let until = hs.iter().map(|h| h.now).max().unwrap().plus(d);
-    for _ in 0..1_000_000 {
-        let Some(next) = (0..hs.len())
-            .filter(|&i| hs[i].now < until)
-            .min_by_key(|&i| hs[i].now)
-        else {
-            break;
-        };
-        if !hs[next].step() {
-            hs[next].now = until;
-        }
+    run_together(hs, d, |hs| {
         event(hs);
         let t = hs.iter().map(|h| h.now).min().unwrap();
         let actives = hs
@@ -38,7 +29,7 @@ fn together_measuring_overlap(
             }
             _ => {}
         }
-    }
+    });
     if let Some(s) = since {
         overlap += until.since(s);
     }
