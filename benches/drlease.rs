@@ -321,7 +321,7 @@ fn main() {
             w.next(Duration::from_secs(2)).expect("current state");
             dl_proxy.set(common::proxy::Fault::Blackhole);
             if let Some(e) = w.next(Duration::from_secs(5)) {
-                let now = drlease::clock::Clock::now(&drlease::clock::BootClock)
+                let now = drlease::sys::clock::Clock::now(&drlease::sys::clock::BootClock)
                     .as_duration()
                     .as_nanos() as f64;
                 late.push((now - e["decided_at_ns"].as_f64().unwrap_or(now)) / 1e6);

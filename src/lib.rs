@@ -1,29 +1,21 @@
 //! drlease: a DR lease sidecar. See README.md for what it does and how to run it.
 //!
-//! Layout: `lease` is the pure decision core; `lease_loop` drives it against a `store`;
-//! `state` carries what the loop decides to the `http` layer, whose role answers go
-//! through the `gate` (write windows); `config` and `cli` turn
-//! flags, environment and Admiral's file into settings, whose `timing` holds every timing
-//! relation; `daemon` wires it all together.
+//! Layers, each importing only from those listed before it:
+//! - `sys`: small OS helpers (clocks, durations, tokens, the file limit, logging);
+//! - `lease`: the pure lease logic, every rule of the promise (the core, its timing, the
+//!   role rule and the gate, the item record and its conditions);
+//! - `store`: the `LeaseStore` trait, the memory store and DynamoDB;
+//! - `config`: flags, environment and Admiral's file turned into settings;
+//! - `run`: what runs the core (the lease loop, what it publishes, the eligibility probe,
+//!   the heartbeat task, the deadline timer, events and metrics);
+//! - `http` (the endpoints) and `ops` (operator commands), side by side;
+//! - `app`: the command line and the daemon's start-up and shutdown.
 
-pub mod app_health;
-pub mod cli;
-pub mod clock;
+pub mod app;
 pub mod config;
-pub mod daemon;
-pub mod duration;
-pub mod events;
-pub mod fd_limit;
-pub mod gate;
-pub mod heartbeat_task;
-pub mod http;
+pub(crate) mod http;
 pub mod lease;
-pub mod lease_loop;
-pub mod logging;
-pub mod metrics;
 pub mod ops;
-pub mod printable;
-pub mod state;
+pub(crate) mod run;
 pub mod store;
-pub mod timing;
-pub mod token;
+pub mod sys;

@@ -1,10 +1,12 @@
 use std::process::ExitCode;
 
-use drlease::cli::{self, Command};
-use drlease::config::duration::parse_duration;
+use drlease::app::cli::{self, Command};
+use drlease::app::daemon;
 use drlease::config::{Environment, Settings};
-use drlease::printable::{printable, Printable};
-use drlease::{daemon, logging, ops};
+use drlease::ops;
+use drlease::sys::duration::parse_duration;
+use drlease::sys::logging;
+use drlease::sys::printable::{printable, Printable};
 
 fn hostname() -> Option<String> {
     let uname = rustix::system::uname();

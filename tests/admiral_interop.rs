@@ -41,7 +41,7 @@ struct AdmiralChecker {
 }
 
 fn now_secs() -> i64 {
-    drlease::clock::wall_ms() / 1000
+    drlease::sys::clock::wall_ms() / 1000
 }
 
 impl AdmiralChecker {

@@ -85,7 +85,7 @@ async fn an_unhealthy_controller_does_not_pin_the_lease() {
 /// ineligible, and every active one after it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_candidate_in_warm_up_does_not_acquire() {
-    use drlease::clock::{BootClock, Clock};
+    use drlease::sys::clock::{BootClock, Clock};
     let Some(f) = fixture().await else { return };
     const WARMUP: Duration = Duration::from_secs(2);
     let spawned_ns = BootClock.now().as_duration().as_nanos() as u64;

@@ -163,7 +163,7 @@ fn a_neighbour_holding_more_connections_than_the_file_limit_cannot_starve_the_ga
     const LIMIT: u64 = 1024;
     const ATTACK: usize = 1100;
     // This process needs more than its own soft limit may be to hold the attack.
-    drlease::fd_limit::raise();
+    drlease::sys::fd_limit::raise();
     let gate_port = free_port();
     let launch = Launch {
         nofile: Some(LIMIT),

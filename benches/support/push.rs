@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use drlease::clock::{BootClock, Clock};
+use drlease::sys::clock::{BootClock, Clock};
 
 use crate::common::sidecar::http;
 use crate::common::sse::SseReader;

@@ -4,7 +4,7 @@
 
 use std::net::Ipv6Addr;
 
-use crate::printable::Printable;
+use crate::sys::printable::Printable;
 
 /// An `http://host[:port]/path` URL. Only plain HTTP: the controller is in the same pod.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use crate::duration;
 mod affinity;
 mod command_line;
 mod eligibility;
@@ -31,11 +30,11 @@ pub use types::{ConfigError, LogFormat, Source, StoreKind};
 
 pub use health_url::HealthUrl;
 
-use duration::{format_duration, parse_duration};
+use crate::sys::duration::{format_duration, parse_duration};
 use file::FileConfig;
 
+pub use crate::lease::timing::{Timing, TimingError};
 use crate::store::dynamodb::ConnectOptions;
-pub use crate::timing::{Timing, TimingError};
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9797";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);

@@ -3,8 +3,8 @@
 
 use super::ConfigError;
 use crate::lease::{FROZEN_OWNER, HANDOVER_ANY};
-use crate::printable::{is_unprintable, Printable};
 use crate::store::dynamodb::heartbeat::HEARTBEAT_INFIX;
+use crate::sys::printable::{is_unprintable, Printable};
 
 /// An identity is written as `leaseOwner` and shown in logs, `status` and `handover`: no
 /// control characters (they would be escaped everywhere, and no operator could type the

@@ -429,9 +429,9 @@ fn bad_affinity_settings_are_named() {
 #[test]
 fn never_acquire_is_a_bare_flag_too() {
     let (_, line) =
-        crate::cli::parse_from(["drlease", "run", "--store", "memory", "--never-acquire"]);
+        crate::app::cli::parse_from(["drlease", "run", "--store", "memory", "--never-acquire"]);
     assert_eq!(line.never_acquire.as_deref(), Some("true"));
-    let (_, line) = crate::cli::parse_from(["drlease", "run", "--priority", "-1"]);
+    let (_, line) = crate::app::cli::parse_from(["drlease", "run", "--priority", "-1"]);
     assert_eq!(line.priority.as_deref(), Some("-1"));
 }
 

@@ -1,6 +1,6 @@
 //! The endpoints a controller asks before it writes: `/active`, `/passive`, `/role` and
 //! Admiral's `/health/ready`. Every answer that says "active" grants a write window
-//! (`X-Drlease-Valid-For-Ms`, `X-Drlease-Epoch`); see `crate::gate`.
+//! (`X-Drlease-Valid-For-Ms`, `X-Drlease-Epoch`); see `crate::lease::gate`.
 
 use std::time::Duration;
 
@@ -13,11 +13,11 @@ use serde::Serialize;
 
 use super::handlers::text;
 use super::AppState;
-use crate::app_health::AppHealth;
-use crate::clock::Mono;
-use crate::duration::{format_duration, parse_duration};
-use crate::gate::{Answer, Grant};
+use crate::lease::gate::{Answer, Grant};
 use crate::lease::Role;
+use crate::run::eligibility::AppHealth;
+use crate::sys::clock::Mono;
+use crate::sys::duration::{format_duration, parse_duration};
 
 /// The sidecar's clock reading (CLOCK_BOOTTIME, nanoseconds) at which a role answer was
 /// computed. The clock is shared by every process on a host, so answers from several
@@ -80,7 +80,7 @@ fn check_query(query: &str) -> Result<(), String> {
         if names().skip(i + 1).any(|other| other == name) {
             return Err(format!(
                 "query parameter '{}' is given more than once; send it once",
-                crate::printable::Printable(name)
+                crate::sys::printable::Printable(name)
             ));
         }
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 
-use crate::metrics::Metrics;
-use crate::state::SharedState;
+use crate::run::metrics::Metrics;
+use crate::run::state::SharedState;
 
 pub mod gate_endpoints;
 pub mod handlers;

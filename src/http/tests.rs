@@ -7,16 +7,16 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::*;
-use crate::clock::{Clock, ManualClock, Mono};
 use crate::lease::Role;
 use crate::lease::View;
-use crate::state::{test_channel, Publisher, Snapshot};
+use crate::run::state::{test_channel, Publisher, Snapshot};
+use crate::sys::clock::{Clock, ManualClock, Mono};
 
 struct Fixture {
     app: Router,
     gate: Router,
-    shared: crate::state::SharedState,
-    events: Arc<crate::events::EventLog>,
+    shared: crate::run::state::SharedState,
+    events: Arc<crate::run::events::EventLog>,
     clock: Arc<ManualClock>,
     publisher: Publisher,
 }
@@ -565,8 +565,8 @@ async fn the_gate_listener_serves_only_the_role_endpoints() {
     }
 }
 
-fn facts(role: Role) -> crate::events::Facts {
-    crate::events::Facts {
+fn facts(role: Role) -> crate::run::events::Facts {
+    crate::run::events::Facts {
         role,
         holder: Some("pod-a".into()),
         epoch: Some(7),

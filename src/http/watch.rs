@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::handlers::text;
 use super::AppState;
-use crate::events::{Event, EventLog};
+use crate::run::events::{Event, EventLog};
 
 /// Keep-alive comments: often enough for proxies and clients to see a live stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);

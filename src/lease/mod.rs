@@ -1,11 +1,15 @@
-//! The lease: its item, the pure decision core, and the view it publishes.
+//! The pure lease logic: every rule of the promise lives under this folder. The item and
+//! its conditions (`record`), the decision core (`core`), its timing (`timing`), the rule
+//! that turns state into a role (`view`) and the write windows granted on it (`gate`).
 
 pub mod claim;
 pub mod core;
+pub mod gate;
 pub mod operator;
 pub mod record;
 pub mod region;
 mod store_error;
+pub mod timing;
 pub mod view;
 
 pub use self::core::{CoreConfig, LeaseCore, Step};
@@ -16,4 +20,5 @@ pub use record::{
 };
 pub use region::{RegionMark, Regions};
 pub use store_error::StoreError;
+pub use timing::{Timing, TimingError};
 pub use view::{Role, View};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::clock::Mono;
+use crate::sys::clock::Mono;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,13 +72,7 @@ pub struct View {
 
 impl View {
     pub fn role_at(&self, now: Mono) -> Role {
-        if !self.initialized {
-            return Role::Unknown;
-        }
-        match self.active_until {
-            Some(until) if now < until => Role::Active,
-            _ => Role::Passive,
-        }
+        role_at(self.initialized, self.active_until, now)
     }
 
     /// Validity left at `now`, zero when not active.
@@ -86,6 +80,19 @@ impl View {
         self.active_until
             .map(|until| until.since(now))
             .unwrap_or_default()
+    }
+}
+
+/// The one rule that turns published state into a role, used by the view and by the gate:
+/// unknown before the first decision, active strictly before the validity deadline,
+/// passive from it on (so a stalled loop stops anyone answering active on its own).
+pub fn role_at(initialized: bool, active_until: Option<Mono>, now: Mono) -> Role {
+    if !initialized {
+        return Role::Unknown;
+    }
+    match active_until {
+        Some(until) if now < until => Role::Active,
+        _ => Role::Passive,
     }
 }
 

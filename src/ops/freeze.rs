@@ -9,7 +9,7 @@ use super::{describe_holder, read_lease};
 use crate::config::Settings;
 use crate::lease::operator;
 use crate::store::{LeaseStore, StoreError};
-use crate::token::random_token;
+use crate::sys::token::random_token;
 
 pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
     let store = super::open(settings).await?;

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use super::{describe_holder, read_lease};
-use crate::clock::wall_ms;
-use crate::config::duration::format_duration;
 use crate::config::Settings;
 use crate::lease::operator::HandoverRequest;
 use crate::lease::HANDOVER_ANY;
 use crate::store::{LeaseStore, StoreError};
+use crate::sys::clock::wall_ms;
+use crate::sys::duration::format_duration;
 
 pub async fn run(
     settings: &Settings,

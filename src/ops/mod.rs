@@ -15,7 +15,7 @@ use crate::store::LeaseStore;
 /// no line can clear the operator's screen, retitle the window or fake another line.
 macro_rules! say {
     ($($arg:tt)*) => {
-        println!("{}", $crate::printable::Printable(&format!($($arg)*)))
+        println!("{}", $crate::sys::printable::Printable(&format!($($arg)*)))
     };
 }
 

@@ -5,11 +5,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::read_lease;
-use crate::clock::wall_ms;
 use crate::config::Settings;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
 use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::DynamoStore;
+use crate::sys::clock::wall_ms;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {

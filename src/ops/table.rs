@@ -4,13 +4,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::config::duration::format_duration;
 use crate::config::Settings;
 use crate::lease::operator;
 use crate::store::dynamodb::table::{create_table, enable_ttl, wait_active, Ttl};
 use crate::store::dynamodb::DynamoStore;
 use crate::store::{LeaseStore, StoreError};
-use crate::token::random_token;
+use crate::sys::duration::format_duration;
+use crate::sys::token::random_token;
 
 pub async fn run(settings: &Settings, wait: bool) -> anyhow::Result<()> {
     let store = super::open(settings).await?;

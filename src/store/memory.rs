@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{LeaseStore, StoreError};
-use crate::clock::wall_secs;
 use crate::lease::claim::claim_key;
 use crate::lease::operator::HandoverRequest;
 use crate::lease::region::mark_key;
 use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
+use crate::sys::clock::wall_secs;
 
 /// A table of lease items, shared by every `MemoryStore` cloned from it.
 #[derive(Clone, Debug, Default)]

@@ -121,7 +121,7 @@ impl LeaseModel {
         LeaseCore::new(CoreConfig {
             identity: self.identities[c].clone(),
             session: format!("{}{generation}", self.identities[c]),
-            timing: drlease::timing::Timing {
+            timing: drlease::lease::timing::Timing {
                 longest_lease: std::time::Duration::from_millis(
                     self.world.longest_lease() as u64 * super::world::QUANTUM_MS,
                 ),

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use drlease::clock::Mono;
 use drlease::lease::operator::HandoverRequest;
 use drlease::lease::{LeaseCore, LeaseRecord, Role, WriteRequest};
+use drlease::sys::clock::Mono;
 
 use super::world::QUANTUM_MS;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use drlease::timing::Timing;
+use drlease::lease::timing::Timing;
 
 /// One quantum of model time. Every setting is a whole number of quanta, so every deadline
 /// the core computes falls on a quantum boundary: checking the properties in every state

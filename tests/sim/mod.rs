@@ -9,9 +9,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
-use drlease::clock::Mono;
 use drlease::lease::core::Affinity;
 use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, Role, Step, VersionKey};
+use drlease::sys::clock::Mono;
 
 mod affinity;
 mod blame;

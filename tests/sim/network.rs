@@ -1,10 +1,10 @@
 //! The network and the store: requests that are delayed, lost, or land after the caller
 //! gave up, against one item under the memory store's conditional-write rules.
 
-use drlease::clock::Mono;
 use drlease::lease::operator::HandoverRequest;
 use drlease::lease::{LeaseRecord, ReleaseClaim, VersionKey, WriteRequest};
 use drlease::store::StoreError;
+use drlease::sys::clock::Mono;
 
 use super::{trace, Ev, Sim};
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use drlease::lease::core::Affinity;
-use drlease::timing::Timing;
+use drlease::lease::timing::Timing;
 
 /// SplitMix64: small, seedable, good enough for fault schedules.
 pub struct Rng(u64);

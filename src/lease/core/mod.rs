@@ -56,7 +56,7 @@
 //!   superseded; a candidate that read it before and nothing since must not trust its old
 //!   clock for it, nor let a conditional write land on the copy.
 //! * **Write windows.** Every "active" answer grants the controller a window to write in,
-//!   never longer than the validity left (the HTTP side caps it, see `crate::gate`). A lease
+//!   never longer than the validity left (the HTTP side caps it, see `crate::lease::gate`). A lease
 //!   lost without a release (a renewal refused or never answered) needs nothing more: the
 //!   windows end by the validity deadline, which comes before any takeover by the rule
 //!   above. A release is different: it lets the next holder in at once. So the holder first
@@ -77,8 +77,8 @@ use super::record::{
 };
 use super::view::View;
 use super::StoreError;
-use crate::clock::Mono;
-use crate::timing::Timing;
+use crate::lease::timing::Timing;
+use crate::sys::clock::Mono;
 pub use failback::Affinity;
 use failback::Failback;
 pub use writes::EPOCH_EXHAUSTED;

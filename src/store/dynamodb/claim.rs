@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use super::errors::classify;
 use super::item::{self, n, s};
 use super::DynamoStore;
-use crate::clock::wall_secs;
 use crate::lease::claim::claim_key;
 use crate::lease::{ReleaseClaim, StoreError};
+use crate::sys::clock::wall_secs;
 
 pub const CLAIMED_BY: &str = "claimedBy";
 

@@ -182,6 +182,9 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
     if !remove.is_empty() {
         update_expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
     }
+    // This condition mirrors `LeaseRecord::satisfies` (src/lease/record.rs), the rule the
+    // memory store and the core reason with: change both together.
+    // `tests/dynamodb_store.rs` (memory_and_dynamodb_agree_on_every_condition) holds them alike.
     let condition_expression = match &req.expect {
         Expect::Absent => "attribute_not_exists(#k)".to_string(),
         Expect::Version(VersionKey::Token(v)) => {

@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::errors::classify;
 use super::item::{self, n, s};
 use super::DynamoStore;
-use crate::clock::wall_secs;
 use crate::lease::region::mark_key;
 use crate::lease::{RegionMark, StoreError};
+use crate::sys::clock::wall_secs;
 
 const EPOCH: &str = "epoch";
 const SESSION: &str = "markSession";

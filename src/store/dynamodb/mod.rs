@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::{LeaseStore, StoreError};
-use crate::clock::wall_secs;
 use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
+use crate::sys::clock::wall_secs;
 
 mod candidates;
 mod claim;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app_health::Eligibility;
-use crate::clock::{Clock, Mono};
-use crate::events::EventLog;
-use crate::gate::{Answer, Gate};
+use crate::lease::gate::{Answer, Gate};
 use crate::lease::{Role, View};
+use crate::run::eligibility::Eligibility;
+use crate::run::events::EventLog;
+use crate::sys::clock::{Clock, Mono};
 
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -149,7 +149,7 @@ pub fn test_channel(clock: Arc<dyn Clock>) -> (Publisher, SharedState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::sys::clock::ManualClock;
 
     #[test]
     fn the_gate_agrees_with_the_view() {

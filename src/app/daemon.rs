@@ -8,18 +8,19 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use crate::clock::{BootClock, Clock, Mono};
-use crate::config::{duration::format_duration, Settings, StoreKind};
-use crate::events::Facts;
+use crate::config::{Settings, StoreKind};
 use crate::http::serve::{self as http_serve, Limits};
 use crate::http::{gate_router, router, AppState, Listener};
 use crate::lease::{CoreConfig, LeaseCore};
-use crate::lease_loop::LeaseLoop;
-use crate::metrics::Metrics;
-use crate::state::{channel, Identity};
+use crate::run::events::Facts;
+use crate::run::lease_loop::LeaseLoop;
+use crate::run::metrics::Metrics;
+use crate::run::state::{channel, Identity};
 use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::LeaseStore;
+use crate::sys::clock::{BootClock, Clock, Mono};
+use crate::sys::duration::format_duration;
 
 pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(BootClock);
@@ -61,7 +62,7 @@ async fn serve<S: LeaseStore>(
     let mut signals = ShutdownSignals::install()?;
     let timing = settings.timing.clone();
     // Random per process: tells this process from any other with the same identity.
-    let session = crate::token::random_token()?;
+    let session = crate::sys::token::random_token()?;
     let metrics = Arc::new(Metrics::new(&settings.lease_name));
     metrics.set_priority(settings.affinity.priority);
     // The loop never waits longer than an interval between steps; allow two, plus a call.
@@ -74,7 +75,7 @@ async fn serve<S: LeaseStore>(
         session: session.clone(),
         affinity: settings.affinity.clone(),
     };
-    let eligibility = crate::app_health::spawn(&settings.eligibility, timing.interval);
+    let eligibility = crate::run::eligibility::spawn(&settings.eligibility, timing.interval);
     let (publisher, shared) = channel(
         clock.clone(),
         who,
@@ -82,9 +83,9 @@ async fn serve<S: LeaseStore>(
         *eligibility.borrow(),
         settings.serving.write_window,
     );
-    let (open_files, raise_error) = crate::fd_limit::raise();
+    let (open_files, raise_error) = crate::sys::fd_limit::raise();
     let (main_cap, gate_cap) =
-        crate::fd_limit::connection_caps(open_files, settings.serving.gate_listen.is_some());
+        crate::sys::fd_limit::connection_caps(open_files, settings.serving.gate_listen.is_some());
     match &raise_error {
         None => info!(
             open_files = open_files.map_or("unlimited".into(), |n| n.to_string()),
@@ -156,7 +157,7 @@ async fn serve<S: LeaseStore>(
         // Heartbeats are for operators (status, handover): every 5 s at most, plus at once on
         // a role change, so they add a fraction to the store cost instead of doubling it.
         let period = timing.interval.max(Duration::from_secs(5));
-        tokio::spawn(crate::heartbeat_task::run(
+        tokio::spawn(crate::run::heartbeat::run(
             hb_store,
             shared.clone(),
             period,
@@ -167,7 +168,7 @@ async fn serve<S: LeaseStore>(
 
     let gate = shared.gate.clone();
     let events = shared.events.clone();
-    tokio::spawn(crate::events::deadline::run(shared.clone()));
+    tokio::spawn(crate::run::deadline::run(shared.clone()));
     // One state per listener: each has its own watcher budget and its own longest
     // window (see `Listener`).
     let max_watchers = settings.serving.max_watchers as usize;

@@ -14,7 +14,7 @@ use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::printable::Printable;
+use crate::sys::printable::Printable;
 
 pub fn init(format: LogFormat) {
     let (filter, bad) = match EnvFilter::try_from_default_env() {

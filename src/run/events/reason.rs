@@ -2,8 +2,8 @@
 //! changed. Pure: the previous and the new facts and views in, a sentence out.
 
 use super::Facts;
-use crate::app_health::{AppHealth, Eligibility};
 use crate::lease::{Role, View, FROZEN_OWNER, HANDOVER_ANY};
+use crate::run::eligibility::{AppHealth, Eligibility};
 
 /// What the loop knows beside the facts.
 pub struct Context<'a> {

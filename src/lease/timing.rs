@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::duration::format_duration;
+use crate::sys::duration::format_duration;
 
 /// How often the lease is renewed and checked, and how long it lasts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -12,11 +12,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::app_health::Eligibility;
-use crate::clock::Mono;
 use crate::lease::{Role, View};
+use crate::run::eligibility::Eligibility;
+use crate::sys::clock::Mono;
 
-pub mod deadline;
 pub mod reason;
 
 /// How many events `/events` keeps.

@@ -2,8 +2,8 @@
 //! when its current store call returns (up to a call timeout later); watchers must not
 //! wait for that, so the HTTP side owns this timer.
 
-use super::Facts;
-use crate::state::SharedState;
+use crate::run::events::Facts;
+use crate::run::state::SharedState;
 
 pub async fn run(shared: SharedState) {
     let mut rx = shared.subscribe();
@@ -46,9 +46,9 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crate::clock::{BootClock, Clock};
     use crate::lease::{Role, View};
-    use crate::state::{test_channel, Snapshot};
+    use crate::run::state::{test_channel, Snapshot};
+    use crate::sys::clock::{BootClock, Clock};
 
     /// The loop publishes an active view and then nothing (stuck in a store call): the
     /// loss is still recorded, at the deadline instant.

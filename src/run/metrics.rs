@@ -7,12 +7,12 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-use crate::app_health::AppHealth;
-use crate::clock::Mono;
 use crate::lease::Role;
 #[cfg(test)]
 use crate::lease::View;
-use crate::state::Snapshot;
+use crate::run::eligibility::AppHealth;
+use crate::run::state::Snapshot;
+use crate::sys::clock::Mono;
 
 pub struct Metrics {
     registry: Registry,

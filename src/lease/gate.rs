@@ -14,8 +14,9 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::clock::Mono;
+use crate::lease::view::role_at;
 use crate::lease::{Role, View};
+use crate::sys::clock::Mono;
 
 /// A window granted with an "active" answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,14 +127,9 @@ impl Gate {
     }
 }
 
+/// The view's rule, with a revoked gate holding no validity.
 fn role_of(s: &State, now: Mono) -> Role {
-    if !s.initialized {
-        return Role::Unknown;
-    }
-    match s.active_until {
-        Some(until) if now < until && !s.revoked => Role::Active,
-        _ => Role::Passive,
-    }
+    role_at(s.initialized, s.active_until.filter(|_| !s.revoked), now)
 }
 
 #[cfg(test)]

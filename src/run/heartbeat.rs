@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
 
-use crate::clock::{Clock, Mono};
-use crate::state::SharedState;
+use crate::run::state::SharedState;
 use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::DynamoStore;
+use crate::sys::clock::{Clock, Mono};
 
 /// Keeps this candidate's heartbeat item fresh; removes it on shutdown.
 pub async fn run(
@@ -33,7 +33,7 @@ pub async fn run(
             role: role.as_str().to_string(),
             // An observer never holds: `handover --to` it is refused like an ineligible pod.
             eligible: eligible && !who.affinity.never_acquire,
-            at_ms: crate::clock::wall_ms(),
+            at_ms: crate::sys::clock::wall_ms(),
             period_ms: period.as_millis() as u64,
             priority: who.affinity.priority,
             observer: who.affinity.never_acquire,

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
-use crate::app_health::Eligibility;
-use crate::clock::{Clock, Mono};
-use crate::events::{reason, Facts};
 use crate::lease::{LeaseCore, Role, Step, View, WriteKind};
-use crate::metrics::Metrics;
-use crate::state::{Publisher, Snapshot};
+use crate::run::eligibility::Eligibility;
+use crate::run::events::{reason, Facts};
+use crate::run::metrics::Metrics;
+use crate::run::state::{Publisher, Snapshot};
 use crate::store::{LeaseStore, StoreError};
+use crate::sys::clock::{Clock, Mono};
 
 pub struct LeaseLoop<S> {
     core: LeaseCore,
@@ -327,12 +327,12 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::*;
-    use crate::app_health::{AppHealth, Eligibility};
     use crate::lease::operator::HandoverRequest;
+    use crate::lease::timing::Timing;
     use crate::lease::{CoreConfig, LeaseRecord, WriteRequest};
-    use crate::state::{channel, Identity};
+    use crate::run::eligibility::{AppHealth, Eligibility};
+    use crate::run::state::{channel, Identity};
     use crate::store::memory::MemoryStore;
-    use crate::timing::Timing;
 
     /// Tokio's clock as a `Clock`, so that paused test time drives the core too.
     struct TokioClock(tokio::time::Instant);

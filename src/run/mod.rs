@@ -1,0 +1,11 @@
+//! What runs the pure lease core: the lease loop against a store, what it publishes for
+//! the HTTP side, the controller's eligibility probe, the heartbeat task, the deadline
+//! timer, the event log and the metrics.
+
+pub mod deadline;
+pub mod eligibility;
+pub mod events;
+pub mod heartbeat;
+pub mod lease_loop;
+pub mod metrics;
+pub mod state;

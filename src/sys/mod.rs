@@ -1,0 +1,9 @@
+//! Small OS helpers with no knowledge of the lease: clocks, durations as people write them,
+//! random tokens, the open-file limit, logging, and text safe to print.
+
+pub mod clock;
+pub mod duration;
+pub mod fd_limit;
+pub mod logging;
+pub mod printable;
+pub(crate) mod token;
