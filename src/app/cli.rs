@@ -147,4 +147,12 @@ mod tests {
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn never_acquire_is_a_bare_flag_too() {
+        let (_, line) = parse_from(["drlease", "run", "--store", "memory", "--never-acquire"]);
+        assert_eq!(line.never_acquire.as_deref(), Some("true"));
+        let (_, line) = parse_from(["drlease", "run", "--priority", "-1"]);
+        assert_eq!(line.priority.as_deref(), Some("-1"));
+    }
 }

@@ -17,6 +17,7 @@ mod parse;
 mod serving;
 mod types;
 
+pub use crate::sys::logging::LogFormat;
 use affinity::{resolve_affinity, resolve_peer_regions};
 pub use command_line::CommandLine;
 use eligibility::resolve_eligibility;
@@ -26,7 +27,7 @@ use names::{check_identity, check_lease_name};
 use parse::{non_empty, parse_positive_duration};
 use serving::resolve_serving;
 pub use serving::ServingSettings;
-pub use types::{ConfigError, LogFormat, Source, StoreKind};
+pub use types::{ConfigError, Source, StoreKind};
 
 pub use health_url::HealthUrl;
 

@@ -427,15 +427,6 @@ fn bad_affinity_settings_are_named() {
 }
 
 #[test]
-fn never_acquire_is_a_bare_flag_too() {
-    let (_, line) =
-        crate::app::cli::parse_from(["drlease", "run", "--store", "memory", "--never-acquire"]);
-    assert_eq!(line.never_acquire.as_deref(), Some("true"));
-    let (_, line) = crate::app::cli::parse_from(["drlease", "run", "--priority", "-1"]);
-    assert_eq!(line.priority.as_deref(), Some("-1"));
-}
-
-#[test]
 fn an_unknown_drlease_variable_is_a_warning_naming_the_closest_one() {
     let env = Environment {
         drlease_vars: vec![

@@ -13,8 +13,23 @@ use tracing_subscriber::fmt::format::{debug_fn, Writer};
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
 use crate::sys::printable::Printable;
+
+/// The two log formats (`--log-format`); lives here so logging needs nothing from config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
 
 pub fn init(format: LogFormat) {
     let (filter, bad) = match EnvFilter::try_from_default_env() {
