@@ -50,45 +50,7 @@ impl HealthUrl {
         if authority.is_empty() {
             return Err(format!("'{shown}' has no host"));
         }
-        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-            let (inside, after) = bracketed.split_once(']').ok_or_else(|| {
-                format!("'{shown}' opens an IPv6 address with '[' and never closes it; write http://[::1]:8080/path")
-            })?;
-            if inside.parse::<Ipv6Addr>().is_err() {
-                return Err(format!(
-                    "'{shown}': '{inside}' in brackets is not an IPv6 address"
-                ));
-            }
-            let port = match after {
-                "" => None,
-                p => Some(p.strip_prefix(':').ok_or_else(|| {
-                    format!("'{shown}' has '{after}' after the IPv6 address; expected :PORT")
-                })?),
-            };
-            (inside, port)
-        } else {
-            let (host, port) = match authority.split_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            };
-            if port.is_some_and(|p| p.contains(':')) {
-                return Err(format!(
-                    "'{shown}': an IPv6 address goes in brackets, e.g. http://[::1]:8080/path"
-                ));
-            }
-            if let Some(c) = host
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-            {
-                return Err(format!(
-                    "'{shown}': host '{host}' contains '{c}'; a host is a name or an IP address"
-                ));
-            }
-            if host.is_empty() {
-                return Err(format!("'{shown}' has no host"));
-            }
-            (host, port)
-        };
+        let (host, port) = host_and_port(url, authority)?;
         let port = match port {
             None => 80,
             Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
@@ -109,6 +71,50 @@ impl HealthUrl {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+}
+
+/// The host (an IPv6 address without its brackets) and the port text, if any.
+fn host_and_port<'a>(url: &str, authority: &'a str) -> Result<(&'a str, Option<&'a str>), String> {
+    let shown = Printable(url);
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (inside, after) = bracketed.split_once(']').ok_or_else(|| {
+            format!("'{shown}' opens an IPv6 address with '[' and never closes it; write http://[::1]:8080/path")
+        })?;
+        if inside.parse::<Ipv6Addr>().is_err() {
+            return Err(format!(
+                "'{shown}': '{inside}' in brackets is not an IPv6 address"
+            ));
+        }
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| {
+                format!("'{shown}' has '{after}' after the IPv6 address; expected :PORT")
+            })?),
+        };
+        Ok((inside, port))
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        if port.is_some_and(|p| p.contains(':')) {
+            return Err(format!(
+                "'{shown}': an IPv6 address goes in brackets, e.g. http://[::1]:8080/path"
+            ));
+        }
+        if let Some(c) = host
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+        {
+            return Err(format!(
+                "'{shown}': host '{host}' contains '{c}'; a host is a name or an IP address"
+            ));
+        }
+        if host.is_empty() {
+            return Err(format!("'{shown}' has no host"));
+        }
+        Ok((host, port))
     }
 }
 

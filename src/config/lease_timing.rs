@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use super::resolver::{own_key, Raw, Resolver};
 use super::{
-    file, format_duration, parse_duration, parse_positive_duration, ConfigError, Resolver, Source,
-    Timing, TimingError, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL,
+    file, format_duration, parse_duration, parse_positive_duration, ConfigError, Timing,
+    TimingError, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL,
 };
 
 pub(super) fn resolve_timing(
@@ -12,126 +13,53 @@ pub(super) fn resolve_timing(
     admiral: Option<&file::AdmiralSection>,
     own: Option<&file::DrleaseSection>,
 ) -> Result<Timing, ConfigError> {
-    // drlease.interval (a duration) wins over Admiral's waitTimeInSeconds (whole seconds).
-    let interval_file = own
-        .and_then(|o| o.interval.clone())
-        .map(|v| ("drlease.interval".to_string(), v))
-        .or_else(|| {
-            admiral
-                .and_then(|x| x.wait_time_in_seconds)
-                .map(|n| ("dynamoDB.waitTimeInSeconds".to_string(), format!("{n}s")))
-        });
-    let interval_raw = r.pick(
+    let cli = r.cli;
+    let (interval, interval_name) = r.setting_or_named(
         "interval",
-        &r.cli.interval,
-        interval_file.as_ref().map(|(k, v)| (k.as_str(), v.clone())),
-    );
-    let interval = match &interval_raw {
-        Some(raw) => {
-            let d = parse_positive_duration(raw, "interval")?;
-            r.record("interval", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            r.record(
-                "interval",
-                format_duration(DEFAULT_INTERVAL),
-                Source::Default,
-            );
-            DEFAULT_INTERVAL
-        }
-    };
-
-    let threshold_file = admiral
-        .and_then(|x| x.failure_threshold)
-        .map(|n| ("dynamoDB.failureThreshold", n.to_string()));
-    let failure_threshold = match r.pick(
+        &cli.interval,
+        interval_file(admiral, own),
+        |raw| parse_positive_duration(raw, "interval"),
+        |d| format_duration(*d),
+        DEFAULT_INTERVAL,
+    )?;
+    let failure_threshold = r.setting_or(
         "failure-threshold",
-        &r.cli.failure_threshold,
-        threshold_file,
-    ) {
-        Some(raw) => {
-            let n: i64 = raw.text.trim().parse().map_err(|_| {
-                ConfigError::new(
-                    &raw.name,
-                    format!("failure threshold '{}' is not a whole number", raw.text),
-                )
-            })?;
-            if !(2..=1000).contains(&n) {
-                return Err(ConfigError::new(
-                    &raw.name,
-                    format!(
-                        "failure threshold must be between 2 and 1000, got {n} (the lease is \
-                         interval x threshold; below 2 it would expire before the next renewal)"
-                    ),
-                ));
-            }
-            r.record("failure-threshold", n.to_string(), raw.source);
-            n as u32
-        }
-        None => {
-            r.record(
-                "failure-threshold",
-                DEFAULT_FAILURE_THRESHOLD.to_string(),
-                Source::Default,
-            );
-            DEFAULT_FAILURE_THRESHOLD
-        }
-    };
+        &cli.failure_threshold,
+        admiral
+            .and_then(|x| x.failure_threshold)
+            .map(|n| ("dynamoDB.failureThreshold".to_string(), n.to_string())),
+        failure_threshold,
+        u32::to_string,
+        DEFAULT_FAILURE_THRESHOLD,
+    )?;
     let lease_duration = interval * failure_threshold;
-
-    let renew_file = own
-        .and_then(|o| o.renew_deadline.clone())
-        .map(|v| ("drlease.renewDeadline", v));
-    let renew_raw = r.pick("renew-deadline", &r.cli.renew_deadline, renew_file);
-    let renew_deadline = match &renew_raw {
-        Some(raw) => {
-            let d = parse_positive_duration(raw, "renew deadline")?;
-            r.record("renew-deadline", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            let d = lease_duration - interval;
-            r.record("renew-deadline", format_duration(d), Source::Default);
-            d
-        }
-    };
-
-    let confirm_file = own
-        .and_then(|o| o.confirm_delay.clone())
-        .map(|v| ("drlease.confirmDelay", v));
-    let confirm_raw = r.pick("confirm-delay", &r.cli.confirm_delay, confirm_file);
-    let confirm_delay = match &confirm_raw {
-        Some(raw) => {
-            let d = parse_duration(&raw.text)
-                .map_err(|e| ConfigError::new(&raw.name, format!("confirm delay {e}")))?;
-            r.record("confirm-delay", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            r.record("confirm-delay", "0s".into(), Source::Default);
-            Duration::ZERO
-        }
-    };
-    let longest_file = own
-        .and_then(|o| o.longest_lease.clone())
-        .map(|v| ("drlease.longestLease", v));
-    let longest_raw = r.pick("longest-lease", &r.cli.longest_lease, longest_file);
-    let longest_lease = match &longest_raw {
-        Some(raw) => {
-            let d = parse_positive_duration(raw, "longest lease")?;
-            r.record("longest-lease", format_duration(d), raw.source);
-            d
-        }
-        None => {
-            r.record(
-                "longest-lease",
-                format_duration(lease_duration),
-                Source::Default,
-            );
-            lease_duration
-        }
-    };
+    let (renew_deadline, renew_name) = r.setting_or_named(
+        "renew-deadline",
+        &cli.renew_deadline,
+        own_key("renewDeadline", own.and_then(|o| o.renew_deadline.as_ref())),
+        |raw| parse_positive_duration(raw, "renew deadline"),
+        |d| format_duration(*d),
+        lease_duration - interval,
+    )?;
+    let (confirm_delay, confirm_name) = r.setting_or_named(
+        "confirm-delay",
+        &cli.confirm_delay,
+        own_key("confirmDelay", own.and_then(|o| o.confirm_delay.as_ref())),
+        |raw| {
+            parse_duration(&raw.text)
+                .map_err(|e| ConfigError::new(&raw.name, format!("confirm delay {e}")))
+        },
+        |d| format_duration(*d),
+        Duration::ZERO,
+    )?;
+    let (longest_lease, longest_name) = r.setting_or_named(
+        "longest-lease",
+        &cli.longest_lease,
+        own_key("longestLease", own.and_then(|o| o.longest_lease.as_ref())),
+        |raw| parse_positive_duration(raw, "longest lease"),
+        |d| format_duration(*d),
+        lease_duration,
+    )?;
     let timing = Timing {
         interval,
         lease_duration,
@@ -141,17 +69,48 @@ pub(super) fn resolve_timing(
     };
     // Every relation is checked once, by Timing; the error names the setting to change.
     timing.validate().map_err(|e| {
-        let (raw, flag) = match e {
-            TimingError::Interval(_) => (&interval_raw, "--interval"),
+        let (name, flag) = match e {
+            TimingError::Interval(_) => (interval_name, "--interval"),
             TimingError::RenewDeadlineTooLong { .. }
-            | TimingError::RenewDeadlineTooShort { .. } => (&renew_raw, "--renew-deadline"),
-            TimingError::ConfirmDelayTooLong { .. } => (&confirm_raw, "--confirm-delay"),
-            TimingError::LongestLease { .. } => (&longest_raw, "--longest-lease"),
+            | TimingError::RenewDeadlineTooShort { .. } => (renew_name, "--renew-deadline"),
+            TimingError::ConfirmDelayTooLong { .. } => (confirm_name, "--confirm-delay"),
+            TimingError::LongestLease { .. } => (longest_name, "--longest-lease"),
         };
-        let field = raw
-            .as_ref()
-            .map_or(flag.to_string(), |raw| raw.name.clone());
-        ConfigError::new(field, e.to_string())
+        ConfigError::new(name.unwrap_or_else(|| flag.to_string()), e.to_string())
     })?;
     Ok(timing)
+}
+
+/// drlease.interval (a duration) wins over Admiral's waitTimeInSeconds (whole seconds).
+fn interval_file(
+    admiral: Option<&file::AdmiralSection>,
+    own: Option<&file::DrleaseSection>,
+) -> Option<(String, String)> {
+    own.and_then(|o| o.interval.clone())
+        .map(|v| ("drlease.interval".to_string(), v))
+        .or_else(|| {
+            admiral
+                .and_then(|x| x.wait_time_in_seconds)
+                .map(|n| ("dynamoDB.waitTimeInSeconds".to_string(), format!("{n}s")))
+        })
+}
+
+/// Admiral's `failureThreshold`: the lease is interval x threshold.
+fn failure_threshold(raw: &Raw) -> Result<u32, ConfigError> {
+    let n: i64 = raw.text.trim().parse().map_err(|_| {
+        ConfigError::new(
+            &raw.name,
+            format!("failure threshold '{}' is not a whole number", raw.text),
+        )
+    })?;
+    if !(2..=1000).contains(&n) {
+        return Err(ConfigError::new(
+            &raw.name,
+            format!(
+                "failure threshold must be between 2 and 1000, got {n} (the lease is \
+                 interval x threshold; below 2 it would expire before the next renewal)"
+            ),
+        ));
+    }
+    Ok(n as u32)
 }

@@ -1,0 +1,110 @@
+//! Admiral's file, drlease's own section, affinity and the environment's names.
+
+use super::*;
+
+/// Review bug: `waitTimeInSecnds: 5` was silently ignored and the interval stayed 15 s.
+#[test]
+fn an_unknown_key_in_admirals_section_is_a_warning_and_in_ours_an_error() {
+    let s = resolve(
+        &cli(),
+        "dynamoDB:\n  leaseName: l\n  tableName: t\n  waitTimeInSecnds: 5\n",
+    )
+    .unwrap();
+    assert_eq!(s.timing.interval, Duration::from_secs(15));
+    assert_eq!(s.warnings.len(), 1);
+    assert!(
+        s.warnings[0].contains("did you mean waitTimeInSeconds?"),
+        "{:?}",
+        s.warnings
+    );
+    let e = FileConfig::parse("drlease:\n  warmUpp: 5s\n").unwrap_err();
+    assert!(
+        e.contains("drlease.warmUpp is not a setting; did you mean warmup?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn affinity_is_off_by_default_and_set_by_flag_or_file() {
+    let s = resolve(&memory(), "").unwrap();
+    assert_eq!(s.affinity, crate::lease::core::Affinity::default());
+    let s = resolve(
+        &with(|c| {
+            c.priority = Some("-2".into());
+            c.failback_after = Some("5m".into());
+        }),
+        "",
+    )
+    .unwrap();
+    assert_eq!(s.affinity.priority, -2);
+    assert_eq!(s.affinity.failback_after, Some(Duration::from_secs(300)));
+    let s = resolve(
+        &memory(),
+        "drlease:\n  priority: 10\n  failbackAfter: 30s\n",
+    )
+    .unwrap();
+    assert_eq!(s.affinity.priority, 10);
+    assert_eq!(s.affinity.failback_after, Some(Duration::from_secs(30)));
+    let s = resolve(&memory(), "drlease:\n  neverAcquire: true\n").unwrap();
+    assert!(s.affinity.never_acquire);
+    let s = resolve(&with(|c| c.failback_after = Some("off".into())), "").unwrap();
+    assert_eq!(s.affinity.failback_after, None);
+    let shown: Vec<_> = s
+        .provenance
+        .iter()
+        .map(|(k, v, _)| (*k, v.as_str()))
+        .collect();
+    assert!(shown.contains(&("failback-after", "off")), "{shown:?}");
+    assert!(shown.contains(&("priority", "0")), "{shown:?}");
+}
+
+#[test]
+fn bad_affinity_settings_are_named() {
+    let e = err(&with(|c| c.priority = Some("high".into())), "");
+    assert!(
+        e.starts_with("--priority:") && e.contains("whole number"),
+        "{e}"
+    );
+    let e = err(&with(|c| c.priority = Some("99999999999".into())), "");
+    assert!(e.starts_with("--priority:"), "{e}");
+    let e = err(&with(|c| c.failback_after = Some("soon".into())), "");
+    assert!(
+        e.starts_with("--failback-after:") && e.contains("off"),
+        "{e}"
+    );
+    let e = err(&with(|c| c.failback_after = Some("0s".into())), "");
+    assert!(e.contains("greater than zero"), "{e}");
+    let e = err(&with(|c| c.never_acquire = Some("maybe".into())), "");
+    assert!(e.starts_with("--never-acquire:"), "{e}");
+    let e = err(
+        &with(|c| {
+            c.never_acquire = Some("true".into());
+            c.failback_after = Some("1m".into());
+        }),
+        "",
+    );
+    assert!(e.contains("observer") && e.contains("failback"), "{e}");
+    let e = FileConfig::parse("drlease:\n  priority: first\n").unwrap_err();
+    assert!(e.contains("priority"), "{e}");
+}
+
+#[test]
+fn an_unknown_drlease_variable_is_a_warning_naming_the_closest_one() {
+    let env = Environment {
+        drlease_vars: vec![
+            "DRLEASE_INTERVALL".into(),
+            "DRLEASE_INTERVAL".into(),
+            "DRLEASE_TEST_DYNAMODB_ENDPOINT".into(),
+            "DRLEASE_GATE_LISTN".into(),
+        ],
+        ..env()
+    };
+    let s = Settings::resolve_with_file(&memory(), &env, &file("")).unwrap();
+    assert_eq!(
+        s.warnings,
+        [
+            "environment variable DRLEASE_INTERVALL is not a setting and is ignored; did you mean DRLEASE_INTERVAL?",
+            "environment variable DRLEASE_GATE_LISTN is not a setting and is ignored; did you mean DRLEASE_GATE_LISTEN?",
+        ]
+    );
+}
