@@ -11,9 +11,9 @@ use axum::Router;
 use crate::run::metrics::Metrics;
 use crate::run::state::SharedState;
 
+pub mod accept;
 pub mod gate_endpoints;
 pub mod handlers;
-pub mod serve;
 pub mod watch;
 
 use watch::WatcherSlots;

@@ -42,7 +42,7 @@ impl Limits {
 
 /// Serves `app` on `listener` until `stop` turns true; then asks every connection to
 /// finish its request in flight and close, and returns when they have.
-pub async fn serve(
+pub async fn accept_loop(
     listener: TcpListener,
     app: Router,
     limits: Limits,

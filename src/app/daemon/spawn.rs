@@ -1,0 +1,111 @@
+//! Start-up, second part: the lease loop, the heartbeat task, the deadline timer and the
+//! HTTP listeners, started on what `build` made.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::build::Built;
+use crate::config::Settings;
+use crate::http::accept::{accept_loop, Limits};
+use crate::http::{gate_router, router, AppState, Listener};
+use crate::run::lease_loop::LeaseLoop;
+use crate::run::state::SharedState;
+use crate::store::dynamodb::DynamoStore;
+use crate::store::LeaseStore;
+use crate::sys::clock::{Clock, Mono};
+
+/// The running tasks and the switches that stop them.
+pub(super) struct Running {
+    pub(super) shared: SharedState,
+    pub(super) lease_task: JoinHandle<()>,
+    pub(super) heartbeat_task: Option<JoinHandle<()>>,
+    pub(super) servers: Vec<JoinHandle<()>>,
+    /// Carries the release deadline once a signal arrives: everything after it ends by then.
+    pub(super) stop: watch::Sender<Option<Mono>>,
+    pub(super) stop_http: watch::Sender<bool>,
+    pub(super) release_deadline: Duration,
+}
+
+pub(super) fn spawn<S: LeaseStore>(
+    built: Built,
+    store: S,
+    heartbeats: Option<DynamoStore>,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Running {
+    let timing = &settings.timing;
+    let (stop, stop_rx) = watch::channel(None::<Mono>);
+    let lease_loop = LeaseLoop::new(
+        built.core,
+        store,
+        clock.clone(),
+        built.publisher,
+        built.metrics.clone(),
+        timing.call_timeout(),
+        built.eligibility,
+    );
+    let lease_task = tokio::spawn(lease_loop.run(stop_rx));
+    let shared = built.shared;
+    let heartbeat_task = heartbeats.map(|hb_store| {
+        // Heartbeats are for operators (status, handover): every 5 s at most, plus at once on
+        // a role change, so they add a fraction to the store cost instead of doubling it.
+        let period = timing.interval.max(Duration::from_secs(5));
+        tokio::spawn(crate::run::heartbeat::run(
+            hb_store,
+            shared.clone(),
+            period,
+            stop.subscribe(),
+            clock,
+        ))
+    });
+    tokio::spawn(crate::run::deadline::run(shared.clone()));
+    // One state per listener: each has its own watcher budget and its own longest
+    // window (see `Listener`).
+    let max_watchers = settings.serving.max_watchers as usize;
+    let app = AppState::new(
+        shared.clone(),
+        built.metrics.clone(),
+        max_watchers,
+        Listener::main(settings.serving.write_window, timing.renew_deadline),
+    );
+    let gate_app = AppState::new(
+        shared.clone(),
+        built.metrics,
+        max_watchers,
+        Listener::gate(timing.renew_deadline),
+    );
+    let (stop_http, stop_http_rx) = watch::channel(false);
+    let limits = |max_connections| Limits {
+        header_timeout: Limits::HEADER_TIMEOUT,
+        write_stall: Limits::WRITE_STALL,
+        max_connections,
+    };
+    let mut servers = vec![tokio::spawn(accept_loop(
+        built.listener,
+        router(app),
+        limits(built.main_cap),
+        "main",
+        stop_http_rx.clone(),
+    ))];
+    if let Some(gate_listener) = built.gate_listener {
+        servers.push(tokio::spawn(accept_loop(
+            gate_listener,
+            gate_router(gate_app),
+            limits(built.gate_cap),
+            "gate",
+            stop_http_rx,
+        )));
+    }
+    Running {
+        shared,
+        lease_task,
+        heartbeat_task,
+        servers,
+        stop,
+        stop_http,
+        release_deadline: timing.release_deadline(),
+    }
+}
