@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use super::{describe_holder, read_lease};
 use crate::config::Settings;
 use crate::lease::operator::HandoverRequest;
-use crate::lease::HANDOVER_ANY;
+use crate::lease::{LeaseRecord, HANDOVER_ANY};
+use crate::store::dynamodb::heartbeat::Heartbeat;
+use crate::store::dynamodb::DynamoStore;
 use crate::store::{LeaseStore, StoreError};
 use crate::sys::clock::wall_ms;
 use crate::sys::duration::format_duration;
@@ -27,6 +29,40 @@ pub async fn run(
             store.table_name()
         );
     };
+    let version = held_version(&record, lease)?;
+    let from = record.owner.clone();
+    // The candidates' heartbeats tell a live target from a typo: without them, say so rather
+    // than calling every target unknown.
+    let candidates = store.list_heartbeats().await.with_context(|| {
+        format!(
+            "cannot list the candidates' heartbeats in table {} (a Scan), which the handover \
+             needs to check its target; nothing was written: check the operator's access \
+             (dynamodb:Scan on the table) and try again",
+            store.table_name()
+        )
+    })?;
+    check_holder_region(&store, &candidates, &from)?;
+    check_target(&store, &candidates, &from, to.as_deref(), lease)?;
+    let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
+    request(&store, version, &target, &from).await?;
+    let started = Instant::now();
+    // The holder's own lease duration (in the item) beats this command's settings.
+    let lease_duration = record
+        .lease_duration_ms
+        .map(Duration::from_millis)
+        .unwrap_or(settings.timing.lease_duration)
+        .max(settings.timing.lease_duration);
+    let limit = timeout.unwrap_or(lease_duration * 4 + Duration::from_secs(10));
+    say!(
+        "handover of lease {lease} from {from} to {} requested; waiting up to {}",
+        to.as_deref().unwrap_or("any other candidate"),
+        format_duration(limit)
+    );
+    wait_for_new_holder(&store, lease, &from, to.as_deref(), started, limit).await
+}
+
+/// The version to hand over from: only a lease drlease holds can be handed over.
+fn held_version(record: &LeaseRecord, lease: &str) -> anyhow::Result<String> {
     if record.is_frozen() {
         bail!("lease {lease} is frozen (SKIP-LEASE-POD): unfreeze it first");
     }
@@ -39,20 +75,17 @@ pub async fn run(
             record.owner
         );
     };
-    let from = record.owner.clone();
-    // The candidates' heartbeats tell a live target from a typo: without them, say so rather
-    // than calling every target unknown.
-    let candidates = store.list_heartbeats().await.with_context(|| {
-        format!(
-            "cannot list the candidates' heartbeats in table {} (a Scan), which the handover \
-             needs to check its target; nothing was written: check the operator's access \
-             (dynamodb:Scan on the table) and try again",
-            store.table_name()
-        )
-    })?;
-    // On a multi-Region eventually consistent table a request written to another region's
-    // replica is overwritten by the holder's next renewal there (the latest write wins):
-    // the handover would never happen. Refuse rather than wait for nothing.
+    Ok(version)
+}
+
+/// On a multi-Region eventually consistent table a request written to another region's
+/// replica is overwritten by the holder's next renewal there (the latest write wins):
+/// the handover would never happen. Refuse rather than wait for nothing.
+fn check_holder_region(
+    store: &DynamoStore,
+    candidates: &[Heartbeat],
+    from: &str,
+) -> anyhow::Result<()> {
     let here = &store.connection().region;
     if let Some(holder) = candidates.iter().find(|c| c.identity == from) {
         if !holder.region.is_empty() && &holder.region != here {
@@ -66,16 +99,28 @@ pub async fn run(
             );
         }
     }
+    Ok(())
+}
+
+/// The target must be a live, eligible candidate that may hold the lease; without one,
+/// some other live candidate must exist.
+fn check_target(
+    store: &DynamoStore,
+    candidates: &[Heartbeat],
+    from: &str,
+    to: Option<&str>,
+    lease: &str,
+) -> anyhow::Result<()> {
     let now = wall_ms();
     let alive_others: Vec<_> = candidates
         .iter()
         .filter(|c| c.identity != from && c.alive_at(now) && !c.observer)
         .collect();
-    if let Some(target) = &to {
-        if target == &from {
+    if let Some(target) = to {
+        if target == from {
             bail!("{target} already holds lease {lease}");
         }
-        match candidates.iter().find(|c| &c.identity == target) {
+        match candidates.iter().find(|c| c.identity == target) {
             None => {
                 let known: Vec<&str> = candidates.iter().map(|c| c.identity.as_str()).collect();
                 bail!(
@@ -100,19 +145,27 @@ pub async fn run(
     } else if alive_others.is_empty() {
         bail!("no other live candidate for lease {lease} to take over (see `drlease status`)");
     }
-    let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
-    // The holder renews every interval, changing the version: retry while it is only that.
-    let mut version = version;
+    Ok(())
+}
+
+/// Writes the request. The holder renews every interval, changing the version: retry
+/// while it is only that.
+async fn request(
+    store: &DynamoStore,
+    mut version: String,
+    target: &str,
+    from: &str,
+) -> anyhow::Result<()> {
     let mut attempts = 0;
     loop {
         match store
-            .request_handover(&HandoverRequest::by_operator(&version, &target))
+            .request_handover(&HandoverRequest::by_operator(&version, target))
             .await
         {
-            Ok(()) => break,
+            Ok(()) => return Ok(()),
             Err(StoreError::ConditionFailed) if attempts < 20 => {
                 attempts += 1;
-                let now = read_lease(&store).await?;
+                let now = read_lease(store).await?;
                 match now.as_ref() {
                     Some(r) if r.owner == from && r.version.is_some() => {
                         version = r.version.clone().unwrap_or_default();
@@ -129,33 +182,32 @@ pub async fn run(
             Err(e) => return Err(anyhow::Error::new(e).context("cannot request the handover")),
         }
     }
-    let started = Instant::now();
-    // The holder's own lease duration (in the item) beats this command's settings.
-    let lease_duration = record
-        .lease_duration_ms
-        .map(Duration::from_millis)
-        .unwrap_or(settings.timing.lease_duration)
-        .max(settings.timing.lease_duration);
-    let limit = timeout.unwrap_or(lease_duration * 4 + Duration::from_secs(10));
+}
+
+/// Reads until another pod holds the lease (the target, when there is one) or `limit`
+/// has passed since `started`.
+async fn wait_for_new_holder(
+    store: &DynamoStore,
+    lease: &str,
+    from: &str,
+    to: Option<&str>,
+    started: Instant,
+    limit: Duration,
+) -> anyhow::Result<()> {
     // A one-off command: poll briskly whatever the interval, so the time it reports is
     // the handover's, not the polling's.
     let poll = Duration::from_millis(50);
-    say!(
-        "handover of lease {lease} from {from} to {} requested; waiting up to {}",
-        to.as_deref().unwrap_or("any other candidate"),
-        format_duration(limit)
-    );
     loop {
-        let now = read_lease(&store).await?;
+        let now = read_lease(store).await?;
         if let Some(r) = &now {
             if !r.is_released() && !r.is_frozen() && r.owner != from {
                 let took = started.elapsed();
-                if to.as_ref().is_some_and(|t| t != &r.owner) {
+                if to.is_some_and(|t| t != r.owner) {
                     bail!(
                         "lease {lease} went to {} (epoch {}) instead of {} after {:.2}s",
                         r.owner,
                         r.epoch.unwrap_or(0),
-                        to.as_deref().unwrap_or(""),
+                        to.unwrap_or(""),
                         took.as_secs_f64()
                     );
                 }
