@@ -2,6 +2,7 @@
 //! constant label. Role-derived gauges are set at scrape time from the published view,
 //! so a stalled loop cannot leave `is_active` at 1.
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -42,6 +43,82 @@ fn opts(name: &str, help: &str, lease: &str) -> Opts {
         .const_label("lease", lease)
 }
 
+/// Makes each series and registers it at once, so none is made and left unregistered.
+/// The names are constants: a failure here is a bug caught by any test that builds one.
+struct Series<'a> {
+    registry: &'a Registry,
+    lease: &'a str,
+}
+
+impl Series<'_> {
+    fn register<C: Collector + Clone + 'static>(&self, c: C) -> C {
+        self.registry
+            .register(Box::new(c.clone()))
+            .expect("metric names are unique");
+        c
+    }
+
+    fn int_gauge(&self, name: &str, help: &str) -> IntGauge {
+        self.register(IntGauge::with_opts(opts(name, help, self.lease)).unwrap())
+    }
+
+    fn gauge(&self, name: &str, help: &str) -> Gauge {
+        self.register(Gauge::with_opts(opts(name, help, self.lease)).unwrap())
+    }
+
+    fn int_counter(&self, name: &str, help: &str) -> IntCounter {
+        self.register(IntCounter::with_opts(opts(name, help, self.lease)).unwrap())
+    }
+
+    fn int_gauge_vec(&self, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+        self.register(IntGaugeVec::new(opts(name, help, self.lease), labels).unwrap())
+    }
+
+    fn int_counter_vec(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        self.register(IntCounterVec::new(opts(name, help, self.lease), labels).unwrap())
+    }
+    fn store_duration(&self) -> HistogramVec {
+        self.register(
+            HistogramVec::new(
+                HistogramOpts::new("store_request_duration_seconds", "Store call latency")
+                    .namespace("drlease")
+                    .const_label("lease", self.lease)
+                    .buckets(vec![
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ]),
+                &["op"],
+            )
+            .unwrap(),
+        )
+    }
+
+    /// Both directions exist from the start, at 0, so alerts on a rate see them.
+    fn failbacks(&self) -> IntCounterVec {
+        let failbacks = self.int_counter_vec(
+            "failbacks_total",
+            "Failbacks by priority: gained (this pod took the lease on its own request) or lost (it handed the lease to a preferred pod)",
+            &["direction"],
+        );
+        for direction in ["gained", "lost"] {
+            failbacks.with_label_values(&[direction]);
+        }
+        failbacks
+    }
+
+    /// Series set once: the build, and the process's own (CPU, memory, open files).
+    fn build_info_and_process(&self) {
+        self.int_gauge_vec("build_info", "Build information", &["version"])
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        #[cfg(target_os = "linux")]
+        self.registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("process collector registers once");
+    }
+}
+
 impl Metrics {
     pub fn region_conflict(&self) {
         self.region_conflicts.inc();
@@ -49,153 +126,72 @@ impl Metrics {
 
     pub fn new(lease: &str) -> Metrics {
         let registry = Registry::new();
-        let o = |name: &str, help: &str| opts(name, help, lease);
-        let is_active = IntGauge::with_opts(o("is_active", "1 while this pod may write")).unwrap();
-        let role = IntGaugeVec::new(o("role", "1 for the current role"), &["role"]).unwrap();
-        let epoch = IntGauge::with_opts(o("epoch", "Fencing token of the current holder")).unwrap();
-        let transitions = IntCounterVec::new(
-            o("transitions_total", "Role changes seen by this pod"),
-            &["from", "to"],
-        )
-        .unwrap();
-        let store_requests = IntCounterVec::new(
-            o(
+        let s = Series {
+            registry: &registry,
+            lease,
+        };
+        s.build_info_and_process();
+        Metrics {
+            is_active: s.int_gauge("is_active", "1 while this pod may write"),
+            role: s.int_gauge_vec("role", "1 for the current role", &["role"]),
+            epoch: s.int_gauge("epoch", "Fencing token of the current holder"),
+            transitions: s.int_counter_vec(
+                "transitions_total",
+                "Role changes seen by this pod",
+                &["from", "to"],
+            ),
+            store_requests: s.int_counter_vec(
                 "store_requests_total",
                 "Store calls by operation and result",
+                &["op", "result"],
             ),
-            &["op", "result"],
-        )
-        .unwrap();
-        let store_duration = HistogramVec::new(
-            HistogramOpts::new("store_request_duration_seconds", "Store call latency")
-                .namespace("drlease")
-                .const_label("lease", lease)
-                .buckets(vec![
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                ]),
-            &["op"],
-        )
-        .unwrap();
-        let validity = Gauge::with_opts(o(
-            "lease_validity_seconds",
-            "Seconds this pod stays active without another renewal (0 when passive)",
-        ))
-        .unwrap();
-        let holder_age = Gauge::with_opts(o(
-            "holder_last_change_age_seconds",
-            "Seconds since the lease item last changed, as observed by this pod",
-        ))
-        .unwrap();
-        let conflict = IntGauge::with_opts(o(
-            "identity_conflict",
-            "1 while another live process uses this pod's identity",
-        ))
-        .unwrap();
-        let epoch_exhausted = IntGauge::with_opts(o(
-            "epoch_exhausted",
-            "1 while the lease epoch is at its limit and no new owner can be fenced above it",
-        ))
-        .unwrap();
-        let region_conflicts = IntCounter::with_opts(o(
-            "region_conflicts_total",
-            "Times this pod stopped holding because another region's holder outranked it (MREC: a partition, or a lag past the confirm delay)",
-        ))
-        .unwrap();
-        let rollbacks = IntCounter::with_opts(o(
-            "store_rollbacks_total",
-            "Times the lease item went backwards (lower epoch, or vanished)",
-        ))
-        .unwrap();
-        let eligible = IntGauge::with_opts(o(
-            "eligible",
-            "1 while this pod may hold the lease (warm-up over, controller healthy)",
-        ))
-        .unwrap();
-        let app_healthy = IntGauge::with_opts(o(
-            "app_healthy",
-            "1 while the controller answers 2xx on its health URL (or none is configured)",
-        ))
-        .unwrap();
-        let frozen = IntGauge::with_opts(o(
-            "frozen",
-            "1 while the lease is frozen (SKIP-LEASE-POD), as last seen by this pod",
-        ))
-        .unwrap();
-        let handover_pending = IntGauge::with_opts(o(
-            "handover_pending",
-            "1 while the lease item carries a planned handover, as last seen by this pod",
-        ))
-        .unwrap();
-        let priority = IntGauge::with_opts(o(
-            "priority",
-            "This pod's failover priority (--priority; higher is preferred)",
-        ))
-        .unwrap();
-        let failbacks = IntCounterVec::new(
-            o(
-                "failbacks_total",
-                "Failbacks by priority: gained (this pod took the lease on its own request) or lost (it handed the lease to a preferred pod)",
+            store_duration: s.store_duration(),
+            validity: s.gauge(
+                "lease_validity_seconds",
+                "Seconds this pod stays active without another renewal (0 when passive)",
             ),
-            &["direction"],
-        )
-        .unwrap();
-        for direction in ["gained", "lost"] {
-            failbacks.with_label_values(&[direction]);
-        }
-        let build_info =
-            IntGaugeVec::new(o("build_info", "Build information"), &["version"]).unwrap();
-        build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
-            .set(1);
-        for c in [
-            Box::new(is_active.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(role.clone()),
-            Box::new(epoch.clone()),
-            Box::new(transitions.clone()),
-            Box::new(store_requests.clone()),
-            Box::new(store_duration.clone()),
-            Box::new(validity.clone()),
-            Box::new(holder_age.clone()),
-            Box::new(conflict.clone()),
-            Box::new(epoch_exhausted.clone()),
-            Box::new(region_conflicts.clone()),
-            Box::new(rollbacks.clone()),
-            Box::new(eligible.clone()),
-            Box::new(app_healthy.clone()),
-            Box::new(frozen.clone()),
-            Box::new(handover_pending.clone()),
-            Box::new(priority.clone()),
-            Box::new(failbacks.clone()),
-            Box::new(build_info),
-        ] {
-            registry.register(c).expect("metric names are unique");
-        }
-        #[cfg(target_os = "linux")]
-        registry
-            .register(Box::new(
-                prometheus::process_collector::ProcessCollector::for_self(),
-            ))
-            .expect("process collector registers once");
-        Metrics {
+            holder_age: s.gauge(
+                "holder_last_change_age_seconds",
+                "Seconds since the lease item last changed, as observed by this pod",
+            ),
+            conflict: s.int_gauge(
+                "identity_conflict",
+                "1 while another live process uses this pod's identity",
+            ),
+            epoch_exhausted: s.int_gauge(
+                "epoch_exhausted",
+                "1 while the lease epoch is at its limit and no new owner can be fenced above it",
+            ),
+            region_conflicts: s.int_counter(
+                "region_conflicts_total",
+                "Times this pod stopped holding because another region's holder outranked it (MREC: a partition, or a lag past the confirm delay)",
+            ),
+            rollbacks: s.int_counter(
+                "store_rollbacks_total",
+                "Times the lease item went backwards (lower epoch, or vanished)",
+            ),
+            eligible: s.int_gauge(
+                "eligible",
+                "1 while this pod may hold the lease (warm-up over, controller healthy)",
+            ),
+            app_healthy: s.int_gauge(
+                "app_healthy",
+                "1 while the controller answers 2xx on its health URL (or none is configured)",
+            ),
+            frozen: s.int_gauge(
+                "frozen",
+                "1 while the lease is frozen (SKIP-LEASE-POD), as last seen by this pod",
+            ),
+            handover_pending: s.int_gauge(
+                "handover_pending",
+                "1 while the lease item carries a planned handover, as last seen by this pod",
+            ),
+            priority: s.int_gauge(
+                "priority",
+                "This pod's failover priority (--priority; higher is preferred)",
+            ),
+            failbacks: s.failbacks(),
             registry,
-            is_active,
-            role,
-            epoch,
-            transitions,
-            store_requests,
-            store_duration,
-            validity,
-            holder_age,
-            conflict,
-            epoch_exhausted,
-            region_conflicts,
-            rollbacks,
-            eligible,
-            app_healthy,
-            frozen,
-            handover_pending,
-            priority,
-            failbacks,
         }
     }
 
