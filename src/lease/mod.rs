@@ -4,6 +4,7 @@
 
 pub mod claim;
 pub mod core;
+pub mod driver;
 pub mod gate;
 pub mod operator;
 pub mod record;
