@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::lease::driver::{self, Answered, Call, Next};
 use crate::lease::operator;
 use crate::lease::record::FROZEN_OWNER;
 use crate::lease::Role;
@@ -126,29 +127,36 @@ impl Harness {
             }
             self.core.set_granted_until(self.granted);
         }
-        match self.core.next_step(self.now) {
-            Step::Done => return false,
-            Step::Wait(t) => {
+        let call = match driver::next(&mut self.core, self.now) {
+            Next::Done => return false,
+            Next::Wait(t) => {
                 assert!(t > self.now, "Wait must move time forward");
                 self.now = t;
+                return true;
             }
-            Step::Read => {
-                let sent = self.now;
-                self.now = self.now.plus(RTT);
-                let result = if self.down() {
-                    Err(StoreError::Unavailable("outage".into()))
-                } else if self.malformed {
-                    Err(StoreError::Malformed("leaseOwner is a number".into()))
-                } else {
-                    Ok(self.item())
-                };
-                self.core.on_read(sent, self.now, result);
-            }
-            Step::Write(req) => {
-                let sent = self.now;
-                self.now = self.now.plus(RTT);
+            Next::Call(call) => call,
+        };
+        let sent = self.now;
+        self.now = self.now.plus(RTT);
+        let answered = self.answer(call, sent);
+        driver::deliver(&mut self.core, sent, self.now, answered);
+        true
+    }
+
+    /// The memory store's answer to `call`, under the faults set, at `self.now`.
+    fn answer(&mut self, call: Call, sent: Mono) -> Answered {
+        let lost = self.down() || self.fault == Fault::Unreachable;
+        match call {
+            Call::Read => Answered::Read(if self.down() {
+                Err(StoreError::Unavailable("outage".into()))
+            } else if self.malformed {
+                Err(StoreError::Malformed("leaseOwner is a number".into()))
+            } else {
+                Ok(self.item())
+            }),
+            Call::Write(req) => {
                 self.writes.push((sent, (*req).clone()));
-                let result = if self.down() || self.fault == Fault::Unreachable {
+                let result = if lost {
                     Err(StoreError::Timeout(RTT))
                 } else {
                     let r = self.store.write_now(&req);
@@ -159,57 +167,41 @@ impl Harness {
                         r
                     }
                 };
-                self.core.on_write(&req, sent, self.now, result);
+                Answered::Write(req, result)
             }
-            Step::ReadMarks => {
-                let sent = self.now;
-                self.now = self.now.plus(RTT);
-                let peers = self
-                    .core
-                    .config()
-                    .regions
-                    .clone()
-                    .map(|r| std::iter::once(r.own).chain(r.peers).collect::<Vec<_>>());
-                let result = if self.down() || self.fault == Fault::Unreachable {
-                    Err(StoreError::Timeout(RTT))
-                } else {
-                    Ok(self.store.read_marks_now(&peers.unwrap_or_default()))
-                };
-                self.core.on_marks(sent, self.now, result);
-            }
-            Step::WriteMark(mark) => {
-                self.now = self.now.plus(RTT);
-                let result = if self.down() || self.fault == Fault::Unreachable {
+            Call::ReadMarks(regions) => Answered::ReadMarks(if lost {
+                Err(StoreError::Timeout(RTT))
+            } else {
+                Ok(self.store.read_marks_now(&regions))
+            }),
+            Call::WriteMark(mark) => {
+                let result = if lost {
                     Err(StoreError::Timeout(RTT))
                 } else {
                     self.store.write_mark_now(&mark)
                 };
-                self.core.on_mark_written(&mark, self.now, result);
+                Answered::WriteMark(mark, result)
             }
-            Step::Claim(claim) => {
-                self.now = self.now.plus(RTT);
-                let result = if self.down() || self.fault == Fault::Unreachable {
+            Call::Claim(claim) => {
+                let result = if lost {
                     Err(StoreError::Timeout(RTT))
                 } else {
                     self.store.claim_now(&claim)
                 };
                 self.claims.push(((*claim).clone(), result.is_ok()));
-                self.core.on_claim(&claim, self.now, result);
+                Answered::Claim(claim, result)
             }
-            Step::RequestHandover(req) => {
-                let sent = self.now;
-                self.now = self.now.plus(RTT);
-                let lost = matches!(self.fault, Fault::Unreachable | Fault::DropRequests);
-                let result = if self.down() || lost {
+            Call::RequestHandover(req) => {
+                let dropped = matches!(self.fault, Fault::Unreachable | Fault::DropRequests);
+                let result = if self.down() || dropped {
                     Err(StoreError::Timeout(RTT))
                 } else {
                     self.store.request_handover_now(&req)
                 };
                 self.requests.push((sent, (*req).clone(), result.is_ok()));
-                self.core.on_handover_request(&req, self.now, result);
+                Answered::RequestHandover(req, result)
             }
         }
-        true
     }
 
     /// Steps until virtual time reaches `until`, checking `each` after every step.
