@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
 #[derive(Clone, Copy, Debug)]
@@ -96,33 +96,42 @@ pub async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let io = TokioIo::new(StallGuard::new(stream, limits.write_stall));
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .keep_alive(true);
-            let conn = builder.serve_connection(io, TowerToHyperService::new(app));
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = async { stop.wait_for(|s| *s).await.is_ok() } => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                debug!(error = %e, "HTTP connection ended with an error");
-            }
-        });
+        let stop = stop.clone();
+        tokio::spawn(connection(stream, app, limits, permit, stop));
     }
     // Wait for the connections to finish (every permit back).
     let _ = slots
         .acquire_many(limits.max_connections.try_into().unwrap_or(u32::MAX))
         .await;
+}
+
+/// One connection, holding its slot (`_permit`) until it ends; on `stop`, it finishes the
+/// request in flight and closes.
+async fn connection(
+    stream: TcpStream,
+    app: Router,
+    limits: Limits,
+    _permit: OwnedSemaphorePermit,
+    mut stop: watch::Receiver<bool>,
+) {
+    let io = TokioIo::new(StallGuard::new(stream, limits.write_stall));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = async { stop.wait_for(|s| *s).await.is_ok() } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        debug!(error = %e, "HTTP connection ended with an error");
+    }
 }
 
 /// A TCP stream whose writes fail once they have made no progress for `limit`: a client

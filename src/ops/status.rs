@@ -152,6 +152,11 @@ fn print_text(s: &Status) {
         ),
         _ => say!("handover   none"),
     }
+    print_candidates(s);
+}
+
+/// The candidates seen through their heartbeats, one line each.
+fn print_candidates(s: &Status) {
     match &s.candidates_error {
         Some(e) => say!("candidates unknown: {e}"),
         None if s.candidates.is_empty() => {
