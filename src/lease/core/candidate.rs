@@ -17,7 +17,7 @@ impl LeaseCore {
             .as_ref()
             .filter(|o| now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration)
         else {
-            return self.gated(now, self.not_before, Step::Read);
+            return self.when_due(now, self.not_before, Step::Read);
         };
         if let Item::Present(r) = &obs.item {
             // Held under our session but not by our reckoning: an acquire we stopped
@@ -33,15 +33,15 @@ impl LeaseCore {
         }
         if !self.may_acquire() {
             // Not allowed to acquire: keep watching, so the view stays current.
-            return self.gated(now, read_at, Step::Read);
+            return self.when_due(now, read_at, Step::Read);
         }
         match &obs.item {
-            Item::Malformed(_) => self.gated(now, read_at, Step::Read),
+            Item::Malformed(_) => self.when_due(now, read_at, Step::Read),
             Item::Absent if self.cfg.store_is_private => match self.next_epoch(None) {
                 Some(epoch) => {
-                    self.start_write_gated(now, WriteKind::Create, Expect::Absent, epoch)
+                    self.start_write_when_due(now, WriteKind::Create, Expect::Absent, epoch)
                 }
-                None => self.gated(now, read_at, Step::Read),
+                None => self.when_due(now, read_at, Step::Read),
             },
             // In a shared table someone may still hold a lease on an item deleted under them,
             // and absence has no version: two reads that both found nothing do not prove that
@@ -49,23 +49,23 @@ impl LeaseCore {
             // (a version of our own making) and time that like any other.
             Item::Absent => {
                 let epoch = self.highest_epoch;
-                self.start_write_gated(now, WriteKind::Placeholder, Expect::Absent, epoch)
+                self.start_write_when_due(now, WriteKind::Placeholder, Expect::Absent, epoch)
             }
-            Item::Present(r) if r.is_frozen() => self.gated(now, read_at, Step::Read),
+            Item::Present(r) if r.is_frozen() => self.when_due(now, read_at, Step::Read),
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
                 let expect = Expect::Version(r.version_key());
                 if obs.open {
                     if let Some(claim) = self.claim_first(r) {
-                        return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
+                        return self.when_due(now, self.not_before, Step::Claim(Box::new(claim)));
                     }
                     if let Some(step) = self.marks_before_acquiring(now) {
                         return step;
                     }
                     return match self.next_epoch(r.epoch) {
                         Some(epoch) => {
-                            self.start_write_gated(now, WriteKind::Acquire, expect, epoch)
+                            self.start_write_when_due(now, WriteKind::Acquire, expect, epoch)
                         }
-                        None => self.gated(now, read_at, Step::Read),
+                        None => self.when_due(now, read_at, Step::Read),
                     };
                 }
                 // Released by someone other than its holder: timed like a held version.
@@ -148,7 +148,7 @@ impl LeaseCore {
                 .filter(|r| r.is_released())
                 .and_then(|r| self.claim_first(r));
             if let Some(claim) = claim {
-                return self.gated(now, self.not_before, Step::Claim(Box::new(claim)));
+                return self.when_due(now, self.not_before, Step::Claim(Box::new(claim)));
             }
             if let Some(step) = self.marks_before_acquiring(now) {
                 return step;
@@ -156,7 +156,7 @@ impl LeaseCore {
             let stored_epoch = self.observed_record().and_then(|r| r.epoch);
             return match self.next_epoch(stored_epoch) {
                 Some(epoch) => self.start_write(now, kind, expect, epoch),
-                None => self.gated(now, read_at, Step::Read),
+                None => self.when_due(now, read_at, Step::Read),
             };
         }
         if now >= read_at {
@@ -167,7 +167,7 @@ impl LeaseCore {
 
     pub(super) fn acquires_at_once(&self) -> bool {
         if self.holding.is_some()
-            || self.pending.is_some()
+            || self.unsettled.is_some()
             || self.phase != Phase::Running
             || !self.may_acquire()
         {

@@ -82,7 +82,7 @@ impl LeaseCore {
         let after = self.cfg.affinity.failback_after?;
         let ready = self.may_acquire()
             && self.phase == Phase::Running
-            && self.pending.is_none()
+            && self.unsettled.is_none()
             && now >= self.not_before
             && now >= self.failback.quiet_until
             && self.failback.last_ask.is_none_or(|at| confirmed_sent > at)

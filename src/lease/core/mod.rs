@@ -193,7 +193,7 @@ struct Declared {
 
 /// A write that was sent and whose outcome is not settled yet.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Pending {
+struct Unsettled {
     req: WriteRequest,
     /// Send time of the first attempt: if any attempt landed, it landed after this.
     first_sent: Mono,
@@ -211,7 +211,7 @@ pub struct LeaseCore {
     write_seq: u64,
     holding: Option<Holding>,
     observed: Option<Observed>,
-    pending: Option<Pending>,
+    unsettled: Option<Unsettled>,
     /// The highest epoch this process has seen or written: the floor for the next owner.
     highest_epoch: u64,
     /// Whether this process has ever seen the item exist (or wrote it).
@@ -276,7 +276,7 @@ impl LeaseCore {
             write_seq: 0,
             holding: None,
             observed: None,
-            pending: None,
+            unsettled: None,
             highest_epoch: 0,
             seen_item: false,
             next_read_at: Mono::ZERO,
@@ -342,7 +342,7 @@ impl LeaseCore {
         now: Mono,
         result: Result<Option<LeaseRecord>, StoreError>,
     ) {
-        let routine = self.pending.is_none() && self.holding.is_none();
+        let routine = self.unsettled.is_none() && self.holding.is_none();
         if routine {
             // Pace routine reads from the send time so the cadence does not drift.
             self.next_read_at = sent.plus(self.cfg.timing.interval);
@@ -366,7 +366,7 @@ impl LeaseCore {
             _ => None,
         };
         self.observe(sent, now, item);
-        self.resolve_pending(now);
+        self.resolve_unsettled(now);
         self.check_holding();
         if let Some(r) = self.observed_record().cloned() {
             self.observe_handover_request(&r);
@@ -388,13 +388,13 @@ impl LeaseCore {
         now: Mono,
         result: Result<LeaseRecord, StoreError>,
     ) {
-        let first_sent = match &self.pending {
+        let first_sent = match &self.unsettled {
             Some(p) if p.req.new.version == req.new.version => p.first_sent,
             _ => sent,
         };
         match result {
             Ok(record) => {
-                self.pending = None;
+                self.unsettled = None;
                 self.store_reachable = Some(true);
                 self.not_before = Mono::ZERO;
                 self.last_error = None;
@@ -410,11 +410,11 @@ impl LeaseCore {
                 if req.kind == WriteKind::Renew || req.kind == WriteKind::Release {
                     self.end_tenure();
                 }
-                self.mark_unknown(req, first_sent);
+                self.mark_unsettled(req, first_sent);
             }
             Err(e) => {
                 self.store_failed(now, &e, true);
-                self.mark_unknown(req, first_sent);
+                self.mark_unsettled(req, first_sent);
             }
         }
     }

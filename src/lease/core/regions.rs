@@ -33,7 +33,7 @@ impl LeaseCore {
     pub(super) fn mark_step(&self, now: Mono, renew_at: Mono) -> Option<Step> {
         let h = self.holding.as_ref()?;
         if let Some(mark) = &h.mark_owed {
-            return Some(self.gated(
+            return Some(self.when_due(
                 now,
                 self.not_before,
                 Step::WriteMark(Box::new(mark.clone())),
@@ -49,7 +49,7 @@ impl LeaseCore {
         let fresh = self
             .peer_marks_read
             .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
-        (!fresh).then(|| self.gated(now, self.not_before, Step::ReadMarks))
+        (!fresh).then(|| self.when_due(now, self.not_before, Step::ReadMarks))
     }
 
     /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.

@@ -5,14 +5,14 @@ use super::*;
 impl LeaseCore {
     /// A write whose fate is unknown comes first: read it back, or send it again.
     pub(super) fn unsettled_step(&mut self, now: Mono) -> Option<Step> {
-        let p = self.pending.as_ref()?;
+        let p = self.unsettled.as_ref()?;
         if p.needs_check {
-            return Some(self.gated(now, self.not_before, Step::Read));
+            return Some(self.when_due(now, self.not_before, Step::Read));
         }
         if p.resend && p.req.kind.changes_owner() && !self.wants_to_hold() {
             // Became ineligible (or is shutting down) since: do not resend. If the first
             // attempt lands after all, a read shows the item held by us and we release it.
-            self.pending = None;
+            self.unsettled = None;
         } else if p.resend {
             let req = p.req.clone();
             // A release is resent only once every window granted since has ended, like
@@ -22,14 +22,14 @@ impl LeaseCore {
             } else {
                 self.not_before
             };
-            return Some(self.gated_write(now, at, req));
+            return Some(self.write_when_due(now, at, req));
         }
         None
     }
 
     /// After a read: did the write whose answer we lost land?
-    pub(super) fn resolve_pending(&mut self, now: Mono) {
-        let Some(p) = self.pending.take() else {
+    pub(super) fn resolve_unsettled(&mut self, now: Mono) {
+        let Some(p) = self.unsettled.take() else {
             return;
         };
         let stored = self.observed_record();
@@ -43,7 +43,7 @@ impl LeaseCore {
         if p.needs_check && fresh && LeaseRecord::satisfies(stored, &p.req.expect) {
             // Nothing changed, so the write did not land (yet). Send the very same request
             // again: if the first attempt is still in flight, only one of them can land.
-            self.pending = Some(Pending {
+            self.unsettled = Some(Unsettled {
                 needs_check: false,
                 resend: true,
                 ..p
@@ -51,8 +51,8 @@ impl LeaseCore {
         }
     }
 
-    pub(super) fn mark_unknown(&mut self, req: &WriteRequest, first_sent: Mono) {
-        self.pending = Some(Pending {
+    pub(super) fn mark_unsettled(&mut self, req: &WriteRequest, first_sent: Mono) {
+        self.unsettled = Some(Unsettled {
             req: req.clone(),
             first_sent,
             needs_check: true,

@@ -9,7 +9,8 @@ pub const EPOCH_EXHAUSTED: &str = "the lease epoch is at its limit (184467440737
      create-table's seed again, then start them";
 
 impl LeaseCore {
-    pub(super) fn gated(&self, now: Mono, at: Mono, step: Step) -> Step {
+    /// `step` once `at` has come, else a wait until then.
+    pub(super) fn when_due(&self, now: Mono, at: Mono, step: Step) -> Step {
         if now >= at {
             step
         } else {
@@ -17,17 +18,19 @@ impl LeaseCore {
         }
     }
 
-    pub(super) fn gated_write(&mut self, now: Mono, at: Mono, req: WriteRequest) -> Step {
+    /// `req` once `at` has come (an unsettled write then counts as resent), else a wait.
+    pub(super) fn write_when_due(&mut self, now: Mono, at: Mono, req: WriteRequest) -> Step {
         if now < at {
             return Step::Wait(at);
         }
-        if let Some(p) = &mut self.pending {
+        if let Some(p) = &mut self.unsettled {
             p.resend = false;
         }
         Step::Write(Box::new(req))
     }
 
-    pub(super) fn start_write_gated(
+    /// A new write once the back-off after a failed call is over, else a wait.
+    pub(super) fn start_write_when_due(
         &mut self,
         now: Mono,
         kind: WriteKind,
@@ -125,7 +128,7 @@ impl LeaseCore {
                 priority,
             },
         };
-        self.pending = Some(Pending {
+        self.unsettled = Some(Unsettled {
             req: req.clone(),
             first_sent: now,
             needs_check: false,
