@@ -1,8 +1,14 @@
 //! Claiming a release before acquiring it at once (`crate::lease::claim` says why): the
 //! step that asks for the claim, and what its answer means.
+//!
+//! Sets directly: `claimed`, and on an answer `observed`, `initialized`, `store_reachable`.
 
-use super::*;
+use super::observe::Item;
+use super::LeaseCore;
+use crate::lease::record::LeaseRecord;
 use crate::lease::ReleaseClaim;
+use crate::lease::StoreError;
+use crate::sys::clock::Mono;
 
 impl LeaseCore {
     /// A release is acquired only once its claim is settled (ours, or refused and then

@@ -15,10 +15,15 @@
 //!   each other by priority. And a process that handed the lease over on request (a
 //!   failback, or an operator's handover) does not ask for it back from the tenure it
 //!   handed it to: an operator's handover sticks while that holder lives.
+//!
+//! Sets directly: `failback`, and on an answer `observed`, `store_reachable`.
 
-use super::*;
+use super::observe::{Item, Observed};
+use super::{LeaseCore, Phase, Step};
 use crate::lease::operator::HandoverRequest;
-use crate::lease::record::HANDOVER_ANY;
+use crate::lease::record::{LeaseRecord, HANDOVER_ANY};
+use crate::lease::StoreError;
+use crate::sys::clock::Mono;
 
 /// Region affinity, validated with the rest of the settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -1,8 +1,35 @@
 //! The holder's side: renewing, stepping down, releasing, and knowing when a tenure is
 //! over. The rules are stated once, at the top of the core (mod.rs).
+//!
+//! Sets directly: `phase`, `holding`, `stepping_down`, `failback`, and when a write lands
+//! `observed`, `highest_epoch`, `seen_item`, `initialized`, `conflict`.
 
-use super::*;
-use crate::lease::record::HANDOVER_ANY;
+use super::observe::{Item, Observed};
+use super::{LeaseCore, Phase, Step};
+use crate::lease::record::{
+    Expect, HandoverWrite, LeaseRecord, WriteKind, WriteRequest, HANDOVER_ANY,
+};
+use crate::sys::clock::Mono;
+
+/// The lease as this process holds it, from its last successful write.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Holding {
+    pub(super) version: String,
+    pub(super) epoch: u64,
+    /// Active until here (send time of the first attempt of the write + renewDeadline).
+    pub(super) valid_until: Mono,
+    /// Send time of the latest successful write; renewals are paced from it.
+    pub(super) last_sent: Mono,
+    /// With a confirm delay: not active until a read at this time still shows our write.
+    pub(super) confirm_at: Option<Mono>,
+    /// A release of this tenure was sent (to this target): it may have landed, so the
+    /// tenure never answers active again, whatever eligibility does next.
+    pub(super) released_to: Option<String>,
+    /// Regions on: the mark this tenure must write before it answers active.
+    pub(super) mark_owed: Option<crate::lease::RegionMark>,
+    /// Regions on: the other regions' marks are to be read (after each renewal).
+    pub(super) check_peers: bool,
+}
 
 impl LeaseCore {
     /// Whether this process wants to hold the lease at all right now.

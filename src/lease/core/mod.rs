@@ -72,23 +72,25 @@
 //!   granting, wait for the windows, release to the target). An observer never writes.
 
 use super::operator::HandoverRequest;
-use super::record::{
-    Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
-};
-use super::view::View;
+use super::record::{LeaseRecord, WriteKind, WriteRequest};
 use super::StoreError;
 use crate::lease::timing::Timing;
 use crate::sys::clock::Mono;
 pub use failback::Affinity;
 use failback::Failback;
+use holder::Holding;
+use observe::{Declared, Item, Observed};
+use unsettled::Unsettled;
 pub use writes::EPOCH_EXHAUSTED;
 
 mod candidate;
 mod claims;
 mod failback;
 mod holder;
+mod observe;
 mod regions;
 mod unsettled;
+mod view;
 mod writes;
 
 /// Identity and timing, validated before they get here.
@@ -137,70 +139,6 @@ enum Phase {
     Running,
     Releasing,
     Done,
-}
-
-/// The lease as this process holds it, from its last successful write.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Holding {
-    version: String,
-    epoch: u64,
-    /// Active until here (send time of the first attempt of the write + renewDeadline).
-    valid_until: Mono,
-    /// Send time of the latest successful write; renewals are paced from it.
-    last_sent: Mono,
-    /// With a confirm delay: not active until a read at this time still shows our write.
-    confirm_at: Option<Mono>,
-    /// A release of this tenure was sent (to this target): it may have landed, so the
-    /// tenure never answers active again, whatever eligibility does next.
-    released_to: Option<String>,
-    /// Regions on: the mark this tenure must write before it answers active.
-    mark_owed: Option<crate::lease::RegionMark>,
-    /// Regions on: the other regions' marks are to be read (after each renewal).
-    check_peers: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Item {
-    Absent,
-    Present(Box<LeaseRecord>),
-    Malformed(String),
-}
-
-/// The last thing learned about the item, and since when it has looked like that.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Observed {
-    item: Item,
-    key: Option<VersionKey>,
-    /// When this version was first received: the start of its lease, on our clock.
-    noted_at: Mono,
-    /// Send time of the latest read that showed this version: how fresh this history is.
-    confirmed_sent: Mono,
-    /// A released item that may be acquired at once (its holder's own release, of a tenure
-    /// we saw, or the seed).
-    open: bool,
-    /// How long this version must stay unchanged before it may be taken: the longest
-    /// lease anyone could be timing it by (see [`LeaseCore::hold_for`]).
-    hold: std::time::Duration,
-}
-
-/// The longest lease duration declared in the item lately, and when it was last seen.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Declared {
-    lease: std::time::Duration,
-    /// Send time of the latest read (or write) that showed it declared.
-    seen: Mono,
-}
-
-/// A write that was sent and whose outcome is not settled yet.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Unsettled {
-    req: WriteRequest,
-    /// Send time of the first attempt: if any attempt landed, it landed after this.
-    first_sent: Mono,
-    /// The answer was lost or refused: read the item back before doing anything else.
-    needs_check: bool,
-    /// A read showed the item unchanged: the same request (same token) may be sent again.
-    resend: bool,
 }
 
 /// Clone, Eq and Hash let a model checker (tests/model.rs) keep and compare whole states.
@@ -430,61 +368,6 @@ impl LeaseCore {
             self.cfg.timing.interval
         };
         self.not_before = now.plus(delay);
-    }
-
-    /// The item as last observed, when it exists and parsed.
-    fn observed_record(&self) -> Option<&LeaseRecord> {
-        match &self.observed {
-            Some(Observed {
-                item: Item::Present(r),
-                ..
-            }) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// What the loop publishes for the HTTP layer.
-    pub fn view(&self) -> View {
-        let record = self.observed_record();
-        let active_until = match (&self.holding, self.phase) {
-            (Some(h), Phase::Running)
-                if h.confirm_at.is_none()
-                    && Self::marked(h)
-                    && self.step_down_target().is_none() =>
-            {
-                Some(h.valid_until)
-            }
-            _ => None,
-        };
-        View {
-            initialized: self.initialized,
-            active_until,
-            holder: record.map(|r| r.owner.clone()),
-            epoch: self
-                .holding
-                .as_ref()
-                .map(|h| h.epoch)
-                .or_else(|| record.and_then(|r| r.epoch)),
-            holder_since: self.observed.as_ref().map(|o| o.noted_at),
-            store_reachable: self.store_reachable,
-            frozen: record.is_some_and(|r| r.is_frozen()),
-            handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
-            handover_from: record.and_then(|r| r.handover_from.clone()),
-            handover_to: record.and_then(|r| r.handover_to.clone()),
-            handover_is_failback: record
-                .is_some_and(|r| r.handover_to.is_some() && r.is_failback()),
-            holder_priority: record.filter(|r| r.is_held()).map(|r| r.priority()),
-            failbacks_gained: self.failback.gained,
-            failbacks_lost: self.failback.lost,
-            stepping_down: self.step_down_target(),
-            releasing: self.phase != Phase::Running,
-            conflict: self.conflict,
-            epoch_exhausted: self.epoch_exhausted,
-            region_conflicts: self.region_conflicts,
-            region_conflict: self.region_conflict.clone(),
-            rollbacks: self.rollbacks,
-            last_error: self.last_error.clone(),
-        }
     }
 }
 

@@ -3,9 +3,15 @@
 //! other regions' marks after every renewal and stops if one outranks its own; a candidate
 //! reads them before it acquires, so its epoch is above theirs. Off without
 //! `--peer-regions`.
+//!
+//! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
+//! `store_reachable`, `peer_marks_read`, `region_conflicts`, `region_conflict`.
 
-use super::*;
+use super::holder::Holding;
+use super::{LeaseCore, Step};
+use crate::lease::StoreError;
 use crate::lease::{RegionMark, Regions};
+use crate::sys::clock::Mono;
 
 impl LeaseCore {
     fn regions(&self) -> Option<&Regions> {

@@ -1,6 +1,22 @@
 //! Writes whose answer was lost or refused: read back, resend, or give up.
+//!
+//! Sets directly: `unsettled`.
 
-use super::*;
+use super::{LeaseCore, Step};
+use crate::lease::record::{LeaseRecord, WriteKind, WriteRequest};
+use crate::sys::clock::Mono;
+
+/// A write that was sent and whose outcome is not settled yet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Unsettled {
+    pub(super) req: WriteRequest,
+    /// Send time of the first attempt: if any attempt landed, it landed after this.
+    pub(super) first_sent: Mono,
+    /// The answer was lost or refused: read the item back before doing anything else.
+    pub(super) needs_check: bool,
+    /// A read showed the item unchanged: the same request (same token) may be sent again.
+    pub(super) resend: bool,
+}
 
 impl LeaseCore {
     /// A write whose fate is unknown comes first: read it back, or send it again.

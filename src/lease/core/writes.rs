@@ -1,6 +1,11 @@
 //! Building the writes: the version token, the epoch, the release markers.
+//!
+//! Sets directly: `write_seq`, `unsettled`, `last_error`, `epoch_exhausted`.
 
-use super::*;
+use super::unsettled::Unsettled;
+use super::{LeaseCore, Step};
+use crate::lease::record::{Expect, HandoverWrite, LeaseState, WriteKind, WriteRequest};
+use crate::sys::clock::Mono;
 
 /// What an operator sees when no higher fencing token exists.
 pub const EPOCH_EXHAUSTED: &str = "the lease epoch is at its limit (18446744073709551615): no new \

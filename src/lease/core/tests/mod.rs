@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::lease::driver::{self, Answered, Call, Next};
 use crate::lease::operator;
-use crate::lease::record::FROZEN_OWNER;
+use crate::lease::record::{Expect, FROZEN_OWNER};
 use crate::lease::Role;
 use crate::store::memory::MemoryStore;
 
