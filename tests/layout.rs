@@ -1,0 +1,227 @@
+//! The layout the README promises, held by a test: `src/` shows the layers (at most eight
+//! folders or files besides `lib.rs` and `main.rs`), no source file is over 400 lines, no
+//! function over 80, and no layer imports from one above it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const MAX_ENTRIES: usize = 8;
+const MAX_FILE_LINES: usize = 400;
+const MAX_FN_LINES: usize = 80;
+
+/// Lowest first: a module may import from its own layer and the ones before it. `http`
+/// and `ops` sit side by side and never import each other.
+const LAYERS: &[(&str, usize)] = &[
+    ("sys", 0),
+    ("lease", 1),
+    ("store", 2),
+    ("config", 3),
+    ("run", 4),
+    ("http", 5),
+    ("ops", 5),
+    ("app", 6),
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn all_files() -> Vec<(String, String)> {
+    let mut paths = Vec::new();
+    rust_files(&src(), &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.strip_prefix(src()).unwrap().display().to_string();
+            (name, fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+fn layer(module: &str) -> Option<usize> {
+    LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
+}
+
+/// Test code may reach above its layer: the core's scenario tests run on the memory store,
+/// whose conditions are the ones DynamoDB enforces.
+fn is_test_file(name: &str) -> bool {
+    name.ends_with("tests.rs") || name.contains("/tests/")
+}
+
+/// Strips what could hold a brace that is not code: a line comment, string and char
+/// literals (simply: enough for this code base, which the test itself checks).
+fn code_of(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => break,
+            '"' => {
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '\'' => {
+                // A char literal ('{', '\n'); a lifetime ('a) has no closing quote soon.
+                let rest: String = chars.clone().take(3).collect();
+                if rest.starts_with('\\') {
+                    if let Some(end) = rest[1..].find('\'') {
+                        for _ in 0..end + 2 {
+                            chars.next();
+                        }
+                    }
+                } else if rest.chars().nth(1) == Some('\'') {
+                    chars.next();
+                    chars.next();
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Each function's name and length in lines, from its `fn` line to its closing brace.
+fn functions(text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = code_of(line);
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| *w == "fn") else {
+            continue;
+        };
+        let before_ok = words[..at]
+            .iter()
+            .all(|w| w.starts_with("pub") || matches!(*w, "async" | "const" | "unsafe"));
+        if !before_ok {
+            continue;
+        }
+        let name = words
+            .get(at + 1)
+            .map_or("", |w| w.split(['(', '<']).next().unwrap_or(""));
+        let mut depth = 0i32;
+        let mut opened = false;
+        for (j, later) in lines[i..].iter().enumerate() {
+            let code = code_of(later);
+            if !opened && code.contains(';') && !code.contains('{') {
+                break; // a declaration without a body
+            }
+            for c in code.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if opened && depth == 0 {
+                found.push((name.to_string(), j + 1));
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn src_shows_the_layers_and_nothing_else() {
+    let entries: Vec<String> = fs::read_dir(src())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lib.rs" && n != "main.rs")
+        .collect();
+    assert!(
+        entries.len() <= MAX_ENTRIES,
+        "src/ has {} entries besides lib.rs and main.rs: {entries:?}",
+        entries.len()
+    );
+    for entry in &entries {
+        assert!(
+            layer(entry.trim_end_matches(".rs")).is_some(),
+            "src/{entry} is in no layer: add it to LAYERS here and to the README's Layout"
+        );
+    }
+}
+
+#[test]
+fn no_source_file_is_over_400_lines() {
+    let long: Vec<String> = all_files()
+        .iter()
+        .filter(|(_, text)| text.lines().count() > MAX_FILE_LINES)
+        .map(|(name, text)| format!("{name}: {} lines", text.lines().count()))
+        .collect();
+    assert!(long.is_empty(), "split these by job: {long:#?}");
+}
+
+#[test]
+fn no_function_is_over_80_lines() {
+    let mut long = Vec::new();
+    for (name, text) in all_files() {
+        for (f, lines) in functions(&text) {
+            if lines > MAX_FN_LINES {
+                long.push(format!("{name}: fn {f}, {lines} lines"));
+            }
+        }
+    }
+    assert!(long.is_empty(), "split these by job: {long:#?}");
+}
+
+#[test]
+fn the_function_counter_counts() {
+    let text = "fn a() {\n    let s = \"}\";\n    let c = '{';\n}\n\npub(crate) async fn b(x: u8) -> u8 {\n    x\n}\n";
+    assert_eq!(
+        functions(text),
+        [("a".to_string(), 4), ("b".to_string(), 3)]
+    );
+}
+
+#[test]
+fn no_layer_imports_from_a_higher_one() {
+    let mut wrong = Vec::new();
+    for (name, text) in all_files() {
+        let Some(own) = name
+            .split('/')
+            .next()
+            .and_then(|m| layer(m.trim_end_matches(".rs")))
+        else {
+            continue; // lib.rs and main.rs sit above every layer
+        };
+        if is_test_file(&name) {
+            continue;
+        }
+        for (i, line) in text.lines().enumerate() {
+            let code = code_of(line);
+            for (at, _) in code.match_indices("crate::") {
+                let module: String = code[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if layer(&module).is_some_and(|l| l > own) {
+                    wrong.push(format!("{name}:{}: imports crate::{module}", i + 1));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "imports from a higher layer: {wrong:#?}");
+}
