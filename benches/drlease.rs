@@ -475,7 +475,7 @@ fn main() {
     let first_dyn = first_decision(&bin, &lease_args(&endpoint, &fd_table, "first", "1s", "3"));
 
     // The report.
-    let commit = common::git_commit();
+    let commit = common::docs::git_commit();
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -33,7 +33,10 @@
 //!                   version: the runs before them, event for event);
 //!                   DRLEASE_SIM_DRAWS=settings,flaps,restores keeps only the new draws named.
 
-mod common;
+/// Only the docs writer: the simulation needs no moto, sidecars or proxies.
+mod common {
+    pub mod docs;
+}
 mod sim;
 
 use sim::{Scenario, Sim};
@@ -118,7 +121,7 @@ fn never_two_actives_and_failover_within_the_bound() {
             failures.len(),
             failures.iter().filter(|v| v.what.contains("two actives")).count(),
         );
-        common::write_doc_section("reliability.md", "simulation", &report);
+        common::docs::write_doc_section("reliability.md", "simulation", &report);
     }
     if !failures.is_empty() {
         // The failing seeds, grouped by what went wrong (the known hole, when one fits).

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod controller;
+pub mod docs;
 pub mod global_table;
 pub mod moto;
 pub mod operator;
@@ -159,34 +160,4 @@ pub fn poll_until(
         }
         std::thread::sleep(every);
     }
-}
-
-/// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in a file under
-/// docs/ (appending the section if it is not there yet), leaving the rest as it is.
-pub fn write_doc_section(file: &str, name: &str, body: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join(file);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
-    let (begin, end) = (
-        format!("<!-- {name}:begin -->"),
-        format!("<!-- {name}:end -->"),
-    );
-    let section = format!("{begin}\n{body}\n{end}");
-    let new = match (old.find(&begin), old.find(&end)) {
-        (Some(b), Some(e)) if e > b => format!("{}{section}{}", &old[..b], &old[e + end.len()..]),
-        _ => format!("{old}\n{section}\n"),
-    };
-    std::fs::write(&path, new).unwrap();
-}
-
-/// The short commit hash of the checkout, for reports.
-pub fn git_commit() -> String {
-    std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
