@@ -169,15 +169,17 @@ def main():
 
     print("dashboard")
     dash = json.loads((ROOT / "deploy" / "grafana" / "drlease-dashboard.json").read_text())
-    metrics_rs = (ROOT / "src" / "metrics.rs").read_text()
-    known = set(re.findall(r'o\(\s*"([a-z_]+)"', metrics_rs))
+    metrics_rs = (ROOT / "src" / "run" / "metrics.rs").read_text()
+    known = set(re.findall(
+        r'(?:s|self)\.(?:int_gauge|gauge|int_counter|int_gauge_vec|int_counter_vec)\(\s*"([a-z_]+)"',
+        metrics_rs))
     known |= {"store_request_duration_seconds"}
     used = set()
     for p in dash["panels"]:
         for t in p["targets"]:
             used |= {m[len("drlease_"):] for m in re.findall(r"drlease_[a-z_]+", t["expr"])}
     used = {re.sub(r"_(bucket|sum|count)$", "", u) for u in used}
-    check(used <= known, f"dashboard metrics exist in src/metrics.rs (unknown: {sorted(used - known)})")
+    check(used <= known, f"dashboard metrics exist in src/run/metrics.rs (unknown: {sorted(used - known)})")
 
     if FAILURES:
         sys.exit(f"\n{len(FAILURES)} deployment check(s) failed:\n  " + "\n  ".join(FAILURES))

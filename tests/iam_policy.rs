@@ -107,12 +107,11 @@ fn the_policies_grant_every_operation_the_code_calls() {
 const SIDECAR_FILES: &[&str] = &[
     "store/dynamodb/mod.rs",
     "store/dynamodb/heartbeat.rs",
-    "store/dynamodb/item.rs",
+    "store/dynamodb/item/",
     "store/dynamodb/claim.rs",
     "store/dynamodb/marks.rs",
-    "daemon.rs",
-    "lease_loop.rs",
-    "heartbeat_task.rs",
+    "app/daemon/",
+    "run/",
     "lease/",
 ];
 
