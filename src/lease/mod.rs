@@ -1,6 +1,7 @@
 //! The pure lease logic: every rule of the promise lives under this folder. The item and
 //! its conditions (`record`), the decision core (`core`), its timing (`timing`), the rule
-//! that turns state into a role (`view`) and the write windows granted on it (`gate`).
+//! that turns state into a role (`view`) and the write windows granted on it (`gate`),
+//! and the one driver of the core's `Step` protocol (`driver`).
 
 pub mod claim;
 pub mod core;

@@ -1,6 +1,6 @@
 //! Pushes a loss of validity at the deadline instant. The lease loop notices it only
 //! when its current store call returns (up to a call timeout later); watchers must not
-//! wait for that, so the HTTP side owns this timer.
+//! wait for that, so this timer runs as a task of its own beside the loop.
 
 use crate::run::events::Facts;
 use crate::run::state::SharedState;

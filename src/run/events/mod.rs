@@ -3,7 +3,7 @@
 //!
 //! An event is recorded only when something a controller or an operator acts on changes:
 //! role, holder, epoch, frozen, eligibility. Two writers record: the lease loop (with the
-//! reason it knows) and the deadline timer on the HTTP side, which pushes a loss of
+//! reason it knows) and the deadline timer (`run::deadline`), which pushes a loss of
 //! validity at the deadline instant even while the loop is stuck in a store call.
 
 use std::collections::VecDeque;
