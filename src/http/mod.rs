@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::run::metrics::Metrics;
-use crate::run::state::SharedState;
+use crate::run::publish::Reader;
 
 pub mod accept;
 pub mod gate_endpoints;
@@ -24,7 +24,7 @@ use watch::WatcherSlots;
 pub struct AppState(Arc<AppInner>);
 
 pub struct AppInner {
-    pub shared: SharedState,
+    pub shared: Reader,
     pub metrics: Arc<Metrics>,
     /// This listener's own budget: a flood of streams on one cannot refuse the other.
     pub watchers: WatcherSlots,
@@ -64,7 +64,7 @@ impl Listener {
 
 impl AppState {
     pub fn new(
-        shared: SharedState,
+        shared: Reader,
         metrics: Arc<Metrics>,
         max_watchers: usize,
         listener: Listener,

@@ -3,9 +3,9 @@
 //! wait for that, so this timer runs as a task of its own beside the loop.
 
 use crate::run::events::Facts;
-use crate::run::state::SharedState;
+use crate::run::publish::Reader;
 
-pub async fn run(shared: SharedState) {
+pub async fn run(shared: Reader) {
     let mut rx = shared.subscribe();
     loop {
         let snap = rx.borrow_and_update().clone();
@@ -47,7 +47,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::lease::{Role, View};
-    use crate::run::state::{test_channel, Snapshot};
+    use crate::run::publish::{test_channel, Snapshot};
     use crate::sys::clock::{BootClock, Clock};
 
     /// The loop publishes an active view and then nothing (stuck in a store call): the

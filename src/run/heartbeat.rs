@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
 
-use crate::run::state::SharedState;
+use crate::run::publish::Reader;
 use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::DynamoStore;
 use crate::sys::clock::{Clock, Mono};
@@ -15,7 +15,7 @@ use crate::sys::clock::{Clock, Mono};
 /// Keeps this candidate's heartbeat item fresh; removes it on shutdown.
 pub async fn run(
     store: DynamoStore,
-    shared: SharedState,
+    shared: Reader,
     period: Duration,
     mut stop: watch::Receiver<Option<Mono>>,
     clock: Arc<dyn Clock>,

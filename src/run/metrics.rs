@@ -12,7 +12,7 @@ use crate::lease::Role;
 #[cfg(test)]
 use crate::lease::View;
 use crate::run::eligibility::AppHealth;
-use crate::run::state::Snapshot;
+use crate::run::publish::Snapshot;
 use crate::sys::clock::Mono;
 
 pub struct Metrics {

@@ -8,4 +8,4 @@ pub mod events;
 pub mod heartbeat;
 pub mod lease_loop;
 pub mod metrics;
-pub mod state;
+pub mod publish;

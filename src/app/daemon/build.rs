@@ -14,7 +14,7 @@ use crate::config::{Settings, StoreKind};
 use crate::lease::{CoreConfig, LeaseCore, Regions};
 use crate::run::eligibility::Eligibility;
 use crate::run::metrics::Metrics;
-use crate::run::state::{channel, Identity, Publisher, SharedState};
+use crate::run::publish::{channel, Identity, Publisher, Reader};
 use crate::sys::clock::Clock;
 use crate::sys::duration::format_duration;
 
@@ -22,7 +22,7 @@ use crate::sys::duration::format_duration;
 pub(super) struct Built {
     pub(super) core: LeaseCore,
     pub(super) publisher: Publisher,
-    pub(super) shared: SharedState,
+    pub(super) shared: Reader,
     pub(super) metrics: Arc<Metrics>,
     pub(super) eligibility: watch::Receiver<Eligibility>,
     pub(super) listener: TcpListener,

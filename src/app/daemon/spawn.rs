@@ -12,14 +12,14 @@ use crate::config::Settings;
 use crate::http::accept::{accept_loop, Limits};
 use crate::http::{gate_router, router, AppState, Listener};
 use crate::run::lease_loop::LeaseLoop;
-use crate::run::state::SharedState;
+use crate::run::publish::Reader;
 use crate::store::dynamodb::DynamoStore;
 use crate::store::LeaseStore;
 use crate::sys::clock::{Clock, Mono};
 
 /// The running tasks and the switches that stop them.
 pub(super) struct Running {
-    pub(super) shared: SharedState,
+    pub(super) shared: Reader,
     pub(super) lease_task: JoinHandle<()>,
     pub(super) heartbeat_task: Option<JoinHandle<()>>,
     pub(super) servers: Vec<JoinHandle<()>>,

@@ -9,7 +9,7 @@ use tower::ServiceExt;
 use super::*;
 use crate::lease::Role;
 use crate::lease::View;
-use crate::run::state::{test_channel, Publisher, Snapshot};
+use crate::run::publish::{test_channel, Publisher, Snapshot};
 use crate::sys::clock::{Clock, ManualClock, Mono};
 
 mod events;
@@ -19,7 +19,7 @@ mod windows;
 pub(super) struct Fixture {
     app: Router,
     gate: Router,
-    shared: crate::run::state::SharedState,
+    shared: crate::run::publish::Reader,
     events: Arc<crate::run::events::EventLog>,
     clock: Arc<ManualClock>,
     publisher: Publisher,

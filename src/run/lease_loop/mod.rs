@@ -15,7 +15,7 @@ use crate::lease::driver::{self, Next};
 use crate::lease::{LeaseCore, Role, View};
 use crate::run::eligibility::Eligibility;
 use crate::run::metrics::Metrics;
-use crate::run::state::Publisher;
+use crate::run::publish::Publisher;
 use crate::store::LeaseStore;
 use crate::sys::clock::{Clock, Mono};
 

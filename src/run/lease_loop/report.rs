@@ -7,7 +7,7 @@ use super::LeaseLoop;
 use crate::lease::View;
 use crate::run::eligibility::Eligibility;
 use crate::run::events::{reason, Facts};
-use crate::run::state::Snapshot;
+use crate::run::publish::Snapshot;
 use crate::store::LeaseStore;
 use crate::sys::clock::Mono;
 

@@ -9,7 +9,7 @@ use crate::lease::{CoreConfig, LeaseRecord, WriteRequest};
 use crate::lease::{LeaseCore, Role};
 use crate::run::eligibility::{AppHealth, Eligibility};
 use crate::run::metrics::Metrics;
-use crate::run::state::{channel, Identity};
+use crate::run::publish::{channel, Identity};
 use crate::store::memory::MemoryStore;
 use crate::store::{LeaseStore, StoreError};
 use crate::sys::clock::{Clock, Mono};

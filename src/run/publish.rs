@@ -33,9 +33,10 @@ pub struct Identity {
     pub affinity: crate::lease::core::Affinity,
 }
 
-/// The read side, cloned into every handler.
+/// The read side, cloned into every handler: a watch receiver of what the loop published,
+/// with the gate and the event log beside it.
 #[derive(Clone)]
-pub struct SharedState {
+pub struct Reader {
     pub clock: Arc<dyn Clock>,
     pub who: Arc<Identity>,
     /// How long the loop may go without finishing a step before it counts as stalled.
@@ -62,7 +63,7 @@ pub fn channel(
     stall_limit: Duration,
     eligibility: Eligibility,
     write_window: Duration,
-) -> (Publisher, SharedState) {
+) -> (Publisher, Reader) {
     let start = Snapshot {
         view: View::default(),
         progress_at: clock.now(),
@@ -78,7 +79,7 @@ pub fn channel(
             gate: gate.clone(),
             events: events.clone(),
         },
-        SharedState {
+        Reader {
             clock,
             who: Arc::new(who),
             stall_limit,
@@ -100,7 +101,7 @@ impl Publisher {
     }
 }
 
-impl SharedState {
+impl Reader {
     pub fn snapshot(&self) -> Snapshot {
         self.rx.borrow().clone()
     }
@@ -130,7 +131,7 @@ impl SharedState {
 /// A channel for tests: identity `pod-a` on lease `mylease`, a 10 s stall limit, default
 /// eligibility, a 2 s write window.
 #[cfg(test)]
-pub fn test_channel(clock: Arc<dyn Clock>) -> (Publisher, SharedState) {
+pub fn test_channel(clock: Arc<dyn Clock>) -> (Publisher, Reader) {
     let who = Identity {
         identity: "pod-a".into(),
         lease: "mylease".into(),
