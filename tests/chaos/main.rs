@@ -14,6 +14,7 @@ mod failback;
 mod observer;
 mod promise;
 mod scenarios;
+mod store_restart;
 
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub struct Scenario {
 }
 
 use scenarios::*;
+use store_restart::store_restarted_empty;
 
 const SCENARIOS: &[Scenario] = &[
     Scenario {
