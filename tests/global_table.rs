@@ -138,11 +138,24 @@ fn across_two_regions_never_two_actives() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
     };
+    starts(&gt);
+    kill9_the_active(&gt);
+    sigterm_the_active(&gt);
+    handover_at_the_holders_region(&gt);
+    for run in 0..2 {
+        partition_then_heal(&gt, run);
+    }
+    let (applied, dropped) = gt.replicated();
+    eprintln!("replicated writes: {applied} applied, {dropped} dropped by last-writer-wins");
+    assert!(applied > 0, "the emulator replicated nothing");
+}
 
+/// Both regions start at once, or within one lag of each other: never two actives.
+fn starts(gt: &GlobalTable) {
     // Both regions start at once: both may acquire on their own replica; the confirm read
     // two lags later tells the earlier writer that the later one won.
     for run in 0..3 {
-        let (_, pods) = pair(&gt, Duration::ZERO);
+        let (_, pods) = pair(gt, Duration::ZERO);
         let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
         settled(&pods);
         // Watch a little longer than a lease: a double holder would show by now.
@@ -154,77 +167,70 @@ fn across_two_regions_never_two_actives() {
     // The second region starts within one lag of the first: its replica has not seen the
     // first acquire yet.
     for stagger_ms in [100, 200, 300] {
-        let (_, pods) = pair(&gt, Duration::from_millis(stagger_ms));
+        let (_, pods) = pair(gt, Duration::from_millis(stagger_ms));
         let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
         settled(&pods);
         std::thread::sleep(LEASE + LAG * 2);
         let obs = obs.finish();
         report(&format!("start {stagger_ms} ms apart"), &obs, None);
     }
+}
 
-    // kill -9 the active: the other region takes over by timing, after the lease plus a
-    // lag (it sees the last renewal one lag late) plus the confirm delay.
-    {
-        let (_, mut pods) = pair(&gt, Duration::ZERO);
-        let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
-        let active = settled(&pods);
-        let t = Instant::now();
-        pods[active].kill9();
-        let other = 1 - active;
-        let took = wait_until(LEASE * 2 + SLACK, || pods[other].is_active())
-            .expect("the other region took over");
-        let obs = obs.finish();
-        report("kill -9 the active", &obs, Some(took));
-        let _ = t;
-    }
+/// kill -9 the active: the other region takes over by timing, after the lease plus a
+/// lag (it sees the last renewal one lag late) plus the confirm delay.
+fn kill9_the_active(gt: &GlobalTable) {
+    let (_, mut pods) = pair(gt, Duration::ZERO);
+    let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
+    let active = settled(&pods);
+    let t = Instant::now();
+    pods[active].kill9();
+    let other = 1 - active;
+    let took = wait_until(LEASE * 2 + SLACK, || pods[other].is_active())
+        .expect("the other region took over");
+    let obs = obs.finish();
+    report("kill -9 the active", &obs, Some(took));
+    let _ = t;
+}
 
-    // SIGTERM the active: it releases on its replica; the release reaches the other region
-    // one lag later, whose pod saw that tenure and acquires at once (then confirms).
-    {
-        let (_, mut pods) = pair(&gt, Duration::ZERO);
-        let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
-        let active = settled(&pods);
-        pods[active].signal(libc::SIGTERM);
-        pods[active]
-            .wait_exit(Duration::from_secs(10))
-            .expect("the active exits after SIGTERM");
-        let other = 1 - active;
-        let took = wait_until(LEASE * 2 + SLACK, || pods[other].is_active())
-            .expect("the other region took over");
-        let obs = obs.finish();
-        report("SIGTERM the active", &obs, Some(took));
-    }
+/// SIGTERM the active: it releases on its replica; the release reaches the other region
+/// one lag later, whose pod saw that tenure and acquires at once (then confirms).
+fn sigterm_the_active(gt: &GlobalTable) {
+    let (_, mut pods) = pair(gt, Duration::ZERO);
+    let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
+    let active = settled(&pods);
+    pods[active].signal(libc::SIGTERM);
+    pods[active]
+        .wait_exit(Duration::from_secs(10))
+        .expect("the active exits after SIGTERM");
+    let other = 1 - active;
+    let took = wait_until(LEASE * 2 + SLACK, || pods[other].is_active())
+        .expect("the other region took over");
+    let obs = obs.finish();
+    report("SIGTERM the active", &obs, Some(took));
+}
 
-    // A planned handover, run against the holder's region.
-    {
-        let (table, pods) = pair(&gt, Duration::ZERO);
-        let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
-        let active = settled(&pods);
-        let other = 1 - active;
-        let out = std::process::Command::new(BIN)
-            .arg("handover")
-            .args(args(&gt, active, &table))
-            .args(["--to", &pods[other].identity, "--timeout", "20s"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "handover: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        wait_until(LEASE + SLACK, || pods[other].is_active()).expect("the target holds");
-        std::thread::sleep(LAG * 2);
-        let obs = obs.finish();
-        report("handover at the holder's region", &obs, None);
-    }
-
-    for run in 0..2 {
-        partition_then_heal(&gt, run);
-    }
-    let (applied, dropped) = gt.replicated();
-    eprintln!("replicated writes: {applied} applied, {dropped} dropped by last-writer-wins");
-    assert!(applied > 0, "the emulator replicated nothing");
+/// A planned handover, run against the holder's region.
+fn handover_at_the_holders_region(gt: &GlobalTable) {
+    let (table, pods) = pair(gt, Duration::ZERO);
+    let obs = Observer::start(&pods.iter().map(|p| p.port).collect::<Vec<_>>());
+    let active = settled(&pods);
+    let other = 1 - active;
+    let out = std::process::Command::new(BIN)
+        .arg("handover")
+        .args(args(gt, active, &table))
+        .args(["--to", &pods[other].identity, "--timeout", "20s"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "handover: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until(LEASE + SLACK, || pods[other].is_active()).expect("the target holds");
+    std::thread::sleep(LAG * 2);
+    let obs = obs.finish();
+    report("handover at the holder's region", &obs, None);
 }
 
 /// How long after the heal two holders may remain, with region marks: the other
