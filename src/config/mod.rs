@@ -9,7 +9,7 @@ mod command_line;
 mod connection;
 mod eligibility;
 mod env_names;
-pub mod file;
+pub(crate) mod file;
 mod file_values;
 mod health_url;
 mod identity;

@@ -3,16 +3,16 @@
 //! that turns state into a role (`view`) and the write windows granted on it (`gate`),
 //! and the one driver of the core's `Step` protocol (`driver`).
 
-pub mod claim;
+pub(crate) mod claim;
 pub mod core;
 pub mod driver;
 pub mod gate;
 pub mod operator;
-pub mod record;
-pub mod region;
+pub(crate) mod record;
+pub(crate) mod region;
 mod store_error;
 pub mod timing;
-pub mod view;
+pub(crate) mod view;
 
 pub use self::core::{CoreConfig, LeaseCore, Step};
 pub use claim::ReleaseClaim;
