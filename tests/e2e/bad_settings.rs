@@ -5,7 +5,28 @@ use crate::*;
 #[test]
 fn bad_settings_exit_2_with_one_line_naming_the_field() {
     let dir = std::env::temp_dir().join(common::unique("drlease-cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (bad_yaml, octal, big) = bad_files(&dir);
+    let cases = cases(&bad_yaml, &octal, &big);
+    for (args, expected) in cases {
+        let (code, stderr) = run_expecting_failure(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr:?}"
+        );
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {stderr:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Config files that must be refused: a YAML syntax error on line 3, a number YAML 1.1
+/// reads as octal, and a file over the size limit. Returns their paths.
+fn bad_files(dir: &std::path::Path) -> (String, String, String) {
+    std::fs::create_dir_all(dir).unwrap();
     let bad_yaml = dir.join("bad.yaml");
     std::fs::write(&bad_yaml, "dynamoDB:\n  leaseName: l\n   tableName: t\n").unwrap();
     let bad_yaml = bad_yaml.to_str().unwrap().to_string();
@@ -15,7 +36,13 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
     let big = dir.join("big.yaml");
     std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
     let big = big.to_str().unwrap().to_string();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    (bad_yaml, octal, big)
+}
+
+/// Each bad setting (arguments to `drlease`) with what its one line of error must say:
+/// a table of data.
+fn cases<'a>(bad_yaml: &'a str, octal: &'a str, big: &'a str) -> Vec<(Vec<&'a str>, &'static str)> {
+    vec![
         (vec!["run"], "drlease: --store: no store configured"),
         (
             vec!["run", "--store", "memory", "--interval", "0s"],
@@ -53,10 +80,10 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             vec!["run", "--config", "/no/such/file.yaml"],
             "drlease: --config: cannot read /no/such/file.yaml",
         ),
-        (vec!["run", "--config", &bad_yaml], "line 3"),
-        (vec!["run", "--config", &big], "is over 1024 KiB"),
+        (vec!["run", "--config", bad_yaml], "line 3"),
+        (vec!["run", "--config", big], "is over 1024 KiB"),
         (
-            vec!["run", "--config", &octal],
+            vec!["run", "--config", octal],
             "drlease.maxWatchers: '010' has a leading zero, which YAML 1.1 reads as octal",
         ),
         (
@@ -132,21 +159,7 @@ fn bad_settings_exit_2_with_one_line_naming_the_field() {
             ],
             "carries credentials (user:password@): they are not supported",
         ),
-    ];
-    for (args, expected) in cases {
-        let (code, stderr) = run_expecting_failure(&args);
-        assert_eq!(code, Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: expected {expected:?} in {stderr:?}"
-        );
-        assert_eq!(
-            stderr.trim_end().lines().count(),
-            1,
-            "{args:?}: one line: {stderr:?}"
-        );
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    ]
 }
 
 #[test]
