@@ -151,7 +151,8 @@ impl LeaseRecord {
 
     /// Whether a conditional write expecting `expect` would be accepted against this item.
     /// The memory store uses this directly; the DynamoDB store encodes the same rule as a
-    /// condition expression, and the integration tests hold the two to the same behaviour.
+    /// condition expression (`condition` in src/store/dynamodb/item/mod.rs), and the
+    /// integration tests hold the two to the same behaviour.
     pub fn satisfies(record: Option<&LeaseRecord>, expect: &Expect) -> bool {
         match (expect, record) {
             (Expect::Absent, None) => true,
