@@ -225,3 +225,19 @@ fn no_layer_imports_from_a_higher_one() {
     }
     assert!(wrong.is_empty(), "imports from a higher layer: {wrong:#?}");
 }
+
+/// Inside the core each file names what it imports, so what it may reach is on its first
+/// lines (test files excepted).
+#[test]
+fn the_core_names_its_imports() {
+    let globbed: Vec<String> = all_files()
+        .into_iter()
+        .filter(|(name, text)| {
+            name.starts_with("lease/core/")
+                && !is_test_file(name)
+                && text.lines().any(|l| l.trim() == "use super::*;")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert!(globbed.is_empty(), "use super::* in {globbed:?}");
+}
