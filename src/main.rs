@@ -7,6 +7,7 @@ use drlease::ops;
 use drlease::sys::duration::parse_duration;
 use drlease::sys::logging;
 use drlease::sys::printable::{printable, Printable};
+use drlease::sys::stdout;
 
 fn hostname() -> Option<String> {
     let uname = rustix::system::uname();
@@ -39,13 +40,13 @@ fn main() -> ExitCode {
     }
     match command {
         Command::CheckConfig(_) => {
-            println!("{:<18} {:<40} source", "setting", "value");
+            stdout::line(format_args!("{:<18} {:<40} source", "setting", "value"));
             for (name, value, source) in &settings.provenance {
                 let value = printable(value);
-                println!("{name:<18} {value:<40} {source}");
+                stdout::line(format_args!("{name:<18} {value:<40} {source}"));
             }
             for w in &settings.warnings {
-                println!("warning: {}", Printable(w));
+                stdout::line(format_args!("warning: {}", Printable(w)));
             }
             ExitCode::SUCCESS
         }

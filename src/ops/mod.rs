@@ -15,7 +15,10 @@ use crate::store::LeaseStore;
 /// no line can clear the operator's screen, retitle the window or fake another line.
 macro_rules! say {
     ($($arg:tt)*) => {
-        println!("{}", $crate::sys::printable::Printable(&format!($($arg)*)))
+        $crate::sys::stdout::line(format_args!(
+            "{}",
+            $crate::sys::printable::Printable(&format!($($arg)*))
+        ))
     };
 }
 

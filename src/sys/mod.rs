@@ -6,4 +6,5 @@ pub mod duration;
 pub mod fd_limit;
 pub mod logging;
 pub mod printable;
+pub mod stdout;
 pub(crate) mod token;

@@ -183,3 +183,25 @@ fn check_config_prints_each_value_and_its_source() {
     assert!(line("listen").ends_with("default"), "{out}");
     assert!(line("renew-deadline").contains("15s"), "{out}");
 }
+
+/// `drlease check-config | head -1`: the reader goes away, and the command ends quietly
+/// (exit 0) instead of panicking on the closed pipe.
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe() fills both descriptors, which are ours alone from here on.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // Closed before the command starts: its first line meets a broken pipe, every time.
+    drop(read_end);
+    let out = Command::new(BIN)
+        .args(["check-config", "--store", "memory", "--identity", "me"])
+        .stdout(write_end)
+        .output()
+        .unwrap();
+    let (code, _, err) = text(&out);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
