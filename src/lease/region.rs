@@ -38,6 +38,28 @@ pub struct Regions {
     pub peers: Vec<String>,
 }
 
+impl Regions {
+    /// The fencing token for a new tenure of this region: the first above `base` that is
+    /// this region's. Each region of the table has its own residue modulo the number of
+    /// regions (by their sorted names, which every pod computes alike from the same
+    /// list), so two regions acquiring at once, cut off from each other or within a lag,
+    /// never hand out the same epoch: a controller fencing on it can tell their writes
+    /// apart. Within one region conditions are linearizable, and the marks read before
+    /// acquiring put a new tenure above every confirmed one. `None` when no such token is
+    /// left below `u64::MAX`.
+    pub fn next_epoch_above(&self, base: u64) -> Option<u64> {
+        let mut all: Vec<&str> = std::iter::once(self.own.as_str())
+            .chain(self.peers.iter().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        let n = all.len() as u64;
+        let own = all.iter().position(|r| *r == self.own).unwrap_or(0) as u64;
+        let first = base.checked_add(1)?;
+        first.checked_add((own + n - first % n) % n)
+    }
+}
+
 /// The mark item's key for a lease and a region.
 pub fn mark_key(lease: &str, region: &str) -> String {
     format!("{lease}/regions/{region}")
@@ -66,5 +88,46 @@ mod tests {
             assert!(a.outranks(&b) != b.outranks(&a), "{a:?} {b:?}");
         }
         assert!(!mark(6, "a").outranks(&mark(6, "a")));
+    }
+
+    fn regions(own: &str, peers: &[&str]) -> Regions {
+        Regions {
+            own: own.into(),
+            peers: peers.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn regions_acquiring_from_the_same_epoch_never_share_a_token() {
+        let table = ["us-east-1", "us-west-2", "eu-west-1"];
+        for base in [0, 1, 2, 3, 7, 1000, u64::MAX - 10] {
+            let tokens: Vec<u64> = table
+                .iter()
+                .map(|own| {
+                    let peers: Vec<&str> = table.iter().copied().filter(|r| r != own).collect();
+                    regions(own, &peers).next_epoch_above(base).unwrap()
+                })
+                .collect();
+            for (i, t) in tokens.iter().enumerate() {
+                assert!(*t > base && *t <= base + 3, "{base}: {tokens:?}");
+                assert!(!tokens[i + 1..].contains(t), "{base}: {tokens:?}");
+            }
+        }
+        // The peers' order in a pod's list does not matter; every pod sorts the names.
+        assert_eq!(
+            regions("b", &["c", "a"]).next_epoch_above(4),
+            regions("b", &["a", "c"]).next_epoch_above(4)
+        );
+    }
+
+    #[test]
+    fn no_token_is_left_when_the_region_has_none_below_the_limit() {
+        assert_eq!(regions("a", &["b"]).next_epoch_above(u64::MAX), None);
+        // u64::MAX is odd: the second region's, so the first has none above MAX - 1.
+        assert_eq!(regions("a", &["b"]).next_epoch_above(u64::MAX - 1), None);
+        assert_eq!(
+            regions("b", &["a"]).next_epoch_above(u64::MAX - 1),
+            Some(u64::MAX)
+        );
     }
 }

@@ -48,12 +48,17 @@ impl LeaseCore {
         self.start_write(now, kind, expect, epoch)
     }
 
-    /// The fencing token for a new owner: above every epoch stored or seen. `None` when
+    /// The fencing token for a new owner: above every epoch stored or seen (across regions,
+    /// one of this region's own: `Regions::next_epoch_above`). `None` when
     /// none is left (the epoch is at `u64::MAX`): handing out the same token twice would
     /// let two tenures' writes pass the same fence, so nothing is acquired until an
     /// operator resets the lease (see [`EPOCH_EXHAUSTED`]).
     pub(super) fn next_epoch(&mut self, stored: Option<u64>) -> Option<u64> {
-        let next = stored.unwrap_or(0).max(self.highest_epoch).checked_add(1);
+        let base = stored.unwrap_or(0).max(self.highest_epoch);
+        let next = match &self.cfg.regions {
+            Some(regions) => regions.next_epoch_above(base),
+            None => base.checked_add(1),
+        };
         self.epoch_exhausted = next.is_none();
         if self.epoch_exhausted {
             self.last_error = Some(EPOCH_EXHAUSTED.to_string());

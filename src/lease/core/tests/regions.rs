@@ -33,21 +33,25 @@ fn of_two_regions_holding_the_lower_mark_stops_at_its_next_renewal() {
     west.run(ms(10));
     assert_eq!(east.role(), Role::Active);
     assert_eq!(west.role(), Role::Active);
+    // Two tenures at once, but never one fencing token: each region hands out its own
+    // (sorted names: east's are even, west's odd).
+    assert_eq!(east.item().unwrap().epoch, Some(2));
+    assert_eq!(west.item().unwrap().epoch, Some(1));
     // The heal: each replica gets the other's mark.
     replicate_mark(&east, &west, "east");
     replicate_mark(&west, &east, "west");
-    // Both have epoch 1: the greater session ("sb") keeps the lease.
+    // East's epoch is the higher: east keeps the lease.
     let healed = east.now;
     east.run(INTERVAL + ms(10));
     west.now = healed;
     west.run(INTERVAL + ms(10));
-    assert_eq!(west.role(), Role::Active, "the higher mark keeps holding");
-    assert_eq!(east.role(), Role::Passive, "the lower mark stops");
-    assert_eq!(east.core.view().region_conflicts, 1);
-    assert_eq!(west.core.view().region_conflicts, 0);
-    let stopped = east.core.view().region_conflict.unwrap_or_default();
+    assert_eq!(east.role(), Role::Active, "the higher mark keeps holding");
+    assert_eq!(west.role(), Role::Passive, "the lower mark stops");
+    assert_eq!(west.core.view().region_conflicts, 1);
+    assert_eq!(east.core.view().region_conflicts, 0);
+    let stopped = west.core.view().region_conflict.unwrap_or_default();
     assert!(
-        stopped.contains("region west holds this lease too"),
+        stopped.contains("region east holds this lease too"),
         "{stopped}"
     );
 }
@@ -81,5 +85,6 @@ fn a_candidate_acquires_above_every_mark_it_can_see() {
         .unwrap();
     h.run(ms(10));
     assert_eq!(h.role(), Role::Active);
-    assert_eq!(h.item().unwrap().epoch, Some(10));
+    // Above 9, and west's own (odd): 11.
+    assert_eq!(h.item().unwrap().epoch, Some(11));
 }
