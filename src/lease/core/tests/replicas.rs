@@ -1,0 +1,143 @@
+//! Two replicas of a multi-Region eventually consistent (MREC) table under the real core:
+//! each region's cores share one memory store (conditions checked against it alone), and
+//! every change of the lease item or of a region mark reaches the other replica one lag
+//! later, where the latest write wins (by the time it was written). A partition holds the
+//! queue back; a heal lets it through. Used by the review's cross-region scenarios
+//! (`across_regions.rs`).
+
+use super::*;
+use crate::lease::{RegionMark, Regions};
+
+/// A core in `own` whose peers are `peers`, with a confirm delay.
+pub(super) fn in_region(
+    identity: &str,
+    session: &str,
+    own: &str,
+    peers: &[&str],
+    confirm: Duration,
+) -> CoreConfig {
+    let mut cfg = config(identity, session);
+    cfg.regions = Some(Regions {
+        own: own.into(),
+        peers: peers.iter().map(|p| p.to_string()).collect(),
+    });
+    cfg.timing.confirm_delay = confirm;
+    cfg
+}
+
+#[derive(Clone)]
+enum Change {
+    Item(Option<LeaseRecord>),
+    Mark(RegionMark),
+}
+
+/// The two replicas and what is on its way between them.
+pub(super) struct Replicas {
+    pub(super) stores: [MemoryStore; 2],
+    regions: [String; 2],
+    lag: Duration,
+    pub(super) partitioned: bool,
+    /// Per replica: the item as last seen and when it was written (for last writer wins).
+    item: [(Option<LeaseRecord>, Mono); 2],
+    mark: [Option<RegionMark>; 2],
+    /// (due, to, change, written at)
+    queue: Vec<(Mono, usize, Change, Mono)>,
+}
+
+impl Replicas {
+    pub(super) fn new(regions: [&str; 2], lag: Duration) -> Self {
+        Replicas {
+            stores: [MemoryStore::new("lease"), MemoryStore::new("lease")],
+            regions: [regions[0].into(), regions[1].into()],
+            lag,
+            partitioned: false,
+            item: [(None, Mono::ZERO), (None, Mono::ZERO)],
+            mark: [None, None],
+            queue: Vec::new(),
+        }
+    }
+
+    /// A core on replica `side`, at `now`.
+    pub(super) fn pod(&self, side: usize, cfg: CoreConfig, now: Mono) -> Harness {
+        let mut h = Harness::new(cfg);
+        h.store = self.stores[side].clone();
+        h.now = now;
+        h
+    }
+
+    /// Notes what changed on each replica since the last tick (written at `now`), and
+    /// delivers what is due unless partitioned.
+    pub(super) fn tick(&mut self, now: Mono) {
+        for side in 0..2 {
+            let current = self.stores[side].table().get("lease");
+            if current != self.item[side].0 {
+                self.item[side] = (current.clone(), now);
+                self.queue
+                    .push((now.plus(self.lag), 1 - side, Change::Item(current), now));
+            }
+            let mark = self.stores[side]
+                .read_marks_now(std::slice::from_ref(&self.regions[side]))
+                .pop();
+            if mark != self.mark[side] {
+                self.mark[side] = mark.clone();
+                if let Some(m) = mark {
+                    self.queue
+                        .push((now.plus(self.lag), 1 - side, Change::Mark(m), now));
+                }
+            }
+        }
+        if self.partitioned {
+            return;
+        }
+        let (due, later): (Vec<_>, Vec<_>) = self.queue.drain(..).partition(|q| q.0 <= now);
+        self.queue = later;
+        for (_, to, change, written) in due {
+            match change {
+                Change::Item(record) if written > self.item[to].1 => {
+                    match &record {
+                        Some(r) => self.stores[to].table().put("lease", r.clone()),
+                        None => self.stores[to].table().remove("lease"),
+                    }
+                    self.item[to] = (record, written);
+                }
+                Change::Item(_) => {}
+                Change::Mark(m) => {
+                    let _ = self.stores[to].write_mark_now(&m);
+                }
+            }
+        }
+    }
+
+    /// Steps the cores in time order for `d` (each on the replica it was made on), ticking
+    /// the replicas after every step; `each` sees the cores and the time after each step.
+    pub(super) fn run(
+        &mut self,
+        hs: &mut [&mut Harness],
+        d: Duration,
+        mut each: impl FnMut(&mut Replicas, &mut [&mut Harness], Mono),
+    ) {
+        let until = hs.iter().map(|h| h.now).max().unwrap_or(Mono::ZERO).plus(d);
+        for _ in 0..1_000_000 {
+            let Some(next) = (0..hs.len())
+                .filter(|&i| hs[i].now < until)
+                .min_by_key(|&i| hs[i].now)
+            else {
+                return;
+            };
+            let t = hs[next].now;
+            if !hs[next].step() {
+                hs[next].now = until;
+            }
+            self.tick(t);
+            each(self, hs, t);
+        }
+        panic!("the cores did not advance time");
+    }
+}
+
+/// How many of `hs` answer active at `t`.
+pub(super) fn actives(hs: &[&mut Harness], t: Mono) -> usize {
+    hs.iter()
+        .filter(|h| h.core.view().role_at(t) == Role::Active)
+        .count()
+}
