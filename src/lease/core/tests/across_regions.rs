@@ -250,3 +250,61 @@ fn finding_3_failback_from_another_region_is_not_a_handover() {
         "the holder released for the failback"
     );
 }
+
+/// Finding 4. `drlease freeze` run against a replica other than the holder's (it does not
+/// refuse, unlike `handover`) is lost when the holder renews within a lag after it: the
+/// renewal is the later write, so last writer wins drops the freeze on both replicas. The
+/// command reported success; the holder never saw it. README (*Freeze*): "every candidate
+/// is passive within one interval (the active's next conditional renewal fails) and none
+/// takes the lease over"; *Across regions* recommends `drlease freeze` against each
+/// region's endpoint, and only `handover` is said to need the holder's region.
+#[test]
+#[ignore = "finding 4: a freeze written to a non-holder region's replica is overwritten by the holder's next renewal (last writer wins); the holder stays active"]
+fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
+    let lag = ms(30);
+    let mut r = Replicas::new(["east", "west"], lag);
+    let confirm = lag * 2;
+    let mut east = in_region("b", "sb", "east", &["west"], confirm);
+    let mut west = in_region("a", "sa", "west", &["east"], confirm);
+    long_lease(&mut east, confirm);
+    long_lease(&mut west, confirm);
+    let (mut b, mut a) = east_holds_then_west_starts(&mut r, east, west);
+    // Up to a renewal of the holder, then to 80 ms after it: the west replica shows that
+    // renewal (one lag), the next renewal is 20 ms away.
+    let renewals = |h: &Harness| {
+        h.writes
+            .iter()
+            .filter(|(_, w)| w.kind == WriteKind::Renew)
+            .count()
+    };
+    let seen = renewals(&b);
+    r.run_while(&mut [&mut a, &mut b], ms(1000), |_, hs, _| {
+        renewals(hs[1]) == seen
+    });
+    let renewed = b.writes.last().unwrap().0;
+    let freeze_at = renewed.plus(ms(80));
+    r.run_while(&mut [&mut a, &mut b], ms(1000), |_, hs, _| {
+        hs.iter().map(|h| h.now).min().unwrap() < freeze_at
+    });
+    let west_item = r.stores[1].table().get("lease");
+    assert_eq!(
+        west_item.as_ref().unwrap().owner,
+        "b",
+        "west shows b's renewal"
+    );
+    let freeze = operator::freeze(west_item.as_ref(), "frozen-by-operator".into(), 1000);
+    r.stores[1]
+        .write_now(&freeze)
+        .expect("the operator's freeze lands on west's replica");
+    r.tick(freeze_at);
+    r.run(&mut [&mut a, &mut b], ms(2000), |_, _, _| {});
+    let east_item = r.stores[0].table().get("lease").unwrap();
+    let west_item = r.stores[1].table().get("lease").unwrap();
+    assert!(
+        east_item.is_frozen() && west_item.is_frozen() && b.role() == Role::Passive,
+        "2 s after a freeze that succeeded: east holds {:?}, west holds {:?}, the holder is {:?}",
+        east_item.owner,
+        west_item.owner,
+        b.role()
+    );
+}

@@ -116,6 +116,19 @@ impl Replicas {
         d: Duration,
         mut each: impl FnMut(&mut Replicas, &mut [&mut Harness], Mono),
     ) {
+        self.run_while(hs, d, |r, hs, t| {
+            each(r, hs, t);
+            true
+        });
+    }
+
+    /// As `run`, until `each` says stop (false) or `d` has passed.
+    pub(super) fn run_while(
+        &mut self,
+        hs: &mut [&mut Harness],
+        d: Duration,
+        mut each: impl FnMut(&mut Replicas, &mut [&mut Harness], Mono) -> bool,
+    ) {
         let until = hs.iter().map(|h| h.now).max().unwrap_or(Mono::ZERO).plus(d);
         for _ in 0..1_000_000 {
             let Some(next) = (0..hs.len())
@@ -129,7 +142,9 @@ impl Replicas {
                 hs[next].now = until;
             }
             self.tick(t);
-            each(self, hs, t);
+            if !each(self, hs, t) {
+                return;
+            }
         }
         panic!("the cores did not advance time");
     }
