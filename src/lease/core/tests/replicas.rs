@@ -36,12 +36,16 @@ pub(super) struct Replicas {
     pub(super) stores: [MemoryStore; 2],
     regions: [String; 2],
     lag: Duration,
+    /// Up to this much more lag per change, drawn from `seed` (an LCG: reproducible).
+    pub(super) jitter: Duration,
+    pub(super) seed: u64,
     pub(super) partitioned: bool,
-    /// Per replica: the item as last seen and when it was written (for last writer wins).
-    item: [(Option<LeaseRecord>, Mono); 2],
+    /// Per replica: the item as last seen and when (and on which replica) it was written:
+    /// last writer wins, ties to the higher replica, alike on both.
+    item: [(Option<LeaseRecord>, (Mono, usize)); 2],
     mark: [Option<RegionMark>; 2],
-    /// (due, to, change, written at)
-    queue: Vec<(Mono, usize, Change, Mono)>,
+    /// (due, to, change, written at and where)
+    queue: Vec<(Mono, usize, Change, (Mono, usize))>,
 }
 
 impl Replicas {
@@ -50,8 +54,10 @@ impl Replicas {
             stores: [MemoryStore::new("lease"), MemoryStore::new("lease")],
             regions: [regions[0].into(), regions[1].into()],
             lag,
+            jitter: Duration::ZERO,
+            seed: 1,
             partitioned: false,
-            item: [(None, Mono::ZERO), (None, Mono::ZERO)],
+            item: [(None, (Mono::ZERO, 0)), (None, (Mono::ZERO, 0))],
             mark: [None, None],
             queue: Vec::new(),
         }
@@ -65,15 +71,25 @@ impl Replicas {
         h
     }
 
+    fn lag(&mut self) -> Duration {
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let spread = self.jitter.as_micros() as u64 + 1;
+        self.lag + Duration::from_micros((self.seed >> 33) % spread)
+    }
+
     /// Notes what changed on each replica since the last tick (written at `now`), and
     /// delivers what is due unless partitioned.
     pub(super) fn tick(&mut self, now: Mono) {
         for side in 0..2 {
             let current = self.stores[side].table().get("lease");
             if current != self.item[side].0 {
-                self.item[side] = (current.clone(), now);
+                self.item[side] = (current.clone(), (now, side));
+                let lag = self.lag();
                 self.queue
-                    .push((now.plus(self.lag), 1 - side, Change::Item(current), now));
+                    .push((now.plus(lag), 1 - side, Change::Item(current), (now, side)));
             }
             let mark = self.stores[side]
                 .read_marks_now(std::slice::from_ref(&self.regions[side]))
@@ -81,8 +97,9 @@ impl Replicas {
             if mark != self.mark[side] {
                 self.mark[side] = mark.clone();
                 if let Some(m) = mark {
+                    let lag = self.lag();
                     self.queue
-                        .push((now.plus(self.lag), 1 - side, Change::Mark(m), now));
+                        .push((now.plus(lag), 1 - side, Change::Mark(m), (now, side)));
                 }
             }
         }
@@ -138,6 +155,8 @@ impl Replicas {
                 return;
             };
             let t = hs[next].now;
+            // What is due by now has arrived before this core's call reaches its replica.
+            self.tick(t);
             if !hs[next].step() {
                 hs[next].now = until;
             }
