@@ -2,7 +2,7 @@
 //! and the findings (ignored, so the suite stays green; each says what the README
 //! promised instead).
 
-use super::replicas::{actives, in_region, Replicas};
+use super::replicas::{actives, east_holds_then_west_starts, in_region, Replicas};
 use super::*;
 
 /// A lag above the renew period: each replica's own renewals stay newer than what arrives,
@@ -22,21 +22,6 @@ fn long_lease(cfg: &mut CoreConfig, confirm: Duration) {
         confirm_delay: confirm,
         longest_lease: ms(1000),
     };
-}
-
-/// East's pod holds (alone for a while), then west's pod starts on its replica.
-fn east_holds_then_west_starts(
-    r: &mut Replicas,
-    east: CoreConfig,
-    west: CoreConfig,
-) -> (Harness, Harness) {
-    r.stores[0].table().put("lease", seed());
-    let start = Mono::from_duration(Duration::from_secs(1000));
-    let mut a = r.pod(0, east, start);
-    r.run(&mut [&mut a], ms(1500), |_, _, _| {});
-    assert_eq!(a.role(), Role::Active, "east holds");
-    let b = r.pod(1, west, a.now);
-    (a, b)
 }
 
 /// Partitions the replicas until the west pod takes over, then heals; returns how long
@@ -307,47 +292,4 @@ fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
         west_item.owner,
         b.role()
     );
-}
-
-/// Both regions start on the seed, the second 0 to 80 ms later (the lag is 30 ms, up to
-/// `jitter` more), under `seeds` jitter draws: the most pods active at once.
-fn starts_sweep(lag: Duration, jitter: Duration, confirm: Duration, seeds: u64) -> Vec<(u64, u64)> {
-    let mut bad = Vec::new();
-    for draw in 1..=seeds {
-        for stagger in 0..80u64 {
-            let mut r = Replicas::new(["east", "west"], lag);
-            r.jitter = jitter;
-            r.seed = draw;
-            r.stores[0].table().put("lease", seed());
-            r.stores[1].table().put("lease", seed());
-            let start = Mono::from_duration(Duration::from_secs(1000));
-            r.tick(start);
-            let mut a = r.pod(0, in_region("a", "sa", "east", &["west"], confirm), start);
-            let west = in_region("b", "sb", "west", &["east"], confirm);
-            let mut b = r.pod(1, west, start.plus(ms(stagger)));
-            let mut worst = 0;
-            r.run(&mut [&mut a, &mut b], ms(1500), |_, hs, t| {
-                worst = worst.max(actives(hs, t));
-            });
-            if worst > 1 {
-                bad.push((draw, stagger));
-            }
-        }
-    }
-    bad
-}
-
-/// Held: starts within a lag of each other, confirm delay exactly twice the worst lag (the
-/// README's rule), with and without jitter: never two actives.
-#[test]
-fn starts_within_a_lag_at_the_readmes_confirm_rule_never_give_two_actives() {
-    assert_eq!(starts_sweep(ms(30), Duration::ZERO, ms(60), 1), vec![]);
-    assert_eq!(starts_sweep(ms(25), ms(5), ms(60), 20), vec![]);
-}
-
-/// And the sweep can tell: 10 ms below the rule, some starts give two actives.
-#[test]
-fn below_the_readmes_confirm_rule_the_same_sweep_finds_two_actives() {
-    let bad = starts_sweep(ms(25), ms(5), ms(50), 5);
-    assert!(!bad.is_empty(), "no two actives below the rule");
 }

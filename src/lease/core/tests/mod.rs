@@ -19,6 +19,7 @@ mod across_regions;
 mod candidate;
 mod failback;
 mod holder;
+mod region_sweeps;
 mod regions;
 mod releases;
 mod replicas;

@@ -169,6 +169,21 @@ impl Replicas {
     }
 }
 
+/// East's pod holds (alone for a while), then west's pod starts on its replica.
+pub(super) fn east_holds_then_west_starts(
+    r: &mut Replicas,
+    east: CoreConfig,
+    west: CoreConfig,
+) -> (Harness, Harness) {
+    r.stores[0].table().put("lease", seed());
+    let start = Mono::from_duration(Duration::from_secs(1000));
+    let mut a = r.pod(0, east, start);
+    r.run(&mut [&mut a], ms(1500), |_, _, _| {});
+    assert_eq!(a.role(), Role::Active, "east holds");
+    let b = r.pod(1, west, a.now);
+    (a, b)
+}
+
 /// How many of `hs` answer active at `t`.
 pub(super) fn actives(hs: &[&mut Harness], t: Mono) -> usize {
     hs.iter()

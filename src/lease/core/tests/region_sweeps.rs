@@ -1,0 +1,145 @@
+//! The review's sweeps across two MREC replicas (`replicas.rs`): starts within a lag and
+//! failovers at many phases and jitter draws, at the README's confirm rule (never two
+//! actives) and below it (the same sweep finds some, so it can tell).
+
+use super::replicas::{actives, east_holds_then_west_starts, in_region, Replicas};
+use super::*;
+
+/// Both regions start on the seed, the second 0 to 80 ms later (the lag is 30 ms, up to
+/// `jitter` more), under `seeds` jitter draws: the most pods active at once.
+fn starts_sweep(lag: Duration, jitter: Duration, confirm: Duration, seeds: u64) -> Vec<(u64, u64)> {
+    let mut bad = Vec::new();
+    for draw in 1..=seeds {
+        for stagger in 0..80u64 {
+            let mut r = Replicas::new(["east", "west"], lag);
+            r.jitter = jitter;
+            r.seed = draw;
+            r.stores[0].table().put("lease", seed());
+            r.stores[1].table().put("lease", seed());
+            let start = Mono::from_duration(Duration::from_secs(1000));
+            r.tick(start);
+            let mut a = r.pod(0, in_region("a", "sa", "east", &["west"], confirm), start);
+            let west = in_region("b", "sb", "west", &["east"], confirm);
+            let mut b = r.pod(1, west, start.plus(ms(stagger)));
+            let mut worst = 0;
+            r.run(&mut [&mut a, &mut b], ms(1500), |_, hs, t| {
+                worst = worst.max(actives(hs, t));
+            });
+            if worst > 1 {
+                bad.push((draw, stagger));
+            }
+        }
+    }
+    bad
+}
+
+/// Held: starts within a lag of each other, confirm delay exactly twice the worst lag (the
+/// README's rule), with and without jitter: never two actives.
+#[test]
+fn starts_within_a_lag_at_the_readmes_confirm_rule_never_give_two_actives() {
+    assert_eq!(starts_sweep(ms(30), Duration::ZERO, ms(60), 1), vec![]);
+    assert_eq!(starts_sweep(ms(25), ms(5), ms(60), 20), vec![]);
+}
+
+/// And the sweep can tell: 10 ms below the rule, some starts give two actives.
+#[test]
+fn below_the_readmes_confirm_rule_the_same_sweep_finds_two_actives() {
+    let bad = starts_sweep(ms(25), ms(5), ms(50), 5);
+    assert!(!bad.is_empty(), "no two actives below the rule");
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Sigterm,
+    Kill,
+    HandoverToWest,
+    EligibilityLost,
+}
+
+/// East's `a` holds, `a2` (east) and `b` (west) watch; at `phase` after settling, `event`
+/// happens to the holder; then 3 s. The most pods active at one instant, and whether
+/// another pod holds at the end.
+fn failover(event: Event, phase: Duration, draw: u64, confirm: Duration) -> (usize, bool) {
+    let mut r = Replicas::new(["east", "west"], ms(25));
+    r.jitter = ms(5);
+    r.seed = draw;
+    let east = in_region("a", "sa", "east", &["west"], confirm);
+    let west = in_region("b", "sb", "west", &["east"], confirm);
+    let (mut a, mut b) = east_holds_then_west_starts(&mut r, east, west);
+    // Read cadences out of phase with each other, by draw.
+    b.now = b.now.plus(ms(draw * 37 % 100));
+    let a2_cfg = in_region("a2", "sa2", "east", &["west"], confirm);
+    let mut a2 = r.pod(0, a2_cfg, a.now.plus(ms(draw * 61 % 100)));
+    let mut worst = 0;
+    let mut count = |_: &mut Replicas, hs: &mut [&mut Harness], t: Mono| {
+        worst = worst.max(actives(hs, t));
+    };
+    r.run(&mut [&mut a, &mut a2, &mut b], ms(1000) + phase, &mut count);
+    match event {
+        Event::Sigterm => a.core.begin_release(),
+        Event::Kill => {}
+        Event::HandoverToWest => {
+            let v = r.stores[0].table().get("lease").and_then(|x| x.version);
+            let req = operator::HandoverRequest::by_operator(&v.unwrap(), "b");
+            let _ = r.stores[0].request_handover_now(&req);
+        }
+        Event::EligibilityLost => a.core.set_eligible(false),
+    }
+    if matches!(event, Event::Kill) {
+        // Its last answers still count until they run out.
+        let dead = a.core.view();
+        let mut with_dead = 0;
+        r.run(&mut [&mut a2, &mut b], ms(3000), |_, hs, t| {
+            let n = actives(hs, t) + usize::from(dead.role_at(t) == Role::Active);
+            with_dead = with_dead.max(n);
+        });
+        worst = worst.max(with_dead);
+    } else {
+        r.run(&mut [&mut a, &mut a2, &mut b], ms(3000), &mut count);
+    }
+    (worst, a2.role() == Role::Active || b.role() == Role::Active)
+}
+
+/// Held: SIGTERM, kill -9, an operator's handover to the other region (at the holder's
+/// region) and a step-down, each at 15 phases of the holder's renew period under 4 jitter
+/// draws (lag 25 ms + up to 5, confirm 60 ms): never two actives, and the lease moves.
+#[test]
+fn failovers_across_regions_never_give_two_actives() {
+    let mut bad = Vec::new();
+    for event in [
+        Event::Sigterm,
+        Event::Kill,
+        Event::HandoverToWest,
+        Event::EligibilityLost,
+    ] {
+        for draw in 1..=4 {
+            for phase in (0..100).step_by(7) {
+                let (n, moved) = failover(event, ms(phase), draw, ms(60));
+                if n > 1 || !moved {
+                    bad.push((event, draw, phase, n, moved));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+/// And the sweep can tell: with a confirm delay of 10 ms (below twice the lag), some
+/// failovers give two actives (90 of the 240 when written).
+#[test]
+fn below_the_confirm_rule_the_failover_sweep_finds_two_actives() {
+    let mut bad = 0;
+    for event in [
+        Event::Sigterm,
+        Event::Kill,
+        Event::HandoverToWest,
+        Event::EligibilityLost,
+    ] {
+        for draw in 1..=4 {
+            for phase in (0..100).step_by(7) {
+                bad += usize::from(failover(event, ms(phase), draw, ms(10)).0 > 1);
+            }
+        }
+    }
+    assert!(bad > 0, "no two actives below the rule");
+}
