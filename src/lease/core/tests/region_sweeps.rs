@@ -143,3 +143,49 @@ fn below_the_confirm_rule_the_failover_sweep_finds_two_actives() {
     }
     assert!(bad > 0, "no two actives below the rule");
 }
+
+/// Held: partitions of 2.5 s (longer than the lease) that heal for 20 to 400 ms (shorter
+/// and longer than the bound) and cut again, three times, then heal for good: the double
+/// holder ends within the bound of the last heal, at a lag below and above the renew period.
+#[test]
+fn partitions_that_heal_and_cut_again_end_within_the_bound_of_the_last_heal() {
+    let mut bad = Vec::new();
+    for heal_ms in [20u64, 60, 120, 160, 200, 260, 400] {
+        for lag_ms in [30u64, 150] {
+            let lag = ms(lag_ms);
+            let mut r = Replicas::new(["east", "west"], lag);
+            let mut east = in_region("a", "sa", "east", &["west"], lag * 2);
+            let mut west = in_region("b", "sb", "west", &["east"], lag * 2);
+            for c in [&mut east, &mut west] {
+                c.timing = Timing {
+                    interval: ms(100),
+                    lease_duration: ms(1000),
+                    renew_deadline: ms(800),
+                    confirm_delay: lag * 2,
+                    longest_lease: ms(1000),
+                };
+            }
+            let (mut a, mut b) = east_holds_then_west_starts(&mut r, east, west);
+            r.run(&mut [&mut a, &mut b], ms(1000), |_, _, _| {});
+            for _ in 0..3 {
+                r.partitioned = true;
+                r.run(&mut [&mut a, &mut b], ms(2500), |_, _, _| {});
+                r.partitioned = false;
+                r.run(&mut [&mut a, &mut b], ms(heal_ms), |_, _, _| {});
+            }
+            let healed = a.now.max(b.now);
+            let mut last_two = None;
+            r.run(&mut [&mut a, &mut b], ms(4000), |_, hs, t| {
+                if actives(hs, t) == 2 {
+                    last_two = Some(t.since(healed));
+                }
+            });
+            let bound = lag + ms(100) + RTT * 4;
+            let one_at_the_end = (a.role() == Role::Active) != (b.role() == Role::Active);
+            if last_two.is_some_and(|d| d > bound) || !one_at_the_end {
+                bad.push((heal_ms, lag_ms, last_two, a.role(), b.role()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:?}");
+}
