@@ -189,3 +189,61 @@ fn partitions_that_heal_and_cut_again_end_within_the_bound_of_the_last_heal() {
     }
     assert!(bad.is_empty(), "{bad:?}");
 }
+
+/// Finding 5. After a partition heals at a lag below the renew period, the mark that
+/// ranks higher does not keep the lease in about half the phases: the lower holder's last
+/// renewal is the later write, reaches the higher holder's replica first and its next
+/// renewal is refused; the lower one then reads the marks and stops too. Nobody is active
+/// for about a lease (1.06 s of a 1 s lease here; 45-60 s with the defaults), then both
+/// regions time the last version and race to take it over. README (*Across regions*): the
+/// lower mark "stops at once without writing, and the other's renewals then win the lease
+/// item everywhere".
+#[test]
+#[ignore = "finding 5: after a heal at a lag below the renew period both holders stop in about half the phases: nobody active for a lease"]
+fn finding_5_after_a_heal_both_holders_may_stop_and_nobody_holds_for_a_lease() {
+    let mut gaps = Vec::new();
+    for phase in (0..100).step_by(9) {
+        let lag = ms(30);
+        let mut r = Replicas::new(["east", "west"], lag);
+        let mut east = in_region("a", "sa", "east", &["west"], lag * 2);
+        let mut west = in_region("b", "sb", "west", &["east"], lag * 2);
+        for c in [&mut east, &mut west] {
+            c.timing = Timing {
+                interval: ms(100),
+                lease_duration: ms(1000),
+                renew_deadline: ms(800),
+                confirm_delay: lag * 2,
+                longest_lease: ms(1000),
+            };
+        }
+        let (mut a, mut b) = east_holds_then_west_starts(&mut r, east, west);
+        b.now = b.now.plus(ms(phase * 7 % 100));
+        r.run(&mut [&mut a, &mut b], ms(1000), |_, _, _| {});
+        r.partitioned = true;
+        r.run(&mut [&mut a, &mut b], ms(2500 + phase), |_, _, _| {});
+        assert!(a.role() == Role::Active && b.role() == Role::Active);
+        r.partitioned = false;
+        let (mut nobody_since, mut gap) = (None, Duration::ZERO);
+        r.run(&mut [&mut a, &mut b], ms(4000), |_, hs, t| {
+            match (actives(hs, t), nobody_since) {
+                (0, None) => nobody_since = Some(t),
+                (n, Some(s)) if n > 0 => {
+                    gap = gap.max(t.since(s));
+                    nobody_since = None;
+                }
+                _ => {}
+            }
+        });
+        let conflicts = (
+            a.core.view().region_conflicts,
+            b.core.view().region_conflicts,
+        );
+        gaps.push((phase, gap, conflicts));
+    }
+    let none_beyond = ms(100) + ms(30) * 2 + RTT * 4;
+    let long: Vec<_> = gaps.iter().filter(|(_, g, _)| *g > none_beyond).collect();
+    assert!(
+        long.is_empty(),
+        "nobody active after the heal for (phase, gap, region conflicts east/west): {long:?}"
+    );
+}
