@@ -54,6 +54,22 @@ enum Event {
     Kill,
     HandoverToWest,
     EligibilityLost,
+    /// `freeze` then `unfreeze` back to back, against one region's replica (0: east).
+    FreezeUnfreeze(usize),
+}
+
+/// An operator's `freeze` and, at once, `unfreeze` against `side`'s replica.
+fn freeze_unfreeze(r: &Replicas, side: usize) {
+    let store = &r.stores[side];
+    let current = store.table().get("lease");
+    let freeze = operator::freeze(current.as_ref(), format!("freeze.{side}"), 300);
+    if let Ok(frozen) = store.write_now(&freeze) {
+        let _ = store.write_now(&operator::unfreeze(
+            &frozen,
+            format!("unfreeze.{side}"),
+            300,
+        ));
+    }
 }
 
 /// East's `a` holds, `a2` (east) and `b` (west) watch; at `phase` after settling, `event`
@@ -84,6 +100,7 @@ fn failover(event: Event, phase: Duration, draw: u64, confirm: Duration) -> (usi
             let _ = r.stores[0].request_handover_now(&req);
         }
         Event::EligibilityLost => a.core.set_eligible(false),
+        Event::FreezeUnfreeze(side) => freeze_unfreeze(&r, side),
     }
     if matches!(event, Event::Kill) {
         // Its last answers still count until they run out.
@@ -246,4 +263,24 @@ fn finding_5_after_a_heal_both_holders_may_stop_and_nobody_holds_for_a_lease() {
         long.is_empty(),
         "nobody active after the heal for (phase, gap, region conflicts east/west): {long:?}"
     );
+}
+
+/// Held: `freeze` and `unfreeze` back to back against either region's replica, at 15
+/// phases under 4 jitter draws: never two actives (the freeze may be lost at the other
+/// region's replica, finding 4, but nobody takes over beside the holder). It rests on the
+/// confirm delay: with none, 20-odd of these 120 runs gave two actives when written.
+#[test]
+fn freeze_and_unfreeze_at_either_region_never_give_two_actives() {
+    let mut bad = Vec::new();
+    for side in [0, 1] {
+        for draw in 1..=4 {
+            for phase in (0..100).step_by(7) {
+                let (n, _) = failover(Event::FreezeUnfreeze(side), ms(phase), draw, ms(60));
+                if n > 1 {
+                    bad.push((side, draw, phase, n));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:?}");
 }
