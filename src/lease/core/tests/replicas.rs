@@ -35,7 +35,7 @@ enum Change {
 pub(super) struct Replicas {
     pub(super) stores: [MemoryStore; 2],
     regions: [String; 2],
-    lag: Duration,
+    pub(super) lag: Duration,
     /// Up to this much more lag per change, drawn from `seed` (an LCG: reproducible).
     pub(super) jitter: Duration,
     pub(super) seed: u64,
