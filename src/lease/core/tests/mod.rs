@@ -15,11 +15,14 @@ pub(super) const LEASE: Duration = Duration::from_millis(300);
 pub(super) const RENEW_DEADLINE: Duration = Duration::from_millis(200);
 pub(super) const RTT: Duration = Duration::from_millis(1);
 
+mod across_regions;
 mod candidate;
 mod failback;
 mod holder;
+mod region_sweeps;
 mod regions;
 mod releases;
+mod replicas;
 mod step_down;
 mod unsettled;
 mod windows;
