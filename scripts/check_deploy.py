@@ -131,6 +131,15 @@ def main():
     check(np_ports == [9797], "NetworkPolicy opens only the sidecar's port")
     check_config(binary, docs, "example values")
 
+    print("chart refuses failbackAfter with peerRegions")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as both:
+        both.write("lease:\n  peerRegions: us-east-1\n  failbackAfter: 10m\n")
+        both.flush()
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "render_chart.py"), str(CHART), both.name],
+                             capture_output=True, text=True, timeout=300)
+        check(out.returncode != 0 and "cannot be set with lease.peerRegions" in out.stderr,
+              "rendering with both fails, naming the reason")
+
     print("chart copy of the alert rules")
     check((CHART / "files" / "alerts.yaml").read_text() == (ROOT / "deploy" / "prometheus" / "alerts.yaml").read_text(),
           "charts/drlease/files/alerts.yaml equals deploy/prometheus/alerts.yaml")

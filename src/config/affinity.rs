@@ -81,6 +81,33 @@ pub(super) fn resolve_affinity(
     })
 }
 
+/// Failback asks by writing a request onto the lease item in this region's replica. On a
+/// multi-Region eventually consistent table the holder renews on its own replica, and the
+/// latest write wins: the request is overwritten, or writes an older version back over a
+/// renewal, and the holder then stops without releasing (nobody active for a lease). So
+/// the two settings are refused together rather than failing back badly.
+pub(super) fn refuse_failback_across_regions(
+    r: &Resolver<'_>,
+    affinity: &Affinity,
+    peer_regions: &[String],
+) -> Result<(), ConfigError> {
+    if affinity.failback_after.is_none() || peer_regions.is_empty() {
+        return Ok(());
+    }
+    let source = if r.cli.failback_after.is_some() {
+        "--failback-after"
+    } else {
+        "drlease.failbackAfter"
+    };
+    Err(ConfigError::new(
+        source,
+        "failback cannot work across the regions of an eventually consistent global table \
+         (peer-regions is set): its request is written to this region's replica, where the \
+         holder's renewals in its own region overwrite it; drop failback-after, and move the \
+         lease back with `drlease handover --to <pod>` run against the holder's region",
+    ))
+}
+
 /// `--peer-regions`: the other regions of a multi-Region eventually consistent table.
 pub(super) fn resolve_peer_regions(
     r: &mut Resolver<'_>,

@@ -21,7 +21,7 @@ mod serving;
 mod types;
 
 pub use crate::sys::logging::LogFormat;
-use affinity::{resolve_affinity, resolve_peer_regions};
+use affinity::{refuse_failback_across_regions, resolve_affinity, resolve_peer_regions};
 pub use command_line::CommandLine;
 use connection::resolve_connection;
 use eligibility::resolve_eligibility;
@@ -159,6 +159,7 @@ impl Settings {
         let serving = resolve_serving(&mut r, own, listen)?;
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
+        refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
         let warnings = env_names::unknown(&env.drlease_vars)
             .into_iter()
             .chain(

@@ -5,9 +5,10 @@
 
 use anyhow::bail;
 
-use super::{describe_holder, read_lease};
+use super::{describe_holder, holder_region_is_here, read_lease};
 use crate::config::Settings;
 use crate::lease::operator;
+use crate::store::dynamodb::DynamoStore;
 use crate::store::{LeaseStore, StoreError};
 use crate::sys::token::random_token;
 
@@ -19,6 +20,9 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
         return Ok(());
     }
     let was = describe_holder(current.as_ref());
+    if let Some(held) = current.as_ref().filter(|r| !r.is_released()) {
+        check_region(&store, &held.owner).await?;
+    }
     // The longest lease in force (`--longest-lease`), which is at least our own.
     let lease_ms = settings.timing.longest_lease.as_millis() as u64;
     // The holder renews every interval, changing the version under us: try again while
@@ -53,6 +57,24 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
         }
     }
     bail!("the lease kept changing while freezing; nothing was written: run freeze again")
+}
+
+/// On a global table, a freeze must be written where the holder renews (see
+/// `holder_region_is_here`). Without the candidates' heartbeats (no Scan allowed, or none
+/// written) that cannot be checked: the freeze goes ahead, and the operator is told to
+/// confirm it with `drlease status` against the holder's region.
+async fn check_region(store: &DynamoStore, holder: &str) -> anyhow::Result<()> {
+    match store.list_heartbeats().await {
+        Ok(candidates) => holder_region_is_here(store, &candidates, holder, "freeze"),
+        Err(e) => {
+            say!(
+                "warning: cannot list the candidates' heartbeats ({e}) to check that the holder \
+                 {holder} renews in this region; on a global table confirm the freeze with \
+                 `drlease status` against the holder's region"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Renewals raced this many times in a row means something else is writing the item.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::{describe_holder, read_lease};
+use super::{describe_holder, holder_region_is_here, read_lease};
 use crate::config::Settings;
 use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
@@ -41,7 +41,7 @@ pub async fn run(
             store.table_name()
         )
     })?;
-    check_holder_region(&store, &candidates, &from)?;
+    holder_region_is_here(&store, &candidates, &from, "handover")?;
     check_target(&store, &candidates, &from, to.as_deref(), lease)?;
     let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
     request(&store, version, &target, &from).await?;
@@ -76,30 +76,6 @@ fn held_version(record: &LeaseRecord, lease: &str) -> anyhow::Result<String> {
         );
     };
     Ok(version)
-}
-
-/// On a multi-Region eventually consistent table a request written to another region's
-/// replica is overwritten by the holder's next renewal there (the latest write wins):
-/// the handover would never happen. Refuse rather than wait for nothing.
-fn check_holder_region(
-    store: &DynamoStore,
-    candidates: &[Heartbeat],
-    from: &str,
-) -> anyhow::Result<()> {
-    let here = &store.connection().region;
-    if let Some(holder) = candidates.iter().find(|c| c.identity == from) {
-        if !holder.region.is_empty() && &holder.region != here {
-            bail!(
-                "the holder {from} runs in region {}, this command writes to {here}'s replica: \
-                 on a global table the holder's renewals there would overwrite the request; \
-                 run the handover against {} (--region {}, or its endpoint); nothing was written",
-                holder.region,
-                holder.region,
-                holder.region
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The target must be a live, eligible candidate that may hold the lease; without one,

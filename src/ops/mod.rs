@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Settings, StoreKind};
 use crate::lease::LeaseRecord;
+use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::LeaseStore;
 
@@ -64,4 +65,35 @@ pub fn describe_holder(record: Option<&LeaseRecord>) -> String {
         Some(r) if r.is_released() => "nobody: released".to_string(),
         Some(r) => format!("{} (epoch {})", r.owner, r.epoch.unwrap_or(0)),
     }
+}
+
+/// On a multi-Region eventually consistent table a write to another region's replica
+/// races the holder's renewals there, and the latest write wins: a handover request or a
+/// freeze would be overwritten (or write an old version back over a renewal). Refuse
+/// rather than report a change that does not hold. A holder without a live heartbeat
+/// (dead, or `--heartbeat false`) renews nowhere, or cannot be told: nothing to refuse.
+pub fn holder_region_is_here(
+    store: &DynamoStore,
+    candidates: &[Heartbeat],
+    holder: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    let here = &store.connection().region;
+    let now = crate::sys::clock::wall_ms();
+    if let Some(h) = candidates
+        .iter()
+        .find(|c| c.identity == holder && c.alive_at(now))
+    {
+        if !h.region.is_empty() && &h.region != here {
+            bail!(
+                "the holder {holder} runs in region {}, this command writes to {here}'s replica: \
+                 on a global table the holder's renewals there would overwrite it; run the \
+                 {command} against {} (--region {}, or its endpoint); nothing was written",
+                h.region,
+                h.region,
+                h.region
+            );
+        }
+    }
+    Ok(())
 }

@@ -106,6 +106,18 @@ fn cases<'a>(bad_yaml: &'a str, octal: &'a str, big: &'a str) -> Vec<(Vec<&'a st
             "drlease: --never-acquire: an observer",
         ),
         (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--peer-regions",
+                "us-west-2",
+                "--failback-after",
+                "1m",
+            ],
+            "drlease: --failback-after: failback cannot work across the regions",
+        ),
+        (
             vec!["run", "--store", "memory", "--identity", "*"],
             "drlease: --identity: '*' is reserved",
         ),

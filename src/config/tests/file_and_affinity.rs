@@ -84,6 +84,25 @@ fn bad_affinity_settings_are_named() {
         "",
     );
     assert!(e.contains("observer") && e.contains("failback"), "{e}");
+    // Failback on an eventually consistent global table: refused from the flag or the file.
+    let e = err(
+        &with(|c| {
+            c.peer_regions = Some("us-west-2".into());
+            c.failback_after = Some("1m".into());
+        }),
+        "",
+    );
+    assert!(
+        e.starts_with("--failback-after:") && e.contains("drlease handover --to"),
+        "{e}"
+    );
+    let e = err(
+        &memory(),
+        "drlease:\n  peerRegions: us-west-2\n  failbackAfter: 1m\n",
+    );
+    assert!(e.starts_with("drlease.failbackAfter"), "{e}");
+    // Either one alone is fine.
+    assert!(resolve(&memory(), "drlease:\n  peerRegions: us-west-2\n").is_ok());
     let e = FileConfig::parse("drlease:\n  priority: first\n").unwrap_err();
     assert!(e.contains("priority"), "{e}");
 }

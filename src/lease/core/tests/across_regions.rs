@@ -92,7 +92,7 @@ fn after_a_partition_the_marks_end_the_double_holder_within_the_bound() {
 /// plus a round trip"). East runs without `--peer-regions` (as before the change reaches
 /// it), then with a misspelled peer; west is configured right.
 #[test]
-#[ignore = "finding 1: a pod without (or with a wrong) --peer-regions keeps a double holder alive forever after a heal"]
+#[ignore = "finding 1, a limit: a pod without (or with a wrong) --peer-regions keeps a double holder alive after a heal; the README's rollout order for peer regions"]
 fn finding_1_a_pod_without_peer_regions_keeps_a_double_holder_after_the_heal() {
     let mut outcomes = Vec::new();
     for east_peers in [None, Some("west-1")] {
@@ -183,7 +183,7 @@ fn with_affinity(
 /// (watching at a quarter interval) acquires at once". (`drlease handover` refuses another
 /// region's replica for this very reason; the failback request does not check.)
 #[test]
-#[ignore = "finding 3: a failback request from another region is lost or stops the holder without a release (a lease of nobody)"]
+#[ignore = "finding 3, a limit: a failback request from another region is lost or stops the holder without a release (a lease of nobody); so --failback-after with --peer-regions is refused at start"]
 fn finding_3_failback_from_another_region_is_not_a_handover() {
     let lag = ms(30);
     let mut r = Replicas::new(["east", "west"], lag);
@@ -252,7 +252,7 @@ fn finding_3_failback_from_another_region_is_not_a_handover() {
 /// takes the lease over"; *Across regions* recommends `drlease freeze` against each
 /// region's endpoint, and only `handover` is said to need the holder's region.
 #[test]
-#[ignore = "finding 4: a freeze written to a non-holder region's replica is overwritten by the holder's next renewal (last writer wins); the holder stays active"]
+#[ignore = "finding 4, a limit: a freeze written to a non-holder region's replica is overwritten by the holder's next renewal (last writer wins); so drlease freeze refuses another region's replica"]
 fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
     let lag = ms(30);
     let mut r = Replicas::new(["east", "west"], lag);
