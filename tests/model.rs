@@ -50,6 +50,7 @@
 mod model;
 
 use model::catalog::{blind_to_windows, ci_worlds, deep_worlds};
+use model::region_worlds::negative_controls;
 
 #[test]
 fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {
@@ -123,5 +124,29 @@ fn a_core_blind_to_granted_windows_is_caught() {
         .find(|(p, _)| *p == model::TWO_WINDOWS)
     {
         eprintln!("{trace}");
+    }
+}
+
+/// The checker has teeth across regions: on MREC with the confirm delay at one lag, or at
+/// exactly twice the lag (the README asks for more than twice), two acquires land on the two
+/// replicas and both answer active.
+#[test]
+fn a_confirm_delay_not_above_twice_the_lag_is_caught() {
+    for world in negative_controls() {
+        let outcome = model::check(world);
+        eprintln!("{}", outcome.summary());
+        let found: Vec<_> = outcome.violations.iter().map(|(p, _)| *p).collect();
+        assert!(
+            found.contains(&model::TWO_ACTIVE),
+            "{}: expected two actives, found {found:?}",
+            outcome.world
+        );
+        if let Some((_, trace)) = outcome
+            .violations
+            .iter()
+            .find(|(p, _)| *p == model::TWO_ACTIVE)
+        {
+            eprintln!("{trace}");
+        }
     }
 }
