@@ -86,10 +86,10 @@ pub fn ci() -> Vec<World> {
         World {
             depth: 18,
             ..world(
-                "MRSC: a region cut off, write conflicts; lost messages, eligibility, kill, SIGTERM",
+                "MRSC: a region cut off or a write conflict; a lost message, eligibility, kill, SIGTERM",
                 vec![S::SHORT, S::SHORT],
                 Faults {
-                    region: 2,
+                    region: 1,
                     process_kinds: ALL_PROCESS,
                     ..faults(1, 1, 0)
                 },
