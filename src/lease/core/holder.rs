@@ -73,8 +73,8 @@ impl LeaseCore {
         }
     }
 
-    /// After a read: is what we hold still what the store has?
-    pub(super) fn check_holding(&mut self) {
+    /// After a read sent at `sent`: is what we hold still what the store has?
+    pub(super) fn check_holding(&mut self, sent: Mono) {
         let Some(held) = self.holding.as_ref().map(|h| h.version.clone()) else {
             return;
         };
@@ -86,7 +86,9 @@ impl LeaseCore {
         };
         if !still_ours {
             self.end_tenure();
-        } else if h.confirm_at.is_some() {
+        } else if h.confirm_at.is_some_and(|at| sent >= at) {
+            // Only a read sent once the delay is over confirms: an earlier one (the read
+            // that found a lost acquire landed) may precede another region's later write.
             h.confirm_at = None;
         }
     }

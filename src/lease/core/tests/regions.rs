@@ -89,7 +89,6 @@ fn a_candidate_acquires_above_every_mark_it_can_see() {
 /// delay was over. A rival region's later acquire, still on its way to this replica, then
 /// arrived unseen: both tenures answered active with the same epoch.
 #[test]
-#[ignore = "the read resolving a lost acquire confirms it before the confirm delay"]
 fn an_acquire_whose_answer_was_lost_waits_its_confirm_delay_too() {
     let base = in_region("a", "sa", "east", "west");
     let cfg = CoreConfig {
