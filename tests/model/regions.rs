@@ -40,36 +40,40 @@ impl State {
     /// written later (last writer wins; a claim or mark the replica lacks counts as written
     /// before the run).
     pub fn replicate(&mut self, i: usize) {
+        let wins = self.replication_wins(i);
         let msg = self.replication.remove(i);
+        if !wins {
+            return;
+        }
         let r = msg.to as usize;
         match msg.copy {
             Copy::Item(item) => {
-                if msg.at > self.replicas[r].item_at {
-                    self.replicas[r].item_at = msg.at;
-                    self.replace_item(r, item, false);
-                }
+                self.replicas[r].item_at = msg.at;
+                self.replace_item(r, item, false);
             }
-            Copy::Claim { version, session } => {
-                let local = self.replicas[r]
-                    .claims
-                    .iter()
-                    .find(|(v, _, _)| *v == version)
-                    .map_or(0, |(_, _, at)| *at);
-                if msg.at > local {
-                    self.replace_claim(r, version, session, msg.at);
-                }
-            }
-            Copy::Mark(mark) => {
-                let local = self.replicas[r]
-                    .marks
-                    .iter()
-                    .find(|(m, _)| m.region == mark.region)
-                    .map_or(0, |(_, at)| *at);
-                if msg.at > local {
-                    self.put_mark(r, mark, msg.at);
-                }
-            }
+            Copy::Claim { version, session } => self.replace_claim(r, version, session, msg.at),
+            Copy::Mark(mark) => self.put_mark(r, mark, msg.at),
         }
+    }
+
+    /// Would replicated write `i` replace what its replica has?
+    pub fn replication_wins(&self, i: usize) -> bool {
+        let msg = &self.replication[i];
+        let r = &self.replicas[msg.to as usize];
+        let local = match &msg.copy {
+            Copy::Item(_) => r.item_at,
+            Copy::Claim { version, .. } => r
+                .claims
+                .iter()
+                .find(|(v, _, _)| v == version)
+                .map_or(0, |(_, _, at)| *at),
+            Copy::Mark(mark) => r
+                .marks
+                .iter()
+                .find(|(m, _)| m.region == mark.region)
+                .map_or(0, |(_, at)| *at),
+        };
+        msg.at > local
     }
 
     /// Time may pass only once every replicated write that is due now has arrived, unless a

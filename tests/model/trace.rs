@@ -207,10 +207,10 @@ impl LeaseModel {
                     Copy::Mark(mark) => format!("mark of {} e{}", mark.region, epoch(mark.epoch)),
                 };
                 let to = REGIONS[m.to as usize];
-                let landed = if after.replicas == before.replicas {
-                    "older, dropped"
-                } else {
+                let landed = if before.replication_wins(*i) {
                     "applied"
+                } else {
+                    "older, dropped"
                 };
                 format!("replicated to {to}: {what} ({landed})")
             }
