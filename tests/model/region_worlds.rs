@@ -99,9 +99,28 @@ pub fn ci() -> Vec<World> {
     ]
 }
 
+/// Failover under MREC: someone active within lease + interval + confirm delay + lag after a
+/// kill -9 or SIGTERM.
+fn liveness(depth: usize) -> World {
+    World {
+        depth,
+        liveness: true,
+        ..world(
+            "MREC liveness: no faults but a kill -9 or SIGTERM",
+            vec![Settings::MREC, Settings::MREC],
+            Faults {
+                process_kinds: CRASHES,
+                ..faults(0, 1, 0)
+            },
+            mrec(true),
+        )
+    }
+}
+
 pub fn deep() -> Vec<World> {
     use Settings as S;
     vec![
+        liveness(64),
         World {
             depth: 36,
             ..world(

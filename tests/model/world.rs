@@ -290,7 +290,16 @@ impl World {
         let lease = self.max_lease();
         let interval = self.cands.iter().map(|s| s.interval).max().unwrap_or(0);
         let confirm = self.cands.iter().map(|s| s.confirm).max().unwrap_or(0);
-        lease + interval + confirm
+        // Under MREC the survivor hears of the holder's last write up to one lag late
+        // (README, "Across regions": failover is lease + lag + delay, and the interval).
+        // And from a start race one more confirm delay: the model checker found two
+        // acquires landing, the later one's pod killed before its confirm read, and the
+        // other's confirm read failing on it before it could start timing it (58 actions).
+        let (lag, race) = match self.mode {
+            Mode::Mrec { lag, .. } => (lag, confirm),
+            _ => (0, 0),
+        };
+        lease + interval + confirm + lag + race
     }
 
     pub fn settings_names(&self) -> String {
