@@ -23,6 +23,18 @@
 //!   left, write window), as `Gate::ask` does; the core learns where the latest window ends
 //!   at the next publish (`set_granted_until`), and the window outlives its sidecar.
 //!
+//! Across regions (`model/regions.rs`, `model/region_worlds.rs`; README, "Across regions"):
+//! - MREC: a replica per candidate's region, each checking conditions (lease item, claims,
+//!   region marks, handover requests) against its own copy; every landed write is sent to
+//!   the other replica and arrives at a moment of the checker's choosing, at the latest one
+//!   lag (1 quantum) after it landed; the later write wins (write time is the order writes
+//!   landed in, so replicas agree). A partition holds replication back until the heal,
+//!   which delivers the latest version of each item within the lag. The cores run with
+//!   region marks on and a confirm delay of 3 quanta, above twice the lag.
+//! - MRSC: one linearizable copy; a region cut off fails every request of its pods as
+//!   unavailable until it is back, and two writes under way at once may be refused as a
+//!   replicated write conflict (nothing lands).
+//!
 //! Properties, checked in every state (every deadline falls on a quantum, so that is every
 //! instant): never two candidates active; never two controllers' windows open; no epoch
 //! handed out to two tenures before a restore or deletion; in fault-free worlds (one kill
@@ -38,11 +50,19 @@
 //! runs at one rate, each from its own origin), paused processes, failback requests
 //! (priorities), store outages other than lost messages, `store_is_private`.
 //!
+//! Under MREC an epoch counts as handed out when its tenure answers active (two acquires may
+//! land on two replicas, and one is dropped). With a partition, two actives (and two
+//! windows, one write window longer) are allowed while it lasts and up to the README's bound
+//! after the heal: lag + renew period + a round trip, 1 + 1 + 0 quanta (`World::
+//! conflict_bound` explains the mapping); epochs may repeat after a partition. Negative
+//! controls: a confirm delay of one lag, and of exactly twice the lag, must give two actives.
+//!
 //! Faults are budgeted per run (a few of each class), which is what keeps the worlds finite
-//! at the depth asked for. The CI run takes 40 s of a debug build on a quiet machine, about
-//! two minutes on a busy one; `DRLEASE_MODEL_DEEP=1` adds three-candidate worlds, a slow
-//! network and every operator write at once, deeper (use `--release`; about 8 minutes and
-//! 9 GB of memory).
+//! at the depth asked for. The CI run takes about 60 s of a debug build on a quiet machine
+//! (half of it the worlds across regions), a few minutes on a busy one;
+//! `DRLEASE_MODEL_DEEP=1` adds three-candidate worlds, a slow network, every operator write
+//! at once, and MREC with the heal at any moment and staggered starts with faults, deeper
+//! (use `--release`; about 10 minutes and 9 GB of memory).
 //! `DRLEASE_MODEL_WORLD=<part of a name>` runs only matching worlds,
 //! `DRLEASE_MODEL_DEPTH=<n>` sets every world's depth.
 
@@ -50,6 +70,7 @@
 mod model;
 
 use model::catalog::{blind_to_windows, ci_worlds, deep_worlds};
+use model::region_worlds::negative_controls;
 
 #[test]
 fn no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time() {
@@ -123,5 +144,29 @@ fn a_core_blind_to_granted_windows_is_caught() {
         .find(|(p, _)| *p == model::TWO_WINDOWS)
     {
         eprintln!("{trace}");
+    }
+}
+
+/// The checker has teeth across regions: on MREC with the confirm delay at one lag, or at
+/// exactly twice the lag (the README asks for more than twice), two acquires land on the two
+/// replicas and both answer active.
+#[test]
+fn a_confirm_delay_not_above_twice_the_lag_is_caught() {
+    for world in negative_controls() {
+        let outcome = model::check(world);
+        eprintln!("{}", outcome.summary());
+        let found: Vec<_> = outcome.violations.iter().map(|(p, _)| *p).collect();
+        assert!(
+            found.contains(&model::TWO_ACTIVE),
+            "{}: expected two actives, found {found:?}",
+            outcome.world
+        );
+        if let Some((_, trace)) = outcome
+            .violations
+            .iter()
+            .find(|(p, _)| *p == model::TWO_ACTIVE)
+        {
+            eprintln!("{trace}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Every choice the world may make in a state: the nondeterminism the checker branches on.
 
-use super::state::{Fate, Io, State};
-use super::world::{OperatorKind, ProcessKind};
+use super::state::{Fate, Io, Request, State};
+use super::world::{Mode, OperatorKind, ProcessKind};
 use super::LeaseModel;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -42,6 +42,17 @@ pub enum Action {
     Seed,
     /// The version at this index of the history is written back.
     Restore(usize),
+    /// MREC: the replicated write at this index arrives.
+    Replicate(usize),
+    /// MREC fault: replication stops until the heal.
+    Partition,
+    Heal,
+    /// MRSC fault: this region is cut off from the others until it is back.
+    CutOff(u8),
+    Reconnect,
+    /// MRSC fault: the candidate's write is refused, another region writing the item at the
+    /// same moment (`ReplicatedWriteConflictException`); it did not land.
+    Conflict(usize),
 }
 
 impl LeaseModel {
@@ -90,7 +101,7 @@ impl LeaseModel {
                 }
             }
             if cand.core.is_some() {
-                if self.grant_extends(s, c) {
+                if !self.world.eager_controllers && self.grant_extends(s, c) {
                     out.push(Action::Grant(c));
                 }
                 if process(ProcessKind::Kill) {
@@ -104,6 +115,7 @@ impl LeaseModel {
         for i in 0..s.orphans.len() {
             out.push(Action::LandOrphan(i));
         }
+        self.region_actions(s, out);
         if s.budget.operator > 0 {
             self.operator_actions(s, out);
         }
@@ -116,32 +128,69 @@ impl LeaseModel {
     /// must end in this quantum has ended: the loops run promptly (a paused process is a
     /// fault the role rule covers on its own, and is not modelled).
     fn may_tick(&self, s: &State) -> bool {
-        s.cands.iter().all(|cand| match &cand.io {
-            Io::Stopped => true,
-            Io::Idle { wake_at } => *wake_at > s.now,
-            Io::Busy(op) => {
-                s.now < op.timeout_at
-                    && (self.world.faults.slow
-                        || !matches!(op.fate, Fate::Flying | Fate::Landed(_)))
+        s.replication_in_time()
+            && s.cands.iter().all(|cand| match &cand.io {
+                Io::Stopped => true,
+                Io::Idle { wake_at } => *wake_at > s.now,
+                Io::Busy(op) => {
+                    s.now < op.timeout_at
+                        && (self.world.faults.slow
+                            || !matches!(op.fate, Fate::Flying | Fate::Landed(_)))
+                }
+            })
+    }
+
+    fn region_actions(&self, s: &State, out: &mut Vec<Action>) {
+        let faults = s.budget.region > 0;
+        match self.world.mode {
+            Mode::OneStore => {}
+            Mode::Mrec { .. } => {
+                if !s.partitioned {
+                    out.extend((0..s.replication.len()).map(Action::Replicate));
+                    if faults {
+                        out.push(Action::Partition);
+                    }
+                } else {
+                    out.push(Action::Heal);
+                }
             }
-        })
+            Mode::Mrsc => {
+                if s.cut_off.is_some() {
+                    out.push(Action::Reconnect);
+                } else if faults {
+                    out.extend((0..s.cands.len() as u8).map(Action::CutOff));
+                }
+                // Two writes under way at once from two regions: either may be refused.
+                let writing: Vec<usize> = (0..s.cands.len())
+                    .filter(|&c| match &s.cands[c].io {
+                        Io::Busy(op) => {
+                            op.fate == Fate::Flying && matches!(op.req, Request::Write(_))
+                        }
+                        _ => false,
+                    })
+                    .collect();
+                if faults && writing.len() > 1 {
+                    out.extend(writing.into_iter().map(Action::Conflict));
+                }
+            }
+        }
     }
 
     fn operator_actions(&self, s: &State, out: &mut Vec<Action>) {
         for kind in self.world.faults.operator_kinds {
             match kind {
                 OperatorKind::Freeze => {
-                    if !s.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                    if !s.item().is_some_and(|r| r.is_frozen()) {
                         out.push(Action::Freeze);
                     }
                 }
                 OperatorKind::Unfreeze => {
-                    if s.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                    if s.item().is_some_and(|r| r.is_frozen()) {
                         out.push(Action::Unfreeze);
                     }
                 }
                 OperatorKind::Handover => {
-                    if let Some(r) = s.item.as_ref().filter(|r| r.is_held()) {
+                    if let Some(r) = s.item().filter(|r| r.is_held()) {
                         for target in self.identities.iter().map(String::as_str).chain(["*"]) {
                             if target != r.owner && r.handover_to.as_deref() != Some(target) {
                                 out.push(Action::Handover(target.to_string()));
@@ -150,7 +199,7 @@ impl LeaseModel {
                     }
                 }
                 OperatorKind::Delete => {
-                    if s.item.is_some() {
+                    if s.item().is_some() {
                         out.push(Action::Delete);
                     }
                 }
@@ -162,7 +211,7 @@ impl LeaseModel {
                     }
                 }
                 OperatorKind::Restore => {
-                    let current = s.item.as_ref().map(|r| r.version_key());
+                    let current = s.item().map(|r| r.version_key());
                     for (i, (r, replaced)) in s.history.iter().enumerate() {
                         let old = replaced.is_none_or(|t| s.now >= t + 2 * self.world.max_lease());
                         if !r.is_seed() && Some(r.version_key()) != current && old {

@@ -3,11 +3,13 @@
 //! through `on_read` / `on_write`, and after every call a publish, which hands the core the
 //! end of the latest window its gate granted (`set_granted_until`, as `Gate::set` returns it).
 
-use drlease::lease::{CoreConfig, LeaseCore, StoreError};
+use drlease::lease::{CoreConfig, LeaseCore, Regions, StoreError};
+use drlease::sys::clock::Mono;
 
 use super::actions::Action;
 use super::state::{local, model_time, Cand, Fate, Io, Op, Orphan, Reply, Request, State};
-use super::world::{quanta, OperatorKind};
+use super::store::Rules;
+use super::world::{quanta, Mode, OperatorKind, REGIONS};
 use super::LeaseModel;
 
 impl LeaseModel {
@@ -35,7 +37,13 @@ impl LeaseModel {
             Action::Timeout(c) => self.time_out(s, c),
             Action::LandOrphan(i) => {
                 let orphan = s.orphans.remove(i);
-                s.land(&orphan.req, self.keep_history());
+                if !self.cut_off(s, orphan.from) {
+                    s.land(
+                        self.world.replica_of(orphan.from),
+                        &orphan.req,
+                        self.rules(),
+                    );
+                }
             }
             Action::Tick => {
                 s.now += 1;
@@ -96,9 +104,39 @@ impl LeaseModel {
                 s.budget.operator -= 1;
                 self.operate(s, action);
             }
+            Action::Replicate(i) => s.replicate(i),
+            Action::Partition => {
+                s.budget.region -= 1;
+                s.partitioned = true;
+                // Both sides may hold until the heal, each at an epoch of its own choosing:
+                // epochs may repeat after it (README, "Across regions").
+                s.rolled_back = true;
+            }
+            Action::Heal => s.heal(self.lag()),
+            Action::CutOff(r) => {
+                s.budget.region -= 1;
+                s.cut_off = Some(r);
+            }
+            Action::Reconnect => s.cut_off = None,
+            Action::Conflict(c) => {
+                s.budget.region -= 1;
+                self.set_fate(s, c, Fate::Landed(Box::new(Reply::WriteConflict)));
+            }
         }
+        s.renumber_stamps();
         for c in 0..s.cands.len() {
             self.settle(s, c);
+            if self.world.eager_controllers && self.grant_extends(s, c) {
+                self.grant(s, c);
+            }
+        }
+        if !self.rules().epochs_at_landing {
+            for c in s.actives() {
+                if let Some(epoch) = s.cands[c].core.as_ref().and_then(|k| k.view().epoch) {
+                    let session = format!("{}{}", self.identities[c], s.cands[c].generation);
+                    s.hand_out(epoch, &session);
+                }
+            }
         }
         if self.world.liveness {
             s.idle_since = if s.actives().is_empty() {
@@ -117,6 +155,41 @@ impl LeaseModel {
             && self.world.faults.operator > 0
     }
 
+    pub fn rules(&self) -> Rules {
+        let mrec = matches!(self.world.mode, Mode::Mrec { .. });
+        Rules {
+            keep_history: self.keep_history(),
+            lag: mrec.then(|| self.lag()),
+            epochs_at_landing: !mrec,
+        }
+    }
+
+    pub fn lag(&self) -> u32 {
+        match self.world.mode {
+            Mode::Mrec { lag, .. } => lag,
+            _ => 0,
+        }
+    }
+
+    /// MRSC: candidate `c`'s region is cut off from the others.
+    fn cut_off(&self, s: &State, c: usize) -> bool {
+        s.cut_off.is_some_and(|r| r as usize == c)
+    }
+
+    fn regions(&self, c: usize) -> Option<Regions> {
+        let Mode::Mrec { marks: true, .. } = self.world.mode else {
+            return None;
+        };
+        let n = self.world.replicas();
+        Some(Regions {
+            own: REGIONS[c % n].into(),
+            peers: (0..n)
+                .filter(|&r| r != c % n)
+                .map(|r| REGIONS[r].into())
+                .collect(),
+        })
+    }
+
     pub fn start(&self, c: usize, generation: u8) -> LeaseCore {
         LeaseCore::new(CoreConfig {
             identity: self.identities[c].clone(),
@@ -129,7 +202,7 @@ impl LeaseModel {
             },
             store_is_private: false,
             affinity: Default::default(),
-            regions: None,
+            regions: self.regions(c),
         })
     }
 
@@ -187,9 +260,8 @@ impl LeaseModel {
             drlease::lease::Step::Write(req) => op(Request::Write(req)),
             drlease::lease::Step::RequestHandover(req) => op(Request::Handover(req)),
             drlease::lease::Step::Claim(claim) => op(Request::Claim(claim)),
-            drlease::lease::Step::ReadMarks | drlease::lease::Step::WriteMark(_) => {
-                unreachable!("region marks are off in these one-store worlds")
-            }
+            drlease::lease::Step::ReadMarks => op(Request::ReadMarks),
+            drlease::lease::Step::WriteMark(mark) => op(Request::WriteMark(mark)),
         };
     }
 
@@ -225,7 +297,11 @@ impl LeaseModel {
             return;
         };
         let req = op.req.clone();
-        let reply = s.land(&req, self.keep_history());
+        let reply = if self.cut_off(s, c) {
+            Reply::Unavailable
+        } else {
+            s.land(self.world.replica_of(c), &req, self.rules())
+        };
         self.set_fate(s, c, Fate::Landed(Box::new(reply)));
     }
 
@@ -247,7 +323,18 @@ impl LeaseModel {
         };
         let core = cand.core.as_mut().expect("a busy candidate is alive");
         let sent = local(c, op.sent);
-        match (&op.req, *reply) {
+        let reply = *reply;
+        let failed = match &reply {
+            Reply::Unavailable => Some(StoreError::Unavailable("region cut off".into())),
+            Reply::WriteConflict => Some(StoreError::WriteConflict("model".into())),
+            _ => None,
+        };
+        if let Some(err) = failed {
+            fail(core, &op.req, sent, now, err);
+            self.publish(cand, c);
+            return;
+        }
+        match (&op.req, reply) {
             (Request::Read, Reply::Read(item)) => core.on_read(sent, now, Ok(item)),
             (Request::Write(req), Reply::Written(r)) => core.on_write(req, sent, now, Ok(r)),
             (Request::Write(req), _) => {
@@ -263,7 +350,16 @@ impl LeaseModel {
             (Request::Claim(claim), _) => {
                 core.on_claim(claim, now, Err(StoreError::ConditionFailed))
             }
-            (Request::Read, _) => unreachable!("a read is answered with the item"),
+            (Request::ReadMarks, Reply::Marks(marks)) => core.on_marks(sent, now, Ok(marks)),
+            (Request::WriteMark(mark), Reply::MarkWritten) => {
+                core.on_mark_written(mark, now, Ok(()))
+            }
+            (Request::WriteMark(mark), _) => {
+                core.on_mark_written(mark, now, Err(StoreError::ConditionFailed))
+            }
+            (Request::Read | Request::ReadMarks, _) => {
+                unreachable!("a read is answered with what it read")
+            }
         }
         self.publish(cand, c);
     }
@@ -289,13 +385,7 @@ impl LeaseModel {
         let cand = &mut s.cands[c];
         let core = cand.core.as_mut().expect("a busy candidate is alive");
         let sent = local(c, op.sent);
-        let err = StoreError::Timeout(timeout);
-        match &op.req {
-            Request::Read => core.on_read(sent, now, Err(err)),
-            Request::Write(req) => core.on_write(req, sent, now, Err(err)),
-            Request::Handover(req) => core.on_handover_request(req, now, Err(err)),
-            Request::Claim(claim) => core.on_claim(claim, now, Err(err)),
-        }
+        fail(core, &op.req, sent, now, StoreError::Timeout(timeout));
         self.publish(cand, c);
     }
 
@@ -332,6 +422,18 @@ impl LeaseModel {
             cand.gate_until = cand.gate_until.max(until);
             cand.controller_until = cand.controller_until.max(until);
         }
+    }
+}
+
+/// The call failed with `err` (a timeout, or MRSC's refusals): the core is told so.
+fn fail(core: &mut LeaseCore, req: &Request, sent: Mono, now: Mono, err: StoreError) {
+    match req {
+        Request::Read => core.on_read(sent, now, Err(err)),
+        Request::Write(req) => core.on_write(req, sent, now, Err(err)),
+        Request::Handover(req) => core.on_handover_request(req, now, Err(err)),
+        Request::Claim(claim) => core.on_claim(claim, now, Err(err)),
+        Request::ReadMarks => core.on_marks(sent, now, Err(err)),
+        Request::WriteMark(mark) => core.on_mark_written(mark, now, Err(err)),
     }
 }
 

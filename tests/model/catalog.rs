@@ -1,13 +1,13 @@
 //! The worlds the test runs: the CI set, the deep set, and the negative control.
 
-use super::world::{Faults, Init, OperatorKind, ProcessKind, Settings, World};
+use super::world::{Faults, Init, Mode, OperatorKind, ProcessKind, Settings, Split, World};
 
-const ALL_PROCESS: &[ProcessKind] = &[
+pub const ALL_PROCESS: &[ProcessKind] = &[
     ProcessKind::Eligibility,
     ProcessKind::Kill,
     ProcessKind::Term,
 ];
-const CRASHES: &[ProcessKind] = &[ProcessKind::Kill, ProcessKind::Term];
+pub const CRASHES: &[ProcessKind] = &[ProcessKind::Kill, ProcessKind::Term];
 const FREEZES: &[OperatorKind] = &[
     OperatorKind::Freeze,
     OperatorKind::Unfreeze,
@@ -30,7 +30,7 @@ const ALL_OPERATOR: &[OperatorKind] = &[
     OperatorKind::Restore,
 ];
 
-fn faults(network: u8, process: u8, operator: u8) -> Faults {
+pub fn faults(network: u8, process: u8, operator: u8) -> Faults {
     Faults {
         network,
         process,
@@ -38,6 +38,8 @@ fn faults(network: u8, process: u8, operator: u8) -> Faults {
         operator,
         operator_kinds: MAINTENANCE,
         slow: false,
+        region: 0,
+        split: Split::No,
     }
 }
 
@@ -45,7 +47,7 @@ fn faults(network: u8, process: u8, operator: u8) -> Faults {
 /// a debug build.
 pub fn ci_worlds() -> Vec<World> {
     use Settings as S;
-    vec![
+    let mut worlds = vec![
         World {
             name: "equal short settings; lost messages, eligibility, kill, SIGTERM",
             cands: vec![S::SHORT, S::SHORT],
@@ -55,6 +57,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 18,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name:
@@ -69,6 +74,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 20,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "long and short settings; operator (short settings) deletes, create-table seeds",
@@ -82,6 +90,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 20,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "short and long settings; lost messages, eligibility, kill, SIGTERM",
@@ -92,6 +103,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 20,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "equal settings with a confirm delay; operator with the same settings",
@@ -102,6 +116,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 18,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "long and short settings; restores from a backup, lost messages",
@@ -115,6 +132,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 18,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "epochs near the top; SIGTERM and restart",
@@ -128,6 +148,9 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 30,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "liveness: no faults but a kill -9 or SIGTERM, long and short settings",
@@ -141,8 +164,13 @@ pub fn ci_worlds() -> Vec<World> {
             depth: 40,
             liveness: true,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
-    ]
+    ];
+    worlds.extend(super::region_worlds::ci());
+    worlds
 }
 
 /// `DRLEASE_MODEL_DEEP=1` (with `--release`): three candidates with every kind of fault
@@ -157,8 +185,10 @@ pub fn deep_worlds() -> Vec<World> {
         operator: 1,
         operator_kinds: MAINTENANCE,
         slow: false,
+        region: 0,
+        split: Split::No,
     };
-    vec![
+    let mut worlds = vec![
         World {
             name: "deep: three candidates, short, long, confirm; one fault of each class",
             cands: vec![S::SHORT, S::LONG, S::CONFIRM],
@@ -168,6 +198,9 @@ pub fn deep_worlds() -> Vec<World> {
             depth: 18,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "deep: three equal candidates from no item; one fault of each class",
@@ -178,6 +211,9 @@ pub fn deep_worlds() -> Vec<World> {
             depth: 22,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "deep: equal short settings; slow network, lost messages, eligibility, kill, SIGTERM",
@@ -191,6 +227,9 @@ pub fn deep_worlds() -> Vec<World> {
             depth: 16,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "deep: equal short settings; every operator write and restores from a backup, kill, SIGTERM",
@@ -205,6 +244,9 @@ pub fn deep_worlds() -> Vec<World> {
             depth: 16,
             liveness: false,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
         World {
             name: "deep liveness: three candidates, kill -9 or SIGTERM",
@@ -218,8 +260,13 @@ pub fn deep_worlds() -> Vec<World> {
             depth: 44,
             liveness: true,
             honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
         },
-    ]
+    ];
+    worlds.extend(super::region_worlds::deep());
+    worlds
 }
 
 /// The negative control: a core never told of the windows its gate granted releases while
@@ -238,5 +285,8 @@ pub fn blind_to_windows() -> World {
         depth: 20,
         liveness: false,
         honour_windows: false,
+        mode: Mode::OneStore,
+        eager_controllers: false,
+        staggered: false,
     }
 }

@@ -9,6 +9,8 @@ mod actions;
 mod apply;
 pub mod catalog;
 mod operator_writes;
+pub mod region_worlds;
+mod regions;
 mod report;
 mod state;
 mod store;
@@ -18,8 +20,8 @@ pub mod world;
 pub use actions::Action;
 pub use report::check;
 pub use state::State;
-use state::{Budget, Cand, Io};
-use world::{Init, World, QUANTUM_MS};
+use state::{Budget, Cand, Io, Replica};
+use world::{Init, Mode, Split, World, QUANTUM_MS};
 
 pub struct LeaseModel {
     pub world: World,
@@ -136,45 +138,16 @@ impl Model for LeaseModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<State> {
-        let (item, epochs) = self.initial_item();
-        let f = &self.world.faults;
-        vec![State {
-            now: 0,
-            cands: (0..self.world.cands.len())
-                .map(|c| Cand {
-                    core: Some(self.start(c, 0)),
-                    io: Io::Idle { wake_at: 0 },
-                    generation: 0,
-                    gate_until: 0,
-                    controller_until: 0,
-                    release_deadline: None,
-                })
-                .collect(),
-            absent_since: item.is_none().then_some(0),
-            item,
-            history: self.initial_history(),
-            orphans: Vec::new(),
-            budget: Budget {
-                network: f.network,
-                process: f.process,
-                operator: f.operator,
-            },
-            operator_writes: 0,
-            rolled_back: false,
-            epochs,
-            epoch_reuse: None,
-            // A release in the backup was superseded before the run: whoever took it
-            // claimed it, and claims are kept (they are never expired).
-            claims: self
-                .initial_history()
-                .iter()
-                .filter(|(r, _)| r.is_released())
-                .filter_map(|(r, _)| r.version.clone())
-                .map(|v| (v, "z-successor".to_string()))
-                .collect(),
-            takeovers: 0,
-            idle_since: self.world.liveness.then_some(0),
-        }]
+        let start = self.initial();
+        match self.world.faults.split {
+            Split::No => vec![start],
+            Split::BothHolding => vec![self.both_holding(start)],
+            Split::HealingNow => {
+                let mut healed = self.both_holding(start);
+                self.apply(&mut healed, Action::Heal);
+                vec![healed]
+            }
+        }
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
@@ -188,6 +161,71 @@ impl Model for LeaseModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        self.checked()
+    }
+}
+
+impl LeaseModel {
+    fn initial(&self) -> State {
+        let (item, epochs) = self.initial_item();
+        let f = &self.world.faults;
+        // A release in the backup was superseded before the run: whoever took it claimed
+        // it, and claims are kept (they are never expired).
+        let claims = self
+            .initial_history()
+            .iter()
+            .filter(|(r, _)| r.is_released())
+            .filter_map(|(r, _)| r.version.clone())
+            .map(|v| (v, "z-successor".to_string(), 0))
+            .collect();
+        // Every replica starts alike: what was there before the run has replicated.
+        let replica = Replica {
+            item: item.clone(),
+            item_at: 0,
+            claims,
+            marks: Vec::new(),
+        };
+        State {
+            now: 0,
+            cands: (0..self.world.cands.len())
+                .map(|c| Cand {
+                    core: (c == 0 || !self.world.staggered).then(|| self.start(c, 0)),
+                    io: if c == 0 || !self.world.staggered {
+                        Io::Idle { wake_at: 0 }
+                    } else {
+                        Io::Stopped
+                    },
+                    generation: 0,
+                    gate_until: 0,
+                    controller_until: 0,
+                    release_deadline: None,
+                })
+                .collect(),
+            absent_since: item.is_none().then_some(0),
+            replicas: vec![replica; self.world.replicas()],
+            replication: Vec::new(),
+            stamps: 0,
+            partitioned: f.split != Split::No,
+            healed_at: None,
+            cut_off: None,
+            history: self.initial_history(),
+            orphans: Vec::new(),
+            budget: Budget {
+                network: f.network,
+                process: f.process,
+                operator: f.operator,
+                region: f.region,
+            },
+            operator_writes: 0,
+            rolled_back: f.split != Split::No,
+            epochs,
+            epoch_reuse: None,
+            takeovers: 0,
+            idle_since: self.world.liveness.then_some(0),
+        }
+    }
+
+    fn checked(&self) -> Vec<Property<Self>> {
         if self.seeking.is_some() {
             return vec![Property::always(SOUGHT, |m: &LeaseModel, s: &State| {
                 m.seeking.as_ref() != Some(s)
@@ -195,10 +233,12 @@ impl Model for LeaseModel {
         }
         vec![
             Property::always(TWO_ACTIVE, |m: &LeaseModel, s: &State| {
-                m.holds(TWO_ACTIVE, s.actives().len() <= 1, s)
+                let ok = s.actives().len() <= 1 || m.double_allowed(s, 0);
+                m.holds(TWO_ACTIVE, ok, s)
             }),
             Property::always(TWO_WINDOWS, |m: &LeaseModel, s: &State| {
-                m.holds(TWO_WINDOWS, s.open_windows().len() <= 1, s)
+                let ok = s.open_windows().len() <= 1 || m.double_allowed(s, m.world.max_window());
+                m.holds(TWO_WINDOWS, ok, s)
             }),
             Property::always(EPOCH_TWICE, |m: &LeaseModel, s: &State| {
                 m.holds(EPOCH_TWICE, s.epoch_reuse.is_none(), s)
@@ -213,6 +253,68 @@ impl Model for LeaseModel {
             Property::sometimes(TAKEOVER, |m: &LeaseModel, s: &State| {
                 !m.world.liveness || s.takeovers > 0
             }),
+            Property::sometimes(RACE, |m: &LeaseModel, s: &State| {
+                !matches!(m.world.mode, Mode::Mrec { .. }) || s.diverged()
+            }),
+            Property::sometimes(PARTITIONED_PAIR, |m: &LeaseModel, s: &State| {
+                let split = s.partitioned || s.healed_at == Some(s.now);
+                !m.partitions() || (split && s.actives().len() > 1)
+            }),
+            Property::sometimes(PAST_BOUND, |m: &LeaseModel, s: &State| {
+                let bound = m.world.conflict_bound();
+                !m.partitions() || s.healed_at.is_some_and(|h| s.now > h + bound)
+            }),
+            Property::sometimes(CONFLICT_FOUND, |m: &LeaseModel, s: &State| {
+                !m.partitions()
+                    || (s.healed_at.is_some()
+                        && s.cands.iter().any(|c| {
+                            c.core
+                                .as_ref()
+                                .is_some_and(|k| k.view().region_conflicts > 0)
+                        }))
+            }),
         ]
+    }
+}
+
+/// MREC sanity: the replicas' items are held by two different tenures at once (two
+/// acquires both landed, each on its own replica), so the race the confirm delay is for
+/// is really explored.
+pub const RACE: &str = "(sanity) both replicas held by different tenures at once";
+/// Partition worlds: both sides hold during a partition (so the bound after the heal is put
+/// to the test), and the region marks end it.
+pub const PARTITIONED_PAIR: &str = "(sanity) two actives during a partition or at its heal";
+/// Partition worlds look past the end of the bound after a heal (else it is not tested).
+pub const PAST_BOUND: &str = "(sanity) time passes beyond the bound after a heal";
+pub const CONFLICT_FOUND: &str = "(sanity) a region conflict found after the heal";
+
+impl LeaseModel {
+    /// MREC worlds with partitions.
+    fn partitions(&self) -> bool {
+        let f = &self.world.faults;
+        matches!(self.world.mode, Mode::Mrec { .. }) && (f.region > 0 || f.split != Split::No)
+    }
+
+    /// Two actives (or two windows, `slack` quanta longer) are outside the promise only
+    /// while a partition lasts, and up to the README's bound after it heals.
+    fn double_allowed(&self, s: &State, slack: u32) -> bool {
+        s.partitioned
+            || s.healed_at
+                .is_some_and(|h| s.now <= h + self.world.conflict_bound() + slack)
+    }
+}
+
+impl State {
+    fn diverged(&self) -> bool {
+        let held = |r: &Replica| {
+            r.item
+                .as_ref()
+                .filter(|i| i.is_held())
+                .and_then(|i| i.owner_session.clone())
+        };
+        self.replicas.len() > 1 && {
+            let (a, b) = (held(&self.replicas[0]), held(&self.replicas[1]));
+            a.is_some() && b.is_some() && a != b
+        }
     }
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use drlease::lease::operator::HandoverRequest;
-use drlease::lease::{LeaseCore, LeaseRecord, Role, WriteRequest};
+use drlease::lease::{LeaseCore, LeaseRecord, RegionMark, Role, WriteRequest};
 use drlease::sys::clock::Mono;
 
 use super::world::QUANTUM_MS;
@@ -36,6 +36,10 @@ pub enum Request {
     Handover(Box<HandoverRequest>),
     /// A claim on a release, before acquiring it (an item of its own in the store).
     Claim(Box<drlease::lease::ReleaseClaim>),
+    /// Every region's mark (ours included), read by key.
+    ReadMarks,
+    /// This region's mark, written unless a higher epoch is there.
+    WriteMark(Box<RegionMark>),
 }
 
 /// What the store answered, once the request landed.
@@ -48,6 +52,12 @@ pub enum Reply {
     HandoverSet,
     /// The claim is ours (created now, or already).
     Claimed,
+    Marks(Vec<RegionMark>),
+    MarkWritten,
+    /// MRSC: the caller's region is cut off from the others; nothing landed.
+    Unavailable,
+    /// MRSC: another region wrote the item at the same moment; nothing landed.
+    WriteConflict,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -131,6 +141,8 @@ pub struct Budget {
     pub network: u8,
     pub process: u8,
     pub operator: u8,
+    /// Partitions (MREC), cut-off regions and write conflicts (MRSC).
+    pub region: u8,
 }
 
 /// An epoch handed out twice to different tenures (sessions) with no rollback before it.
@@ -141,11 +153,78 @@ pub struct EpochReuse {
     pub second: String,
 }
 
+/// Where a write stands in last-writer-wins order. Write time is the instant the write
+/// landed, and the model orders every landing, so two writes never tie: replicas agree on
+/// the latest, as DynamoDB's regions do within their clock error (and as the emulator's
+/// shared clock makes them). Renumbered densely after every action (`regions.rs`): only the
+/// order counts, and equal orders make equal states.
+pub type Stamp = u32;
+
+/// One region's copy of the table: the lease item, the release claims and the region marks,
+/// each with the write time of the version it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Replica {
+    pub item: Option<LeaseRecord>,
+    pub item_at: Stamp,
+    /// Release claims: (release version, claiming session, write time). Items of their own,
+    /// which a restore or deletion of the lease item leaves alone.
+    pub claims: Vec<(String, String, Stamp)>,
+    pub marks: Vec<(RegionMark, Stamp)>,
+}
+
+/// What a write left in one replica, on its way to another.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Copy {
+    /// The lease item after the write (`None`: deleted).
+    Item(Option<LeaseRecord>),
+    Claim {
+        version: String,
+        session: String,
+    },
+    Mark(RegionMark),
+}
+
+impl Copy {
+    /// Both are versions of one item (the lease item, one release's claim, one region's
+    /// mark).
+    pub fn same_item(&self, other: &Copy) -> bool {
+        match (self, other) {
+            (Copy::Item(_), Copy::Item(_)) => true,
+            (Copy::Claim { version: a, .. }, Copy::Claim { version: b, .. }) => a == b,
+            (Copy::Mark(a), Copy::Mark(b)) => a.region == b.region,
+            _ => false,
+        }
+    }
+}
+
+/// A landed write on its way to another replica (MREC).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Replication {
+    pub to: u8,
+    pub copy: Copy,
+    pub at: Stamp,
+    /// It arrives by this model time, unless a partition holds it back (the heal sets it
+    /// anew).
+    pub due: u32,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
     pub now: u32,
     pub cands: Vec<Cand>,
-    pub item: Option<LeaseRecord>,
+    /// One copy (one store, MRSC), or one per region (MREC). Operators and restores write
+    /// to the first.
+    pub replicas: Vec<Replica>,
+    /// Landed writes not yet applied to the other replica.
+    pub replication: Vec<Replication>,
+    /// The latest write time handed out (see `Stamp`).
+    pub stamps: Stamp,
+    /// MREC: replication is held back until the heal.
+    pub partitioned: bool,
+    /// MREC: when the last partition healed.
+    pub healed_at: Option<u32>,
+    /// MRSC: the region cut off from the others (its pods' requests fail as unavailable).
+    pub cut_off: Option<u8>,
     /// Every version the item had, with the model time it was last replaced (`None`: before
     /// the run, in a backup), only kept when restores may happen: it is what they pick from.
     pub history: Vec<(LeaseRecord, Option<u32>)>,
@@ -164,9 +243,6 @@ pub struct State {
     pub takeovers: u8,
     /// Liveness worlds only: since when nobody has been active.
     pub idle_since: Option<u32>,
-    /// Release claims: (release version, claiming session). Items of their own, which a
-    /// restore or deletion of the lease item leaves alone.
-    pub claims: Vec<(String, String)>,
 }
 
 impl State {
@@ -174,6 +250,11 @@ impl State {
         (0..self.cands.len())
             .filter(|&c| self.cands[c].is_active(c, self.now))
             .collect()
+    }
+
+    /// The first replica: the only one outside MREC, and the operator's.
+    pub fn item(&self) -> Option<&LeaseRecord> {
+        self.replicas[0].item.as_ref()
     }
 
     pub fn open_windows(&self) -> Vec<usize> {

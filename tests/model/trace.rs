@@ -5,8 +5,8 @@ use drlease::lease::{Expect, HandoverWrite, LeaseRecord, WriteRequest};
 use stateright::Path;
 
 use super::actions::Action;
-use super::state::{local, Fate, Io, Reply, Request, State};
-use super::world::QUANTUM_MS;
+use super::state::{local, Copy, Fate, Io, Reply, Request, State};
+use super::world::{QUANTUM_MS, REGIONS};
 use super::LeaseModel;
 
 fn t(q: u32) -> String {
@@ -71,6 +71,8 @@ fn request(r: &Request) -> String {
         Request::Write(w) => write(w),
         Request::Handover(h) => format!("failback request to {}", h.target),
         Request::Claim(c) => format!("claim of release {}", c.release_version),
+        Request::ReadMarks => "read of the region marks".into(),
+        Request::WriteMark(m) => format!("mark of {} at e{}", m.region, epoch(m.epoch)),
     }
 }
 
@@ -81,6 +83,16 @@ fn reply(r: &Reply) -> String {
         Reply::Refused => "refused (condition failed)".into(),
         Reply::HandoverSet => "request set".into(),
         Reply::Claimed => "claimed".into(),
+        Reply::Marks(marks) => {
+            let marks: Vec<String> = marks
+                .iter()
+                .map(|m| format!("{} e{} {}", m.region, epoch(m.epoch), m.session))
+                .collect();
+            format!("marks [{}]", marks.join(", "))
+        }
+        Reply::MarkWritten => "mark written".into(),
+        Reply::Unavailable => "unavailable (region cut off)".into(),
+        Reply::WriteConflict => "refused: replicated write conflict".into(),
     }
 }
 
@@ -146,6 +158,8 @@ impl LeaseModel {
                             Request::Write(w) => w.kind.as_str().to_string(),
                             Request::Handover(_) => "request".to_string(),
                             Request::Claim(_) => "claim".to_string(),
+                            Request::ReadMarks => "read of the marks".to_string(),
+                            Request::WriteMark(_) => "mark".to_string(),
                         },
                         landed(&probe, *c)
                     )
@@ -185,7 +199,40 @@ impl LeaseModel {
                 "a restore writes back {}",
                 item(Some(&before.history[*i].0))
             ),
+            Action::Replicate(i) => {
+                let m = &before.replication[*i];
+                let what = match &m.copy {
+                    Copy::Item(i) => item(i.as_ref()),
+                    Copy::Claim { version, session } => format!("claim {version} by {session}"),
+                    Copy::Mark(mark) => format!("mark of {} e{}", mark.region, epoch(mark.epoch)),
+                };
+                let to = REGIONS[m.to as usize];
+                let landed = if before.replication_wins(*i) {
+                    "applied"
+                } else {
+                    "older, dropped"
+                };
+                format!("replicated to {to}: {what} ({landed})")
+            }
+            Action::Partition => "the regions are partitioned".into(),
+            Action::Heal => "the partition heals".into(),
+            Action::CutOff(r) => format!("region {} is cut off", REGIONS[*r as usize]),
+            Action::Reconnect => "the region is back".into(),
+            Action::Conflict(c) => format!("{}'s write meets a replicated write conflict", id(c)),
         }
+    }
+
+    /// The item, in each replica when there are several.
+    fn items(&self, s: &State) -> String {
+        if s.replicas.len() == 1 {
+            return item(s.item());
+        }
+        s.replicas
+            .iter()
+            .enumerate()
+            .map(|(r, rep)| format!("{}: {}", REGIONS[r], item(rep.item.as_ref())))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// The path, one line per action, then what is wrong at its end.
@@ -201,7 +248,7 @@ impl LeaseModel {
                 "  {:>5}  {:<58} | item: {} | {}\n",
                 t(before.now),
                 self.describe(before, action, after),
-                item(after.item.as_ref()),
+                self.items(after),
                 self.roles(after)
             ));
         }

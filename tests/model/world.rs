@@ -53,6 +53,31 @@ impl Settings {
         window: 2,
     };
 
+    /// For MREC over a lag of (up to) one quantum: a confirm delay above twice the lag (the
+    /// README's rule), so a lease of 8 and a deadline of 7 (the delay must stay below half
+    /// of it).
+    pub const MREC: Settings = Settings {
+        name: "mrec (interval 1, lease 8, deadline 7, confirm 3, window 2)",
+        interval: 1,
+        lease: 8,
+        deadline: 7,
+        confirm: 3,
+        window: 2,
+    };
+    /// The same with a confirm delay of exactly twice the lag: outside the rule, by the
+    /// boundary only.
+    pub const MREC_TWICE: Settings = Settings {
+        name: "mrec, confirm exactly twice the lag (interval 1, lease 8, deadline 7, confirm 2, window 2)",
+        confirm: 2,
+        ..Settings::MREC
+    };
+    /// The same with a confirm delay of one lag: well outside the rule.
+    pub const MREC_HASTY: Settings = Settings {
+        name: "mrec, confirm of one lag (interval 1, lease 8, deadline 7, confirm 1, window 2)",
+        confirm: 1,
+        ..Settings::MREC
+    };
+
     pub fn timing(&self) -> Timing {
         let q = |n: u32| Duration::from_millis(n as u64 * QUANTUM_MS);
         Timing {
@@ -114,7 +139,42 @@ pub struct Faults {
     /// Answers may arrive quanta later (up to the call timeout), and a request may land after
     /// its caller timed out (up to twice the call timeout after it was sent).
     pub slow: bool,
+    /// MREC: partitions (each until a heal); MRSC: a region cut off (until it is back), or
+    /// a write refused for another region's write at the same moment.
+    pub region: u8,
+    /// MREC: how the world starts (a partition already under way, or just healed).
+    pub split: Split,
 }
+
+/// MREC worlds about the heal: they start where a partition has done its work, each side
+/// holding on its own replica, so the checker's depth goes to what follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// Connected at the start.
+    No,
+    /// Partitioned, both holding; the heal may come at any moment.
+    BothHolding,
+    /// Both holding, and the partition heals now.
+    HealingNow,
+}
+
+/// How the table behaves across regions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One copy every pod writes to: one write region, or a single-region table.
+    OneStore,
+    /// Multi-Region eventual consistency: a replica in each candidate's region, conditions
+    /// checked against it alone; every landed write reaches the other replica within `lag`
+    /// quanta (at a moment of the checker's choosing) unless a partition holds it back, and
+    /// the later write wins. `marks`: the core's region marks (`--peer-regions`) on.
+    Mrec { lag: u32, marks: bool },
+    /// Multi-Region strong consistency: one linearizable copy, each candidate in a region of
+    /// its own; a region cut off from the others fails every request of its pods.
+    Mrsc,
+}
+
+/// The regions' names, a candidate's by its index (`a` in the first).
+pub const REGIONS: [&str; 3] = ["east", "west", "south"];
 
 /// The item the world starts with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +218,14 @@ pub struct World {
     pub liveness: bool,
     /// The core is told where the windows granted end (false only in the negative control).
     pub honour_windows: bool,
+    pub mode: Mode,
+    /// Each controller asks for a window at every instant its sidecar answers active (the
+    /// longest windows there can be) instead of at moments of the checker's choosing: fewer
+    /// states, for the worlds across regions.
+    pub eager_controllers: bool,
+    /// Only the first candidate runs at the start; the others start at moments of the
+    /// checker's choosing (staggered starts).
+    pub staggered: bool,
 }
 
 impl World {
@@ -169,6 +237,45 @@ impl World {
             s.call_timeout();
             quanta(s.timing().release_deadline());
         }
+    }
+
+    /// The replica candidate `c` talks to: its region's under MREC, else the one copy.
+    pub fn replica_of(&self, c: usize) -> usize {
+        match self.mode {
+            Mode::Mrec { .. } => c % 2,
+            _ => 0,
+        }
+    }
+
+    pub fn replicas(&self) -> usize {
+        match self.mode {
+            Mode::Mrec { .. } => 2.min(self.cands.len()),
+            _ => 1,
+        }
+    }
+
+    /// The README's bound on a double holder once a partition heals ("Across regions"):
+    /// one replication lag, one renew period, and a round trip. In quanta: the lag is
+    /// `lag` (every held write arrives by heal + lag), the renew period is the longest any
+    /// candidate's core uses (`Timing::renew_period`, the interval here), and a round trip
+    /// is no quantum at all, since a fault-free call lands and is answered within the
+    /// quantum it was sent in (the partition worlds lose no messages). Two actives are
+    /// allowed while partitioned and up to this many quanta after the heal.
+    pub fn conflict_bound(&self) -> u32 {
+        let Mode::Mrec { lag, .. } = self.mode else {
+            return 0;
+        };
+        let renew = self
+            .cands
+            .iter()
+            .map(|s| quanta(s.timing().renew_period()))
+            .max()
+            .unwrap_or(0);
+        lag + renew
+    }
+
+    pub fn max_window(&self) -> u32 {
+        self.cands.iter().map(|s| s.window).max().unwrap_or(0)
     }
 
     pub fn max_lease(&self) -> u32 {
@@ -183,7 +290,16 @@ impl World {
         let lease = self.max_lease();
         let interval = self.cands.iter().map(|s| s.interval).max().unwrap_or(0);
         let confirm = self.cands.iter().map(|s| s.confirm).max().unwrap_or(0);
-        lease + interval + confirm
+        // Under MREC the survivor hears of the holder's last write up to one lag late
+        // (README, "Across regions": failover is lease + lag + delay, and the interval).
+        // And from a start race one more confirm delay: the model checker found two
+        // acquires landing, the later one's pod killed before its confirm read, and the
+        // other's confirm read failing on it before it could start timing it (58 actions).
+        let (lag, race) = match self.mode {
+            Mode::Mrec { lag, .. } => (lag, confirm),
+            _ => (0, 0),
+        };
+        lease + interval + confirm + lag + race
     }
 
     pub fn settings_names(&self) -> String {
@@ -195,6 +311,14 @@ impl World {
             .collect();
         if self.faults.operator > 0 {
             names.push(format!("operator lease {}", self.operator_lease));
+        }
+        match self.mode {
+            Mode::OneStore => {}
+            Mode::Mrec { lag, marks } => names.push(format!(
+                "MREC, lag {lag}, region marks {}",
+                if marks { "on" } else { "off" }
+            )),
+            Mode::Mrsc => names.push("MRSC".into()),
         }
         names.join("; ")
     }

@@ -1,0 +1,132 @@
+//! Across regions: MREC replication (delivery within the lag, last writer wins, partitions
+//! and heals) and MRSC's cut-off regions.
+
+use super::actions::Action;
+use super::state::{Copy, State};
+use super::LeaseModel;
+
+impl LeaseModel {
+    /// Partition worlds start where the partition has done its work: each side acquired the
+    /// seed on its own replica and answers active. The way there is one fixed interleaving
+    /// of the candidates' own steps (each on its own replica, cut off from the other, they
+    /// cannot affect each other, so any interleaving ends in the same state); the checker
+    /// explores every choice from there on, the heal among them.
+    pub fn both_holding(&self, mut s: State) -> State {
+        for _ in 0..200 {
+            if s.actives().len() == s.cands.len() {
+                return s;
+            }
+            let mut enabled = Vec::new();
+            self.enabled(&s, &mut enabled);
+            let next = [
+                |a: &Action| matches!(a, Action::Deliver(_)),
+                |a: &Action| matches!(a, Action::Step(_)),
+                |a: &Action| matches!(a, Action::Tick),
+            ]
+            .iter()
+            .find_map(|pick| enabled.iter().find(|a| pick(a)).cloned())
+            .expect("a step, an answer or time passing is always possible");
+            self.apply(&mut s, next);
+        }
+        panic!(
+            "world {}: the two sides did not both come to hold",
+            self.world.name
+        );
+    }
+}
+
+impl State {
+    /// Replicated write `i` arrives at its replica: it replaces what is there only if it was
+    /// written later (last writer wins; a claim or mark the replica lacks counts as written
+    /// before the run).
+    pub fn replicate(&mut self, i: usize) {
+        let wins = self.replication_wins(i);
+        let msg = self.replication.remove(i);
+        if !wins {
+            return;
+        }
+        let r = msg.to as usize;
+        match msg.copy {
+            Copy::Item(item) => {
+                self.replicas[r].item_at = msg.at;
+                self.replace_item(r, item, false);
+            }
+            Copy::Claim { version, session } => self.replace_claim(r, version, session, msg.at),
+            Copy::Mark(mark) => self.put_mark(r, mark, msg.at),
+        }
+    }
+
+    /// Would replicated write `i` replace what its replica has?
+    pub fn replication_wins(&self, i: usize) -> bool {
+        let msg = &self.replication[i];
+        let r = &self.replicas[msg.to as usize];
+        let local = match &msg.copy {
+            Copy::Item(_) => r.item_at,
+            Copy::Claim { version, .. } => r
+                .claims
+                .iter()
+                .find(|(v, _, _)| v == version)
+                .map_or(0, |(_, _, at)| *at),
+            Copy::Mark(mark) => r
+                .marks
+                .iter()
+                .find(|(m, _)| m.region == mark.region)
+                .map_or(0, |(_, at)| *at),
+        };
+        msg.at > local
+    }
+
+    /// Time may pass only once every replicated write that is due now has arrived, unless a
+    /// partition holds them back.
+    pub fn replication_in_time(&self) -> bool {
+        self.partitioned || self.replication.iter().all(|m| m.due > self.now)
+    }
+
+    /// The partition heals: everything held back arrives within the lag from now.
+    pub fn heal(&mut self, lag: u32) {
+        self.partitioned = false;
+        self.healed_at = Some(self.now);
+        for m in &mut self.replication {
+            m.due = self.now + lag;
+        }
+    }
+
+    /// Renumbers the write times densely, keeping their order: two states that differ only
+    /// in how many writes came before are the same state.
+    pub fn renumber_stamps(&mut self) {
+        let mut all: Vec<u32> = self
+            .replicas
+            .iter()
+            .flat_map(|r| {
+                std::iter::once(r.item_at)
+                    .chain(r.claims.iter().map(|c| c.2))
+                    .chain(r.marks.iter().map(|m| m.1))
+            })
+            .chain(self.replication.iter().map(|m| m.at))
+            .filter(|&at| at > 0)
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        let rank = |at: u32| {
+            if at == 0 {
+                0
+            } else {
+                all.binary_search(&at).map_or(at, |i| i as u32 + 1)
+            }
+        };
+        for r in &mut self.replicas {
+            r.item_at = rank(r.item_at);
+            for c in &mut r.claims {
+                c.2 = rank(c.2);
+            }
+            for m in &mut r.marks {
+                m.1 = rank(m.1);
+            }
+        }
+        for m in &mut self.replication {
+            m.at = rank(m.at);
+        }
+        self.replication.sort_by_key(|m| (m.to, m.at));
+        self.stamps = all.len() as u32;
+    }
+}
