@@ -90,7 +90,7 @@ fn a_candidate_acquires_above_every_mark_it_can_see() {
 }
 
 /// Found by the simulation with regions (seed 972, MREC with confirmDelay >= 2 x (lag +
-/// jitter)): an acquire whose answer was lost is resolved by reading the item back, and that
+/// jitter)) and, independently, by the model checker (MREC, 37 actions): an acquire whose answer was lost is resolved by reading the item back, and that
 /// read, a few milliseconds after the write landed, also counted as the confirm read. The
 /// other region's acquire, landed within a lag after ours, reached our replica only later:
 /// both answered active.
@@ -119,37 +119,4 @@ fn a_lost_acquire_found_by_its_read_back_still_waits_its_confirm_delay() {
             h.now.since(sent)
         )
     });
-}
-
-/// Model checker (MREC, 37 actions): an acquire whose answer was lost was found landed by
-/// the read sent to resolve it, and that very read confirmed it, long before the confirm
-/// delay was over. A rival region's later acquire, still on its way to this replica, then
-/// arrived unseen: both tenures answered active with the same epoch.
-#[test]
-fn an_acquire_whose_answer_was_lost_waits_its_confirm_delay_too() {
-    let base = in_region("a", "sa", "east", "west");
-    let cfg = CoreConfig {
-        timing: Timing {
-            confirm_delay: ms(60),
-            ..base.timing.clone()
-        },
-        ..base
-    };
-    let mut h = Harness::new(cfg).with_item(seed());
-    h.fault = Fault::LoseReply;
-    while h.writes.is_empty() {
-        h.step();
-    }
-    let sent = h.writes[0].0;
-    h.run_for(ms(50), |h| {
-        assert_ne!(
-            h.role(),
-            Role::Active,
-            "active {:?} after the acquire was sent, before the confirm delay",
-            h.now.since(sent)
-        )
-    });
-    // The rival's later acquire reaches this replica before the delay is over.
-    h.store.table().put("lease", foreign("b", "b1.1", 1));
-    h.run_for(ms(200), |h| assert_ne!(h.role(), Role::Active));
 }
