@@ -73,8 +73,11 @@ impl LeaseCore {
         }
     }
 
-    /// After a read: is what we hold still what the store has?
-    pub(super) fn check_holding(&mut self) {
+    /// After a read sent at `sent`: is what we hold still what the store has? Only a read
+    /// sent at the confirm time confirms a new tenure: the read-back that finds an acquire
+    /// whose answer was lost comes right after it landed, before another region's acquire
+    /// of the same moment could have replicated here.
+    pub(super) fn check_holding(&mut self, sent: Mono) {
         let Some(held) = self.holding.as_ref().map(|h| h.version.clone()) else {
             return;
         };
@@ -86,7 +89,7 @@ impl LeaseCore {
         };
         if !still_ours {
             self.end_tenure();
-        } else if h.confirm_at.is_some() {
+        } else if h.confirm_at.is_some_and(|at| sent >= at) {
             h.confirm_at = None;
         }
     }

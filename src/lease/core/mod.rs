@@ -367,7 +367,7 @@ impl LeaseCore {
         };
         self.observe(sent, now, item);
         self.resolve_pending(now);
-        self.check_holding();
+        self.check_holding(sent);
         if let Some(r) = self.observed_record().cloned() {
             self.observe_handover_request(&r);
         }

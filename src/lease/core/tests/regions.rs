@@ -83,3 +83,35 @@ fn a_candidate_acquires_above_every_mark_it_can_see() {
     assert_eq!(h.role(), Role::Active);
     assert_eq!(h.item().unwrap().epoch, Some(10));
 }
+
+/// Found by the simulation with regions (seed 972, MREC with confirmDelay >= 2 x (lag +
+/// jitter)): an acquire whose answer was lost is resolved by reading the item back, and that
+/// read, a few milliseconds after the write landed, also counted as the confirm read. The
+/// other region's acquire, landed within a lag after ours, reached our replica only later:
+/// both answered active.
+#[test]
+fn a_lost_acquire_found_by_its_read_back_still_waits_its_confirm_delay() {
+    let mut cfg = in_region("a", "sa", "east", "west");
+    cfg.timing.confirm_delay = ms(60);
+    let mut h = Harness::new(cfg).with_item(seed());
+    h.fault = Fault::LoseReply;
+    while h.writes.is_empty() {
+        h.step();
+    }
+    let sent = h.writes[0].0;
+    // The read-back finds our write (the harness lost only its answer).
+    h.run_for(ms(40), |h| {
+        assert_ne!(h.role(), Role::Active, "active before its confirm delay");
+    });
+    assert_eq!(h.item().unwrap().owner, "a");
+    // West's acquire, landed after ours within a lag, replicates here: it wins.
+    h.store.table().put("lease", foreign("b", "west.1", 1));
+    h.run_for(INTERVAL, |h| {
+        assert_ne!(
+            h.role(),
+            Role::Active,
+            "active {:?} after sending the acquire, though the confirm read would show west's",
+            h.now.since(sent)
+        )
+    });
+}
