@@ -115,3 +115,30 @@ fn a_lost_acquire_found_by_its_read_back_still_waits_its_confirm_delay() {
         )
     });
 }
+
+/// Found by the simulation with regions (seed 13034, MREC(2) within the rule): a failback
+/// request written to east's replica on the holder's previous version carried a later write
+/// time than the holder's renewal in west, so last writer wins dropped that renewal in east
+/// (and took west back to the old version). East's candidate kept timing the old version
+/// from when it first saw it and took over while the holder was valid: two writers. A
+/// handover request appearing on the version restarts its clock, on a table across regions.
+#[test]
+fn a_handover_request_from_another_region_restarts_the_clock_of_the_version_it_lands_on() {
+    let mut h =
+        Harness::new(in_region("a", "sa", "east", "west")).with_item(foreign("b", "b.1", 1));
+    h.run(ms(200));
+    assert!(h.writes.is_empty());
+    // A failback request lands here on b.1; b's renewal b.2 (in west) is older, so it is
+    // dropped here and never arrives: b is valid until that renewal's deadline.
+    let requested = h.now;
+    h.store
+        .request_handover_now(&operator::HandoverRequest::by_operator("b.1", "c"))
+        .unwrap();
+    h.run_for(LEASE - ms(5), |h| {
+        assert!(
+            h.writes.is_empty(),
+            "took over {:?} after the request landed, within a lease of it",
+            h.now.since(requested)
+        )
+    });
+}
