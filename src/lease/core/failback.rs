@@ -136,14 +136,18 @@ impl LeaseCore {
                 self.store_reachable = Some(true);
                 self.failback.quiet_until = now.plus(self.cfg.timing.lease_duration);
                 // The version did not change: the item as we saw it, with our request on it,
-                // so we watch closely for the release from now on.
-                if let Some(Observed {
-                    item: Item::Present(r),
-                    ..
-                }) = &mut self.observed
-                {
-                    if r.version.as_deref() == Some(req.expect_version.as_str()) {
-                        req.apply_to(r);
+                // so we watch closely for the release from now on. Across regions the
+                // request may have dropped the holder's renewal (last writer wins): its
+                // version is timed again from here (`candidate.rs`).
+                let regions = self.cfg.regions.is_some();
+                if let Some(o) = &mut self.observed {
+                    if let Item::Present(r) = &mut o.item {
+                        if r.version.as_deref() == Some(req.expect_version.as_str()) {
+                            req.apply_to(r);
+                            if regions {
+                                o.noted_at = now;
+                            }
+                        }
                     }
                 }
             }

@@ -142,3 +142,28 @@ fn a_handover_request_from_another_region_restarts_the_clock_of_the_version_it_l
         )
     });
 }
+
+/// The same for the candidate that wrote the request (seed 31172): it puts its request on
+/// the item as it saw it, and times that version again from then.
+#[test]
+fn the_candidate_asking_for_failback_across_regions_times_the_version_again() {
+    let cfg = CoreConfig {
+        affinity: Affinity {
+            priority: 1,
+            failback_after: Some(ms(150)),
+            never_acquire: false,
+        },
+        ..in_region("a", "sa", "west", "east")
+    };
+    let mut h = Harness::new(cfg).with_item(foreign("b", "b.1", 1));
+    h.run_for(LEASE, |h| assert!(h.writes.is_empty()));
+    let (asked, _, applied) = h.requests.first().cloned().expect("asked for failback");
+    assert!(applied);
+    h.run_for(asked.plus(LEASE - ms(5)).since(h.now), |h| {
+        assert!(
+            h.writes.is_empty(),
+            "took over {:?} after asking, within a lease of it",
+            h.now.since(asked)
+        )
+    });
+}
