@@ -27,7 +27,7 @@ mod topology;
 use network::{Op, OpKind};
 use operators::Action;
 pub use scenario::{Rng, Scenario};
-pub use topology::Topology;
+pub use topology::{Mode, Topology};
 
 const MS: u64 = 1_000_000;
 

@@ -109,6 +109,11 @@ impl Sim {
             respond_at = self.now + timeout;
             timed_out = true;
         }
+        // What the regions' bound assumes: every call answered within the round trip. A
+        // call that will not be is a fault until its answer (or timeout) comes.
+        if timed_out || !lands || d1 + d2 > 2 * self.sc.max_delay.as_nanos() as u64 {
+            self.cands[c].faulted_at = self.cands[c].faulted_at.max(respond_at);
+        }
         let cand = &self.cands[c];
         let op = Op {
             c,

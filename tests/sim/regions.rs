@@ -25,7 +25,7 @@ impl Sim {
     /// One store and MRSC need none (README: `confirmDelay` 0, no `peerRegions`).
     pub(super) fn regions_of(&self, c: usize) -> Option<Regions> {
         let t = &self.sc.topology;
-        if t.mode != Mode::Mrec {
+        if t.mode != Mode::Mrec || !t.marks {
             return None;
         }
         let own = t.home[c];

@@ -39,6 +39,9 @@ pub struct Topology {
     /// MREC: replication between a region and the others stops at times (and heals).
     /// MRSC: a region is cut off at times (every call from it fails).
     pub partitions: bool,
+    /// MREC: the cores are told their regions and write and read region marks (false
+    /// only to show the checker can fail without them).
+    pub marks: bool,
 }
 
 impl Topology {
@@ -51,6 +54,7 @@ impl Topology {
             jitter: Duration::ZERO,
             spikes: false,
             partitions: false,
+            marks: true,
         }
     }
 
@@ -86,6 +90,7 @@ impl Topology {
             jitter: Duration::ZERO,
             spikes: false,
             partitions: false,
+            marks: true,
         };
         if mode == Mode::Mrsc {
             t.partitions = r.chance(0.7);
