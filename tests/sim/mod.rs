@@ -169,6 +169,9 @@ pub struct Outcome {
     /// as a fraction of the stated bound.
     pub double_holders: u64,
     pub double_after_heal: f64,
+    /// MREC: a failback due from a holder in another region that had not happened when
+    /// checked (`affinity.rs`).
+    pub failbacks_unreached: u64,
 }
 
 pub struct Sim {

@@ -38,6 +38,17 @@ impl Sim {
         })
     }
 
+    /// Whether candidate `c` asks a holder named `owner` in another region (MREC).
+    pub(super) fn failback_across_regions(&self, c: usize, owner: &str) -> bool {
+        let t = &self.sc.topology;
+        t.mode == Mode::Mrec
+            && self
+                .cands
+                .iter()
+                .position(|k| k.identity == owner)
+                .is_some_and(|h| t.home[h] != t.home[c])
+    }
+
     /// What a region's replica adds to a store call's path, for the failover bound: the
     /// lag (the other region's candidate sees the holder's last write that much later), a
     /// read of the marks before acquiring and the mark written before answering active.

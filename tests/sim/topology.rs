@@ -39,8 +39,8 @@ pub struct Topology {
     /// MREC: replication between a region and the others stops at times (and heals).
     /// MRSC: a region is cut off at times (every call from it fails).
     pub partitions: bool,
-    /// MREC: the cores are told their regions and write and read region marks (false
-    /// only to show the checker can fail without them).
+    /// MREC: the cores are told their regions and write and read region marks (false with
+    /// `DRLEASE_SIM_NO_MARKS=1`, to see what they change).
     pub marks: bool,
 }
 
