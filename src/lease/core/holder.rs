@@ -224,6 +224,12 @@ impl LeaseCore {
             };
             return Step::Wait(wake);
         }
+        // Across regions a lapsed tenure is over: its renewal could land a lease after the
+        // write another region's candidates are timing, and reach them after they took over.
+        if self.cfg.regions.is_some() && now >= h.valid_until {
+            self.end_tenure();
+            return self.candidate_step(now);
+        }
         let expect = self.expect_held(h.version.clone());
         let epoch = h.epoch;
         self.start_write(now, WriteKind::Renew, expect, epoch)

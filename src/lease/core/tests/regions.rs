@@ -167,3 +167,32 @@ fn the_candidate_asking_for_failback_across_regions_times_the_version_again() {
         )
     });
 }
+
+/// Found by the simulation with regions (seed 25885, MREC(2) within the rule): a new
+/// holder's confirm read timed out, the next one passed after its renew deadline (but within
+/// a lease of its acquire), and it renewed the lapsed tenure. The renewal landed in its
+/// region a lease after the acquire, and reached the other region after that region's
+/// candidate had timed the acquire out and taken over: two writers. Across regions a tenure
+/// whose deadline has passed is over; it is not renewed.
+#[test]
+fn across_regions_a_tenure_past_its_deadline_is_not_renewed() {
+    let mut cfg = in_region("a", "sa", "east", "west");
+    cfg.timing.confirm_delay = ms(60);
+    let mut h = Harness::new(cfg).with_item(seed());
+    while h.writes.is_empty() {
+        h.step();
+    }
+    let deadline = h.writes[0].0.plus(RENEW_DEADLINE);
+    // The confirm read and its retries fail until just past the deadline.
+    h.outage_until = deadline.plus(ms(5));
+    h.run(RENEW_DEADLINE + ms(100));
+    let renewed_late = h
+        .writes
+        .iter()
+        .find(|(sent, w)| w.kind == WriteKind::Renew && *sent >= deadline);
+    assert!(
+        renewed_late.is_none(),
+        "renewed {:?} after its deadline",
+        renewed_late.map(|(sent, _)| sent.since(deadline))
+    );
+}
