@@ -387,9 +387,12 @@ fn regression_seeds_with_operators() {
 ///   in the other region, so last writer wins dropped the renewal; candidates (the
 ///   requester among them) kept timing the old version and took over while the holder was
 ///   valid (fixed: across regions a handover request restarts the version's clock).
+/// * 25885 (MREC(2) within the rule): a holder whose confirm read timed out renewed after
+///   its deadline; the renewal reached the other region after its candidate took over
+///   (fixed: across regions a lapsed tenure is over).
 #[test]
 fn regression_seeds_with_regions() {
-    for seed in [972, 6329, 13034, 31172] {
+    for seed in [972, 6329, 13034, 31172, 25885] {
         let sc = Scenario::from_seed(seed);
         assert!(
             sc.topology.mode == sim::Mode::Mrec && sc.topology.within_rule(),
