@@ -42,6 +42,12 @@ impl Sim {
             self.run_until(again, |_| false)?;
         }
         self.check_failback_settled()?;
+        if self.stats.failbacks_unreached > 0 {
+            // A failback request from another region can drop the holder's renewal (last
+            // writer wins): nobody is active until the version is timed out again.
+            let settle = self.now + lease * 3;
+            self.run_until(settle, |s| s.actives().len() == 1)?;
+        }
         let actives = self.actives();
         if actives.len() != 1 {
             return Err(self.violation(format!(
