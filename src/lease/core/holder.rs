@@ -133,6 +133,22 @@ impl LeaseCore {
             }
             return;
         }
+        // Across regions a renewal must reach every region before anyone there can time the
+        // previous write out: known to have landed (answered, or found) by that write's
+        // send time + the renew deadline - half the confirm delay (at least the lag and its
+        // jitter, by the rule), or it does not count and the tenure is over.
+        if let (Some(h), WriteKind::Renew, Some(_)) = (&self.holding, req.kind, &self.cfg.regions) {
+            let timing = &self.cfg.timing;
+            let by = h.last_sent.plus(
+                timing
+                    .renew_deadline
+                    .saturating_sub(timing.confirm_delay / 2),
+            );
+            if now > by {
+                self.end_tenure();
+                return;
+            }
+        }
         let needs_confirm = req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero();
         // A renewal keeps what the tenure owes; a new tenure owes its region mark.
         let mark_owed = match (&self.holding, req.kind) {

@@ -196,3 +196,35 @@ fn across_regions_a_tenure_past_its_deadline_is_not_renewed() {
         renewed_late.map(|(sent, _)| sent.since(deadline))
     );
 }
+
+/// Found by the simulation with regions (seeds 36424, 39870, 67143, 76207, 99104 of
+/// 100,000, MREC within the rule): a renewal sent before the deadline landed late (a slow
+/// network, its answer lost) and was adopted by the read-back; in the other region a
+/// candidate had timed the previous write out, and its takeover, written a little later,
+/// won everywhere while the holder answered active on the late renewal. Across regions a
+/// renewal counts only if it is known to have landed by the previous write's send time +
+/// the renew deadline - half the confirm delay (at least the lag plus its jitter, by the
+/// rule): then it reaches every region before anyone there can time the previous one out.
+#[test]
+fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
+    let mut cfg = in_region("a", "sa", "east", "west");
+    cfg.timing.confirm_delay = ms(60);
+    let mut h = Harness::new(cfg).with_item(seed());
+    h.run_for(ms(200), |_| {});
+    assert_eq!(h.role(), Role::Active);
+    let prev = h.writes.last().unwrap().0;
+    // Renewals fail until late in the tenure; the first that gets through lands with its
+    // answer lost, and the read-back finds it.
+    h.outage_until = prev.plus(ms(165));
+    h.fault = Fault::LoseReply;
+    // Active until the previous write's deadline, and not after it.
+    let deadline = prev.plus(RENEW_DEADLINE);
+    h.run_for(prev.plus(ms(400)).since(h.now), |h| {
+        assert!(
+            h.now < deadline || h.role() != Role::Active,
+            "active {:?} after the previous write's deadline, on a renewal known to have \
+             landed only after its deadline less half the confirm delay",
+            h.now.since(deadline)
+        )
+    });
+}
