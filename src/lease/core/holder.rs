@@ -137,14 +137,18 @@ impl LeaseCore {
         // previous write out: known to have landed (answered, or found) by that write's
         // send time + the renew deadline - half the confirm delay (at least the lag and its
         // jitter, by the rule), or it does not count and the tenure is over.
-        if let (Some(h), WriteKind::Renew, Some(_)) = (&self.holding, req.kind, &self.cfg.regions) {
+        // A renewal settled after its tenure was over (a resend that landed late) does not
+        // bring the tenure back either.
+        if req.kind == WriteKind::Renew && self.cfg.regions.is_some() {
             let timing = &self.cfg.timing;
-            let by = h.last_sent.plus(
-                timing
-                    .renew_deadline
-                    .saturating_sub(timing.confirm_delay / 2),
-            );
-            if now > by {
+            let margin = timing
+                .renew_deadline
+                .saturating_sub(timing.confirm_delay / 2);
+            let in_time = self
+                .holding
+                .as_ref()
+                .is_some_and(|h| now <= h.last_sent.plus(margin));
+            if !in_time {
                 self.end_tenure();
                 return;
             }
