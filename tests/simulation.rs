@@ -390,9 +390,14 @@ fn regression_seeds_with_operators() {
 /// * 25885 (MREC(2) within the rule): a holder whose confirm read timed out renewed after
 ///   its deadline; the renewal reached the other region after its candidate took over
 ///   (fixed: across regions a lapsed tenure is over).
+/// * 67143, 36424 (of 100,000; MREC within the rule): a renewal that landed late (a slow
+///   network), or a resend that landed after the tenure went stale, was adopted, though the
+///   other region's candidate had timed the previous write out (fixed: across regions a
+///   renewal counts only if known to have landed by the previous write's send time + the
+///   renew deadline - half the confirm delay, and only while the tenure lasts).
 #[test]
 fn regression_seeds_with_regions() {
-    for seed in [972, 6329, 13034, 31172, 25885] {
+    for seed in [972, 6329, 13034, 31172, 25885, 36424, 67143] {
         let sc = Scenario::from_seed(seed);
         assert!(
             sc.topology.mode == sim::Mode::Mrec && sc.topology.within_rule(),
