@@ -18,20 +18,45 @@
 //! * eligibility flaps (in most seeds): a candidate's controller turns unhealthy and
 //!   healthy again at random moments, aimed half the time at the holder, and at a holder
 //!   stepping down while its release is in flight or its answer was lost;
-//! * affinity (in half the seeds): priorities, failback, an observer.
+//! * affinity (in half the seeds): priorities, failback, an observer;
+//! * regions (`sim/topology.rs`, a stream of its own: seeds drawn with one store run as
+//!   before, event for event): half the seeds one store; a sixth each a multi-Region
+//!   eventually consistent table (MREC) with 2 replicas, with 3, and a strongly consistent
+//!   one (MRSC, one linearizable copy, 3 regions). Each candidate lives in a region. On
+//!   MREC it talks to its region's replica, which checks every conditional write against
+//!   its own copy; every landed write (lease item, claims, region marks, handover requests,
+//!   operators' writes) reaches the other replicas after a drawn lag plus jitter, and last
+//!   writer wins by the origin's write time (ties by region, then write order); the cores
+//!   run with region marks (`--peer-regions`); operators write to the holder's region for a
+//!   handover, to any region otherwise. Three MREC seeds of five are within the README's
+//!   rule (every candidate's confirm delay drawn from `2 x (lag + jitter)` to what
+//!   `Timing::validate` accepts); the others add lag spikes above half the confirm delay,
+//!   partitions (a region's replication held, delivered after the heal; some heal only
+//!   with the quiet phase), or both. On MRSC a region is cut off at times: every call from
+//!   it fails as unavailable.
 //!
 //! Checked after every event: at most one candidate answers active or holds a write window;
 //! epochs strictly increase from one owner to the next; an observer never answers active.
-//! Then, with faults off and everyone eligible, the settled holder is killed and a healthy
-//! candidate must be active within the longest lease + the longest interval + two store
-//! round trips (adjusted for drift, confirm delays and failback). A failing seed says which
-//! known hole it fits (`sim/blame.rs`); the run lists the failing seeds by kind.
+//! On MREC within the rule every one of those holds too (only the epochs handed out may
+//! repeat: two regions can both write max + 1, which the confirm delay keeps from ever
+//! answering active). Outside the rule two actives are excused while replication is
+//! disturbed and then for the README's stated bound: one lag (with jitter) + one renew
+//! period + the round trips of the renewal and of the marks read (+ the write window for
+//! two writers), counted from when replication works again and the holders' own calls go
+//! through (a failed or slow call, or a pause, starts it again). Then, with faults off,
+//! every partition healed and everyone eligible, a single holder must have settled (a double
+//! holder never persists), the settled holder is killed and a healthy candidate must be
+//! active within the longest lease + the longest interval + two store round trips (adjusted
+//! for drift, confirm delays and failback; on MREC + the lag and jitter, a marks read and a
+//! mark write). A failing seed says which known hole it fits (`sim/blame.rs`) and its mode;
+//! the run lists the failing seeds by kind, and its figures by mode.
 //!
 //! Replay one seed:  DRLEASE_SIM_SEED=123 DRLEASE_SIM_TRACE=1 cargo test --test simulation -- --nocapture
 //! A longer run:     DRLEASE_SIM_SEEDS=100000 cargo test --release --test simulation
-//! The old draws:    DRLEASE_SIM_OLD_DRAWS=1 (no rolling change, flaps or restores of any
-//!                   version: the runs before them, event for event);
-//!                   DRLEASE_SIM_DRAWS=settings,flaps,restores keeps only the new draws named.
+//! The old draws:    DRLEASE_SIM_OLD_DRAWS=1 (no rolling change, flaps, restores of any
+//!                   version or regions: the runs before them, event for event);
+//!                   DRLEASE_SIM_DRAWS=settings,flaps,restores,regions keeps only the new
+//!                   draws named.
 
 /// Only the docs writer: the simulation needs no moto, sidecars or proxies.
 mod common {
@@ -39,18 +64,22 @@ mod common {
 }
 mod sim;
 
-use sim::{Scenario, Sim};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use sim::{Scenario, Sim, Topology};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-/// `DRLEASE_SIM_OLD_DRAWS=1`: every seed as drawn before rolling changes, eligibility flaps
-/// and restores of any version (the old runs, event for event). `DRLEASE_SIM_DRAWS` names
-/// the new draws to keep (`settings`, `flaps`, `restores`, comma-separated): what tells
-/// which of them a failure needs.
+/// `DRLEASE_SIM_OLD_DRAWS=1`: every seed as drawn before rolling changes, eligibility flaps,
+/// restores of any version and regions (the old runs, event for event). `DRLEASE_SIM_DRAWS`
+/// names the new draws to keep (`settings`, `flaps`, `restores`, `regions`,
+/// comma-separated): what tells which of them a failure needs.
 fn scenario(seed: u64) -> Scenario {
-    let sc = Scenario::from_seed(seed);
+    let mut sc = Scenario::from_seed(seed);
+    sc.topology.marks = std::env::var("DRLEASE_SIM_NO_MARKS").is_err();
     if std::env::var("DRLEASE_SIM_OLD_DRAWS").is_ok_and(|v| v == "1") {
         return sc.old_draws();
     }
@@ -67,14 +96,32 @@ fn scenario(seed: u64) -> Scenario {
             }
             "flaps" => before.flaps = sc.flaps,
             "restores" => before.restore_any = sc.restore_any,
+            "regions" => {}
             other => panic!("DRLEASE_SIM_DRAWS: unknown draw {other:?}"),
         }
+    }
+    // Last: on MREC it refits the confirm delays of the settings kept to the rule.
+    if draws.split(',').any(|d| d.trim() == "regions") {
+        before.topology = Topology::draw(sc.seed, &mut before.settings);
     }
     before
 }
 
 fn run_seed(seed: u64) -> Result<sim::Outcome, sim::Violation> {
     Sim::new(scenario(seed)).run()
+}
+
+/// One mode's share of a run (`topology.rs`).
+#[derive(Default)]
+struct ModeFigures {
+    seeds: u64,
+    events: u64,
+    owner_changes: u64,
+    failed: u64,
+    time: Duration,
+    double_holders: u64,
+    double_after_heal: f64,
+    failbacks_unreached: u64,
 }
 
 #[test]
@@ -93,15 +140,62 @@ fn never_two_actives_and_failover_within_the_bound() {
     let mut failures = Vec::new();
     let (mut events, mut owner_changes) = (0u64, 0u64);
     let mut ratios = Vec::new();
+    let mut modes: BTreeMap<String, ModeFigures> = BTreeMap::new();
     for seed in first..first + seeds {
-        match run_seed(seed) {
+        let sc = scenario(seed);
+        let m = modes.entry(sc.topology.label()).or_default();
+        let started = Instant::now();
+        let result = Sim::new(sc).run();
+        m.time += started.elapsed();
+        m.seeds += 1;
+        match result {
             Ok(o) => {
                 events += o.events;
                 owner_changes += o.owner_changes;
+                m.events += o.events;
+                m.owner_changes += o.owner_changes;
+                m.double_holders += o.double_holders;
+                m.double_after_heal = m.double_after_heal.max(o.double_after_heal);
+                m.failbacks_unreached += o.failbacks_unreached;
                 ratios.push(o.failover.as_secs_f64() / o.failover_bound.as_secs_f64());
             }
-            Err(v) => failures.push(v),
+            Err(v) => {
+                m.failed += 1;
+                failures.push(v)
+            }
         }
+    }
+    let by_mode: Vec<String> = modes
+        .iter()
+        .map(|(label, m)| {
+            let doubles = if m.double_holders > 0 {
+                format!(
+                    ", {} double holders (longest once replication worked: {:.2} of the stated bound)",
+                    m.double_holders, m.double_after_heal
+                )
+            } else {
+                String::new()
+            };
+            let unreached = if m.failbacks_unreached > 0 {
+                format!(
+                    ", {} failbacks across regions not done when checked",
+                    m.failbacks_unreached
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{label}: {} seeds, {} events, {} owner changes, {} failed, {:.1} s{doubles}{unreached}",
+                m.seeds,
+                m.events,
+                m.owner_changes,
+                m.failed,
+                m.time.as_secs_f64()
+            )
+        })
+        .collect();
+    for line in &by_mode {
+        eprintln!("  {line}");
     }
     ratios.sort_by(|a, b| a.total_cmp(b));
     let median = ratios.get(ratios.len() / 2).copied().unwrap_or(0.0);
@@ -115,11 +209,17 @@ fn never_two_actives_and_failover_within_the_bound() {
             "Seeds {first} to {}: {seeds} seeds, {events} events, {owner_changes} owner changes, \
              {} failed. Dual-active instants: {}. Failover after the settled holder is killed, \
              as a fraction of its bound: median {median:.2}, max {max:.2}.\n\n\
+             By mode:\n\n{}\n\n\
              Reproduce: `DRLEASE_SIM_SEEDS={seeds} DRLEASE_SIM_SEED_START={first} \
              DRLEASE_SIM_WRITE_DOCS=1 cargo test --release --test simulation never_two -- --nocapture`",
             first + seeds - 1,
             failures.len(),
             failures.iter().filter(|v| v.what.contains("two actives")).count(),
+            by_mode
+                .iter()
+                .map(|l| format!("- {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         );
         common::docs::write_doc_section("reliability.md", "simulation", &report);
     }
@@ -207,6 +307,27 @@ fn the_checker_catches_an_observer_that_acquires() {
     eprintln!("caught as expected: seed {} {}", v.seed, v.what);
 }
 
+/// The regions' checks must be able to fail: on MREC within the rule but with no confirm
+/// delay, two regions' acquires of the same moment both answer active.
+#[test]
+fn the_checker_catches_a_confirm_delay_below_the_rule() {
+    let caught = (0..300).find_map(|seed| {
+        let mut sc = Scenario::from_seed(seed);
+        if sc.topology.mode != sim::Mode::Mrec || !sc.topology.within_rule() {
+            return None;
+        }
+        for s in sc.settings.iter_mut() {
+            s.timing.confirm_delay = Duration::ZERO;
+        }
+        Sim::new(sc)
+            .run()
+            .err()
+            .filter(|v| v.what.contains("two actives") || v.what.contains("two writers"))
+    });
+    let v = caught.expect("no seed exposed a confirm delay below the rule: the checker is blind");
+    eprintln!("caught as expected: seed {} {}", v.seed, v.what);
+}
+
 /// Seeds that once failed, kept so the bugs they found stay fixed.
 /// 2132 ... 25466: a renew deadline just above the interval let the holder lapse before each
 /// renewal landed, and at times nobody was active (fixed: renew every min(interval,
@@ -250,6 +371,41 @@ fn regression_seeds_with_operators() {
         let mut sc = Scenario::from_seed(seed).old_draws();
         sc.affinity = vec![Default::default(); sc.candidates];
         assert!(sc.operators, "seed {seed} was found with operators on");
+        if let Err(v) = Sim::new(sc).run() {
+            panic!(
+                "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
+                v.what
+            );
+        }
+    }
+}
+
+/// Seeds that failed once regions were simulated, kept so those bugs stay fixed:
+/// * 972 (MREC(2) within the rule): a takeover landed late, its answer timed out, and the
+///   read-back that found it also counted as its confirm read, 8 ms after it landed; the
+///   other region's takeover of the same version, 23 ms later, won everywhere: two writers
+///   (fixed: only a read sent at the confirm time confirms).
+/// * 6329, 13034, 31172 (MREC(2) within the rule): a failback request written to one
+///   region's replica on the holder's previous version was newer than the holder's renewal
+///   in the other region, so last writer wins dropped the renewal; candidates (the
+///   requester among them) kept timing the old version and took over while the holder was
+///   valid (fixed: across regions a handover request restarts the version's clock).
+/// * 25885 (MREC(2) within the rule): a holder whose confirm read timed out renewed after
+///   its deadline; the renewal reached the other region after its candidate took over
+///   (fixed: across regions a lapsed tenure is over).
+/// * 67143, 36424 (of 100,000; MREC within the rule): a renewal that landed late (a slow
+///   network), or a resend that landed after the tenure went stale, was adopted, though the
+///   other region's candidate had timed the previous write out (fixed: across regions a
+///   renewal counts only if known to have landed by the previous write's send time + the
+///   renew deadline - half the confirm delay, and only while the tenure lasts).
+#[test]
+fn regression_seeds_with_regions() {
+    for seed in [972, 6329, 13034, 31172, 25885, 36424, 67143] {
+        let sc = Scenario::from_seed(seed);
+        assert!(
+            sc.topology.mode == sim::Mode::Mrec && sc.topology.within_rule(),
+            "seed {seed} was found on MREC within the rule"
+        );
         if let Err(v) = Sim::new(sc).run() {
             panic!(
                 "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",

@@ -27,6 +27,15 @@ impl Sim {
                     continue;
                 };
                 if core.wants_failback_from(&item) {
+                    if self.failback_across_regions(i, &item.owner) {
+                        // MREC: a request written to another region's replica is lost
+                        // whenever the holder renews before it arrives (last writer wins),
+                        // so failback across regions is not promised; counted, and the
+                        // lease may still move later (no ping-pong check).
+                        self.stats.failbacks_unreached += 1;
+                        self.run_until(self.now + lease * 8, |_| false)?;
+                        return Ok(());
+                    }
                     return Err(self.violation(format!(
                         "a failback is due but never happened: {}#{i} (priority {}) still \
                          defers to {} (priority {})",

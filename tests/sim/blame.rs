@@ -221,9 +221,14 @@ impl Violation {
     /// What kind of failure: the known hole it fits (see `Sim::explain`), or the check that
     /// failed.
     pub fn kind(&self) -> String {
-        match (self.what.find('['), self.what.find(']')) {
+        let kind = match (self.what.find('['), self.what.find(']')) {
             (Some(b), Some(e)) if e > b => self.what[b + 1..e].to_string(),
             _ => self.what.split(':').next().unwrap_or_default().to_string(),
+        };
+        if self.mode == "one store" {
+            kind
+        } else {
+            format!("{kind} ({})", self.mode)
         }
     }
 }

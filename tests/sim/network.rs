@@ -1,11 +1,14 @@
 //! The network and the store: requests that are delayed, lost, or land after the caller
-//! gave up, against one item under the memory store's conditional-write rules.
+//! gave up, against one item under the memory store's conditional-write rules. Each
+//! request is applied to its candidate's region's copy (`replicas.rs`).
 
 use drlease::lease::operator::HandoverRequest;
-use drlease::lease::{LeaseRecord, ReleaseClaim, VersionKey, WriteRequest};
+use drlease::lease::{LeaseRecord, RegionMark, ReleaseClaim, VersionKey, WriteRequest};
 use drlease::store::StoreError;
 use drlease::sys::clock::Mono;
 
+use super::replicas::Key;
+use super::topology::Mode;
 use super::{trace, Ev, Sim};
 
 pub(super) enum OpKind {
@@ -15,6 +18,40 @@ pub(super) enum OpKind {
     RequestHandover(Box<HandoverRequest>),
     /// A claim on a release, before acquiring it at once.
     Claim(Box<ReleaseClaim>),
+    /// Every region's mark, as the loop reads them (MREC).
+    ReadMarks,
+    /// This region's mark, unless a higher epoch is there.
+    WriteMark(Box<RegionMark>),
+}
+
+impl OpKind {
+    fn copy(&self) -> OpKind {
+        match self {
+            OpKind::Read => OpKind::Read,
+            OpKind::Write(r) => OpKind::Write(r.clone()),
+            OpKind::RequestHandover(r) => OpKind::RequestHandover(r.clone()),
+            OpKind::Claim(r) => OpKind::Claim(r.clone()),
+            OpKind::ReadMarks => OpKind::ReadMarks,
+            OpKind::WriteMark(m) => OpKind::WriteMark(m.clone()),
+        }
+    }
+}
+
+/// What the store answered: the item (a read, a write), the marks, or just done.
+#[derive(Clone)]
+pub(super) enum Answer {
+    Item(Box<Option<LeaseRecord>>),
+    Marks(Vec<RegionMark>),
+    Done,
+}
+
+impl Answer {
+    fn item(self) -> Option<LeaseRecord> {
+        match self {
+            Answer::Item(item) => *item,
+            _ => None,
+        }
+    }
 }
 
 pub(super) struct Reply {
@@ -27,11 +64,13 @@ pub(super) struct Op {
     generation: u64,
     kind: OpKind,
     sent_local: Mono,
+    /// Real time it was sent.
+    sent_at: u64,
     timed_out: bool,
     /// Whether the request reaches the store at all.
     lands: bool,
     responded: bool,
-    applied: Option<Result<Option<LeaseRecord>, StoreError>>,
+    applied: Option<Result<Answer, StoreError>>,
 }
 
 impl Sim {
@@ -70,12 +109,18 @@ impl Sim {
             respond_at = self.now + timeout;
             timed_out = true;
         }
+        // What the regions' bound assumes: every call answered within the round trip. A
+        // call that will not be is a fault until its answer (or timeout) comes.
+        if timed_out || !lands || d1 + d2 > 2 * self.sc.max_delay.as_nanos() as u64 {
+            self.cands[c].faulted_at = self.cands[c].faulted_at.max(respond_at);
+        }
         let cand = &self.cands[c];
         let op = Op {
             c,
             generation: cand.generation,
             kind,
             sent_local: cand.local(self.now),
+            sent_at: self.now,
             timed_out,
             lands,
             responded: false,
@@ -90,13 +135,30 @@ impl Sim {
         self.push(respond_at, Ev::Respond { op: id });
     }
 
+    /// A request reaches its candidate's region's copy of the store.
     pub(super) fn apply(&mut self, id: u64) -> Result<(), String> {
-        let down = self.now < self.outage_until;
+        let Some(c) = self.ops.get(&id).map(|op| op.c) else {
+            return Ok(());
+        };
+        let region = self.sc.topology.home[c];
+        // MREC: the region's own replica; otherwise the one copy.
+        let mrec = self.sc.topology.mode == Mode::Mrec;
+        self.hold_replica(if mrec { region } else { 0 });
+        let result = self.apply_here(id, region);
+        self.hold_replica(0);
+        result
+    }
+
+    fn apply_here(&mut self, id: u64, region: usize) -> Result<(), String> {
+        // MRSC: a region cut off from the others cannot read or write at all.
+        let cut = self.sc.topology.mode == Mode::Mrsc && self.cut_off(region);
+        let down = self.now < self.outage_until || cut;
         let Some(op) = self.ops.get_mut(&id) else {
             return Ok(());
         };
         if down {
-            op.applied = Some(Err(StoreError::Unavailable("outage".into())));
+            let why = if cut { "region cut off" } else { "outage" };
+            op.applied = Some(Err(StoreError::Unavailable(why.into())));
             if op.responded {
                 self.ops.remove(&id);
             }
@@ -104,8 +166,12 @@ impl Sim {
         }
         let mut acquired_a_release = false;
         let mut landed = None;
+        let mut wrote = None;
+        // Outside one store two regions can both hand out max + 1 (MREC), so uniqueness of
+        // the epochs handed out is checked only on one store (and MRSC's one copy).
+        let one_copy = self.sc.topology.mode != Mode::Mrec;
         let result = match &op.kind {
-            OpKind::Read => Ok(self.item.clone()),
+            OpKind::Read => Ok(Answer::Item(Box::new(self.item.clone()))),
             OpKind::Write(req) => {
                 if LeaseRecord::satisfies(self.item.as_ref(), &req.expect) {
                     let stored_epoch = self.item.as_ref().and_then(|r| r.epoch).unwrap_or(0);
@@ -116,7 +182,10 @@ impl Sim {
                         ));
                     }
                     if req.kind.changes_owner() {
-                        if req.new.epoch <= self.highest_landed_epoch && !self.rolled_back {
+                        if req.new.epoch <= self.highest_landed_epoch
+                            && !self.rolled_back
+                            && one_copy
+                        {
                             return Err(format!(
                                 "new owner {} got epoch {} but {} was handed out before",
                                 req.new.owner, req.new.epoch, self.highest_landed_epoch
@@ -135,22 +204,27 @@ impl Sim {
                     trace(self.now, &self.item, || {
                         format!("cand-{} {}", op.c, req.kind.as_str())
                     });
-                    Ok(self.item.clone())
+                    wrote = Some(Key::Item);
+                    Ok(Answer::Item(Box::new(self.item.clone())))
                 } else {
                     Err(StoreError::ConditionFailed)
                 }
             }
             OpKind::Claim(claim) => {
+                let key = claim.release_version.clone();
+                if !self.claims.contains_key(&key) {
+                    wrote = Some(Key::Claim(key.clone()));
+                }
                 let holder = self
                     .claims
-                    .entry(claim.release_version.clone())
+                    .entry(key)
                     .or_insert_with(|| claim.session.clone());
                 let ours = *holder == claim.session;
                 trace(self.now, &self.item, || {
                     format!("cand-{} claims {}: {ours}", op.c, claim.release_version)
                 });
                 if ours {
-                    Ok(None)
+                    Ok(Answer::Done)
                 } else {
                     Err(StoreError::ConditionFailed)
                 }
@@ -161,9 +235,27 @@ impl Sim {
                     format!("cand-{} failback request applied: {applied}", op.c)
                 });
                 if applied {
-                    Ok(None)
+                    wrote = Some(Key::Item);
+                    Ok(Answer::Done)
                 } else {
                     Err(StoreError::ConditionFailed)
+                }
+            }
+            OpKind::ReadMarks => Ok(Answer::Marks(self.marks.values().cloned().collect())),
+            OpKind::WriteMark(mark) => {
+                let above = self
+                    .marks
+                    .get(&mark.region)
+                    .is_some_and(|m| m.epoch > mark.epoch);
+                trace(self.now, &self.item, || {
+                    format!("cand-{} marks {mark:?}: {}", op.c, !above)
+                });
+                if above {
+                    Err(StoreError::ConditionFailed)
+                } else {
+                    self.marks.insert(mark.region.clone(), (**mark).clone());
+                    wrote = Some(Key::Mark(mark.region.clone()));
+                    Ok(Answer::Done)
                 }
             }
         };
@@ -171,6 +263,9 @@ impl Sim {
         if op.responded {
             // The sender gave up long ago; the write landed anyway.
             self.ops.remove(&id);
+        }
+        if let Some(key) = wrote {
+            self.landed(key);
         }
         if let Some((c, generation, req, replaced)) = landed {
             self.note_landed((c, generation), &req, replaced.as_ref());
@@ -203,16 +298,17 @@ impl Sim {
                 .unwrap_or(Err(StoreError::Timeout(timeout)))
         };
         let (generation, sent_local) = (op.generation, op.sent_local);
+        // What the regions' bound assumes: every call answered within the round trip.
+        let rtt = 2 * self.sc.max_delay.as_nanos() as u64;
+        let failed = matches!(&outcome, Err(e) if !matches!(e, StoreError::ConditionFailed));
+        if failed || self.now - op.sent_at > rtt {
+            self.cands[c].faulted_at = self.now;
+        }
         let kind = if !op.lands || op.applied.is_some() {
             self.ops.remove(&id).unwrap().kind
         } else {
             // Still in the network: keep it for its Apply, answer with a copy.
-            match &op.kind {
-                OpKind::Read => OpKind::Read,
-                OpKind::Write(r) => OpKind::Write(r.clone()),
-                OpKind::RequestHandover(r) => OpKind::RequestHandover(r.clone()),
-                OpKind::Claim(r) => OpKind::Claim(r.clone()),
-            }
+            op.kind.copy()
         };
         let op = Reply { kind, sent_local };
         if self.cands[c].generation != generation || !self.cands[c].alive() {
@@ -220,8 +316,8 @@ impl Sim {
         }
         // What this process now believes the item to be, for the restores it cannot see.
         match (&op.kind, &outcome) {
-            (OpKind::Read, Ok(item)) => {
-                self.cands[c].received = item.as_ref().map(|r| r.version_key());
+            (OpKind::Read, Ok(Answer::Item(item))) => {
+                self.cands[c].received = item.as_ref().as_ref().map(|r| r.version_key());
             }
             (OpKind::Write(req), Ok(_)) => {
                 self.cands[c].received = Some(VersionKey::Token(req.new.version.clone()));
@@ -234,24 +330,31 @@ impl Sim {
             trace(self.now, &None, || {
                 format!(
                     "cand-{c} read answered {:?}",
-                    outcome
-                        .as_ref()
-                        .map(|r| r.as_ref().and_then(|r| r.version.clone()))
+                    outcome.clone().map(|r| r.item().and_then(|r| r.version))
                 )
             });
         }
         match &op.kind {
-            OpKind::Read => core.on_read(op.sent_local, now_local, outcome),
+            OpKind::Read => core.on_read(op.sent_local, now_local, outcome.map(Answer::item)),
             OpKind::Write(req) => core.on_write(
                 req,
                 op.sent_local,
                 now_local,
-                outcome.map(|written| written.expect("a landed write returns the item")),
+                outcome.map(|written| written.item().expect("a landed write returns the item")),
             ),
             OpKind::RequestHandover(req) => {
                 core.on_handover_request(req, now_local, outcome.map(|_| ()))
             }
             OpKind::Claim(claim) => core.on_claim(claim, now_local, outcome.map(|_| ())),
+            OpKind::ReadMarks => core.on_marks(
+                op.sent_local,
+                now_local,
+                outcome.map(|a| match a {
+                    Answer::Marks(marks) => marks,
+                    _ => Vec::new(),
+                }),
+            ),
+            OpKind::WriteMark(mark) => core.on_mark_written(mark, now_local, outcome.map(|_| ())),
         }
         self.cands[c].busy = false;
         self.wake(c, self.now);
@@ -275,8 +378,10 @@ impl Sim {
             if !k.alive() || k.generation != op.generation || op.responded || op.timed_out {
                 continue;
             }
-            if let Some(Ok(Some(r))) = &op.applied {
-                seen.push(r.version_key());
+            if let Some(Ok(Answer::Item(item))) = &op.applied {
+                if let Some(r) = item.as_ref() {
+                    seen.push(r.version_key());
+                }
             }
         }
         seen

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use drlease::lease::{operator, LeaseRecord, VersionKey};
 
+use super::replicas::Key;
+use super::topology::Mode;
 use super::{Ev, Sim};
 use crate::sim::Rng;
 
@@ -65,6 +67,7 @@ impl Sim {
             self.history.push((old, self.now));
         }
         self.item = item;
+        self.landed(Key::Item);
     }
 
     pub(super) fn token(&mut self) -> String {
@@ -73,8 +76,50 @@ impl Sim {
     }
 
     pub(super) fn operate(&mut self, action: Action) {
+        let region = self.operator_region(action);
+        self.hold_replica(region);
         self.operate_quietly(action);
-        self.trace(|| format!("operator {action:?}"));
+        self.trace(|| {
+            format!(
+                "operator {action:?} in {}",
+                self.sc.topology.regions[region]
+            )
+        });
+        self.hold_replica(0);
+    }
+
+    /// The region whose replica an operator's command writes to (MREC): the holder's for a
+    /// handover (the CLI refuses another, and the operator runs it again there), any other
+    /// time the operator's own, drawn.
+    fn operator_region(&mut self, action: Action) -> usize {
+        let t = &self.sc.topology;
+        if t.mode != Mode::Mrec {
+            return 0;
+        }
+        let drawn = self.regions_rng.range(0, t.regions.len() as u64 - 1) as usize;
+        if !matches!(action, Action::Handover(_)) {
+            return drawn;
+        }
+        self.hold_replica(drawn);
+        let owner = self.item.as_ref().map(|r| r.owner.clone());
+        self.hold_replica(0);
+        let holder = owner.and_then(|o| self.cands.iter().position(|k| k.identity == o));
+        holder.map_or(drawn, |c| self.sc.topology.home[c])
+    }
+
+    /// The quiet phase's unfreeze, in every region whose replica is frozen: each freeze is
+    /// there in the region it was written to (or something later has replaced it), and the
+    /// unfreeze, written later, wins everywhere.
+    pub(super) fn unfreeze_everywhere(&mut self) {
+        for r in 0..self.sc.topology.regions.len() {
+            self.hold_replica(r);
+            let frozen = self.item.as_ref().is_some_and(|i| i.is_frozen());
+            if frozen {
+                self.operate_quietly(Action::Unfreeze);
+                self.trace(|| format!("operator Unfreeze in {}", self.sc.topology.regions[r]));
+            }
+        }
+        self.hold_replica(0);
     }
 
     pub(super) fn operate_quietly(&mut self, action: Action) {

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use super::operators::Action;
 use super::{Outcome, Sim, Violation, MS};
 
 impl Sim {
@@ -16,7 +15,9 @@ impl Sim {
         // Quiet: no new faults; bring everyone back; the operator ends any maintenance.
         self.faults = false;
         self.outage_until = 0;
-        self.operate(Action::Unfreeze);
+        // Partitions heal, spikes end: double holders must end within the stated bound.
+        self.heal_all();
+        self.unfreeze_everywhere();
         for c in 0..self.cands.len() {
             self.cands[c].paused_until = 0;
             self.cands[c].eligible = true;
@@ -41,6 +42,12 @@ impl Sim {
             self.run_until(again, |_| false)?;
         }
         self.check_failback_settled()?;
+        if self.stats.failbacks_unreached > 0 {
+            // A failback request from another region can drop the holder's renewal (last
+            // writer wins): nobody is active until the version is timed out again.
+            let settle = self.now + lease * 3;
+            self.run_until(settle, |s| s.actives().len() == 1)?;
+        }
         let actives = self.actives();
         if actives.len() != 1 {
             return Err(self.violation(format!(
@@ -92,7 +99,10 @@ impl Sim {
         } else {
             0
         };
+        // MREC: the holder's last write reaches another region a lag later; marks are read
+        // before acquiring and written before answering active.
         let bound = ((lease + interval) as f64 * slow) as u64
+            + self.region_failover_cost()
             + 2 * rtt
             + confirm_cost
             + failback_cost

@@ -5,6 +5,8 @@ use std::time::Duration;
 use drlease::lease::core::Affinity;
 use drlease::lease::timing::Timing;
 
+use super::topology::Topology;
+
 /// SplitMix64: small, seedable, good enough for fault schedules.
 pub struct Rng(u64);
 
@@ -82,6 +84,8 @@ pub struct Scenario {
     /// A restore may bring back any version the item ever had, at any time, rather than
     /// only one superseded two leases ago.
     pub restore_any: bool,
+    /// One store, or a table across regions (MREC, MRSC): `topology.rs`.
+    pub topology: Topology,
 }
 
 impl Scenario {
@@ -108,7 +112,9 @@ impl Scenario {
         // earlier versions of this simulation and old regression seeds replay as they did
         // (through `old_draws`).
         let operators = Rng::new(seed ^ 0x0DE5_EED5).chance(0.6);
-        let (settings, operator_lease) = draw_rolling_change(seed, candidates, &base);
+        let (mut settings, operator_lease) = draw_rolling_change(seed, candidates, &base);
+        // Last: on MREC it refits the confirm delays drawn above to the README's rule.
+        let topology = Topology::draw(seed, &mut settings);
         let mut sc = Scenario {
             seed,
             candidates,
@@ -127,6 +133,7 @@ impl Scenario {
             tell_observers: true,
             flaps: Rng::new(seed ^ 0x0E11_6B1E).chance(0.7),
             restore_any: true,
+            topology,
         };
         sc.chaos = sc.longest_lease() * 25;
         sc.tell_longest_lease();
@@ -149,13 +156,14 @@ impl Scenario {
         self.longest_lease().max(self.operator_lease)
     }
 
-    /// The scenario as this simulation drew it before rolling changes, eligibility flaps
-    /// and restores of any version: what the old regression seeds were found with.
+    /// The scenario as this simulation drew it before rolling changes, eligibility flaps,
+    /// restores of any version and regions: what the old regression seeds were found with.
     pub fn old_draws(mut self) -> Scenario {
         self.settings = vec![self.base.clone(); self.candidates];
         self.operator_lease = self.base.timing.lease_duration;
         self.flaps = false;
         self.restore_any = false;
+        self.topology = Topology::one(self.candidates);
         self.chaos = self.longest_lease() * 25;
         self.tell_longest_lease();
         self

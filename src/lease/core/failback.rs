@@ -18,7 +18,7 @@
 //!
 //! Sets directly: `failback`, and on an answer `observed`, `store_reachable`.
 
-use super::observe::{Item, Observed};
+use super::observe::Item;
 use super::{LeaseCore, Phase, Step};
 use crate::lease::operator::HandoverRequest;
 use crate::lease::record::{LeaseRecord, HANDOVER_ANY};
@@ -141,14 +141,18 @@ impl LeaseCore {
                 self.store_reachable = Some(true);
                 self.failback.quiet_until = now.plus(self.cfg.timing.lease_duration);
                 // The version did not change: the item as we saw it, with our request on it,
-                // so we watch closely for the release from now on.
-                if let Some(Observed {
-                    item: Item::Present(r),
-                    ..
-                }) = &mut self.observed
-                {
-                    if r.version.as_deref() == Some(req.expect_version.as_str()) {
-                        req.apply_to(r);
+                // so we watch closely for the release from now on. Across regions the
+                // request may have dropped the holder's renewal (last writer wins): its
+                // version is timed again from here (`observe.rs`).
+                let regions = self.cfg.regions.is_some();
+                if let Some(o) = &mut self.observed {
+                    if let Item::Present(r) = &mut o.item {
+                        if r.version.as_deref() == Some(req.expect_version.as_str()) {
+                            req.apply_to(r);
+                            if regions {
+                                o.noted_at = now;
+                            }
+                        }
                     }
                 }
             }

@@ -160,6 +160,26 @@ impl LeaseCore {
             }
             return;
         }
+        // Across regions a renewal must reach every region before anyone there can time the
+        // previous write out: known to have landed (answered, or found) by that write's
+        // send time + the renew deadline - half the confirm delay (at least the lag and its
+        // jitter, by the rule), or it does not count and the tenure is over.
+        // A renewal settled after its tenure was over (a resend that landed late) does not
+        // bring the tenure back either.
+        if req.kind == WriteKind::Renew && self.cfg.regions.is_some() {
+            let timing = &self.cfg.timing;
+            let margin = timing
+                .renew_deadline
+                .saturating_sub(timing.confirm_delay / 2);
+            let in_time = self
+                .holding
+                .as_ref()
+                .is_some_and(|h| now <= h.last_sent.plus(margin));
+            if !in_time {
+                self.end_tenure();
+                return;
+            }
+        }
         let needs_confirm = req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero();
         // A renewal keeps what the tenure owes; a new tenure owes its region mark.
         let mark_owed = match (&self.holding, req.kind) {
@@ -250,6 +270,12 @@ impl LeaseCore {
                 renew_at
             };
             return Step::Wait(wake);
+        }
+        // Across regions a lapsed tenure is over: its renewal could land a lease after the
+        // write another region's candidates are timing, and reach them after they took over.
+        if self.cfg.regions.is_some() && now >= h.valid_until {
+            self.end_tenure();
+            return self.candidate_step(now);
         }
         let expect = self.expect_held(h.version.clone());
         let epoch = h.epoch;

@@ -73,7 +73,9 @@ impl LeaseCore {
             .as_ref()
             .filter(|o| now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration);
         let same = prev.is_some_and(|o| {
-            o.key == key && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
+            o.key == key
+                && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
+                && (self.cfg.regions.is_none() || same_request(&o.item, &item))
         });
         let (noted_at, open) = self.clock_of(prev, &item, same, highest_before, now);
         let declared_ms = match &item {
@@ -205,5 +207,17 @@ impl LeaseCore {
         if lease > own && self.declared.as_ref().is_none_or(|d| lease >= d.lease) {
             self.declared = Some(Declared { lease, seen: sent });
         }
+    }
+}
+
+/// On a table across regions, a handover request written to one replica is a write of the
+/// whole item there: last writer wins may drop the holder's renewal behind it, so the
+/// version it lands on is timed again from when the request is seen.
+fn same_request(a: &Item, b: &Item) -> bool {
+    match (a, b) {
+        (Item::Present(a), Item::Present(b)) => {
+            a.handover_to == b.handover_to && a.handover_from == b.handover_from
+        }
+        _ => true,
     }
 }

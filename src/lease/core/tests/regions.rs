@@ -120,3 +120,116 @@ fn a_lost_acquire_found_by_its_read_back_still_waits_its_confirm_delay() {
         )
     });
 }
+
+/// Found by the simulation with regions (seed 13034, MREC(2) within the rule): a failback
+/// request written to east's replica on the holder's previous version carried a later write
+/// time than the holder's renewal in west, so last writer wins dropped that renewal in east
+/// (and took west back to the old version). East's candidate kept timing the old version
+/// from when it first saw it and took over while the holder was valid: two writers. A
+/// handover request appearing on the version restarts its clock, on a table across regions.
+#[test]
+fn a_handover_request_from_another_region_restarts_the_clock_of_the_version_it_lands_on() {
+    let mut h =
+        Harness::new(in_region("a", "sa", "east", "west")).with_item(foreign("b", "b.1", 1));
+    h.run(ms(200));
+    assert!(h.writes.is_empty());
+    // A failback request lands here on b.1; b's renewal b.2 (in west) is older, so it is
+    // dropped here and never arrives: b is valid until that renewal's deadline.
+    let requested = h.now;
+    h.store
+        .request_handover_now(&operator::HandoverRequest::by_operator("b.1", "c"))
+        .unwrap();
+    h.run_for(LEASE - ms(5), |h| {
+        assert!(
+            h.writes.is_empty(),
+            "took over {:?} after the request landed, within a lease of it",
+            h.now.since(requested)
+        )
+    });
+}
+
+/// The same for the candidate that wrote the request (seed 31172): it puts its request on
+/// the item as it saw it, and times that version again from then.
+#[test]
+fn the_candidate_asking_for_failback_across_regions_times_the_version_again() {
+    let cfg = CoreConfig {
+        affinity: Affinity {
+            priority: 1,
+            failback_after: Some(ms(150)),
+            never_acquire: false,
+        },
+        ..in_region("a", "sa", "west", "east")
+    };
+    let mut h = Harness::new(cfg).with_item(foreign("b", "b.1", 1));
+    h.run_for(LEASE, |h| assert!(h.writes.is_empty()));
+    let (asked, _, applied) = h.requests.first().cloned().expect("asked for failback");
+    assert!(applied);
+    h.run_for(asked.plus(LEASE - ms(5)).since(h.now), |h| {
+        assert!(
+            h.writes.is_empty(),
+            "took over {:?} after asking, within a lease of it",
+            h.now.since(asked)
+        )
+    });
+}
+
+/// Found by the simulation with regions (seed 25885, MREC(2) within the rule): a new
+/// holder's confirm read timed out, the next one passed after its renew deadline (but within
+/// a lease of its acquire), and it renewed the lapsed tenure. The renewal landed in its
+/// region a lease after the acquire, and reached the other region after that region's
+/// candidate had timed the acquire out and taken over: two writers. Across regions a tenure
+/// whose deadline has passed is over; it is not renewed.
+#[test]
+fn across_regions_a_tenure_past_its_deadline_is_not_renewed() {
+    let mut cfg = in_region("a", "sa", "east", "west");
+    cfg.timing.confirm_delay = ms(60);
+    let mut h = Harness::new(cfg).with_item(seed());
+    while h.writes.is_empty() {
+        h.step();
+    }
+    let deadline = h.writes[0].0.plus(RENEW_DEADLINE);
+    // The confirm read and its retries fail until just past the deadline.
+    h.outage_until = deadline.plus(ms(5));
+    h.run(RENEW_DEADLINE + ms(100));
+    let renewed_late = h
+        .writes
+        .iter()
+        .find(|(sent, w)| w.kind == WriteKind::Renew && *sent >= deadline);
+    assert!(
+        renewed_late.is_none(),
+        "renewed {:?} after its deadline",
+        renewed_late.map(|(sent, _)| sent.since(deadline))
+    );
+}
+
+/// Found by the simulation with regions (seeds 36424, 39870, 67143, 76207, 99104 of
+/// 100,000, MREC within the rule): a renewal sent before the deadline landed late (a slow
+/// network, its answer lost) and was adopted by the read-back; in the other region a
+/// candidate had timed the previous write out, and its takeover, written a little later,
+/// won everywhere while the holder answered active on the late renewal. Across regions a
+/// renewal counts only if it is known to have landed by the previous write's send time +
+/// the renew deadline - half the confirm delay (at least the lag plus its jitter, by the
+/// rule): then it reaches every region before anyone there can time the previous one out.
+#[test]
+fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
+    let mut cfg = in_region("a", "sa", "east", "west");
+    cfg.timing.confirm_delay = ms(60);
+    let mut h = Harness::new(cfg).with_item(seed());
+    h.run_for(ms(200), |_| {});
+    assert_eq!(h.role(), Role::Active);
+    let prev = h.writes.last().unwrap().0;
+    // Renewals fail until late in the tenure; the first that gets through lands with its
+    // answer lost, and the read-back finds it.
+    h.outage_until = prev.plus(ms(165));
+    h.fault = Fault::LoseReply;
+    // Active until the previous write's deadline, and not after it.
+    let deadline = prev.plus(RENEW_DEADLINE);
+    h.run_for(prev.plus(ms(400)).since(h.now), |h| {
+        assert!(
+            h.now < deadline || h.role() != Role::Active,
+            "active {:?} after the previous write's deadline, on a renewal known to have \
+             landed only after its deadline less half the confirm delay",
+            h.now.since(deadline)
+        )
+    });
+}
