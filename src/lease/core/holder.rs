@@ -161,20 +161,16 @@ impl LeaseCore {
             return;
         }
         // Across regions a renewal must reach every region before anyone there can time the
-        // previous write out: known to have landed (answered, or found) by that write's
-        // send time + the renew deadline - half the confirm delay (at least the lag and its
-        // jitter, by the rule), or it does not count and the tenure is over.
-        // A renewal settled after its tenure was over (a resend that landed late) does not
-        // bring the tenure back either.
+        // previous write out: known to have landed (answered, or found) by
+        // `renewal_budget` after that write was sent, or it does not count and the tenure
+        // is over. A renewal settled after its tenure was over (a resend that landed late)
+        // does not bring the tenure back either.
         if req.kind == WriteKind::Renew && self.cfg.regions.is_some() {
-            let timing = &self.cfg.timing;
-            let margin = timing
-                .renew_deadline
-                .saturating_sub(timing.confirm_delay / 2);
+            let budget = self.renewal_budget();
             let in_time = self
                 .holding
                 .as_ref()
-                .is_some_and(|h| now <= h.last_sent.plus(margin));
+                .is_some_and(|h| now <= h.last_sent.plus(budget));
             if !in_time {
                 self.end_tenure();
                 return;
@@ -271,15 +267,32 @@ impl LeaseCore {
             };
             return Step::Wait(wake);
         }
-        // Across regions a lapsed tenure is over: its renewal could land a lease after the
-        // write another region's candidates are timing, and reach them after they took over.
-        if self.cfg.regions.is_some() && now >= h.valid_until {
+        // Across regions a tenure past its renewal budget is over: its renewal could land
+        // after the write another region's candidates are timing, and reach them after
+        // they took over. (Past its validity but within the budget it may still renew: it
+        // answers passive until the renewal is answered.)
+        if self.cfg.regions.is_some() && now >= h.last_sent.plus(self.renewal_budget()) {
             self.end_tenure();
             return self.candidate_step(now);
         }
         let expect = self.expect_held(h.version.clone());
         let epoch = h.epoch;
         self.start_write(now, WriteKind::Renew, expect, epoch)
+    }
+
+    /// Across regions: how long after a write was sent its renewal may still be known to
+    /// have landed. Every candidate times the write by at least our lease, from no earlier
+    /// than its landing, so a takeover lands no earlier than that (less the drift that
+    /// `Timing::MAX_DEADLINE_SHARE` covers); our renewal must reach their replica first,
+    /// and it takes at most the lag to get there, which the rule keeps below half the
+    /// confirm delay. So: the longest renew deadline the lease allows, less half the
+    /// confirm delay. Not the configured renew deadline: with a short one, a tenure's
+    /// first renewal (after the confirm read and the mark write) could never make it.
+    pub(super) fn renewal_budget(&self) -> std::time::Duration {
+        let timing = &self.cfg.timing;
+        timing
+            .max_renew_deadline()
+            .saturating_sub(timing.confirm_delay / 2)
     }
 
     /// A tenure unconfirmed for a whole lease is over: others may have taken over since,
