@@ -10,7 +10,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use drlease::lease::core::Affinity;
-use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, RegionMark, Role, Step, VersionKey};
+use drlease::lease::driver::{self, Call, Next};
+use drlease::lease::{CoreConfig, LeaseCore, LeaseRecord, RegionMark, Role, VersionKey};
 use drlease::sys::clock::Mono;
 
 mod affinity;
@@ -24,7 +25,7 @@ mod replicas;
 mod scenario;
 mod topology;
 
-use network::{Op, OpKind};
+use network::Op;
 use operators::Action;
 pub use scenario::{Rng, Scenario};
 pub use topology::{Mode, Topology};
@@ -393,39 +394,36 @@ impl Sim {
         if core.is_eligible() != eligible {
             core.set_eligible(eligible);
         }
-        let step = core.next_step(local);
-        match step {
-            Step::Done => {
+        match driver::next(core, local) {
+            Next::Done => {
                 // Released after a stop: the process exits.
                 self.cands[c].core = None;
             }
-            Step::Wait(t) => {
+            Next::Wait(t) => {
                 let at = self.cands[c].real_at(t).max(self.now + 1);
                 self.wake(c, at);
             }
-            Step::Read => self.send(c, OpKind::Read),
-            Step::Write(req) => {
-                trace(self.now, &None, || {
-                    format!(
-                        "cand-{c} sends {} {} expecting {:?}",
-                        req.kind.as_str(),
-                        req.new.version,
-                        req.expect
-                    )
-                });
-                self.note_sent(c, &req);
-                self.aim_flap_at_release(c, &req);
-                self.send(c, OpKind::Write(req))
+            Next::Call(call) => {
+                match &call {
+                    Call::Write(req) => {
+                        trace(self.now, &None, || {
+                            format!(
+                                "cand-{c} sends {} {} expecting {:?}",
+                                req.kind.as_str(),
+                                req.new.version,
+                                req.expect
+                            )
+                        });
+                        self.note_sent(c, req);
+                        self.aim_flap_at_release(c, req);
+                    }
+                    Call::RequestHandover(req) => trace(self.now, &None, || {
+                        format!("cand-{c} asks for failback {req:?}")
+                    }),
+                    _ => {}
+                }
+                self.send(c, call)
             }
-            Step::RequestHandover(req) => {
-                trace(self.now, &None, || {
-                    format!("cand-{c} asks for failback {req:?}")
-                });
-                self.send(c, OpKind::RequestHandover(req))
-            }
-            Step::Claim(claim) => self.send(c, OpKind::Claim(claim)),
-            Step::ReadMarks => self.send(c, OpKind::ReadMarks),
-            Step::WriteMark(mark) => self.send(c, OpKind::WriteMark(mark)),
         }
     }
 

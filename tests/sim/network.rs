@@ -2,40 +2,14 @@
 //! gave up, against one item under the memory store's conditional-write rules. Each
 //! request is applied to its candidate's region's copy (`replicas.rs`).
 
-use drlease::lease::operator::HandoverRequest;
-use drlease::lease::{LeaseRecord, RegionMark, ReleaseClaim, VersionKey, WriteRequest};
+use drlease::lease::driver::{self, Answered, Call};
+use drlease::lease::{LeaseRecord, RegionMark, VersionKey};
 use drlease::store::StoreError;
 use drlease::sys::clock::Mono;
 
 use super::replicas::Key;
 use super::topology::Mode;
 use super::{trace, Ev, Sim};
-
-pub(super) enum OpKind {
-    Read,
-    Write(Box<WriteRequest>),
-    /// A failback request: lands on the item without changing its version.
-    RequestHandover(Box<HandoverRequest>),
-    /// A claim on a release, before acquiring it at once.
-    Claim(Box<ReleaseClaim>),
-    /// Every region's mark, as the loop reads them (MREC).
-    ReadMarks,
-    /// This region's mark, unless a higher epoch is there.
-    WriteMark(Box<RegionMark>),
-}
-
-impl OpKind {
-    fn copy(&self) -> OpKind {
-        match self {
-            OpKind::Read => OpKind::Read,
-            OpKind::Write(r) => OpKind::Write(r.clone()),
-            OpKind::RequestHandover(r) => OpKind::RequestHandover(r.clone()),
-            OpKind::Claim(r) => OpKind::Claim(r.clone()),
-            OpKind::ReadMarks => OpKind::ReadMarks,
-            OpKind::WriteMark(m) => OpKind::WriteMark(m.clone()),
-        }
-    }
-}
 
 /// What the store answered: the item (a read, a write), the marks, or just done.
 #[derive(Clone)]
@@ -55,14 +29,14 @@ impl Answer {
 }
 
 pub(super) struct Reply {
-    kind: OpKind,
+    kind: Call,
     sent_local: Mono,
 }
 
 pub(super) struct Op {
     c: usize,
     generation: u64,
-    kind: OpKind,
+    kind: Call,
     sent_local: Mono,
     /// Real time it was sent.
     sent_at: u64,
@@ -85,7 +59,7 @@ impl Sim {
         }
     }
 
-    pub(super) fn send(&mut self, c: usize, kind: OpKind) {
+    pub(super) fn send(&mut self, c: usize, kind: Call) {
         let id = self.next_op;
         self.next_op += 1;
         let timeout = self.sc.settings[c].call_timeout.as_nanos() as u64;
@@ -171,8 +145,8 @@ impl Sim {
         // the epochs handed out is checked only on one store (and MRSC's one copy).
         let one_copy = self.sc.topology.mode != Mode::Mrec;
         let result = match &op.kind {
-            OpKind::Read => Ok(Answer::Item(Box::new(self.item.clone()))),
-            OpKind::Write(req) => {
+            Call::Read => Ok(Answer::Item(Box::new(self.item.clone()))),
+            Call::Write(req) => {
                 if LeaseRecord::satisfies(self.item.as_ref(), &req.expect) {
                     let stored_epoch = self.item.as_ref().and_then(|r| r.epoch).unwrap_or(0);
                     if req.new.epoch < stored_epoch {
@@ -210,7 +184,7 @@ impl Sim {
                     Err(StoreError::ConditionFailed)
                 }
             }
-            OpKind::Claim(claim) => {
+            Call::Claim(claim) => {
                 let key = claim.release_version.clone();
                 if !self.claims.contains_key(&key) {
                     wrote = Some(Key::Claim(key.clone()));
@@ -229,7 +203,7 @@ impl Sim {
                     Err(StoreError::ConditionFailed)
                 }
             }
-            OpKind::RequestHandover(req) => {
+            Call::RequestHandover(req) => {
                 let applied = self.item.as_mut().is_some_and(|r| req.apply_to(r));
                 trace(self.now, &self.item, || {
                     format!("cand-{} failback request applied: {applied}", op.c)
@@ -241,8 +215,8 @@ impl Sim {
                     Err(StoreError::ConditionFailed)
                 }
             }
-            OpKind::ReadMarks => Ok(Answer::Marks(self.marks.values().cloned().collect())),
-            OpKind::WriteMark(mark) => {
+            Call::ReadMarks(_) => Ok(Answer::Marks(self.marks.values().cloned().collect())),
+            Call::WriteMark(mark) => {
                 let above = self
                     .marks
                     .get(&mark.region)
@@ -308,7 +282,7 @@ impl Sim {
             self.ops.remove(&id).unwrap().kind
         } else {
             // Still in the network: keep it for its Apply, answer with a copy.
-            op.kind.copy()
+            op.kind.clone()
         };
         let op = Reply { kind, sent_local };
         if self.cands[c].generation != generation || !self.cands[c].alive() {
@@ -316,17 +290,17 @@ impl Sim {
         }
         // What this process now believes the item to be, for the restores it cannot see.
         match (&op.kind, &outcome) {
-            (OpKind::Read, Ok(Answer::Item(item))) => {
+            (Call::Read, Ok(Answer::Item(item))) => {
                 self.cands[c].received = item.as_ref().as_ref().map(|r| r.version_key());
             }
-            (OpKind::Write(req), Ok(_)) => {
+            (Call::Write(req), Ok(_)) => {
                 self.cands[c].received = Some(VersionKey::Token(req.new.version.clone()));
             }
             _ => {}
         }
         let now_local = self.cands[c].local(self.now);
         let core = self.cands[c].core.as_mut().unwrap();
-        if let OpKind::Read = &op.kind {
+        if let Call::Read = &op.kind {
             trace(self.now, &None, || {
                 format!(
                     "cand-{c} read answered {:?}",
@@ -334,28 +308,22 @@ impl Sim {
                 )
             });
         }
-        match &op.kind {
-            OpKind::Read => core.on_read(op.sent_local, now_local, outcome.map(Answer::item)),
-            OpKind::Write(req) => core.on_write(
+        let answered = match op.kind {
+            Call::Read => Answered::Read(outcome.map(Answer::item)),
+            Call::Write(req) => Answered::Write(
                 req,
-                op.sent_local,
-                now_local,
                 outcome.map(|written| written.item().expect("a landed write returns the item")),
             ),
-            OpKind::RequestHandover(req) => {
-                core.on_handover_request(req, now_local, outcome.map(|_| ()))
-            }
-            OpKind::Claim(claim) => core.on_claim(claim, now_local, outcome.map(|_| ())),
-            OpKind::ReadMarks => core.on_marks(
-                op.sent_local,
-                now_local,
-                outcome.map(|a| match a {
-                    Answer::Marks(marks) => marks,
-                    _ => Vec::new(),
-                }),
-            ),
-            OpKind::WriteMark(mark) => core.on_mark_written(mark, now_local, outcome.map(|_| ())),
-        }
+            Call::RequestHandover(req) => Answered::RequestHandover(req, outcome.map(|_| ())),
+            Call::Claim(claim) => Answered::Claim(claim, outcome.map(|_| ())),
+            Call::ReadMarks(_) => Answered::ReadMarks(outcome.map(|a| match a {
+                Answer::Marks(marks) => marks,
+                _ => Vec::new(),
+            })),
+            Call::WriteMark(mark) => Answered::WriteMark(mark, outcome.map(|_| ())),
+        };
+        // The one driver of the Step protocol, as the lease loop and the core's harness use.
+        driver::deliver(core, op.sent_local, now_local, answered);
         self.cands[c].busy = false;
         self.wake(c, self.now);
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use drlease::lease::core::Affinity;
 use drlease::lease::timing::Timing;
 
-use super::topology::Topology;
+use super::topology::{Mode, Topology};
 
 /// SplitMix64: small, seedable, good enough for fault schedules.
 pub struct Rng(u64);
@@ -135,6 +135,13 @@ impl Scenario {
             restore_any: true,
             topology,
         };
+        // `--failback-after` with `--peer-regions` is refused at start (README, *Region
+        // affinity*): on MREC with region marks no candidate fails back.
+        if sc.topology.mode == Mode::Mrec && sc.topology.marks {
+            for a in &mut sc.affinity {
+                a.failback_after = None;
+            }
+        }
         sc.chaos = sc.longest_lease() * 25;
         sc.tell_longest_lease();
         sc
