@@ -64,10 +64,7 @@ impl Witness {
     pub fn observe(&mut self, view: &View, role: Role, now: Mono) -> Option<Noticed> {
         let epoch = view.epoch?;
         let mine = view.holder.as_deref() == Some(self.identity.as_str());
-        if role == Role::Active && mine {
-            if self.named == Some(epoch) {
-                return None;
-            }
+        if role == Role::Active && mine && self.named != Some(epoch) {
             self.named = Some(epoch);
             let before = [&self.latest, &self.before]
                 .into_iter()
@@ -75,9 +72,11 @@ impl Witness {
                 .find(|t| t.epoch < epoch);
             return Some(notice(&self.identity, self.priority, epoch, before, now));
         }
-        // While this pod acquires, the item already shows it at the new epoch: that is no
-        // tenure of someone else to learn from.
-        if mine && self.latest.as_ref().is_some_and(|t| epoch > t.epoch) {
+        // While this pod acquires (before its first active answer), the item already shows
+        // it at the new epoch: no tenure yet to learn from. Once named, its own tenure is
+        // learned like any other (it is the previous one of the next change).
+        let acquiring = mine && self.named != Some(epoch);
+        if acquiring && self.latest.as_ref().is_some_and(|t| epoch > t.epoch) {
             return None;
         }
         if self.latest.as_ref().is_none_or(|t| t.epoch != epoch) {
@@ -96,7 +95,7 @@ impl Witness {
 
 fn learn(t: &mut Tenure, view: &View) {
     let holder = view.holder.as_deref().unwrap_or("");
-    t.frozen |= holder == FROZEN_OWNER;
+    t.frozen |= holder == FROZEN_OWNER || view.released_by_operator;
     t.released = holder.is_empty();
     if !holder.is_empty() && holder != FROZEN_OWNER {
         t.owner = Some(holder.to_string());
@@ -265,6 +264,36 @@ mod tests {
         assert_eq!(n.how, How::AfterUnfreeze);
         assert_eq!(n.previous_owner.as_deref(), Some("a"));
         assert_eq!(n.previous_epoch, Some(4));
+    }
+
+    #[test]
+    fn after_this_pods_own_tenure_is_frozen_it_is_the_previous_owner() {
+        let mut w = Witness::new("me", 0);
+        acquire(&mut w, &[view("a", 4, 1000)], 5, 2000);
+        let mut mine = view("me", 5, 2500);
+        mine.active_until = Some(at(9000));
+        assert_eq!(w.observe(&mine, Role::Active, at(2600)), None, "renewed");
+        let seen = [view(FROZEN_OWNER, 5, 3000), view("", 5, 7000)];
+        for v in &seen {
+            w.observe(v, Role::Passive, at(0));
+        }
+        let own = view("me", 6, 7300);
+        let n = w.observe(&own, Role::Active, at(7400)).expect("named");
+        assert_eq!((n.how, n.previous_epoch), (How::AfterUnfreeze, Some(5)));
+        assert_eq!(n.previous_owner.as_deref(), Some("me"));
+        assert_eq!(n.gap, Some(Duration::from_millis(400)), "from the unfreeze");
+    }
+
+    #[test]
+    fn an_unfreeze_the_holder_never_saw_frozen_is_still_named() {
+        let mut w = Witness::new("me", 0);
+        let unfrozen = View {
+            released_by_operator: true,
+            ..view("", 4, 3000)
+        };
+        let n = acquire(&mut w, &[view("a", 4, 1000), unfrozen], 5, 3600);
+        assert_eq!(n.how, How::AfterUnfreeze);
+        assert_eq!(n.gap, Some(Duration::from_millis(600)));
     }
 
     #[test]
