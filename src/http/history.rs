@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::gate_endpoints::{bad_request, Ask};
 use super::handlers::text;
 use super::AppState;
-use crate::lease::history::{Change, MAX_LIMIT};
+use crate::lease::history::{Change, End, MAX_LIMIT};
+use crate::store::history::Listing;
 
 const DEFAULT_LIMIT: usize = 20;
 
@@ -22,7 +23,10 @@ struct Answer<'a> {
     /// Newest first.
     changes: &'a [Change],
     /// Why the list stops where it does, in words (also `end.kind` for programs).
-    end: crate::lease::history::End,
+    end: End,
+    /// The newest change has no record: the list starts below it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unrecorded_newest: Option<u64>,
     note: String,
 }
 
@@ -54,25 +58,19 @@ pub async fn history(State(app): State<AppState>, ask: Ask) -> Response {
     let lease = app.shared.who.lease.as_str();
     let listing = match epoch {
         // No item, or not read yet: nothing can have been recorded.
-        None => crate::store::history::Listing {
-            entries: Vec::new(),
-            end: crate::lease::history::End::NotRecorded { epoch: 0 },
-        },
+        None => Listing::none(End::NotRecorded { epoch: 0 }),
         Some(head) => match history.list(head, limit).await {
             Ok(listing) => listing,
             Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e + "\n"),
         },
     };
-    let note = if listing.entries.is_empty() {
-        format!("no history recorded: {}", listing.end.describe())
-    } else {
-        listing.end.describe()
-    };
+    let note = listing.note();
     axum::Json(Answer {
         lease,
         epoch,
         changes: &listing.entries,
         end: listing.end.clone(),
+        unrecorded_newest: listing.unrecorded_newest,
         note,
     })
     .into_response()

@@ -21,6 +21,8 @@ struct Answer {
     epoch: Option<u64>,
     changes: Vec<Change>,
     end: End,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unrecorded_newest: Option<u64>,
     note: String,
 }
 
@@ -35,10 +37,7 @@ pub async fn read(store: &DynamoStore, limit: usize) -> anyhow::Result<(Option<u
                 store.table_name()
             )
         })?,
-        None => Listing {
-            entries: Vec::new(),
-            end: End::NotRecorded { epoch: 0 },
-        },
+        None => Listing::none(End::NotRecorded { epoch: 0 }),
     };
     Ok((epoch, listing))
 }
@@ -46,17 +45,14 @@ pub async fn read(store: &DynamoStore, limit: usize) -> anyhow::Result<(Option<u
 pub async fn run(settings: &Settings, limit: usize, output: Output) -> anyhow::Result<()> {
     let store = super::open(settings).await?;
     let (epoch, listing) = read(&store, limit).await?;
-    let note = if listing.entries.is_empty() {
-        format!("no history recorded: {}", listing.end.describe())
-    } else {
-        listing.end.describe()
-    };
+    let note = listing.note();
     let answer = Answer {
         lease: store.lease_name().to_string(),
         table: store.table_name().to_string(),
         epoch,
         changes: listing.entries,
         end: listing.end,
+        unrecorded_newest: listing.unrecorded_newest,
         note,
     };
     match output {
@@ -74,6 +70,9 @@ fn print_text(a: &Answer, now_ms: i64) {
         a.changes.len(),
         if a.changes.len() == 1 { "" } else { "s" }
     );
+    if let Some(e) = a.unrecorded_newest {
+        say!("(epoch {e}: a change of owner with no record; see the last line)");
+    }
     for c in &a.changes {
         say!("{}", headline(c, now_ms));
         say!("    {}", c.reason);

@@ -113,8 +113,9 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
     })
 }
 
-/// The record of the change that made the item's epoch: one GetItem. A failure to read
-/// it is a note, not an error: status is about the lease.
+/// The newest record of the failover history (one GetItem, a few more when the newest
+/// change has none) and, when it is not the change that made the item's epoch, why. A
+/// failure to read it is a note, not an error: status is about the lease.
 async fn last_change(
     store: &DynamoStore,
     record: Option<&LeaseRecord>,
@@ -123,13 +124,10 @@ async fn last_change(
         return (None, Some("no history recorded: no lease item yet".into()));
     };
     match crate::store::history::list(store, epoch, 1).await {
-        Ok(l) => match l.entries.into_iter().next() {
-            Some(c) => (Some(c), None),
-            None => (
-                None,
-                Some(format!("no history recorded: {}", l.end.describe())),
-            ),
-        },
+        Ok(l) => {
+            let note = (l.entries.is_empty() || l.unrecorded_newest.is_some()).then(|| l.note());
+            (l.entries.into_iter().next(), note)
+        }
         Err(e) => (None, Some(format!("cannot read the failover history: {e}"))),
     }
 }
@@ -181,13 +179,14 @@ fn print_text(s: &Status) {
         ),
         _ => say!("handover   none"),
     }
+    if let Some(c) = &s.last_change {
+        say!("last change {}", super::history::headline(c, wall_ms()));
+        say!("           {} (drlease history lists more)", c.reason);
+    }
     match (&s.last_change, &s.last_change_note) {
-        (Some(c), _) => {
-            say!("last change {}", super::history::headline(c, wall_ms()));
-            say!("           {} (drlease history lists more)", c.reason);
-        }
         (None, Some(note)) => say!("last change {note}"),
-        (None, None) => {}
+        (Some(_), Some(note)) => say!("           {note}"),
+        _ => {}
     }
     print_candidates(s);
 }

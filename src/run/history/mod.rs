@@ -150,6 +150,7 @@ fn truncated(listing: &Listing, limit: usize) -> Listing {
     Listing {
         entries: listing.entries[..limit].to_vec(),
         end: End::Limit,
+        unrecorded_newest: listing.unrecorded_newest,
     }
 }
 

@@ -34,10 +34,7 @@ async fn changes_are_listed_newest_first_along_their_links() {
     let h = spawn(store.clone(), Duration::from_secs(1), "me", "s1", "r1");
     assert_eq!(
         h.list(3, 10).await.unwrap(),
-        Listing {
-            entries: vec![],
-            end: End::NotRecorded { epoch: 3 }
-        },
+        Listing::none(End::NotRecorded { epoch: 3 }),
         "a table without history: no record, no error"
     );
     h.record(noticed(1, None, How::First));
@@ -81,5 +78,31 @@ async fn a_resend_replaces_its_own_record_and_nobody_elses() {
         listing.end,
         End::Overwritten { epoch: 300 },
         "the ring wrapped onto epoch 300's slot"
+    );
+}
+
+#[tokio::test]
+async fn a_newest_change_without_a_record_does_not_hide_the_ones_before() {
+    let store = MemoryStore::new("l");
+    let h = spawn(store.clone(), Duration::from_secs(1), "me", "s1", "r1");
+    h.record(noticed(1, None, How::First));
+    h.record(noticed(3, Some(1), How::Takeover));
+    recorded(&store, 3).await;
+    // Epoch 5's holder could not write its record (3 and 5: regions stripe epochs).
+    let listing = h.list(5, 10).await.unwrap();
+    assert_eq!(listing.unrecorded_newest, Some(5));
+    let epochs: Vec<u64> = listing.entries.iter().map(|c| c.epoch).collect();
+    assert_eq!(epochs, [3, 1]);
+    assert!(listing.note().contains("epoch 5"), "{}", listing.note());
+    // Too far below (more than PROBE epochs): nothing found, said plainly.
+    let far = h
+        .list(3 + crate::store::history::PROBE + 1, 10)
+        .await
+        .unwrap();
+    assert!(far.entries.is_empty());
+    assert!(
+        far.note().starts_with("no history recorded"),
+        "{}",
+        far.note()
     );
 }
