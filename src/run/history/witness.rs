@@ -124,7 +124,7 @@ fn notice(
             previous_epoch: None,
             previous_owner: None,
             how: How::First,
-            reason: "first holder of the lease this pod saw (no earlier item)".into(),
+            reason: "first holder of the lease (no item before it)".into(),
             gap,
         };
     };
@@ -155,7 +155,7 @@ fn notice(
     } else if t.released && owner.is_none() && t.epoch == 0 {
         (
             How::First,
-            "first holder of the lease (acquired the seeded item)".into(),
+            "first holder of the lease (nobody held it before)".into(),
         )
     } else if t.released {
         (
