@@ -219,6 +219,18 @@ fn main() {
     let conn = rt.block_on(common::connection(&endpoint));
     let new_table = || rt.block_on(common::new_table(&conn));
 
+    // One phase alone, printed rather than reported: the whole run takes some 14 minutes.
+    if std::env::var("DRLEASE_BENCH_ONLY").as_deref() == Ok("store_cost") {
+        let window = Duration::from_secs(60);
+        for (others, (at, aops), (pt, pops)) in
+            phases::store_cost(&bin, &endpoint, &rt, &conn, &new_table, window)
+        {
+            println!(
+                "other items {others}: active {at:.0}/hour ({aops}); passive {pt:.0}/hour ({pops})"
+            );
+        }
+        return;
+    }
     // The footprint process runs from the start, alone on its own lease, while the rest goes on.
     let fp = phases::Footprint::start(&bin, &endpoint, &new_table());
     // 1. Unplanned failover.

@@ -183,6 +183,7 @@ def main():
         r'(?:s|self)\.(?:int_gauge|gauge|int_counter|int_gauge_vec|int_counter_vec)\(\s*"([a-z_]+)"',
         metrics_rs))
     known |= {"store_request_duration_seconds"}
+    known |= set(re.findall(r'HistogramOpts::new\(\s*"([a-z_]+)"', metrics_rs))
     used = set()
     for p in dash["panels"]:
         for t in p["targets"]:

@@ -61,6 +61,10 @@ fn main() -> ExitCode {
             block_on(ops::status::run(&settings, a.watch, a.output)),
             false,
         ),
+        Command::History(a) => finish(
+            block_on(ops::history::run(&settings, a.limit.into(), a.output)),
+            false,
+        ),
         Command::Freeze(_) => finish(block_on(ops::freeze::freeze(&settings)), false),
         Command::Unfreeze(_) => finish(block_on(ops::freeze::unfreeze(&settings)), false),
         Command::CreateTable(a) => finish(block_on(ops::table::run(&settings, a.wait)), false),

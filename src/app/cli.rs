@@ -25,6 +25,8 @@ pub enum Command {
     CheckConfig(SettingsArgs),
     /// Show the holder, epoch, handover and every live candidate.
     Status(StatusArgs),
+    /// The failover history from the table: every change of owner, newest first.
+    History(HistoryArgs),
     /// Planned failover (a DR drill): the active releases to a target.
     Handover(HandoverArgs),
     /// Maintenance: every candidate passive until unfrozen (Admiral's SKIP-LEASE-POD).
@@ -42,7 +44,18 @@ pub struct StatusArgs {
     /// Keep printing, every interval (at least 1 s), until Ctrl-C.
     #[arg(long)]
     pub watch: bool,
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: crate::ops::status::Output,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// How many changes to list, newest first (each is one read of the table).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub limit: u16,
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: crate::ops::status::Output,
 }
 
@@ -76,6 +89,7 @@ impl Command {
             | Command::Freeze(a)
             | Command::Unfreeze(a) => a,
             Command::Status(a) => &a.settings,
+            Command::History(a) => &a.settings,
             Command::Handover(a) => &a.settings,
             Command::CreateTable(a) => &a.settings,
         }

@@ -77,7 +77,7 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
 pub async fn not_found() -> Response {
     text(
         StatusCode::NOT_FOUND,
-        "not found; endpoints: /role /active /passive /health/ready /watch /events /healthz /readyz /metrics\n",
+        "not found; endpoints: /role /active /passive /health/ready /watch /events /history /healthz /readyz /metrics\n",
     )
 }
 
@@ -85,6 +85,6 @@ pub async fn not_found_on_gate() -> Response {
     text(
         StatusCode::NOT_FOUND,
         "not found on the gate listener, which serves /role /active /passive /health/ready /watch; \
-         probes, /events and /metrics are on the main listener\n",
+         probes, /events, /history and /metrics are on the main listener\n",
     )
 }

@@ -8,12 +8,14 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 
+use crate::run::history::HistoryHandle;
 use crate::run::metrics::Metrics;
 use crate::run::publish::Reader;
 
 pub mod accept;
 pub mod gate_endpoints;
 pub mod handlers;
+pub mod history;
 pub mod watch;
 
 use watch::WatcherSlots;
@@ -29,6 +31,8 @@ pub struct AppInner {
     /// This listener's own budget: a flood of streams on one cannot refuse the other.
     pub watchers: WatcherSlots,
     pub listener: Listener,
+    /// The failover history (`/history`, main listener only).
+    pub history: Option<HistoryHandle>,
 }
 
 /// What differs between the two listeners. The main port is reachable from any pod, the
@@ -74,7 +78,20 @@ impl AppState {
             metrics,
             watchers: WatcherSlots::new(max_watchers),
             listener,
+            history: None,
         }))
+    }
+
+    /// Serves `/history` from this task. Only at start-up, before the state is cloned
+    /// (a state already shared keeps answering without it).
+    pub fn with_history(self, history: HistoryHandle) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.history = Some(history);
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
     }
 }
 
@@ -89,6 +106,7 @@ impl std::ops::Deref for AppState {
 pub fn router(state: AppState) -> Router {
     gate_routes()
         .route("/events", get(watch::events))
+        .route("/history", get(history::history))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))

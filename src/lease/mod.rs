@@ -7,6 +7,7 @@ pub(crate) mod claim;
 pub mod core;
 pub mod driver;
 pub mod gate;
+pub mod history;
 pub mod operator;
 pub(crate) mod record;
 pub(crate) mod region;

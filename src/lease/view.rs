@@ -49,6 +49,10 @@ pub struct View {
     pub handover_to: Option<String>,
     /// That handover is a failback (the target asked for it by priority).
     pub handover_is_failback: bool,
+    /// The observed item is released without a releasing session, naming the version it
+    /// replaced: an operator's unfreeze (or, rarely, a release of a restored copy). Only
+    /// the failover history reads it, to name an unfreeze its holder never saw frozen.
+    pub released_by_operator: bool,
     /// The holder's priority, as written in the item (0 when it wrote none).
     pub holder_priority: Option<i32>,
     /// Failbacks this process gained (acquired on its own request) and lost.

@@ -25,6 +25,7 @@ macro_rules! say {
 
 pub mod freeze;
 pub mod handover;
+pub mod history;
 pub mod status;
 pub mod table;
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::read_lease;
 use crate::config::Settings;
+use crate::lease::history::Change;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
 use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::DynamoStore;
@@ -51,6 +52,10 @@ struct Status {
     handover_is_failback: bool,
     candidates: Vec<Candidate>,
     candidates_error: Option<String>,
+    /// The newest record of the failover history, when there is one.
+    last_change: Option<Change>,
+    /// Why there is none, or why it could not be read.
+    last_change_note: Option<String>,
 }
 
 fn state_of(record: Option<&LeaseRecord>) -> &'static str {
@@ -84,7 +89,10 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         })
         .collect();
     let r = record.as_ref();
+    let (last_change, last_change_note) = last_change(store, r).await;
     Ok(Status {
+        last_change,
+        last_change_note,
         lease: store.lease_name().to_string(),
         table: store.table_name().to_string(),
         region: store.connection().region.clone(),
@@ -103,6 +111,25 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         candidates,
         candidates_error,
     })
+}
+
+/// The newest record of the failover history (one GetItem, a few more when the newest
+/// change has none) and, when it is not the change that made the item's epoch, why. A
+/// failure to read it is a note, not an error: status is about the lease.
+async fn last_change(
+    store: &DynamoStore,
+    record: Option<&LeaseRecord>,
+) -> (Option<Change>, Option<String>) {
+    let Some(epoch) = record.and_then(|r| r.epoch) else {
+        return (None, Some("no history recorded: no lease item yet".into()));
+    };
+    match crate::store::history::list(store, epoch, 1).await {
+        Ok(l) => {
+            let note = (l.entries.is_empty() || l.unrecorded_newest.is_some()).then(|| l.note());
+            (l.entries.into_iter().next(), note)
+        }
+        Err(e) => (None, Some(format!("cannot read the failover history: {e}"))),
+    }
 }
 
 fn print_text(s: &Status) {
@@ -151,6 +178,15 @@ fn print_text(s: &Status) {
             }
         ),
         _ => say!("handover   none"),
+    }
+    if let Some(c) = &s.last_change {
+        say!("last change {}", super::history::headline(c, wall_ms()));
+        say!("           {} (drlease history lists more)", c.reason);
+    }
+    match (&s.last_change, &s.last_change_note) {
+        (None, Some(note)) => say!("last change {note}"),
+        (Some(_), Some(note)) => say!("           {note}"),
+        _ => {}
     }
     print_candidates(s);
 }

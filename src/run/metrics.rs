@@ -23,6 +23,7 @@ pub struct Metrics {
     transitions: IntCounterVec,
     store_requests: IntCounterVec,
     store_duration: HistogramVec,
+    failover_gap: HistogramVec,
     validity: Gauge,
     holder_age: Gauge,
     conflict: IntGauge,
@@ -92,6 +93,27 @@ impl Series<'_> {
         )
     }
 
+    /// Every `how` exists from the start, so a panel shows 0 rather than nothing.
+    fn failover_gap(&self) -> HistogramVec {
+        let gap = self.register(
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "failover_gap_seconds",
+                    "Changes of owner to this pod, by how, and how long nobody was active before each (from the previous holder's last sign of life this pod saw)",
+                )
+                .namespace("drlease")
+                .const_label("lease", self.lease)
+                .buckets(vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0]),
+                &["how"],
+            )
+            .unwrap(),
+        );
+        for how in crate::lease::history::How::ALL {
+            gap.with_label_values(&[how.as_str()]);
+        }
+        gap
+    }
+
     /// Both directions exist from the start, at 0, so alerts on a rate see them.
     fn failbacks(&self) -> IntCounterVec {
         let failbacks = self.int_counter_vec(
@@ -146,6 +168,7 @@ impl Metrics {
                 &["op", "result"],
             ),
             store_duration: s.store_duration(),
+            failover_gap: s.failover_gap(),
             validity: s.gauge(
                 "lease_validity_seconds",
                 "Seconds this pod stays active without another renewal (0 when passive)",
@@ -192,6 +215,15 @@ impl Metrics {
             ),
             failbacks: s.failbacks(),
             registry,
+        }
+    }
+
+    /// A change of owner to this pod, with its gap when it saw the previous holder.
+    pub fn failover(&self, how: crate::lease::history::How, gap: Option<std::time::Duration>) {
+        if let Some(gap) = gap {
+            self.failover_gap
+                .with_label_values(&[how.as_str()])
+                .observe(gap.as_secs_f64());
         }
     }
 

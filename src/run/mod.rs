@@ -6,6 +6,7 @@ pub mod deadline;
 pub mod eligibility;
 pub mod events;
 pub mod heartbeat;
+pub mod history;
 pub mod lease_loop;
 pub mod metrics;
 pub mod publish;

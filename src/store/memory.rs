@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{LeaseStore, StoreError};
+use super::{HistoryStore, LeaseStore, StoreError};
 use crate::lease::claim::claim_key;
+use crate::lease::history::{slot_key, Change};
 use crate::lease::operator::HandoverRequest;
 use crate::lease::region::mark_key;
 use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
@@ -19,6 +20,8 @@ pub struct MemoryTable {
     claims: Arc<Mutex<HashMap<String, String>>>,
     /// Region marks, by mark key.
     marks: Arc<Mutex<HashMap<String, RegionMark>>>,
+    /// Failover history records, by slot key.
+    history: Arc<Mutex<HashMap<String, Change>>>,
 }
 
 impl MemoryTable {
@@ -147,6 +150,23 @@ impl LeaseStore for MemoryStore {
 
     async fn write_mark(&self, mark: &RegionMark) -> Result<(), StoreError> {
         self.write_mark_now(mark)
+    }
+}
+
+impl HistoryStore for MemoryStore {
+    async fn put_change(&self, change: &Change) -> Result<(), StoreError> {
+        let mut history = self.table.history.lock().unwrap_or_else(|e| e.into_inner());
+        let key = slot_key(&self.lease, change.epoch);
+        if !change.may_replace(history.get(&key)) {
+            return Err(StoreError::ConditionFailed);
+        }
+        history.insert(key, change.clone());
+        Ok(())
+    }
+
+    async fn get_change(&self, epoch: u64) -> Result<Option<Change>, StoreError> {
+        let history = self.table.history.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(history.get(&slot_key(&self.lease, epoch)).cloned())
     }
 }
 

@@ -7,7 +7,10 @@ use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, RegionMark, ReleaseClaim, WriteRequest};
 
 pub mod dynamodb;
+pub mod history;
 pub mod memory;
+
+pub use history::HistoryStore;
 
 pub use crate::lease::StoreError;
 

@@ -10,6 +10,7 @@ use anyhow::Context;
 use crate::config::{Settings, StoreKind};
 use crate::store::dynamodb::{connect, DynamoStore};
 use crate::store::memory::MemoryStore;
+use crate::store::HistoryStore;
 use crate::store::LeaseStore;
 use crate::sys::clock::{BootClock, Clock};
 
@@ -51,7 +52,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
 }
 
 /// The daemon on one store, from the signal handlers to the exit.
-async fn run_on<S: LeaseStore>(
+async fn run_on<S: LeaseStore + HistoryStore>(
     settings: Settings,
     store: S,
     clock: Arc<dyn Clock>,

@@ -11,11 +11,14 @@ use super::build::Built;
 use crate::config::Settings;
 use crate::http::accept::{accept_loop, Limits};
 use crate::http::{gate_router, router, AppState, Listener};
+use crate::run::history::HistoryHandle;
 use crate::run::lease_loop::LeaseLoop;
+use crate::run::metrics::Metrics;
 use crate::run::publish::Reader;
 use crate::store::dynamodb::DynamoStore;
-use crate::store::LeaseStore;
+use crate::store::{HistoryStore, LeaseStore};
 use crate::sys::clock::{Clock, Mono};
+use tokio::net::TcpListener;
 
 /// The running tasks and the switches that stop them.
 pub(super) struct Running {
@@ -29,7 +32,7 @@ pub(super) struct Running {
     pub(super) release_deadline: Duration,
 }
 
-pub(super) fn spawn<S: LeaseStore>(
+pub(super) fn spawn<S: LeaseStore + HistoryStore>(
     built: Built,
     store: S,
     heartbeats: Option<DynamoStore>,
@@ -38,6 +41,14 @@ pub(super) fn spawn<S: LeaseStore>(
 ) -> Running {
     let timing = &settings.timing;
     let (stop, stop_rx) = watch::channel(None::<Mono>);
+    let who = built.shared.who.clone();
+    let history = crate::run::history::spawn(
+        store.clone(),
+        timing.call_timeout(),
+        &who.identity,
+        &who.session,
+        settings.region.as_deref().unwrap_or(""),
+    );
     let lease_loop = LeaseLoop::new(
         built.core,
         store,
@@ -46,7 +57,8 @@ pub(super) fn spawn<S: LeaseStore>(
         built.metrics.clone(),
         timing.call_timeout(),
         built.eligibility,
-    );
+    )
+    .with_history(history.clone());
     let lease_task = tokio::spawn(lease_loop.run(stop_rx));
     let shared = built.shared;
     let heartbeat_task = heartbeats.map(|hb_store| {
@@ -62,18 +74,49 @@ pub(super) fn spawn<S: LeaseStore>(
         ))
     });
     tokio::spawn(crate::run::deadline::run(shared.clone()));
+    let (stop_http, servers) = serve(
+        &shared,
+        built.metrics,
+        history,
+        (built.listener, built.main_cap),
+        built.gate_listener.map(|l| (l, built.gate_cap)),
+        settings,
+    );
+    Running {
+        shared,
+        lease_task,
+        heartbeat_task,
+        servers,
+        stop,
+        stop_http,
+        release_deadline: timing.release_deadline(),
+    }
+}
+
+/// The HTTP listeners, one state each: each has its own watcher budget and its own
+/// longest window (see `Listener`); `/history` is served on the main one only.
+fn serve(
+    shared: &Reader,
+    metrics: Arc<Metrics>,
+    history: HistoryHandle,
+    main: (TcpListener, usize),
+    gate: Option<(TcpListener, usize)>,
+    settings: &Settings,
+) -> (watch::Sender<bool>, Vec<JoinHandle<()>>) {
+    let timing = &settings.timing;
     // One state per listener: each has its own watcher budget and its own longest
     // window (see `Listener`).
     let max_watchers = settings.serving.max_watchers as usize;
     let app = AppState::new(
         shared.clone(),
-        built.metrics.clone(),
+        metrics.clone(),
         max_watchers,
         Listener::main(settings.serving.write_window, timing.renew_deadline),
-    );
+    )
+    .with_history(history);
     let gate_app = AppState::new(
         shared.clone(),
-        built.metrics,
+        metrics,
         max_watchers,
         Listener::gate(timing.renew_deadline),
     );
@@ -84,28 +127,20 @@ pub(super) fn spawn<S: LeaseStore>(
         max_connections,
     };
     let mut servers = vec![tokio::spawn(accept_loop(
-        built.listener,
+        main.0,
         router(app),
-        limits(built.main_cap),
+        limits(main.1),
         "main",
         stop_http_rx.clone(),
     ))];
-    if let Some(gate_listener) = built.gate_listener {
+    if let Some((gate_listener, gate_cap)) = gate {
         servers.push(tokio::spawn(accept_loop(
             gate_listener,
             gate_router(gate_app),
-            limits(built.gate_cap),
+            limits(gate_cap),
             "gate",
             stop_http_rx,
         )));
     }
-    Running {
-        shared,
-        lease_task,
-        heartbeat_task,
-        servers,
-        stop,
-        stop_http,
-        release_deadline: timing.release_deadline(),
-    }
+    (stop_http, servers)
 }

@@ -13,6 +13,7 @@ use crate::run::publish::{test_channel, Publisher, Snapshot};
 use crate::sys::clock::{Clock, ManualClock, Mono};
 
 mod events;
+mod history;
 mod roles;
 mod windows;
 

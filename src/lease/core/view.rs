@@ -37,6 +37,11 @@ impl LeaseCore {
             handover_to: record.and_then(|r| r.handover_to.clone()),
             handover_is_failback: record
                 .is_some_and(|r| r.handover_to.is_some() && r.is_failback()),
+            released_by_operator: record.is_some_and(|r| {
+                r.is_released()
+                    && r.released_by.is_none()
+                    && r.released_from.as_deref().is_some_and(|f| !f.is_empty())
+            }),
             holder_priority: record.filter(|r| r.is_held()).map(|r| r.priority()),
             failbacks_gained: self.failback.gained,
             failbacks_lost: self.failback.lost,

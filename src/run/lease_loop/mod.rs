@@ -14,6 +14,8 @@ use tracing::warn;
 use crate::lease::driver::{self, Next};
 use crate::lease::{LeaseCore, Role, View};
 use crate::run::eligibility::Eligibility;
+use crate::run::history::witness::Witness;
+use crate::run::history::HistoryHandle;
 use crate::run::metrics::Metrics;
 use crate::run::publish::Publisher;
 use crate::store::LeaseStore;
@@ -30,6 +32,9 @@ pub struct LeaseLoop<S> {
     last: View,
     last_role: Role,
     unreachable_since: Option<String>,
+    /// Names each change of owner to this pod; the history task records it.
+    witness: Witness,
+    history: Option<HistoryHandle>,
 }
 
 /// Resolves when the eligibility changes; never, once nobody can change it any more.
@@ -49,7 +54,10 @@ impl<S: LeaseStore> LeaseLoop<S> {
         call_timeout: Duration,
         eligibility: watch::Receiver<Eligibility>,
     ) -> Self {
+        let witness = Witness::new(&core.config().identity, core.config().affinity.priority);
         LeaseLoop {
+            witness,
+            history: None,
             core,
             store,
             clock,
@@ -61,6 +69,12 @@ impl<S: LeaseStore> LeaseLoop<S> {
             last_role: Role::Unknown,
             unreachable_since: None,
         }
+    }
+
+    /// Records each change of owner to this pod in the failover history.
+    pub fn with_history(mut self, history: HistoryHandle) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// Runs until `shutdown` carries a deadline and the lease is released, or the deadline

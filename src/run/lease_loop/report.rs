@@ -34,6 +34,7 @@ impl<S: LeaseStore> LeaseLoop<S> {
         self.core.set_granted_until(granted_until);
         self.record_event(&view, eligibility, now);
         self.report_changes(&view, now);
+        self.note_history(&view, now);
         self.last = view;
     }
 
@@ -64,6 +65,26 @@ impl<S: LeaseStore> LeaseLoop<S> {
             .is_some()
         {
             info!(reason = %why, "lease event");
+        }
+    }
+
+    /// The first active answer of a new epoch: a change of owner to this pod, counted and
+    /// handed to the history task (which writes it beside the loop, never in its way).
+    fn note_history(&mut self, view: &View, now: Mono) {
+        let Some(noticed) = self.witness.observe(view, view.role_at(now), now) else {
+            return;
+        };
+        self.metrics.failover(noticed.how, noticed.gap);
+        info!(
+            how = noticed.how.as_str(),
+            epoch = noticed.epoch,
+            previous_owner = noticed.previous_owner.as_deref().unwrap_or(""),
+            gap_ms = noticed.gap.map_or(-1, |g| g.as_millis() as i64),
+            reason = %noticed.reason,
+            "change of owner"
+        );
+        if let Some(history) = &self.history {
+            history.record(noticed);
         }
     }
 

@@ -18,6 +18,7 @@ mod candidates;
 mod claim;
 mod errors;
 pub mod heartbeat;
+mod history;
 pub mod item;
 mod marks;
 pub mod table;
