@@ -64,10 +64,9 @@ mod common {
 }
 mod sim;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use sim::{Scenario, Sim, Topology};
+use sim::{Figures, Scenario, Sim, Topology};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
@@ -111,19 +110,6 @@ fn run_seed(seed: u64) -> Result<sim::Outcome, sim::Violation> {
     Sim::new(scenario(seed)).run()
 }
 
-/// One mode's share of a run (`topology.rs`).
-#[derive(Default)]
-struct ModeFigures {
-    seeds: u64,
-    events: u64,
-    owner_changes: u64,
-    failed: u64,
-    time: Duration,
-    double_holders: u64,
-    double_after_heal: f64,
-    failbacks_unreached: u64,
-}
-
 #[test]
 fn never_two_actives_and_failover_within_the_bound() {
     if let Some(seed) = env_u64("DRLEASE_SIM_SEED") {
@@ -137,69 +123,20 @@ fn never_two_actives_and_failover_within_the_bound() {
     }
     let seeds = env_u64("DRLEASE_SIM_SEEDS").unwrap_or(2000);
     let first = env_u64("DRLEASE_SIM_SEED_START").unwrap_or(0);
-    let mut failures = Vec::new();
-    let (mut events, mut owner_changes) = (0u64, 0u64);
-    let mut ratios = Vec::new();
-    let mut modes: BTreeMap<String, ModeFigures> = BTreeMap::new();
+    let mut run = Figures::default();
     for seed in first..first + seeds {
         let sc = scenario(seed);
-        let m = modes.entry(sc.topology.label()).or_default();
+        let label = sc.topology.label();
         let started = Instant::now();
         let result = Sim::new(sc).run();
-        m.time += started.elapsed();
-        m.seeds += 1;
-        match result {
-            Ok(o) => {
-                events += o.events;
-                owner_changes += o.owner_changes;
-                m.events += o.events;
-                m.owner_changes += o.owner_changes;
-                m.double_holders += o.double_holders;
-                m.double_after_heal = m.double_after_heal.max(o.double_after_heal);
-                m.failbacks_unreached += o.failbacks_unreached;
-                ratios.push(o.failover.as_secs_f64() / o.failover_bound.as_secs_f64());
-            }
-            Err(v) => {
-                m.failed += 1;
-                failures.push(v)
-            }
-        }
+        run.add(label, started.elapsed(), result);
     }
-    let by_mode: Vec<String> = modes
-        .iter()
-        .map(|(label, m)| {
-            let doubles = if m.double_holders > 0 {
-                format!(
-                    ", {} double holders (longest once replication worked: {:.2} of the stated bound)",
-                    m.double_holders, m.double_after_heal
-                )
-            } else {
-                String::new()
-            };
-            let unreached = if m.failbacks_unreached > 0 {
-                format!(
-                    ", {} failbacks across regions not done when checked",
-                    m.failbacks_unreached
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "{label}: {} seeds, {} events, {} owner changes, {} failed, {:.1} s{doubles}{unreached}",
-                m.seeds,
-                m.events,
-                m.owner_changes,
-                m.failed,
-                m.time.as_secs_f64()
-            )
-        })
-        .collect();
+    let by_mode = run.by_mode();
     for line in &by_mode {
         eprintln!("  {line}");
     }
-    ratios.sort_by(|a, b| a.total_cmp(b));
-    let median = ratios.get(ratios.len() / 2).copied().unwrap_or(0.0);
-    let max = ratios.last().copied().unwrap_or(0.0);
+    let (median, max) = run.failover_ratios();
+    let (events, owner_changes) = (run.events, run.owner_changes);
     eprintln!(
         "simulation: {seeds} seeds, {events} events, {owner_changes} owner changes; \
          failover / bound: median {median:.2}, max {max:.2}"
@@ -213,8 +150,11 @@ fn never_two_actives_and_failover_within_the_bound() {
              Reproduce: `DRLEASE_SIM_SEEDS={seeds} DRLEASE_SIM_SEED_START={first} \
              DRLEASE_SIM_WRITE_DOCS=1 cargo test --release --test simulation never_two -- --nocapture`",
             first + seeds - 1,
-            failures.len(),
-            failures.iter().filter(|v| v.what.contains("two actives")).count(),
+            run.failures.len(),
+            run.failures
+                .iter()
+                .filter(|v| v.what.contains("two actives"))
+                .count(),
             by_mode
                 .iter()
                 .map(|l| format!("- {l}"))
@@ -223,32 +163,7 @@ fn never_two_actives_and_failover_within_the_bound() {
         );
         common::docs::write_doc_section("reliability.md", "simulation", &report);
     }
-    if !failures.is_empty() {
-        // The failing seeds, grouped by what went wrong (the known hole, when one fits).
-        let mut kinds: Vec<(String, Vec<u64>)> = Vec::new();
-        for v in &failures {
-            let kind = v.kind();
-            match kinds.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, seeds)) => seeds.push(v.seed),
-                None => kinds.push((kind, vec![v.seed])),
-            }
-        }
-        for (kind, seeds) in &kinds {
-            let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
-            eprintln!("{} seeds, {kind}: {}", seeds.len(), list.join(" "));
-        }
-        for v in failures.iter().take(10) {
-            eprintln!(
-                "seed {} at {:.1} ms: {}\n  replay: DRLEASE_SIM_SEED={} cargo test --test simulation -- --nocapture",
-                v.seed, v.at_ms, v.what, v.seed
-            );
-        }
-        panic!(
-            "{} of {seeds} seeds failed (first: seed {})",
-            failures.len(),
-            failures[0].seed
-        );
-    }
+    run.fail_on_failures(seeds);
 }
 
 /// The checker must be able to fail: with a renew deadline longer than the lease (which the
@@ -326,115 +241,4 @@ fn the_checker_catches_a_confirm_delay_below_the_rule() {
     });
     let v = caught.expect("no seed exposed a confirm delay below the rule: the checker is blind");
     eprintln!("caught as expected: seed {} {}", v.seed, v.what);
-}
-
-/// Seeds that once failed, kept so the bugs they found stay fixed.
-/// 2132 ... 25466: a renew deadline just above the interval let the holder lapse before each
-/// renewal landed, and at times nobody was active (fixed: renew every min(interval,
-/// deadline / 2)).
-#[test]
-fn regression_seeds() {
-    for seed in [
-        2132, 7349, 9852, 12269, 15561, 17310, 18799, 22578, 25244, 25466,
-    ] {
-        // Found before operators, affinity, rolling changes and flaps were simulated:
-        // replay them as they ran then.
-        let mut sc = Scenario::from_seed(seed).old_draws();
-        sc.operators = false;
-        sc.affinity = vec![Default::default(); sc.candidates];
-        if let Err(v) = Sim::new(sc).run() {
-            panic!(
-                "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
-                v.what
-            );
-        }
-    }
-}
-
-/// Seeds that failed once operators wrote the item, kept so those bugs stay fixed:
-/// * 0, 3, 6, 17, 18, 22: two actives under the old rule "a released item is acquired at
-///   once" (an unfreeze, or a handover release, written while a holder was still valid);
-///   the control run with that rule put back failed 971 of 5000 seeds.
-/// * 26: an item created and deleted between two reads that both found nothing: absence
-///   was timed as if unchanged (fixed: a placeholder version is written and timed).
-/// * 4, 125: a restore of a candidate's own old version, adopted at once as "our write
-///   landed late" (fixed: only a write we know is ours is adopted).
-/// * 304: a handover requested of one tenure released the next one at once.
-/// * 92699, 78179 (found in 100k-seed runs): a takeover decided on a version last read
-///   before a long pause, and a holder renewing a version it last wrote a lease ago, both
-///   landing on a restored copy (fixed: decisions need history confirmed within a lease).
-#[test]
-fn regression_seeds_with_operators() {
-    for seed in [0, 3, 4, 6, 17, 18, 22, 26, 125, 304, 78179, 92699] {
-        // Found before affinity, rolling changes and flaps were simulated: replay them as
-        // they ran then.
-        let mut sc = Scenario::from_seed(seed).old_draws();
-        sc.affinity = vec![Default::default(); sc.candidates];
-        assert!(sc.operators, "seed {seed} was found with operators on");
-        if let Err(v) = Sim::new(sc).run() {
-            panic!(
-                "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
-                v.what
-            );
-        }
-    }
-}
-
-/// Seeds that failed once regions were simulated, kept so those bugs stay fixed:
-/// * 972 (MREC(2) within the rule): a takeover landed late, its answer timed out, and the
-///   read-back that found it also counted as its confirm read, 8 ms after it landed; the
-///   other region's takeover of the same version, 23 ms later, won everywhere: two writers
-///   (fixed: only a read sent at the confirm time confirms).
-/// * 6329, 13034, 31172 (MREC(2) within the rule): a failback request written to one
-///   region's replica on the holder's previous version was newer than the holder's renewal
-///   in the other region, so last writer wins dropped the renewal; candidates (the
-///   requester among them) kept timing the old version and took over while the holder was
-///   valid (fixed: across regions a handover request restarts the version's clock).
-/// * 25885 (MREC(2) within the rule): a holder whose confirm read timed out renewed after
-///   its deadline; the renewal reached the other region after its candidate took over
-///   (fixed: across regions a lapsed tenure is over).
-/// * 67143, 36424 (of 100,000; MREC within the rule): a renewal that landed late (a slow
-///   network), or a resend that landed after the tenure went stale, was adopted, though the
-///   other region's candidate had timed the previous write out (fixed: across regions a
-///   renewal counts only if known to have landed within its renewal budget of the previous
-///   write's send time, 99% of the lease less half the confirm delay, and only while the
-///   tenure lasts).
-#[test]
-fn regression_seeds_with_regions() {
-    for seed in [972, 6329, 13034, 31172, 25885, 36424, 67143] {
-        let sc = Scenario::from_seed(seed);
-        assert!(
-            sc.topology.mode == sim::Mode::Mrec && sc.topology.within_rule(),
-            "seed {seed} was found on MREC within the rule"
-        );
-        if let Err(v) = Sim::new(sc).run() {
-            panic!(
-                "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
-                v.what
-            );
-        }
-    }
-}
-
-/// Liveness across regions: seeds of 100,000 (MREC, within the rule and outside it) where
-/// nobody held the lease after settling, or failover overran its bound, because a tenure
-/// whose first renewal came after a short renew deadline was ended (fixed: the renewal
-/// budget is 99% of the lease less half the confirm delay, not the renew deadline).
-#[test]
-fn regression_seeds_with_regions_liveness() {
-    for seed in [
-        6098, 12256, 21685, 24054, 34476, 43053, 52344, 67512, 78576, 84662, 15862, 27122, 70141,
-    ] {
-        let sc = Scenario::from_seed(seed);
-        assert!(
-            sc.topology.mode == sim::Mode::Mrec,
-            "seed {seed} was found on MREC"
-        );
-        if let Err(v) = Sim::new(sc).run() {
-            panic!(
-                "regression seed {seed}: {}\n  replay: DRLEASE_SIM_SEED={seed} cargo test --test simulation -- --nocapture",
-                v.what
-            );
-        }
-    }
 }

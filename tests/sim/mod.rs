@@ -16,15 +16,21 @@ use drlease::sys::clock::Mono;
 
 mod affinity;
 mod blame;
+mod candidates;
+mod checks;
 mod eligibility;
+mod figures;
 mod network;
 mod operators;
 mod quiet;
 mod regions;
+mod regressions;
 mod replicas;
 mod scenario;
 mod topology;
 
+use candidates::Candidate;
+pub use figures::Figures;
 use network::Op;
 use operators::Action;
 pub use scenario::{Rng, Scenario};
@@ -85,58 +91,6 @@ enum Ev {
         for_ns: u64,
         lag_ns: u64,
     },
-}
-
-struct Candidate {
-    identity: String,
-    core: Option<LeaseCore>,
-    generation: u64,
-    rate: f64,
-    offset_ns: u64,
-    paused_until: u64,
-    wake_seq: u64,
-    busy: bool,
-    restarts: u64,
-    /// The controller beside this candidate may write until here (on this host's clock).
-    /// It outlives the sidecar process: a controller keeps its window when its sidecar
-    /// dies, and keeps writing while its sidecar is paused.
-    granted_until: Mono,
-    /// Whether the controller beside it is healthy. Like the controller, it outlives the
-    /// sidecar: a restarted core is told at its first step.
-    eligible: bool,
-    /// The version this process last received in an answer (`None`: absent, or nothing
-    /// yet): to it, that version written back is no change at all.
-    received: Option<VersionKey>,
-    /// How its current tenure began, and whether it answered active after sending that
-    /// tenure's release: what a violation is explained with (`blame.rs`).
-    gained: Option<blame::Gained>,
-    /// The epoch of the last release this process sent in its current tenure.
-    release_sent: Option<u64>,
-    active_after_release: bool,
-    /// The last time one of its store calls failed or came back slower than the round trip
-    /// the bounds assume, or its pause ended: double holders are timed from after it.
-    faulted_at: u64,
-}
-
-impl Candidate {
-    fn local(&self, real: u64) -> Mono {
-        Mono::from_duration(Duration::from_nanos(
-            self.offset_ns + (real as f64 * self.rate) as u64,
-        ))
-    }
-    /// The first real time at which the local clock reads at least `t`.
-    fn real_at(&self, t: Mono) -> u64 {
-        let local = t.as_duration().as_nanos() as u64;
-        let since = local.saturating_sub(self.offset_ns) as f64 / self.rate;
-        let mut real = since.ceil() as u64;
-        while self.local(real) < t {
-            real += 1;
-        }
-        real
-    }
-    fn alive(&self) -> bool {
-        self.core.is_some()
-    }
 }
 
 /// `DRLEASE_SIM_TRACE=1` with `DRLEASE_SIM_SEED`: every write and read answer, as it happens.
@@ -340,221 +294,9 @@ impl Sim {
     fn trace(&self, what: impl FnOnce() -> String) {
         trace(self.now, &self.item, what);
     }
+}
 
-    fn start(&mut self, c: usize, at: u64) {
-        let regions = self.regions_of(c);
-        let cand = &mut self.cands[c];
-        cand.generation += 1;
-        cand.restarts += 1;
-        let session = format!("s{c}g{}", cand.generation);
-        cand.core = Some(LeaseCore::new(CoreConfig {
-            identity: cand.identity.clone(),
-            session,
-            timing: self.sc.settings[c].timing.clone(),
-            store_is_private: false,
-            affinity: Affinity {
-                never_acquire: self.sc.affinity[c].never_acquire && self.sc.tell_observers,
-                ..self.sc.affinity[c].clone()
-            },
-            regions,
-        }));
-        cand.busy = false;
-        cand.paused_until = 0;
-        cand.received = None;
-        cand.gained = None;
-        cand.release_sent = None;
-        cand.active_after_release = false;
-        self.wake(c, at);
-    }
-
-    fn wake(&mut self, c: usize, at: u64) {
-        self.cands[c].wake_seq += 1;
-        let seq = self.cands[c].wake_seq;
-        self.push(at, Ev::Wake { c, seq });
-    }
-
-    fn step_candidate(&mut self, c: usize) {
-        if !self.cands[c].alive() || self.cands[c].busy {
-            return;
-        }
-        if self.cands[c].paused_until > self.now {
-            let at = self.cands[c].paused_until;
-            self.wake(c, at);
-            return;
-        }
-        let local = self.cands[c].local(self.now);
-        let granted = self.cands[c].granted_until;
-        let honour = self.sc.honour_windows;
-        let eligible = self.cands[c].eligible;
-        let core = self.cands[c].core.as_mut().unwrap();
-        if honour {
-            core.set_granted_until(granted);
-        }
-        // As the loop does: a change of eligibility is taken in before the next step.
-        if core.is_eligible() != eligible {
-            core.set_eligible(eligible);
-        }
-        match driver::next(core, local) {
-            Next::Done => {
-                // Released after a stop: the process exits.
-                self.cands[c].core = None;
-            }
-            Next::Wait(t) => {
-                let at = self.cands[c].real_at(t).max(self.now + 1);
-                self.wake(c, at);
-            }
-            Next::Call(call) => {
-                match &call {
-                    Call::Write(req) => {
-                        trace(self.now, &None, || {
-                            format!(
-                                "cand-{c} sends {} {} expecting {:?}",
-                                req.kind.as_str(),
-                                req.new.version,
-                                req.expect
-                            )
-                        });
-                        self.note_sent(c, req);
-                        self.aim_flap_at_release(c, req);
-                    }
-                    Call::RequestHandover(req) => trace(self.now, &None, || {
-                        format!("cand-{c} asks for failback {req:?}")
-                    }),
-                    _ => {}
-                }
-                self.send(c, call)
-            }
-        }
-    }
-
-    /// Roles as each live, running candidate would answer `/active` right now.
-    fn actives(&self) -> Vec<(usize, u64)> {
-        self.cands
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| k.alive() && k.paused_until <= self.now)
-            .filter_map(|(i, k)| {
-                let view = k.core.as_ref().unwrap().view();
-                (view.role_at(k.local(self.now)) == Role::Active)
-                    .then(|| (i, view.epoch.unwrap_or(0)))
-            })
-            .collect()
-    }
-
-    /// Every controller whose sidecar answers active asks for a write window now: the
-    /// worst case, a controller asking before every write.
-    fn grant_windows(&mut self) {
-        for (k, s) in self.cands.iter_mut().zip(&self.sc.settings) {
-            let window = s.write_window;
-            if !k.alive() || k.paused_until > self.now {
-                continue;
-            }
-            let local = k.local(self.now);
-            if let Some(until) = k.core.as_ref().unwrap().view().active_until {
-                if local < until {
-                    k.granted_until = k.granted_until.max(until.min(local.plus(window)));
-                }
-            }
-        }
-    }
-
-    /// Who may write now: active, or inside a window it was granted.
-    fn writers(&self, actives: &[(usize, u64)]) -> Vec<usize> {
-        let mut writers: Vec<usize> = actives.iter().map(|(i, _)| *i).collect();
-        for (i, k) in self.cands.iter().enumerate() {
-            if k.local(self.now) < k.granted_until && !writers.contains(&i) {
-                writers.push(i);
-            }
-        }
-        writers
-    }
-
-    /// At most one candidate may write: active, or inside a window it was granted.
-    fn check_windows(&self, writers: &[usize]) -> Result<(), String> {
-        if writers.len() > 1 {
-            let who: Vec<String> = writers
-                .iter()
-                .map(|&i| {
-                    let k = &self.cands[i];
-                    let open = k.granted_until.since(k.local(self.now));
-                    format!(
-                        "{}#{i} (window open {:.1} ms more)",
-                        k.identity,
-                        open.as_secs_f64() * 1e3
-                    )
-                })
-                .collect();
-            return Err(format!(
-                "two writers at once: {}; {}",
-                who.join(", "),
-                self.explain(writers)
-            ));
-        }
-        Ok(())
-    }
-
-    fn check(&mut self) -> Result<(), String> {
-        self.grant_windows();
-        let actives = self.actives();
-        self.note_actives(&actives);
-        let writers = self.writers(&actives);
-        // MREC outside the rule: excused within the stated bound (`regions.rs`).
-        let active: Vec<usize> = actives.iter().map(|(i, _)| *i).collect();
-        let (excused_actives, excused_writers) = self.excuse_double_holders(&active, &writers)?;
-        if !excused_writers {
-            self.check_windows(&writers)?;
-        }
-        if let Some((i, _)) = actives
-            .iter()
-            .find(|(i, _)| self.sc.affinity[*i].never_acquire)
-        {
-            return Err(format!(
-                "observer {}#{i} became active",
-                self.cands[*i].identity
-            ));
-        }
-        if actives.len() > 1 && !excused_actives {
-            let who: Vec<String> = actives
-                .iter()
-                .map(|(i, e)| format!("{}#{i} (epoch {e})", self.cands[*i].identity))
-                .collect();
-            let who_i: Vec<usize> = actives.iter().map(|(i, _)| *i).collect();
-            return Err(format!(
-                "two actives at once: {}; {}",
-                who.join(", "),
-                self.explain(&who_i)
-            ));
-        }
-        // Outside the rule last writer wins can take the item back to an older tenure, and
-        // two tenures can share an epoch: only the bound above is promised there.
-        if !self.sc.topology.within_rule() {
-            return Ok(());
-        }
-        if let Some(&(i, epoch)) = actives.first() {
-            let session = format!("{i}/{}", self.cands[i].generation);
-            if let Some((last_session, last_epoch)) = &self.last_active {
-                if *last_session != session && epoch <= *last_epoch && !self.rolled_back {
-                    return Err(format!(
-                        "active {session} has epoch {epoch}, not above the previous active's \
-                         {last_epoch}; {}",
-                        self.explain(&[i])
-                    ));
-                }
-            }
-            self.last_active = Some((session, epoch));
-        }
-        Ok(())
-    }
-
-    fn violation(&self, what: String) -> Violation {
-        Violation {
-            seed: self.sc.seed,
-            at_ms: self.now as f64 / MS as f64,
-            what,
-            mode: self.sc.topology.name(),
-        }
-    }
-
+impl Sim {
     /// Runs events until virtual time `until`; `stop_when` ends it early.
     fn run_until(
         &mut self,

@@ -3,13 +3,22 @@
 //! request is applied to its candidate's region's copy (`replicas.rs`).
 
 use drlease::lease::driver::{self, Answered, Call};
-use drlease::lease::{LeaseRecord, RegionMark, VersionKey};
+use drlease::lease::operator::HandoverRequest;
+use drlease::lease::{LeaseRecord, RegionMark, ReleaseClaim, VersionKey, WriteRequest};
 use drlease::store::StoreError;
 use drlease::sys::clock::Mono;
 
 use super::replicas::Key;
 use super::topology::Mode;
 use super::{trace, Ev, Sim};
+
+/// What landing a request changed, beyond its answer: done once the op is settled.
+#[derive(Default)]
+struct Effects {
+    wrote: Option<Key>,
+    landed: Option<(usize, u64, Box<WriteRequest>, Option<LeaseRecord>)>,
+    acquired_a_release: bool,
+}
 
 /// What the store answered: the item (a read, a write), the marks, or just done.
 #[derive(Clone)]
@@ -138,116 +147,146 @@ impl Sim {
             }
             return Ok(());
         }
-        let mut acquired_a_release = false;
-        let mut landed = None;
-        let mut wrote = None;
-        // Outside one store two regions can both hand out max + 1 (MREC), so uniqueness of
-        // the epochs handed out is checked only on one store (and MRSC's one copy).
-        let one_copy = self.sc.topology.mode != Mode::Mrec;
-        let result = match &op.kind {
+        let (c, generation, kind) = (op.c, op.generation, op.kind.clone());
+        let mut effects = Effects::default();
+        let result = match &kind {
             Call::Read => Ok(Answer::Item(Box::new(self.item.clone()))),
-            Call::Write(req) => {
-                if LeaseRecord::satisfies(self.item.as_ref(), &req.expect) {
-                    let stored_epoch = self.item.as_ref().and_then(|r| r.epoch).unwrap_or(0);
-                    if req.new.epoch < stored_epoch {
-                        return Err(format!(
-                            "write lowers the epoch {stored_epoch} -> {}",
-                            req.new.epoch
-                        ));
-                    }
-                    if req.kind.changes_owner() {
-                        if req.new.epoch <= self.highest_landed_epoch
-                            && !self.rolled_back
-                            && one_copy
-                        {
-                            return Err(format!(
-                                "new owner {} got epoch {} but {} was handed out before",
-                                req.new.owner, req.new.epoch, self.highest_landed_epoch
-                            ));
-                        }
-                        self.stats.owner_changes += 1;
-                    }
-                    self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
-                    let next = req.apply(self.item.as_ref(), 0);
-                    landed = Some((op.c, op.generation, req.clone(), self.item.clone()));
-                    if let Some(old) = self.item.replace(next) {
-                        let released = old.released_by.is_some();
-                        self.history.push((old, self.now));
-                        acquired_a_release = released && req.kind.changes_owner();
-                    }
-                    trace(self.now, &self.item, || {
-                        format!("cand-{} {}", op.c, req.kind.as_str())
-                    });
-                    wrote = Some(Key::Item);
-                    Ok(Answer::Item(Box::new(self.item.clone())))
-                } else {
-                    Err(StoreError::ConditionFailed)
-                }
-            }
-            Call::Claim(claim) => {
-                let key = claim.release_version.clone();
-                if !self.claims.contains_key(&key) {
-                    wrote = Some(Key::Claim(key.clone()));
-                }
-                let holder = self
-                    .claims
-                    .entry(key)
-                    .or_insert_with(|| claim.session.clone());
-                let ours = *holder == claim.session;
-                trace(self.now, &self.item, || {
-                    format!("cand-{} claims {}: {ours}", op.c, claim.release_version)
-                });
-                if ours {
-                    Ok(Answer::Done)
-                } else {
-                    Err(StoreError::ConditionFailed)
-                }
-            }
-            Call::RequestHandover(req) => {
-                let applied = self.item.as_mut().is_some_and(|r| req.apply_to(r));
-                trace(self.now, &self.item, || {
-                    format!("cand-{} failback request applied: {applied}", op.c)
-                });
-                if applied {
-                    wrote = Some(Key::Item);
-                    Ok(Answer::Done)
-                } else {
-                    Err(StoreError::ConditionFailed)
-                }
-            }
+            Call::Write(req) => self.land_write(c, generation, req, &mut effects)?,
+            Call::Claim(claim) => self.land_claim(c, claim, &mut effects),
+            Call::RequestHandover(req) => self.land_request(c, req, &mut effects),
             Call::ReadMarks(_) => Ok(Answer::Marks(self.marks.values().cloned().collect())),
-            Call::WriteMark(mark) => {
-                let above = self
-                    .marks
-                    .get(&mark.region)
-                    .is_some_and(|m| m.epoch > mark.epoch);
-                trace(self.now, &self.item, || {
-                    format!("cand-{} marks {mark:?}: {}", op.c, !above)
-                });
-                if above {
-                    Err(StoreError::ConditionFailed)
-                } else {
-                    self.marks.insert(mark.region.clone(), (**mark).clone());
-                    wrote = Some(Key::Mark(mark.region.clone()));
-                    Ok(Answer::Done)
-                }
-            }
+            Call::WriteMark(mark) => self.land_mark(c, mark, &mut effects),
         };
+        let op = self.ops.get_mut(&id).expect("the op applied");
         op.applied = Some(result);
         if op.responded {
             // The sender gave up long ago; the write landed anyway.
             self.ops.remove(&id);
         }
-        if let Some(key) = wrote {
+        if let Some(key) = effects.wrote {
             self.landed(key);
         }
-        if let Some((c, generation, req, replaced)) = landed {
+        if let Some((c, generation, req, replaced)) = effects.landed {
             self.note_landed((c, generation), &req, replaced.as_ref());
         }
-        if acquired_a_release {
+        if effects.acquired_a_release {
             self.aim_restore_at_acquire();
         }
         Ok(())
+    }
+
+    /// A write of the lease item reaches this copy: applied if its condition holds.
+    /// `Err` for what must never happen (an epoch going down or handed out twice).
+    fn land_write(
+        &mut self,
+        c: usize,
+        generation: u64,
+        req: &WriteRequest,
+        effects: &mut Effects,
+    ) -> Result<Result<Answer, StoreError>, String> {
+        if !LeaseRecord::satisfies(self.item.as_ref(), &req.expect) {
+            return Ok(Err(StoreError::ConditionFailed));
+        }
+        let stored_epoch = self.item.as_ref().and_then(|r| r.epoch).unwrap_or(0);
+        if req.new.epoch < stored_epoch {
+            return Err(format!(
+                "write lowers the epoch {stored_epoch} -> {}",
+                req.new.epoch
+            ));
+        }
+        // Outside one store two regions can both hand out max + 1 (MREC), so uniqueness of
+        // the epochs handed out is checked only on one store (and MRSC's one copy).
+        let one_copy = self.sc.topology.mode != Mode::Mrec;
+        if req.kind.changes_owner() {
+            if req.new.epoch <= self.highest_landed_epoch && !self.rolled_back && one_copy {
+                return Err(format!(
+                    "new owner {} got epoch {} but {} was handed out before",
+                    req.new.owner, req.new.epoch, self.highest_landed_epoch
+                ));
+            }
+            self.stats.owner_changes += 1;
+        }
+        self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
+        let next = req.apply(self.item.as_ref(), 0);
+        effects.landed = Some((c, generation, Box::new(req.clone()), self.item.clone()));
+        if let Some(old) = self.item.replace(next) {
+            let released = old.released_by.is_some();
+            self.history.push((old, self.now));
+            effects.acquired_a_release = released && req.kind.changes_owner();
+        }
+        trace(self.now, &self.item, || {
+            format!("cand-{c} {}", req.kind.as_str())
+        });
+        effects.wrote = Some(Key::Item);
+        Ok(Ok(Answer::Item(Box::new(self.item.clone()))))
+    }
+
+    /// A claim on a release: an item of its own, first writer keeps it.
+    fn land_claim(
+        &mut self,
+        c: usize,
+        claim: &ReleaseClaim,
+        effects: &mut Effects,
+    ) -> Result<Answer, StoreError> {
+        let key = claim.release_version.clone();
+        if !self.claims.contains_key(&key) {
+            effects.wrote = Some(Key::Claim(key.clone()));
+        }
+        let holder = self
+            .claims
+            .entry(key)
+            .or_insert_with(|| claim.session.clone());
+        let ours = *holder == claim.session;
+        trace(self.now, &self.item, || {
+            format!("cand-{c} claims {}: {ours}", claim.release_version)
+        });
+        if ours {
+            Ok(Answer::Done)
+        } else {
+            Err(StoreError::ConditionFailed)
+        }
+    }
+
+    /// A failback request: lands on the item without changing its version.
+    fn land_request(
+        &mut self,
+        c: usize,
+        req: &HandoverRequest,
+        effects: &mut Effects,
+    ) -> Result<Answer, StoreError> {
+        let applied = self.item.as_mut().is_some_and(|r| req.apply_to(r));
+        trace(self.now, &self.item, || {
+            format!("cand-{c} failback request applied: {applied}")
+        });
+        if applied {
+            effects.wrote = Some(Key::Item);
+            Ok(Answer::Done)
+        } else {
+            Err(StoreError::ConditionFailed)
+        }
+    }
+
+    /// This region's mark, unless a higher epoch is there.
+    fn land_mark(
+        &mut self,
+        c: usize,
+        mark: &RegionMark,
+        effects: &mut Effects,
+    ) -> Result<Answer, StoreError> {
+        let above = self
+            .marks
+            .get(&mark.region)
+            .is_some_and(|m| m.epoch > mark.epoch);
+        trace(self.now, &self.item, || {
+            format!("cand-{c} marks {mark:?}: {}", !above)
+        });
+        if above {
+            Err(StoreError::ConditionFailed)
+        } else {
+            self.marks.insert(mark.region.clone(), mark.clone());
+            effects.wrote = Some(Key::Mark(mark.region.clone()));
+            Ok(Answer::Done)
+        }
     }
 
     pub(super) fn respond(&mut self, id: u64) {

@@ -12,19 +12,7 @@ impl Sim {
         let chaos_end = self.sc.chaos.as_nanos() as u64;
         self.run_until(chaos_end, |_| false)?;
 
-        // Quiet: no new faults; bring everyone back; the operator ends any maintenance.
-        self.faults = false;
-        self.outage_until = 0;
-        // Partitions heal, spikes end: double holders must end within the stated bound.
-        self.heal_all();
-        self.unfreeze_everywhere();
-        for c in 0..self.cands.len() {
-            self.cands[c].paused_until = 0;
-            self.cands[c].eligible = true;
-            if self.cands[c].alive() {
-                self.wake(c, self.now);
-            }
-        }
+        self.quiet_down();
         // Scaled on the slowest candidate: the longest lease and interval.
         let lease = self.lease_ns();
         let interval = self.sc.longest_interval().as_nanos() as u64;
@@ -60,6 +48,29 @@ impl Sim {
         self.cands[holder].core = None;
         self.cands[holder].generation += 1;
         let killed = self.now;
+        let bound = self.failover_bound();
+        let became_active = self.run_until(killed + bound * 2, |s| !s.actives().is_empty())?;
+        let took = self.now - killed;
+        self.stats.failover = Duration::from_nanos(took);
+        self.stats.failover_bound = Duration::from_nanos(bound);
+        if !became_active || took > bound {
+            return Err(self.violation(format!(
+                "no failover within the bound: took {:.1} ms, bound {:.1} ms (longest lease {:?}, \
+                 longest interval {:?})",
+                took as f64 / MS as f64,
+                bound as f64 / MS as f64,
+                self.sc.longest_lease(),
+                self.sc.longest_interval()
+            )));
+        }
+        Ok(self.stats)
+    }
+
+    /// How long after the settled holder is killed a healthy candidate must answer active:
+    /// a lease and an interval on the slowest clock, plus what each setting adds.
+    fn failover_bound(&self) -> u64 {
+        let lease = self.lease_ns();
+        let interval = self.sc.longest_interval().as_nanos() as u64;
         let rtt = 2 * self.sc.max_delay.as_nanos() as u64;
         let slow = 1.0 / (1.0 - self.sc.drift);
         // A confirm delay adds its wait and one more read after the takeover. With settings
@@ -101,27 +112,28 @@ impl Sim {
         };
         // MREC: the holder's last write reaches another region a lag later; marks are read
         // before acquiring and written before answering active.
-        let bound = ((lease + interval) as f64 * slow) as u64
+        ((lease + interval) as f64 * slow) as u64
             + self.region_failover_cost()
             + 2 * rtt
             + confirm_cost
             + failback_cost
             + rollback_cost
-            + MS;
-        let became_active = self.run_until(killed + bound * 2, |s| !s.actives().is_empty())?;
-        let took = self.now - killed;
-        self.stats.failover = Duration::from_nanos(took);
-        self.stats.failover_bound = Duration::from_nanos(bound);
-        if !became_active || took > bound {
-            return Err(self.violation(format!(
-                "no failover within the bound: took {:.1} ms, bound {:.1} ms (longest lease {:?}, \
-                 longest interval {:?})",
-                took as f64 / MS as f64,
-                bound as f64 / MS as f64,
-                self.sc.longest_lease(),
-                self.sc.longest_interval()
-            )));
+            + MS
+    }
+
+    /// Quiet: no new faults; bring everyone back; the operator ends any maintenance.
+    fn quiet_down(&mut self) {
+        self.faults = false;
+        self.outage_until = 0;
+        // Partitions heal, spikes end: double holders must end within the stated bound.
+        self.heal_all();
+        self.unfreeze_everywhere();
+        for c in 0..self.cands.len() {
+            self.cands[c].paused_until = 0;
+            self.cands[c].eligible = true;
+            if self.cands[c].alive() {
+                self.wake(c, self.now);
+            }
         }
-        Ok(self.stats)
     }
 }
