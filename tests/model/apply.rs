@@ -1,13 +1,13 @@
-//! What each choice does to the world. The candidates' side runs the real `LeaseCore` the
-//! way `src/lease_loop.rs` does: `next_step` when due, the answer (or a timeout error) back
-//! through `on_read` / `on_write`, and after every call a publish, which hands the core the
-//! end of the latest window its gate granted (`set_granted_until`, as `Gate::set` returns it).
+//! What each choice does to the world. The candidates' calls (`calls.rs`) go through the
+//! one driver of the Step protocol as the lease loop's do; after every call a publish
+//! hands the core the end of the latest window its gate granted (`set_granted_until`, as
+//! `Gate::set` returns it).
 
-use drlease::lease::{CoreConfig, LeaseCore, Regions, StoreError};
-use drlease::sys::clock::Mono;
+use drlease::lease::{CoreConfig, LeaseCore, Regions};
 
 use super::actions::Action;
-use super::state::{local, model_time, Cand, Fate, Io, Op, Orphan, Reply, Request, State};
+use super::calls::stop;
+use super::state::{local, model_time, Cand, Fate, Io, Orphan, Reply, State};
 use super::store::Rules;
 use super::world::{quanta, Mode, OperatorKind, REGIONS};
 use super::LeaseModel;
@@ -51,6 +51,57 @@ impl LeaseModel {
                 s.orphans.retain(|o| o.expiry >= now);
             }
             Action::Grant(c) => self.grant(s, c),
+            Action::Eligible(..) | Action::Kill(_) | Action::Term(_) => self.process(s, action),
+            Action::Restart(c) => self.restart(s, c),
+            Action::Freeze
+            | Action::Unfreeze
+            | Action::Handover(_)
+            | Action::Delete
+            | Action::Seed
+            | Action::Restore(_) => {
+                s.budget.operator -= 1;
+                self.operate(s, action);
+            }
+            Action::Replicate(_)
+            | Action::Partition
+            | Action::Heal
+            | Action::CutOff(_)
+            | Action::Reconnect
+            | Action::Conflict(_) => self.region(s, action),
+        }
+        self.after_action(s);
+    }
+
+    /// After every choice: stamps renumbered, waits taken, eager controllers granted, epochs
+    /// handed out (MREC: when a tenure answers active), idleness noted (liveness).
+    fn after_action(&self, s: &mut State) {
+        s.renumber_stamps();
+        for c in 0..s.cands.len() {
+            self.settle(s, c);
+            if self.world.eager_controllers && self.grant_extends(s, c) {
+                self.grant(s, c);
+            }
+        }
+        if !self.rules().epochs_at_landing {
+            for c in s.actives() {
+                if let Some(epoch) = s.cands[c].core.as_ref().and_then(|k| k.view().epoch) {
+                    let session = format!("{}{}", self.identities[c], s.cands[c].generation);
+                    s.hand_out(epoch, &session);
+                }
+            }
+        }
+        if self.world.liveness {
+            s.idle_since = if s.actives().is_empty() {
+                s.idle_since.or(Some(s.now))
+            } else {
+                None
+            };
+        }
+    }
+
+    /// A process fault: eligibility flips, kill -9, SIGTERM.
+    fn process(&self, s: &mut State, action: Action) {
+        match action {
             Action::Eligible(c, eligible) => {
                 s.budget.process -= 1;
                 let cand = &mut s.cands[c];
@@ -94,16 +145,14 @@ impl LeaseModel {
                     *wake_at = s.now;
                 }
             }
-            Action::Restart(c) => self.restart(s, c),
-            Action::Freeze
-            | Action::Unfreeze
-            | Action::Handover(_)
-            | Action::Delete
-            | Action::Seed
-            | Action::Restore(_) => {
-                s.budget.operator -= 1;
-                self.operate(s, action);
-            }
+            _ => unreachable!("not a process fault: {action:?}"),
+        }
+    }
+
+    /// What replication and the regions do: a write reaching the other copy, a partition
+    /// and its heal, MRSC's cut-off region and write conflicts.
+    fn region(&self, s: &mut State, action: Action) {
+        match action {
             Action::Replicate(i) => s.replicate(i),
             Action::Partition => {
                 s.budget.region -= 1;
@@ -122,28 +171,7 @@ impl LeaseModel {
                 s.budget.region -= 1;
                 self.set_fate(s, c, Fate::Landed(Box::new(Reply::WriteConflict)));
             }
-        }
-        s.renumber_stamps();
-        for c in 0..s.cands.len() {
-            self.settle(s, c);
-            if self.world.eager_controllers && self.grant_extends(s, c) {
-                self.grant(s, c);
-            }
-        }
-        if !self.rules().epochs_at_landing {
-            for c in s.actives() {
-                if let Some(epoch) = s.cands[c].core.as_ref().and_then(|k| k.view().epoch) {
-                    let session = format!("{}{}", self.identities[c], s.cands[c].generation);
-                    s.hand_out(epoch, &session);
-                }
-            }
-        }
-        if self.world.liveness {
-            s.idle_since = if s.actives().is_empty() {
-                s.idle_since.or(Some(s.now))
-            } else {
-                None
-            };
+            _ => unreachable!("not a region event: {action:?}"),
         }
     }
 
@@ -172,7 +200,7 @@ impl LeaseModel {
     }
 
     /// MRSC: candidate `c`'s region is cut off from the others.
-    fn cut_off(&self, s: &State, c: usize) -> bool {
+    pub(super) fn cut_off(&self, s: &State, c: usize) -> bool {
         s.cut_off.is_some_and(|r| r as usize == c)
     }
 
@@ -215,184 +243,10 @@ impl LeaseModel {
         cand.release_deadline = None;
     }
 
-    fn step(&self, s: &mut State, c: usize) {
-        let now = s.now;
-        let timeout = self.world.cands[c].call_timeout();
-        let cand = &mut s.cands[c];
-        let Some(core) = cand.core.as_mut() else {
-            return;
-        };
-        if let Some(deadline) = cand.release_deadline {
-            if !core.is_releasing() {
-                core.begin_release();
-                self.publish(cand, c);
-            }
-            if now >= deadline {
-                // Gave up releasing in time: the process exits.
-                stop(cand);
-                return;
-            }
-        }
-        let core = cand.core.as_mut().expect("alive");
-        let step = core.next_step(local(c, now));
-        self.publish(cand, c);
-        let timeout_at = (now + timeout).min(cand.release_deadline.unwrap_or(u32::MAX));
-        let op = |req| {
-            Io::Busy(Box::new(Op {
-                req,
-                sent: now,
-                timeout_at,
-                fate: Fate::Flying,
-            }))
-        };
-        cand.io = match step {
-            drlease::lease::Step::Done => {
-                stop(cand);
-                return;
-            }
-            drlease::lease::Step::Wait(at) => {
-                let wake = model_time(c, at).max(now + 1);
-                Io::Idle {
-                    wake_at: wake.min(cand.release_deadline.unwrap_or(u32::MAX)),
-                }
-            }
-            drlease::lease::Step::Read => op(Request::Read),
-            drlease::lease::Step::Write(req) => op(Request::Write(req)),
-            drlease::lease::Step::RequestHandover(req) => op(Request::Handover(req)),
-            drlease::lease::Step::Claim(claim) => op(Request::Claim(claim)),
-            drlease::lease::Step::ReadMarks => op(Request::ReadMarks),
-            drlease::lease::Step::WriteMark(mark) => op(Request::WriteMark(mark)),
-        };
-    }
-
-    /// A due step that only waits is taken at once: the loop calls `next_step` as soon as
-    /// it is free, and a wait sends nothing, so no other choice could come between that
-    /// matters. (Shorter paths, and fewer states.)
-    fn settle(&self, s: &mut State, c: usize) {
-        let now = s.now;
-        let cand = &mut s.cands[c];
-        let (Some(core), Io::Idle { wake_at }) = (cand.core.as_ref(), &cand.io) else {
-            return;
-        };
-        if *wake_at > now
-            || cand
-                .release_deadline
-                .is_some_and(|d| now >= d || !core.is_releasing())
-        {
-            return;
-        }
-        let mut probe = core.clone();
-        if let drlease::lease::Step::Wait(at) = probe.next_step(local(c, now)) {
-            let wake = model_time(c, at).max(now + 1);
-            cand.core = Some(probe);
-            cand.io = Io::Idle {
-                wake_at: wake.min(cand.release_deadline.unwrap_or(u32::MAX)),
-            };
-            self.publish(cand, c);
-        }
-    }
-
-    fn land(&self, s: &mut State, c: usize) {
-        let Io::Busy(op) = &s.cands[c].io else {
-            return;
-        };
-        let req = op.req.clone();
-        let reply = if self.cut_off(s, c) {
-            Reply::Unavailable
-        } else {
-            s.land(self.world.replica_of(c), &req, self.rules())
-        };
-        self.set_fate(s, c, Fate::Landed(Box::new(reply)));
-    }
-
-    fn set_fate(&self, s: &mut State, c: usize, fate: Fate) {
-        if let Io::Busy(op) = &mut s.cands[c].io {
-            op.fate = fate;
-        }
-    }
-
-    fn answer(&self, s: &mut State, c: usize) {
-        let now = local(c, s.now);
-        let cand = &mut s.cands[c];
-        let Io::Busy(op) = std::mem::replace(&mut cand.io, Io::Idle { wake_at: s.now }) else {
-            return;
-        };
-        let Fate::Landed(reply) = op.fate else {
-            cand.io = Io::Busy(op);
-            return;
-        };
-        let core = cand.core.as_mut().expect("a busy candidate is alive");
-        let sent = local(c, op.sent);
-        let reply = *reply;
-        let failed = match &reply {
-            Reply::Unavailable => Some(StoreError::Unavailable("region cut off".into())),
-            Reply::WriteConflict => Some(StoreError::WriteConflict("model".into())),
-            _ => None,
-        };
-        if let Some(err) = failed {
-            fail(core, &op.req, sent, now, err);
-            self.publish(cand, c);
-            return;
-        }
-        match (&op.req, reply) {
-            (Request::Read, Reply::Read(item)) => core.on_read(sent, now, Ok(item)),
-            (Request::Write(req), Reply::Written(r)) => core.on_write(req, sent, now, Ok(r)),
-            (Request::Write(req), _) => {
-                core.on_write(req, sent, now, Err(StoreError::ConditionFailed))
-            }
-            (Request::Handover(req), Reply::HandoverSet) => {
-                core.on_handover_request(req, now, Ok(()))
-            }
-            (Request::Handover(req), _) => {
-                core.on_handover_request(req, now, Err(StoreError::ConditionFailed))
-            }
-            (Request::Claim(claim), Reply::Claimed) => core.on_claim(claim, now, Ok(())),
-            (Request::Claim(claim), _) => {
-                core.on_claim(claim, now, Err(StoreError::ConditionFailed))
-            }
-            (Request::ReadMarks, Reply::Marks(marks)) => core.on_marks(sent, now, Ok(marks)),
-            (Request::WriteMark(mark), Reply::MarkWritten) => {
-                core.on_mark_written(mark, now, Ok(()))
-            }
-            (Request::WriteMark(mark), _) => {
-                core.on_mark_written(mark, now, Err(StoreError::ConditionFailed))
-            }
-            (Request::Read | Request::ReadMarks, _) => {
-                unreachable!("a read is answered with what it read")
-            }
-        }
-        self.publish(cand, c);
-    }
-
-    fn time_out(&self, s: &mut State, c: usize) {
-        let now = local(c, s.now);
-        let timeout = self.world.cands[c].timing().call_timeout();
-        let cand = &mut s.cands[c];
-        let Io::Busy(op) = std::mem::replace(&mut cand.io, Io::Idle { wake_at: s.now }) else {
-            return;
-        };
-        if matches!(op.fate, Fate::Flying | Fate::Landed(_)) {
-            // Slow, not lost: still a fault of the network.
-            s.budget.network -= 1;
-        }
-        if op.fate == Fate::Late {
-            s.orphans.push(Orphan {
-                from: c,
-                req: op.req.clone(),
-                expiry: op.sent + 2 * self.world.cands[c].call_timeout(),
-            });
-        }
-        let cand = &mut s.cands[c];
-        let core = cand.core.as_mut().expect("a busy candidate is alive");
-        let sent = local(c, op.sent);
-        fail(core, &op.req, sent, now, StoreError::Timeout(timeout));
-        self.publish(cand, c);
-    }
-
     /// The loop publishes its view after every call; `Gate::set` hands back where the latest
     /// window granted ends, and the core is told (unless the world is the negative control
     /// that shows the checker catches windows outliving a release).
-    fn publish(&self, cand: &mut Cand, c: usize) {
+    pub(super) fn publish(&self, cand: &mut Cand, c: usize) {
         let until = local(c, cand.gate_until);
         if let Some(core) = cand.core.as_mut().filter(|_| self.world.honour_windows) {
             core.set_granted_until(until);
@@ -423,23 +277,4 @@ impl LeaseModel {
             cand.controller_until = cand.controller_until.max(until);
         }
     }
-}
-
-/// The call failed with `err` (a timeout, or MRSC's refusals): the core is told so.
-fn fail(core: &mut LeaseCore, req: &Request, sent: Mono, now: Mono, err: StoreError) {
-    match req {
-        Request::Read => core.on_read(sent, now, Err(err)),
-        Request::Write(req) => core.on_write(req, sent, now, Err(err)),
-        Request::Handover(req) => core.on_handover_request(req, now, Err(err)),
-        Request::Claim(claim) => core.on_claim(claim, now, Err(err)),
-        Request::ReadMarks => core.on_marks(sent, now, Err(err)),
-        Request::WriteMark(mark) => core.on_mark_written(mark, now, Err(err)),
-    }
-}
-
-fn stop(cand: &mut Cand) {
-    cand.core = None;
-    cand.io = Io::Stopped;
-    cand.gate_until = 0;
-    cand.release_deadline = None;
 }

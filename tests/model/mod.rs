@@ -7,6 +7,7 @@ use stateright::{Model, Property};
 
 mod actions;
 mod apply;
+mod calls;
 pub mod catalog;
 mod operator_writes;
 pub mod region_worlds;
