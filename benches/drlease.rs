@@ -201,6 +201,18 @@ async fn fill_table(conn: &drlease::store::dynamodb::Connection, table: &str, n:
     }
 }
 
+/// How long the store-cost phases count requests.
+const COST_WINDOW: Duration = Duration::from_secs(60);
+
+/// The store-cost phase's figures, one line per table size.
+fn print_store_cost(cost: &[(usize, phases::PerHour, phases::PerHour)]) {
+    for (others, (at, aops), (pt, pops)) in cost {
+        println!(
+            "other items {others}: active {at:.0}/hour ({aops}); passive {pt:.0}/hour ({pops})"
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
     let endpoint = env("DRLEASE_TEST_DYNAMODB_ENDPOINT");
@@ -221,14 +233,8 @@ fn main() {
 
     // One phase alone, printed rather than reported: the whole run takes some 14 minutes.
     if std::env::var("DRLEASE_BENCH_ONLY").as_deref() == Ok("store_cost") {
-        let window = Duration::from_secs(60);
-        for (others, (at, aops), (pt, pops)) in
-            phases::store_cost(&bin, &endpoint, &rt, &conn, &new_table, window)
-        {
-            println!(
-                "other items {others}: active {at:.0}/hour ({aops}); passive {pt:.0}/hour ({pops})"
-            );
-        }
+        let cost = phases::store_cost(&bin, &endpoint, &rt, &conn, &new_table, COST_WINDOW);
+        print_store_cost(&cost);
         return;
     }
     // The footprint process runs from the start, alone on its own lease, while the rest goes on.
@@ -255,9 +261,9 @@ fn main() {
     let pushes = phases::push_latency(&bin);
     let deadline_pushes = phases::deadline_pushes(&bin, &endpoint, &new_table());
     let role = phases::role_endpoint(&bin, &baseline);
-    let window = Duration::from_secs(60);
-    let cost = phases::store_cost(&bin, &endpoint, &rt, &conn, &new_table, window);
-    let affinity_cost = phases::affinity_cost(&bin, &endpoint, &rt, &conn, &new_table(), window);
+    let cost = phases::store_cost(&bin, &endpoint, &rt, &conn, &new_table, COST_WINDOW);
+    let affinity_cost =
+        phases::affinity_cost(&bin, &endpoint, &rt, &conn, &new_table(), COST_WINDOW);
     // 4. Footprint: wait out the window, then read.
     let footprint = fp.finish(footprint_secs);
     let bin_size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);

@@ -79,12 +79,17 @@ async fn kill_sigterm_freeze_and_failback_are_listed_in_order_after_every_pod_re
         assert_eq!(listed["end"]["kind"], "first", "{listed}");
     }
 
-    // The operator's view of the same, from the table.
-    let (code, out, err) = cli_history(&f, &["-o", "json"]);
+    operators_view_lists_the_same(&f);
+}
+
+/// The operator's view of the same, from the table: `drlease history` (JSON and text,
+/// newest first) and the last change in `drlease status`.
+fn operators_view_lists_the_same(f: &Fixture) {
+    let (code, out, err) = cli_history(f, &["-o", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(&hows(&json)[..MADE.len()], MADE, "{out}");
-    let (code, out, err) = cli_history(&f, &[]);
+    let (code, out, err) = cli_history(f, &[]);
     assert_eq!(code, Some(0), "{err}");
     eprintln!("{out}");
     let order: Vec<usize> = [

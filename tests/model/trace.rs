@@ -146,26 +146,7 @@ impl LeaseModel {
                 Io::Stopped => format!("{} exits", id(c)),
             },
             Action::Land(c) => format!("{}'s request lands: {}", id(c), landed(after, *c)),
-            Action::Deliver(c) => match &before.cands[*c].io {
-                Io::Busy(op) => {
-                    let mut probe = before.clone();
-                    self.apply(&mut probe, Action::Land(*c));
-                    format!(
-                        "{}'s {} lands and is answered: {}",
-                        id(c),
-                        match &op.req {
-                            Request::Read => "read".to_string(),
-                            Request::Write(w) => w.kind.as_str().to_string(),
-                            Request::Handover(_) => "request".to_string(),
-                            Request::Claim(_) => "claim".to_string(),
-                            Request::ReadMarks => "read of the marks".to_string(),
-                            Request::WriteMark(_) => "mark".to_string(),
-                        },
-                        landed(&probe, *c)
-                    )
-                }
-                _ => String::new(),
-            },
+            Action::Deliver(c) => self.describe_delivery(before, *c),
             Action::Answer(c) => format!("{} gets the answer: {}", id(c), landed(before, *c)),
             Action::LoseAnswer(c) => format!("{}'s answer is lost", id(c)),
             Action::LoseRequest(c) => format!("{}'s request is lost before it lands", id(c)),
@@ -199,27 +180,35 @@ impl LeaseModel {
                 "a restore writes back {}",
                 item(Some(&before.history[*i].0))
             ),
-            Action::Replicate(i) => {
-                let m = &before.replication[*i];
-                let what = match &m.copy {
-                    Copy::Item(i) => item(i.as_ref()),
-                    Copy::Claim { version, session } => format!("claim {version} by {session}"),
-                    Copy::Mark(mark) => format!("mark of {} e{}", mark.region, epoch(mark.epoch)),
-                };
-                let to = REGIONS[m.to as usize];
-                let landed = if before.replication_wins(*i) {
-                    "applied"
-                } else {
-                    "older, dropped"
-                };
-                format!("replicated to {to}: {what} ({landed})")
-            }
+            Action::Replicate(i) => describe_replication(before, *i),
             Action::Partition => "the regions are partitioned".into(),
             Action::Heal => "the partition heals".into(),
             Action::CutOff(r) => format!("region {} is cut off", REGIONS[*r as usize]),
             Action::Reconnect => "the region is back".into(),
             Action::Conflict(c) => format!("{}'s write meets a replicated write conflict", id(c)),
         }
+    }
+
+    /// A request that lands and is answered in one step, told with what it found.
+    fn describe_delivery(&self, before: &State, c: usize) -> String {
+        let Io::Busy(op) = &before.cands[c].io else {
+            return String::new();
+        };
+        let mut probe = before.clone();
+        self.apply(&mut probe, Action::Land(c));
+        let what = match &op.req {
+            Request::Read => "read".to_string(),
+            Request::Write(w) => w.kind.as_str().to_string(),
+            Request::Handover(_) => "request".to_string(),
+            Request::Claim(_) => "claim".to_string(),
+            Request::ReadMarks => "read of the marks".to_string(),
+            Request::WriteMark(_) => "mark".to_string(),
+        };
+        format!(
+            "{}'s {what} lands and is answered: {}",
+            self.identities[c],
+            landed(&probe, c)
+        )
     }
 
     /// The item, in each replica when there are several.
@@ -262,4 +251,21 @@ impl LeaseModel {
         }
         out
     }
+}
+
+/// A write replicated to the other copy: applied, or older and dropped.
+fn describe_replication(before: &State, i: usize) -> String {
+    let m = &before.replication[i];
+    let what = match &m.copy {
+        Copy::Item(i) => item(i.as_ref()),
+        Copy::Claim { version, session } => format!("claim {version} by {session}"),
+        Copy::Mark(mark) => format!("mark of {} e{}", mark.region, epoch(mark.epoch)),
+    };
+    let to = REGIONS[m.to as usize];
+    let landed = if before.replication_wins(i) {
+        "applied"
+    } else {
+        "older, dropped"
+    };
+    format!("replicated to {to}: {what} ({landed})")
 }
