@@ -1,6 +1,7 @@
 //! The layout the README promises, held by a test: `src/` shows the layers (at most eight
 //! folders or files besides `lib.rs` and `main.rs`), no source file is over 400 lines, no
-//! function over 80, and no layer imports from one above it.
+//! function over 80 (in the tests and the bench too, tables of data aside), and no layer
+//! imports from one above it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,17 +39,41 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn all_files() -> Vec<(String, String)> {
+    files_under(&src())
+}
+
+fn files_under(dir: &Path) -> Vec<(String, String)> {
     let mut paths = Vec::new();
-    rust_files(&src(), &mut paths);
+    rust_files(dir, &mut paths);
     paths.sort();
     paths
         .into_iter()
         .map(|p| {
-            let name = p.strip_prefix(src()).unwrap().display().to_string();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
             (name, fs::read_to_string(&p).unwrap())
         })
         .collect()
 }
+
+/// The tests and the bench, held to the same sizes as `src/`.
+fn test_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["tests", "benches", "examples"]
+        .iter()
+        .flat_map(|d| {
+            files_under(&root.join(d))
+                .into_iter()
+                .map(move |(name, text)| (format!("{d}/{name}"), text))
+        })
+        .collect()
+}
+
+/// Functions that are tables of data (one entry per case or world), not code doing jobs.
+const DATA_TABLES: &[&str] = &[
+    "tests/e2e/bad_settings.rs: fn cases",
+    "tests/model/catalog.rs: fn ci_worlds",
+    "tests/model/catalog.rs: fn deep_worlds",
+];
 
 fn layer(module: &str) -> Option<usize> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
@@ -166,7 +191,8 @@ fn src_shows_the_layers_and_nothing_else() {
 
 #[test]
 fn no_source_file_is_over_400_lines() {
-    let long: Vec<String> = all_files()
+    let files: Vec<(String, String)> = all_files().into_iter().chain(test_files()).collect();
+    let long: Vec<String> = files
         .iter()
         .filter(|(_, text)| text.lines().count() > MAX_FILE_LINES)
         .map(|(name, text)| format!("{name}: {} lines", text.lines().count()))
@@ -177,10 +203,11 @@ fn no_source_file_is_over_400_lines() {
 #[test]
 fn no_function_is_over_80_lines() {
     let mut long = Vec::new();
-    for (name, text) in all_files() {
+    for (name, text) in all_files().into_iter().chain(test_files()) {
         for (f, lines) in functions(&text) {
-            if lines > MAX_FN_LINES {
-                long.push(format!("{name}: fn {f}, {lines} lines"));
+            let which = format!("{name}: fn {f}");
+            if lines > MAX_FN_LINES && !DATA_TABLES.contains(&which.as_str()) {
+                long.push(format!("{which}, {lines} lines"));
             }
         }
     }
