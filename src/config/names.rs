@@ -36,18 +36,22 @@ pub(super) fn check_identity(field: &str, identity: &str) -> Result<(), ConfigEr
 const MAX_KEY_BYTES: usize = 2048;
 
 /// The lease name is a partition key, and so is each candidate's heartbeat key,
-/// `<lease>/candidates/<identity>`: both must fit, and they must not collide.
+/// `<lease>/candidates/<identity>`: both must fit, and no two leases' keys may collide.
 pub(super) fn check_lease_name(
     field: &str,
     lease: &str,
     identity: &str,
 ) -> Result<(), ConfigError> {
-    if lease.contains(HEARTBEAT_INFIX) {
+    // Every item drlease keeps beside the lease is keyed `<lease>/<kind>/...`: a lease
+    // named `a/regions/x` would be lease `a`'s region mark, `a/history/3` its history.
+    if lease.contains('/') {
         return Err(ConfigError::new(
             field,
             format!(
-                "lease name '{lease}' contains '{HEARTBEAT_INFIX}', which drlease uses for \
-                 heartbeat keys; choose a name without it"
+                "lease name '{lease}' contains '/', which drlease uses in the keys of the items \
+                 it keeps beside the lease (<lease>{HEARTBEAT_INFIX}..., /claims/, /regions/, \
+                 /history/), so another lease's items could be read as this one's; choose a \
+                 name without '/'"
             ),
         ));
     }

@@ -60,18 +60,30 @@ pub async fn freeze(settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// On a global table, a freeze must be written where the holder renews (see
-/// `holder_region_is_here`). Without the candidates' heartbeats (no Scan allowed, or none
-/// written) that cannot be checked: the freeze goes ahead, and the operator is told to
-/// confirm it with `drlease status` against the holder's region.
+/// `holder_region_is_here`). Without the holder's heartbeat (no Scan allowed, or
+/// `--heartbeat false`) that cannot be checked: the freeze goes ahead, and the operator is
+/// told to confirm it with `drlease status` against the holder's region.
 async fn check_region(store: &DynamoStore, holder: &str) -> anyhow::Result<()> {
+    let unknown = |why: String| {
+        say!(
+            "warning: {why}, so this command cannot check that the holder {holder} renews in \
+             this region; on a global table confirm the freeze with `drlease status` against \
+             the holder's region"
+        );
+    };
     match store.list_heartbeats().await {
-        Ok(candidates) => holder_region_is_here(store, &candidates, holder, "freeze"),
+        Ok(candidates) => {
+            let now = crate::sys::clock::wall_ms();
+            if !candidates
+                .iter()
+                .any(|c| c.identity == holder && c.alive_at(now))
+            {
+                unknown(format!("no live heartbeat of {holder} (--heartbeat false?)"));
+            }
+            holder_region_is_here(store, &candidates, holder, "freeze")
+        }
         Err(e) => {
-            say!(
-                "warning: cannot list the candidates' heartbeats ({e}) to check that the holder \
-                 {holder} renews in this region; on a global table confirm the freeze with \
-                 `drlease status` against the holder's region"
-            );
+            unknown(format!("cannot list the candidates' heartbeats ({e})"));
             Ok(())
         }
     }

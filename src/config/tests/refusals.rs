@@ -207,7 +207,7 @@ fn call_timeout_fits_inside_the_renew_deadline() {
 fn lease_names_that_collide_with_heartbeats_or_overflow_the_key_are_refused() {
     let e = err(&with(|c| c.lease_name = Some("a/candidates/b".into())), "");
     assert!(
-        e.starts_with("--lease-name:") && e.contains("'/candidates/'"),
+        e.starts_with("--lease-name:") && e.contains("contains '/'"),
         "{e}"
     );
     let e = err(
@@ -215,6 +215,9 @@ fn lease_names_that_collide_with_heartbeats_or_overflow_the_key_are_refused() {
         "dynamoDB:\n  leaseName: x/candidates/y\n  tableName: t\n",
     );
     assert!(e.starts_with("dynamoDB.leaseName in"), "{e}");
+    // Any '/' (review: a lease named after another's region mark read as that mark).
+    let e = err(&with(|c| c.lease_name = Some("a/regions/us-west-2".into())), "");
+    assert!(e.contains("another lease's items"), "{e}");
     // 2048 bytes with the heartbeat suffix for identity pod-0 fits; one more does not.
     let fits = "l".repeat(2048 - "/candidates/".len() - "pod-0".len());
     assert!(resolve(&with(|c| c.lease_name = Some(fits.clone())), "").is_ok());

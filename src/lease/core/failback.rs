@@ -144,7 +144,7 @@ impl LeaseCore {
                 // so we watch closely for the release from now on. Across regions the
                 // request may have dropped the holder's renewal (last writer wins): its
                 // version is timed again from here (`observe.rs`).
-                let regions = self.cfg.regions.is_some();
+                let regions = self.may_span_regions();
                 if let Some(o) = &mut self.observed {
                     if let Item::Present(r) = &mut o.item {
                         if r.version.as_deref() == Some(req.expect_version.as_str()) {

@@ -165,7 +165,7 @@ impl LeaseCore {
         // `renewal_budget` after that write was sent, or it does not count and the tenure
         // is over. A renewal settled after its tenure was over (a resend that landed late)
         // does not bring the tenure back either.
-        if req.kind == WriteKind::Renew && self.cfg.regions.is_some() {
+        if req.kind == WriteKind::Renew && self.may_span_regions() {
             let budget = self.renewal_budget();
             let in_time = self
                 .holding
@@ -271,13 +271,21 @@ impl LeaseCore {
         // after the write another region's candidates are timing, and reach them after
         // they took over. (Past its validity but within the budget it may still renew: it
         // answers passive until the renewal is answered.)
-        if self.cfg.regions.is_some() && now >= h.last_sent.plus(self.renewal_budget()) {
+        if self.may_span_regions() && now >= h.last_sent.plus(self.renewal_budget()) {
             self.end_tenure();
             return self.candidate_step(now);
         }
         let expect = self.expect_held(h.version.clone());
         let epoch = h.epoch;
         self.start_write(now, WriteKind::Renew, expect, epoch)
+    }
+
+    /// Whether the table may be eventually consistent across regions: region marks on, or
+    /// a confirm delay (which only such a table needs). The rules that guard against
+    /// last writer wins follow this, not `--peer-regions` alone: during the rollout of
+    /// peer regions a pod may have its confirm delay and not yet its peers.
+    pub(super) fn may_span_regions(&self) -> bool {
+        self.cfg.regions.is_some() || !self.cfg.timing.confirm_delay.is_zero()
     }
 
     /// Across regions: how long after a write was sent its renewal may still be known to

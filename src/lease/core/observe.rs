@@ -75,7 +75,7 @@ impl LeaseCore {
         let same = prev.is_some_and(|o| {
             o.key == key
                 && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
-                && (self.cfg.regions.is_none() || same_request(&o.item, &item))
+                && (!self.may_span_regions() || same_request(&o.item, &item))
         });
         let (noted_at, open) = self.clock_of(prev, &item, same, highest_before, now);
         let declared_ms = match &item {
