@@ -359,3 +359,34 @@ fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
          after its renewal budget (no --peer-regions, confirm delay 60 ms)"
     );
 }
+
+/// Review 4, finding 6 (outside the README's stated inputs, which name deleted and restored
+/// *lease items*, not marks). A tenure writes its mark once, when it starts, and never
+/// again. If the higher holder's mark is gone from the lower holder's replica (deleted by
+/// hand, as the README's epoch-limit recovery tells operators to do with the marks, or a
+/// tool cleaning up `<lease>/regions/*`) while both hold, the lower one never learns it is
+/// lower and the higher one sees nothing to stop for: the double holder of a partition
+/// never ends. README: "once replication works, a double holder ends within one
+/// replication lag plus one renew period plus two round trips".
+#[test]
+#[ignore = "finding 6: the higher holder's mark deleted, a double holder never ends (a mark is written once per tenure)"]
+fn a_double_holder_ends_even_if_the_higher_mark_was_deleted() {
+    let mut east = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
+    let mut west = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());
+    east.run(ms(10));
+    west.now = east.now;
+    west.run(ms(10));
+    assert_eq!(east.item().unwrap().epoch, Some(2), "east is the higher");
+    // The heal: west's mark reaches east; east's mark is deleted before it reaches west
+    // (here: never copied), and no later write of it comes.
+    replicate_mark(&west, &east, "west");
+    let healed = east.now;
+    east.run(LEASE * 10);
+    west.now = healed;
+    west.run(LEASE * 10);
+    assert_ne!(
+        (east.role(), west.role()),
+        (Role::Active, Role::Active),
+        "both still active ten leases after the heal"
+    );
+}
