@@ -364,3 +364,48 @@ fn a_partition_never_hands_one_epoch_to_two_tenures() {
     );
     assert_ne!(east_epoch, west_epoch, "two active tenures at one epoch");
 }
+
+/// Review 4, finding 4 with real processes (the core test:
+/// `a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal`). A partition longer
+/// than the lease: the cut-off region takes over (its mark above the first holder's),
+/// then its pod is killed (-9) while still cut off. At the heal the first region's
+/// holder, the only live pod holding, reads the dead pod's mark, stops, and nobody is
+/// active until its own last version is timed out. README (*Across regions*): "of two
+/// holders, the one whose mark ranks lower stops".
+#[test]
+#[ignore = "finding 4: a dead peer's stale mark stops the only live holder at the heal; nobody active for about a lease"]
+fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
+    let Some(gt) = GlobalTable::start(LAG, JITTER) else {
+        return;
+    };
+    let (_, mut pods) = pair(&gt, Duration::ZERO);
+    let active = settled(&pods);
+    let other = 1 - active;
+    gt.partition();
+    wait_until(LEASE * 2 + SLACK, || pods[other].is_active())
+        .expect("the cut-off region took over");
+    pods[other].kill9();
+    // The first holder goes on alone on its side for a while, then the heal.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        pods[active].is_active(),
+        "the first holder holds on its side"
+    );
+    gt.heal();
+    let healed = Instant::now();
+    let stopped = wait_until(Duration::from_secs(3), || !pods[active].is_active());
+    let back = stopped.and_then(|_| wait_until(LEASE * 3 + SLACK, || pods[active].is_active()));
+    let conflicts = role_json(pods[active].port).and_then(|v| v["region_conflicts"].as_u64());
+    eprintln!(
+        "| dead peer's mark at the heal | the only holder stopped {:?} after the heal; active again {:?} later; region conflicts {conflicts:?} |",
+        stopped,
+        back
+    );
+    assert!(
+        stopped.is_none(),
+        "the only live holder stopped {:?} after the heal (nobody active for {back:?}; \
+         {:?} since the heal)",
+        stopped,
+        healed.elapsed()
+    );
+}
