@@ -102,4 +102,5 @@ mod e2e {
     mod bad_settings;
     mod failover;
     mod outage;
+    mod review4;
 }

@@ -228,3 +228,28 @@ fn lease_names_that_collide_with_heartbeats_or_overflow_the_key_are_refused() {
     );
     assert_eq!(e.lines().count(), 1, "one line: {e}");
 }
+
+/// Review 4, finding 1. Only `/candidates/` is refused in a lease name, but drlease keys
+/// three more item families under the lease name: `<lease>/regions/<region>` (region
+/// marks), `<lease>/history/<epoch % 256>` (failover history) and
+/// `<lease>/claims/<version>` (release claims). A second lease of the same table named
+/// `app/regions/us-west-2` or `app/history/5` *is* lease `app`'s mark or history slot:
+/// lease `app`'s conditional PutItem of its mark (`epoch <= :epoch`) or of a history
+/// record (`epoch < :e`) replaces the other lease's item whenever its epoch is the higher
+/// (the other holder's renewals then fail, its candidates read an item with no
+/// `leaseOwner`), and lease `app`'s marks read parses the other lease's item as a mark
+/// (no `markSession`: Malformed), which blocks every candidate of `app` (see
+/// `a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder`). The README
+/// promises the other key families never collide with a lease ("they must not collide",
+/// names.rs); expected: these names refused like `/candidates/`.
+#[test]
+#[ignore = "finding 1: lease names with /regions/, /history/ or /claims/ are accepted and collide with another lease's marks, history slots and claims"]
+fn lease_names_that_collide_with_marks_history_or_claims_are_refused() {
+    for name in ["app/regions/us-west-2", "app/history/5", "app/claims/v1"] {
+        let r = resolve(&with(|c| c.lease_name = Some(name.into())), "");
+        assert!(
+            r.is_err(),
+            "lease name {name} accepted: its item is another lease's mark, history slot or claim"
+        );
+    }
+}

@@ -66,6 +66,9 @@ pub(super) enum Fault {
     Unreachable,
     /// Handover requests fail without reaching the store; everything else goes through.
     DropRequests,
+    /// A peer region's mark item does not parse: every marks read is `Malformed`, as the
+    /// DynamoDB store answers it (review 4, finding 2).
+    MalformedMarks,
 }
 
 pub(super) struct Harness {
@@ -174,6 +177,10 @@ impl Harness {
             }
             Call::ReadMarks(regions) => Answered::ReadMarks(if lost {
                 Err(StoreError::Timeout(RTT))
+            } else if self.fault == Fault::MalformedMarks {
+                Err(StoreError::Malformed(
+                    "region mark of west: markSession is missing or not a string (S)".into(),
+                ))
             } else {
                 Ok(self.store.read_marks_now(&regions))
             }),

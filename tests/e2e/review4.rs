@@ -1,0 +1,109 @@
+//! Review 4: what is in the table can stop every candidate of a lease with region marks
+//! (findings 1 and 2), on the real DynamoDB store (moto) and real processes. Ignored, so
+//! the suite stays green: each says what the README promised instead.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::*;
+
+/// A fresh table, seeded as `create-table` does for `lease`, with `extra` items put in.
+fn table_with(endpoint: &str, lease: &str, extra: Vec<HashMap<String, AttributeValue>>) -> String {
+    use drlease::lease::operator;
+    use drlease::store::dynamodb::DynamoStore;
+    use drlease::store::LeaseStore;
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let conn = common::connection(endpoint).await;
+        let table = common::new_table(&conn).await;
+        let store = DynamoStore::new(conn.clone(), table.clone(), lease);
+        store
+            .write(&operator::seed("seed".into(), 600))
+            .await
+            .unwrap();
+        for item in extra {
+            conn.client
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+        }
+        table
+    })
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A sidecar of lease `lease` in us-east-1 with `--peer-regions us-west-2`; whether it is
+/// active within 5 s (the lease is 600 ms, and the seed is acquired at once).
+fn becomes_active(endpoint: &str, table: &str, lease: &str) -> (bool, String) {
+    let mut args = common::lease_args(endpoint, table, lease, "200ms", "3");
+    args.extend(["--peer-regions".to_string(), "us-west-2".to_string()]);
+    let mut a = Sidecar::start(&common::unique("pod"), &args);
+    let active = wait_until(Duration::from_secs(5), || a.is_active()).is_some();
+    let logs = a.logs();
+    a.kill9();
+    (active, logs)
+}
+
+/// Finding 2 on the real store: one item at `<lease>/regions/us-west-2` that does not
+/// parse as a mark (here: a mark written with its session missing) and no candidate of
+/// the lease ever acquires, not even the seed `create-table` wrote. Control: the same
+/// table without that item is acquired at once. README (*Across regions*): failover
+/// within lease + interval + confirm + lag; nothing says a mark can block it.
+#[test]
+#[ignore = "finding 2: one malformed peer mark in the table and no candidate of the lease ever becomes active"]
+fn a_malformed_peer_mark_keeps_every_candidate_passive() {
+    let Some(endpoint) = common::endpoint() else {
+        return;
+    };
+    let control = table_with(&endpoint, "rv4", Vec::new());
+    let (control_active, logs) = becomes_active(&endpoint, &control, "rv4");
+    assert!(
+        control_active,
+        "control: not active without the bad mark\n{logs}"
+    );
+    let bad_mark = HashMap::from([
+        ("leaseName".to_string(), s("rv4/regions/us-west-2")),
+        ("markRegion".to_string(), s("us-west-2")),
+        ("epoch".to_string(), AttributeValue::N("3".into())),
+        ("markOwner".to_string(), s("west-pod")),
+    ]);
+    let table = table_with(&endpoint, "rv4", vec![bad_mark]);
+    let (active, logs) = becomes_active(&endpoint, &table, "rv4");
+    assert!(
+        active,
+        "not active in 5 s (lease 600 ms, a seeded table) with one malformed peer mark:\n{}",
+        logs.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Finding 1 on the real store: a second lease in the same table named
+/// `rv4b/regions/us-west-2` (accepted by the config) is, key for key, lease `rv4b`'s
+/// us-west-2 mark. Once it exists (here a sidecar of it holds it), lease `rv4b`'s marks
+/// read finds an item that is not a mark, and `rv4b` never gets a holder. The README's
+/// keys never collide between leases ("they must not collide", for heartbeats).
+#[test]
+#[ignore = "finding 1: a lease named <other>/regions/<peer> in the same table blocks lease <other> for good"]
+fn another_lease_named_like_a_mark_does_not_block_this_lease() {
+    let Some(endpoint) = common::endpoint() else {
+        return;
+    };
+    let table = table_with(&endpoint, "rv4b", Vec::new());
+    // The other lease: a plain single-region sidecar of `rv4b/regions/us-west-2`.
+    let other_args = common::lease_args(&endpoint, &table, "rv4b/regions/us-west-2", "200ms", "3");
+    let mut other = Sidecar::start("other-pod", &other_args);
+    wait_until(Duration::from_secs(10), || other.is_active())
+        .expect("the other lease gets a holder");
+    let (active, logs) = becomes_active(&endpoint, &table, "rv4b");
+    other.kill9();
+    assert!(
+        active,
+        "lease rv4b never active beside a lease named rv4b/regions/us-west-2:\n{}",
+        logs.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+    );
+}
