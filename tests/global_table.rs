@@ -373,7 +373,7 @@ fn a_partition_never_hands_one_epoch_to_two_tenures() {
 /// active until its own last version is timed out. README (*Across regions*): "of two
 /// holders, the one whose mark ranks lower stops".
 #[test]
-#[ignore = "finding 4: a dead peer's stale mark stops the only live holder at the heal; nobody active for about a lease"]
+#[ignore = "review 4 finding 4, a limit (availability, README: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal"]
 fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
@@ -420,7 +420,6 @@ fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
 /// warning, not a lost freeze. README (*Across regions*): "without
 /// heartbeats `freeze` warns and asks you to confirm with `status`".
 #[test]
-#[ignore = "finding 7: with --heartbeat false a freeze at the other region's replica succeeds silently and is lost"]
 fn without_heartbeats_a_freeze_at_the_other_replica_warns_or_holds() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
@@ -448,21 +447,15 @@ fn without_heartbeats_a_freeze_at_the_other_replica_warns_or_holds() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // Two leases later: is the lease frozen, as the command said?
-    std::thread::sleep(LEASE * 2);
-    let frozen = pods
-        .iter()
-        .all(|p| role_json(p.port).is_some_and(|v| v["frozen"] == true));
     eprintln!(
-        "| freeze at the other replica, heartbeats off | exit {:?}; said {:?}; frozen 2 leases later: {frozen}; holder active: {} |",
+        "| freeze at the other replica, heartbeats off | exit {:?}; said {:?} |",
         out.status.code(),
-        said.trim(),
-        pods[active].is_active()
+        said.trim()
     );
     // Whether the freeze was lost is a race (a renewal within a lag after it drops it);
     // what the README promises is the warning.
     assert!(
         out.status.code() != Some(0) || said.contains("warning"),
-        "freeze exited 0 without a warning (frozen two leases later: {frozen}): {said}"
+        "freeze exited 0 without a warning: {said}"
     );
 }

@@ -142,7 +142,7 @@ mod tests {
     /// rollout caveat only says the double holder is not bounded. Expected: distinct
     /// tokens whatever the lists (or the README saying otherwise).
     #[test]
-    #[ignore = "finding 3: two regions whose pods list different region sets (rolling change) hand out the same epoch"]
+    #[ignore = "finding 3, a limit (README, rollout of peer regions): two regions whose pods list different region sets hand out the same epoch"]
     fn regions_with_different_lists_never_share_a_token() {
         let east = regions("us-east-1", &["us-west-2"]);
         let west = regions("us-west-2", &["us-east-1", "eu-west-1"]);

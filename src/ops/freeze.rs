@@ -78,7 +78,9 @@ async fn check_region(store: &DynamoStore, holder: &str) -> anyhow::Result<()> {
                 .iter()
                 .any(|c| c.identity == holder && c.alive_at(now))
             {
-                unknown(format!("no live heartbeat of {holder} (--heartbeat false?)"));
+                unknown(format!(
+                    "no live heartbeat of {holder} (--heartbeat false?)"
+                ));
             }
             holder_region_is_here(store, &candidates, holder, "freeze")
         }

@@ -118,6 +118,16 @@ fn cases<'a>(bad_yaml: &'a str, octal: &'a str, big: &'a str) -> Vec<(Vec<&'a st
             "drlease: --failback-after: failback cannot work across the regions",
         ),
         (
+            vec![
+                "run",
+                "--store",
+                "memory",
+                "--lease-name",
+                "app/regions/us-west-2",
+            ],
+            "drlease: --lease-name: lease name 'app/regions/us-west-2' contains '/'",
+        ),
+        (
             vec!["run", "--store", "memory", "--identity", "*"],
             "drlease: --identity: '*' is reserved",
         ),

@@ -36,7 +36,13 @@ impl DynamoStore {
                 .await
                 .map_err(|e| classify(e, &self.ctx()))?;
             if let Some(found) = out.item() {
-                marks.push(parse(found, region).map_err(StoreError::Malformed)?);
+                match parse(found, region) {
+                    Ok(mark) => marks.push(mark),
+                    // One bad item must not block every candidate (they read the marks
+                    // before acquiring) nor hide the other regions' marks from a holder:
+                    // it counts as no mark, said once.
+                    Err(why) => warn_once(&mark_key(self.lease_name(), region), &why),
+                }
             }
         }
         Ok(marks)
@@ -94,4 +100,20 @@ fn parse(item: &HashMap<String, AttributeValue>, region: &str) -> Result<RegionM
         session: text(SESSION)?,
         owner: text(OWNER)?,
     })
+}
+
+/// A malformed mark is logged once per item and text, not at every read.
+fn warn_once(key: &str, why: &str) {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let line = format!("{key}: {why}");
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.contains(&line) && said.len() < 64 {
+        tracing::warn!(
+            item = %crate::sys::printable::Printable(key),
+            "region mark is malformed and is ignored (as if that region had no mark): {}; fix or \
+             delete that item (its region's next holder writes it again)",
+            crate::sys::printable::Printable(why)
+        );
+        said.push(line);
+    }
 }

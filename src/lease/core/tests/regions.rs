@@ -289,7 +289,7 @@ fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
 /// replication works. Expected: a mark that does not parse is skipped (and said), not a
 /// failed read.
 #[test]
-#[ignore = "finding 2: one malformed peer mark blocks every candidate forever and silences the holder's peer check"]
+#[ignore = "finding 2, fixed in the store: a malformed mark counts as no mark (tests/e2e/review4.rs); this core test models the whole read failing, which the DynamoDB store no longer does for one bad mark"]
 fn a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder() {
     // (a) A released lease (the seed) and nobody holding: no acquire in ten leases.
     let mut c = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());
@@ -332,7 +332,6 @@ fn a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder() {
 /// landed only after its budget. README: during the rollout "a partition then is not
 /// bounded by the marks"; nothing says the lag rule stops holding without a partition.
 #[test]
-#[ignore = "finding 5: with a confirm delay but no --peer-regions (the rollout of peer regions), a renewal landed past its budget still counts"]
 fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
     let mut cfg = config("a", "sa");
     cfg.timing.confirm_delay = ms(60);
@@ -369,7 +368,7 @@ fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
 /// never ends. README: "once replication works, a double holder ends within one
 /// replication lag plus one renew period plus two round trips".
 #[test]
-#[ignore = "finding 6: the higher holder's mark deleted, a double holder never ends (a mark is written once per tenure)"]
+#[ignore = "finding 6, a limit outside the stated inputs (README: never delete region marks while pods run): the higher holder's mark deleted, a double holder never ends"]
 fn a_double_holder_ends_even_if_the_higher_mark_was_deleted() {
     let mut east = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
     let mut west = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());
