@@ -5,7 +5,7 @@
 
 use anyhow::bail;
 
-use super::{describe_holder, holder_region_is_here, read_lease};
+use super::{describe_holder, holder_region_is_here, live_heartbeat, read_lease};
 use crate::config::Settings;
 use crate::lease::operator;
 use crate::store::dynamodb::DynamoStore;
@@ -73,16 +73,13 @@ async fn check_region(store: &DynamoStore, holder: &str) -> anyhow::Result<()> {
     };
     match store.list_heartbeats().await {
         Ok(candidates) => {
-            let now = crate::sys::clock::wall_ms();
-            if !candidates
-                .iter()
-                .any(|c| c.identity == holder && c.alive_at(now))
-            {
+            let heartbeat = live_heartbeat(&candidates, holder);
+            if heartbeat.is_none() {
                 unknown(format!(
                     "no live heartbeat of {holder} (--heartbeat false?)"
                 ));
             }
-            holder_region_is_here(store, &candidates, holder, "freeze")
+            holder_region_is_here(store, heartbeat, holder, "freeze")
         }
         Err(e) => {
             unknown(format!("cannot list the candidates' heartbeats ({e})"));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::{describe_holder, holder_region_is_here, read_lease};
+use super::{describe_holder, holder_region_is_here, live_heartbeat, read_lease};
 use crate::config::Settings;
 use crate::lease::operator::HandoverRequest;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
@@ -41,7 +41,12 @@ pub async fn run(
             store.table_name()
         )
     })?;
-    holder_region_is_here(&store, &candidates, &from, "handover")?;
+    holder_region_is_here(
+        &store,
+        live_heartbeat(&candidates, &from),
+        &from,
+        "handover",
+    )?;
     check_target(&store, &candidates, &from, to.as_deref(), lease)?;
     let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
     request(&store, version, &target, &from).await?;

@@ -68,6 +68,14 @@ pub fn describe_holder(record: Option<&LeaseRecord>) -> String {
     }
 }
 
+/// The holder's heartbeat, if it is alive by this machine's clock.
+pub fn live_heartbeat<'a>(candidates: &'a [Heartbeat], holder: &str) -> Option<&'a Heartbeat> {
+    let now = crate::sys::clock::wall_ms();
+    candidates
+        .iter()
+        .find(|c| c.identity == holder && c.alive_at(now))
+}
+
 /// On a multi-Region eventually consistent table a write to another region's replica
 /// races the holder's renewals there, and the latest write wins: a handover request or a
 /// freeze would be overwritten (or write an old version back over a renewal). Refuse
@@ -75,16 +83,12 @@ pub fn describe_holder(record: Option<&LeaseRecord>) -> String {
 /// (dead, or `--heartbeat false`) renews nowhere, or cannot be told: nothing to refuse.
 pub fn holder_region_is_here(
     store: &DynamoStore,
-    candidates: &[Heartbeat],
+    heartbeat: Option<&Heartbeat>,
     holder: &str,
     command: &str,
 ) -> anyhow::Result<()> {
     let here = &store.connection().region;
-    let now = crate::sys::clock::wall_ms();
-    if let Some(h) = candidates
-        .iter()
-        .find(|c| c.identity == holder && c.alive_at(now))
-    {
+    if let Some(h) = heartbeat {
         if !h.region.is_empty() && &h.region != here {
             bail!(
                 "the holder {holder} runs in region {}, this command writes to {here}'s replica: \
