@@ -16,6 +16,8 @@ pub mod accept;
 pub mod gate_endpoints;
 pub mod handlers;
 pub mod history;
+pub mod query;
+mod reply;
 pub mod watch;
 
 use watch::WatcherSlots;

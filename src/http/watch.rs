@@ -13,7 +13,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 
-use super::handlers::text;
+use super::query::Ask;
+use super::reply::text;
 use super::AppState;
 use crate::run::events::{Event, EventLog};
 
@@ -107,7 +108,7 @@ impl Watcher {
 
 /// `GET /watch`: the current state at once, then one event per change, each with its
 /// reason. With `Last-Event-ID`, resumes after that event while it is still in the log.
-pub async fn watch(State(app): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn watch(State(app): State<AppState>, _: Ask, headers: HeaderMap) -> Response {
     let Some(slot) = app.watchers.try_acquire() else {
         return too_many_watchers(&app);
     };
@@ -149,7 +150,7 @@ pub async fn watch(State(app): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `GET /events`: the last events (up to 100), oldest first.
-pub async fn events(State(app): State<AppState>) -> Response {
+pub async fn events(State(app): State<AppState>, _: Ask) -> Response {
     let events = app.shared.events.recent();
     let mut body = String::with_capacity(64 + events.len() * 256);
     body.push_str("{\"events\":[");
