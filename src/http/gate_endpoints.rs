@@ -24,7 +24,6 @@ use crate::sys::duration::{format_duration, parse_duration};
 /// sidecars can be put on one timeline exactly (the chaos tests do).
 pub const DECIDED_AT: &str = "x-drlease-decided-at-ns";
 
-
 /// With every "active" answer: how long from the decision instant the caller may write.
 pub const VALID_FOR_MS: &str = "x-drlease-valid-for-ms";
 /// With every "active" answer: the tenure's fencing token.

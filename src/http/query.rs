@@ -171,6 +171,9 @@ mod tests {
         let e = check_query("/healthz", "verbose").unwrap_err();
         assert_eq!(e, "/healthz takes no query parameters; got 'verbose'");
         let e = check_query("/role", "format=text&min_validity=1s").unwrap_err();
-        assert!(e.ends_with("it reads format, index, wait (names are case-sensitive)"), "{e}");
+        assert!(
+            e.ends_with("it reads format, index, wait (names are case-sensitive)"),
+            "{e}"
+        );
     }
 }

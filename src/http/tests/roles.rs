@@ -165,7 +165,10 @@ async fn every_endpoint_refuses_a_parameter_it_does_not_read() {
         ("/events?limit=5", "/events takes no query parameters"),
         ("/healthz?verbose", "/healthz takes no query parameters"),
         ("/readyz?x=1", "/readyz takes no query parameters"),
-        ("/metrics?name%5B%5D=drlease_role", "/metrics takes no query parameters"),
+        (
+            "/metrics?name%5B%5D=drlease_role",
+            "/metrics takes no query parameters",
+        ),
     ];
     for (uri, expected) in cases {
         let (status, body) = f.get(uri).await;
