@@ -110,7 +110,11 @@ impl FileConfig {
             serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
         doc.apply_merge()
             .map_err(|e| format!("invalid YAML merge key (<<): {e}"))?;
-        let unknown = file_keys::take_unknown(&mut doc);
+        let sections = [
+            ("dynamoDB", file_keys::field_names::<AdmiralSection>()),
+            ("drlease", file_keys::field_names::<DrleaseSection>()),
+        ];
+        let unknown = file_keys::take_unknown(&mut doc, &sections);
         let doc = file_values::normalize(doc)?;
         let mut config: FileConfig = match doc {
             serde_norway::Value::Null => FileConfig::default(),

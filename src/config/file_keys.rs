@@ -11,27 +11,20 @@
 use serde::Deserialize;
 use serde_norway::Value;
 
-use super::file::{AdmiralSection, DrleaseSection};
 use super::{parse, ConfigError, Resolver};
 
-const SECTIONS: &[&str] = &["dynamoDB", "drlease"];
+/// The file's sections and the keys each reads, in the file's order.
+pub(super) type Sections = [(&'static str, &'static [&'static str])];
 
 /// Top-level keys with this prefix are the file's own (anchors), never read.
 pub const FREE_PREFIX: &str = "x-";
 
-fn section_keys(section: &str) -> &'static [&'static str] {
-    match section {
-        "dynamoDB" => field_names::<AdmiralSection>(),
-        _ => field_names::<DrleaseSection>(),
-    }
-}
-
-/// The other section, if it has `key`: a key put under the wrong section.
-fn section_with(key: &str, except: &str) -> Option<&'static str> {
-    SECTIONS
+/// The section other than `except` that reads `key`: a key put under the wrong section.
+fn section_with(sections: &Sections, key: &str, except: &str) -> Option<&'static str> {
+    sections
         .iter()
-        .copied()
-        .find(|s| *s != except && section_keys(s).contains(&key))
+        .find(|(s, keys)| *s != except && keys.contains(&key))
+        .map(|(s, _)| *s)
 }
 
 fn key_name(k: &Value) -> String {
@@ -43,21 +36,20 @@ fn key_name(k: &Value) -> String {
 
 /// One message per key that is no setting, each taken out of its section so that nothing
 /// reads it (with `--allow-unknown-keys`, the rest of the file still applies).
-pub(super) fn take_unknown(doc: &mut Value) -> Vec<String> {
+pub(super) fn take_unknown(doc: &mut Value, sections: &Sections) -> Vec<String> {
     let Some(top) = doc.as_mapping_mut() else {
         return Vec::new();
     };
     let mut found: Vec<String> = top
         .keys()
         .map(key_name)
-        .filter(|k| !SECTIONS.contains(&k.as_str()) && !k.starts_with(FREE_PREFIX))
-        .map(|k| top_level(&k))
+        .filter(|k| !sections.iter().any(|(s, _)| s == k) && !k.starts_with(FREE_PREFIX))
+        .map(|k| top_level(sections, &k))
         .collect();
-    for section in SECTIONS {
-        let Some(map) = top.get_mut(*section).and_then(|s| s.as_mapping_mut()) else {
+    for &(section, known) in sections {
+        let Some(map) = top.get_mut(section).and_then(|s| s.as_mapping_mut()) else {
             continue;
         };
-        let known = section_keys(section);
         let unknown: Vec<Value> = map
             .keys()
             .filter(|k| !k.as_str().is_some_and(|k| known.contains(&k)))
@@ -65,37 +57,47 @@ pub(super) fn take_unknown(doc: &mut Value) -> Vec<String> {
             .collect();
         for k in unknown {
             map.remove(&k);
-            found.push(in_section(section, &key_name(&k), known));
+            found.push(in_section(sections, section, &key_name(&k)));
         }
     }
     found
 }
 
-fn top_level(key: &str) -> String {
-    if let Some(section) = SECTIONS.iter().find(|s| s.eq_ignore_ascii_case(key)) {
+fn top_level(sections: &Sections, key: &str) -> String {
+    let names: Vec<&str> = sections.iter().map(|(s, _)| *s).collect();
+    if let Some(section) = names.iter().find(|s| s.eq_ignore_ascii_case(key)) {
         return format!(
             "{key} is not a section; did you mean {section}? (names are case-sensitive)"
         );
     }
-    if let Some(section) = SECTIONS.iter().find(|s| section_keys(s).contains(&key)) {
+    if let Some(section) = section_with(sections, key, "") {
         return format!(
             "{key} is a {section} setting but sits at the top level of the file, where nothing \
              reads it: indent it under {section}:"
         );
     }
-    match closest(key, SECTIONS) {
+    match closest(key, &names) {
         Some(near) if edit_distance(&key.to_lowercase(), &near.to_lowercase()) <= 3 => {
             format!("{key} is not a section; did you mean {near}?")
         }
         _ => format!(
-            "{key} is not a section (the file has dynamoDB: and drlease:; keys starting with \
-             {FREE_PREFIX} are free for YAML anchors)"
+            "{key} is not a section (the file has {}; keys starting with {FREE_PREFIX} are \
+             free for YAML anchors)",
+            names
+                .iter()
+                .map(|n| format!("{n}:"))
+                .collect::<Vec<_>>()
+                .join(" and ")
         ),
     }
 }
 
-fn in_section(section: &str, key: &str, known: &[&str]) -> String {
-    if let Some(other) = section_with(key, section) {
+fn in_section(sections: &Sections, section: &str, key: &str) -> String {
+    let known = sections
+        .iter()
+        .find(|(s, _)| *s == section)
+        .map_or(&[][..], |(_, keys)| *keys);
+    if let Some(other) = section_with(sections, key, section) {
         return format!(
             "{section}.{key} is not a setting; it is a {other} setting: move it under {other}:"
         );
@@ -203,7 +205,16 @@ mod tests {
 
     #[test]
     fn the_known_names_come_from_the_structs() {
-        assert!(section_keys("dynamoDB").contains(&"waitTimeInSeconds"));
-        assert!(section_keys("drlease").contains(&"appHealthUrl"));
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        struct Section {
+            wait_time_in_seconds: Option<i64>,
+            app_health_url: Option<String>,
+        }
+        assert_eq!(
+            field_names::<Section>(),
+            ["waitTimeInSeconds", "appHealthUrl"]
+        );
     }
 }
