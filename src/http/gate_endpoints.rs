@@ -241,7 +241,12 @@ pub async fn role(State(app): State<AppState>, ask: Ask) -> Response {
                 return super::watch::too_many_watchers(&app);
             };
             let mut changes = app.shared.events.subscribe();
-            let _ = tokio::time::timeout(wait, changes.wait_for(|latest| *latest != index)).await;
+            let mut closing = app.closing.clone();
+            // Shutting down answers at once: the process is about to exit.
+            tokio::select! {
+                _ = tokio::time::timeout(wait, changes.wait_for(|latest| *latest != index)) => {}
+                _ = closing.wait() => {}
+            }
         }
     }
     let answer = app.shared.ask(Duration::ZERO);

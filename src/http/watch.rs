@@ -86,6 +86,8 @@ struct Watcher {
     queued: VecDeque<Arc<Event>>,
     sent: u64,
     first: Option<SseEvent>,
+    closing: super::Closing,
+    closed: bool,
     _slot: WatcherSlot,
 }
 
@@ -99,7 +101,15 @@ impl Watcher {
                 self.sent = e.index;
                 return Some(sse_event(&e));
             }
-            self.changes.changed().await.ok()?;
+            if self.closed {
+                return None;
+            }
+            // On shutdown: whatever happened since the last event sent (the release), then
+            // the end of the stream, so the connection closes and the process can exit.
+            tokio::select! {
+                changed = self.changes.changed() => changed.ok()?,
+                _ = self.closing.wait() => self.closed = true,
+            }
             self.changes.borrow_and_update();
             self.queued = self.log.after(self.sent).into();
         }
@@ -108,6 +118,7 @@ impl Watcher {
 
 /// `GET /watch`: the current state at once, then one event per change, each with its
 /// reason. With `Last-Event-ID`, resumes after that event while it is still in the log.
+/// On shutdown, once the release is settled, the last events and then the end.
 pub async fn watch(State(app): State<AppState>, _: Ask, headers: HeaderMap) -> Response {
     let Some(slot) = app.watchers.try_acquire() else {
         return too_many_watchers(&app);
@@ -125,6 +136,8 @@ pub async fn watch(State(app): State<AppState>, _: Ask, headers: HeaderMap) -> R
         queued: VecDeque::new(),
         sent: 0,
         first: None,
+        closing: app.closing.clone(),
+        closed: false,
         _slot: slot,
     };
     match (resume, log.latest()) {
