@@ -45,7 +45,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub watch: bool,
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: crate::ops::status::Output,
+    pub output: crate::ops::Output,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -56,7 +56,7 @@ pub struct HistoryArgs {
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=50))]
     pub limit: u16,
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: crate::ops::status::Output,
+    pub output: crate::ops::Output,
 }
 
 #[derive(Args, Debug, Clone)]
