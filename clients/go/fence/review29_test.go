@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -474,4 +475,117 @@ func withWriterLabel(cm *unstructured.Unstructured, name string) *unstructured.U
 	lease := name[:strings.LastIndex(name, "-")]
 	cm.SetLabels(map[string]string{"r29-writer": lease})
 	return cm
+}
+
+// A restarted API server: from the first request it serves, does it admit a stale write
+// before its policy and fence caches have synced? A goroutine sends epoch-5 creates (fence
+// 6 stored) every 2 ms across `scripts/kube.sh stop DIR` + `start DIR`. Runs only with
+// DRLEASE_REVIEW29_KUBE_DIR=DIR (the DIR of DRLEASE_TEST_KUBECONFIG; it is restarted).
+func TestReview29Holds_RestartedAPIServer(t *testing.T) {
+	dir := os.Getenv("DRLEASE_REVIEW29_KUBE_DIR")
+	if dir == "" {
+		t.Skip("set DRLEASE_REVIEW29_KUBE_DIR to the DIR of the test API server (it is restarted)")
+	}
+	c := cluster(t)
+	lease := newLease(t, c)
+	enforcedBinding(t, c, lease)
+	raised(t, c, lease, 6)
+	stop := make(chan struct{})
+	done := make(chan []string)
+	go func() {
+		var admitted []string
+		refusals := map[string]int{}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				for k, v := range refusals {
+					admitted = append(admitted, fmt.Sprintf("(refused %d× %s)", v, k))
+				}
+				done <- admitted
+				return
+			default:
+			}
+			cm := configMap(fmt.Sprintf("%s-r%d", lease, i))
+			Stamp(cm, lease, 5)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_, err := c.Resource(configMaps).Namespace("default").Create(ctx, cm, metav1.CreateOptions{})
+			cancel()
+			if err == nil {
+				admitted = append(admitted, cm.GetName())
+			} else if _, ok := AsStale(err); !ok {
+				msg := err.Error()
+				if len(msg) > 120 {
+					msg = msg[:120]
+				}
+				refusals[msg]++
+			} else {
+				refusals["stale"]++
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	root := "../../../scripts/kube.sh"
+	for _, args := range [][]string{{"stop", dir}, {"start", dir}} {
+		out, err := exec.Command(root, args...).CombinedOutput()
+		if err != nil {
+			close(stop)
+			t.Fatalf("kube.sh %v: %v\n%s", args, err, out)
+		}
+	}
+	time.Sleep(3 * time.Second)
+	close(stop)
+	got := <-done
+	var admitted []string
+	for _, g := range got {
+		if !strings.HasPrefix(g, "(") {
+			admitted = append(admitted, g)
+		} else {
+			t.Log(g)
+		}
+	}
+	if len(admitted) > 0 {
+		t.Fatalf("the restarted API server admitted %d epoch-5 writes with fence 6 stored: %v", len(admitted), admitted)
+	}
+}
+
+// Same hole as the scale subresource, for a delete: pods/eviction is a CREATE on a
+// subresource (not matched by resources "*"), and the API server deletes the pod with no
+// further admission. A stale writer evicts (deletes) a guarded pod after fence 6 is enforced.
+func TestReview29Hole_EvictionDeletesAGuardedPod(t *testing.T) {
+	hole(t)
+	c := cluster(t)
+	lease := newLease(t, c)
+	enforcedBinding(t, c, lease)
+	raised(t, c, lease, 5)
+	ctx := context.Background()
+	sas := c.Resource(schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}).Namespace("default")
+	_, _ = sas.Create(ctx, &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]interface{}{"name": "default"}}}, metav1.CreateOptions{})
+	pods := c.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace("default")
+	pod := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]interface{}{"name": lease + "-pod", "namespace": "default"},
+		"spec": map[string]interface{}{
+			"automountServiceAccountToken": false,
+			"containers": []interface{}{map[string]interface{}{"name": "c", "image": "busybox"}}},
+	}}
+	Stamp(pod, lease, 5)
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	raised(t, c, lease, 6)
+	if err := pods.Delete(ctx, lease+"-pod", metav1.DeleteOptions{}); err == nil {
+		t.Fatal("sanity: a bare delete of the guarded pod was admitted")
+	}
+	eviction := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "policy/v1", "kind": "Eviction",
+		"metadata": map[string]interface{}{"name": lease + "-pod", "namespace": "default"},
+	}}
+	if _, err := pods.Create(ctx, eviction, metav1.CreateOptions{}, "eviction"); err != nil {
+		t.Logf("eviction refused: %v", err)
+		return
+	}
+	if _, err := pods.Get(ctx, lease+"-pod", metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		t.Fatal("HOLE: the stale writer deleted a guarded pod through pods/eviction with fence 6 enforced")
+	}
 }
