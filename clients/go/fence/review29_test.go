@@ -589,3 +589,41 @@ func TestReview29Hole_EvictionDeletesAGuardedPod(t *testing.T) {
 		t.Fatal("HOLE: the stale writer deleted a guarded pod through pods/eviction with fence 6 enforced")
 	}
 }
+
+// The same attack as TestReview29Hole_StaleCreateAfterNewerHoldersDelete in the real cache
+// gap, without any simulation: the newer holder raises to its epoch and deletes the object
+// at once (WaitEnforced is "optional"), the stale writer creates it right after. Counts
+// over 30 takeovers how often the stale create is admitted after the newer holder's delete.
+// HELD on the test rig (0 of 30, quiet machine): the cache gap was shorter than the newer
+// holder's Raise + Delete (five round trips). The deterministic version above shows the
+// ordering argument does not cover deletes when the gap is longer (a loaded API server,
+// a slow watch, several replicas).
+func TestReview29Holds_StaleCreateAfterDeleteInTheRealGap(t *testing.T) {
+	c := cluster(t)
+	lease := newLease(t, c)
+	enforcedBinding(t, c, lease)
+	ctx := context.Background()
+	cms := c.Resource(configMaps).Namespace("default")
+	f := New(c, lease)
+	admitted := 0
+	for i := 0; i < 30; i++ {
+		old := uint64(10 + 2*i)
+		raised(t, c, lease, old)
+		name := fmt.Sprintf("%s-g%d", lease, i)
+		stampedCM(t, c, name, lease, old)
+		if _, err := f.Raise(ctx, old+1, Holder{Pod: "new"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := Delete(ctx, cms, name, lease, old+1); err != nil {
+			t.Fatalf("newer holder's delete: %v", err)
+		}
+		stale := configMap(name)
+		Stamp(stale, lease, old)
+		if _, err := cms.Create(ctx, stale, metav1.CreateOptions{}); err == nil {
+			admitted++
+		}
+	}
+	if admitted > 0 {
+		t.Fatalf("HOLE: in %d of 30 takeovers, the stale writer's create was admitted after the newer holder had deleted the object (real cache gap)", admitted)
+	}
+}
