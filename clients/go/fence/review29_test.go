@@ -14,6 +14,7 @@ package fence
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 var (
@@ -567,7 +570,7 @@ func TestReview29Hole_EvictionDeletesAGuardedPod(t *testing.T) {
 		"metadata": map[string]interface{}{"name": lease + "-pod", "namespace": "default"},
 		"spec": map[string]interface{}{
 			"automountServiceAccountToken": false,
-			"containers": []interface{}{map[string]interface{}{"name": "c", "image": "busybox"}}},
+			"containers":                   []interface{}{map[string]interface{}{"name": "c", "image": "busybox"}}},
 	}}
 	Stamp(pod, lease, 5)
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -625,5 +628,64 @@ func TestReview29Holds_StaleCreateAfterDeleteInTheRealGap(t *testing.T) {
 	}
 	if admitted > 0 {
 		t.Fatalf("HOLE: in %d of 30 takeovers, the stale writer's create was admitted after the newer holder had deleted the object (real cache gap)", admitted)
+	}
+}
+
+// Misleading alert (charts/drlease-fence, DrleaseStaleWriteRefused: "a controller wrote
+// after its lease ended ... Nothing stale was admitted"): WaitEnforced's probe is a dry-run
+// write one epoch below the fence, refused by the policy, and the API server counts a
+// dry-run refusal like any other; so every takeover that calls WaitEnforced (as the docs
+// recommend) fires the alert, with no stale writer anywhere. Same for enforcedBinding-like
+// probes. This test raises once, waits for enforcement, and reads the deny counter.
+func TestReview29Hole_WaitEnforcedFiresTheStaleWriteAlert(t *testing.T) {
+	hole(t)
+	c := cluster(t)
+	lease := newLease(t, c)
+	path := os.Getenv("DRLEASE_TEST_KUBECONFIG")
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{CurrentContext: "admin"}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	denies := func() string {
+		resp, err := rc.Get(strings.TrimRight(cfg.Host, "/") + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "apiserver_validating_admission_policy_check_total{") &&
+				strings.Contains(line, `policy_binding="drlease-fence-epoch-`+lease+`"`) && strings.Contains(line, `enforcement_action="deny"`) {
+				return line[strings.LastIndex(line, " ")+1:]
+			}
+		}
+		return "0"
+	}
+	// Wait for the binding without a probe that the policy refuses: poll a write that is
+	// admitted once the fence exists (a create at the fence's epoch, dry run).
+	f := New(c, lease)
+	if _, err := f.Raise(context.Background(), 3, Holder{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cm := configMap(lease + "-ok")
+		Stamp(cm, lease, 3)
+		_, err := c.Resource(configMaps).Namespace("default").Create(context.Background(), cm, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := denies()
+	raised(t, c, lease, 4) // Raise + WaitEnforced: what a new holder does; nothing stale
+	after := denies()
+	if before != after {
+		t.Fatalf("HOLE: one takeover with WaitEnforced and no stale writer moved the deny counter the DrleaseStaleWriteRefused alert fires on from %s to %s", before, after)
 	}
 }
