@@ -43,7 +43,9 @@ echo "== CloudFormation (cfn-lint)"
 "$VENV/bin/cfn-lint" deploy/aws/*.yaml
 
 echo "== alert rules (promtool)"
-(cd deploy/prometheus && promtool check rules alerts.yaml && promtool test rules alerts_test.yaml)
+# Two layouts: one Prometheus per region, and a global view (see the files' headers).
+(cd deploy/prometheus && promtool check rules alerts-region.yaml alerts-global.yaml \
+  && promtool test rules alerts-region_test.yaml alerts-global_test.yaml)
 
 echo "== Helm chart (helm lint)"
 "$VENV/bin/python" - <<'PY'
