@@ -51,6 +51,15 @@ def render_parent():
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
+def kustomize(kubectl, tree, overlay):
+    out = subprocess.run([kubectl, "kustomize", str(tree / "overlays" / overlay)], capture_output=True, text=True)
+    check(out.returncode == 0, f"overlay {overlay} renders")
+    if out.returncode != 0:
+        print(out.stderr)
+        return None
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
 def by_kind(docs, kind):
     return [d for d in docs if d.get("kind") == kind]
 
@@ -81,19 +90,39 @@ def check_sidecar(pod_spec, where):
     check(len(others) >= 1, f"{where}: a controller container beside it")
 
 
-def check_config(binary, docs, where, region=None):
+def sidecar_env(docs):
+    """The literal environment of the first Deployment's drlease container."""
+    for d in by_kind(docs, "Deployment"):
+        for c in d["spec"]["template"]["spec"].get("initContainers") or []:
+            if c.get("name") == "drlease":
+                return {e["name"]: e["value"] for e in c.get("env", []) if "value" in e}
+    return {}
+
+
+def check_config(binary, docs, where, region=None, env=None):
+    """drlease check-config on the rendered config file (with the sidecar's DRLEASE_*
+    variables, which beat the file); returns {setting: value} as drlease resolved it."""
     cms = [d for d in by_kind(docs, "ConfigMap") if "dr.yaml" in d.get("data", {})]
     check(len(cms) == 1, f"{where}: one ConfigMap with dr.yaml")
     if not cms:
-        return
+        return {}
     text = cms[0]["data"]["dr.yaml"]
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
+    import os
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("DRLEASE_")}
+    run_env.update({k: v for k, v in (env or {}).items() if k.startswith("DRLEASE_")})
     out = subprocess.run([binary, "check-config", "--config", f.name, "--identity", "ci"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=run_env)
     check(out.returncode == 0, f"{where}: drlease accepts the rendered config ({out.stderr.strip() or 'check-config ok'})")
+    settings = {}
+    for line in out.stdout.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 3:
+            settings[parts[0]] = parts[1]
     if region:
-        check(yaml.safe_load(text)["dynamoDB"]["region"] == region, f"{where}: region {region}")
+        check(settings.get("region") == region, f"{where}: region {region} (drlease resolved {settings.get('region')})")
+    return settings
 
 
 def main():
@@ -247,19 +276,38 @@ def main():
     check(not missing, f"values documented in charts/drlease/README.md (missing: {missing})")
 
     print("kustomize overlays")
-    for overlay in ["us-west-2", "us-east-1"]:
-        path = ROOT / "deploy" / "kubernetes" / "overlays" / overlay
-        out = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True)
-        check(out.returncode == 0, f"overlay {overlay} renders")
-        if out.returncode != 0:
-            print(out.stderr)
+    for overlay, other in [("us-west-2", "us-east-1"), ("us-east-1", "us-west-2")]:
+        docs = kustomize(kubectl, ROOT / "deploy" / "kubernetes", overlay)
+        if docs is None:
             continue
-        docs = [d for d in yaml.safe_load_all(out.stdout) if d]
         for d in by_kind(docs, "Deployment"):
             check_sidecar(d["spec"]["template"]["spec"], f"overlay {overlay} Deployment")
         role = by_kind(docs, "ServiceAccount")[0]["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn", "")
         check(role.endswith(f"drlease-{overlay}"), f"overlay {overlay}: its own IAM role")
-        check_config(binary, docs, f"overlay {overlay}", region=overlay)
+        settings = check_config(binary, docs, f"overlay {overlay}", region=overlay, env=sidecar_env(docs))
+        check(settings.get("peer-regions") == other, f"overlay {overlay}: peer regions {other} ({settings.get('peer-regions')})")
+        check(settings.get("priority") == "0" and settings.get("failback-after") in ("off", None),
+              f"overlay {overlay}: no priority, no failback on MREC (priority {settings.get('priority')})")
+        pod = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
+        side = [c for c in pod["initContainers"] if c["name"] == "drlease"][0]
+        check(side["image"].startswith(f"123456789012.dkr.ecr.{overlay}.amazonaws.com/drlease:"),
+              f"overlay {overlay}: its registry through images: ({side['image']})")
+        gate = settings.get("gate-listen")
+        controller_env = {e["name"]: e.get("value") for c in pod["containers"] for e in c.get("env", [])}
+        check(gate and controller_env.get("DRLEASE_GATE_URL") == f"http://{gate}",
+              f"overlay {overlay}: the controller is told the gate listener ({controller_env.get('DRLEASE_GATE_URL')})")
+
+    print("kustomize: an edit of the base's config reaches every overlay")
+    import shutil
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "kubernetes"
+        shutil.copytree(ROOT / "deploy" / "kubernetes", tree)
+        cm = tree / "base" / "configmap.yaml"
+        cm.write_text(cm.read_text().replace("waitTimeInSeconds: 15", "waitTimeInSeconds: 7"))
+        for overlay in ["us-west-2", "us-east-1"]:
+            docs = kustomize(kubectl, tree, overlay) or []
+            settings = check_config(binary, docs, f"edited base, overlay {overlay}", env=sidecar_env(docs))
+            check(settings.get("interval") == "7s", f"overlay {overlay} carries the base's edit (interval {settings.get('interval')})")
 
     print("dashboard")
     dash = json.loads((ROOT / "deploy" / "grafana" / "drlease-dashboard.json").read_text())
