@@ -134,7 +134,7 @@ const OPERATOR_COMMANDS: &[&str] = &[
 ];
 
 const SETTINGS_HEADING: &str =
-    "Settings (each also DRLEASE_<FLAG>, or a key of the --config file)";
+    "Settings (each also DRLEASE_<FLAG>; all but --config also a key of the config file)";
 
 /// The command line as clap parses it: [`Cli`], with each operator command's help cut
 /// down to its own flags and the settings it uses.
@@ -280,7 +280,12 @@ mod tests {
         for sub in cli.get_subcommands() {
             for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
                 let documented = arg.get_help().or(arg.get_long_help()).is_some();
-                assert!(documented, "{} --{:?} has no description", sub.get_name(), arg.get_long());
+                assert!(
+                    documented,
+                    "{} --{:?} has no description",
+                    sub.get_name(),
+                    arg.get_long()
+                );
             }
         }
     }
@@ -290,7 +295,14 @@ mod tests {
     #[test]
     fn operator_commands_still_accept_every_setting() {
         let (command, line) = parse_from([
-            "drlease", "status", "--table", "t", "--gate-listen", "127.0.0.1:9798", "-o", "json",
+            "drlease",
+            "status",
+            "--table",
+            "t",
+            "--gate-listen",
+            "127.0.0.1:9798",
+            "-o",
+            "json",
         ]);
         assert!(matches!(command, Command::Status(_)));
         assert_eq!(line.gate_listen.as_deref(), Some("127.0.0.1:9798"));

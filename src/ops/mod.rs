@@ -33,10 +33,12 @@ pub mod table;
 /// like every other bad setting), told before anything is tried.
 pub fn check_settings(settings: &Settings) -> Result<(), String> {
     if settings.store != StoreKind::DynamoDb {
-        return Err("--store: operator commands work on the DynamoDB table; the memory store \
+        return Err(
+            "--store: operator commands work on the DynamoDB table; the memory store \
                     lives inside one sidecar process and cannot be reached from outside: \
                     give --store dynamodb (or leave it out) and the table's settings"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }

@@ -28,15 +28,25 @@ fn each_operator_commands_help_lists_its_own_flags_first_and_no_sidecar_settings
         let (code, help, _) = run(&[command, "--help"]);
         assert_eq!(code, Some(0), "{command} --help");
         for flag in own {
-            assert!(help.contains(flag), "{command} --help misses {flag}:\n{help}");
+            assert!(
+                help.contains(flag),
+                "{command} --help misses {flag}:\n{help}"
+            );
         }
         for sidecar in ["--listen ", "--gate-listen", "--priority", "--max-watchers"] {
-            assert!(!help.contains(sidecar), "{command} --help lists {sidecar}:\n{help}");
+            assert!(
+                !help.contains(sidecar),
+                "{command} --help lists {sidecar}:\n{help}"
+            );
         }
         let settings = help.find("Settings").expect("a settings heading");
         assert!(help.find("--help").unwrap() < settings, "{help}");
         assert!(help.contains("--table "), "{help}");
-        assert!(help.lines().count() < 30, "{command} --help is {} lines", help.lines().count());
+        assert!(
+            help.lines().count() < 30,
+            "{command} --help is {} lines",
+            help.lines().count()
+        );
     }
 }
 
@@ -50,10 +60,20 @@ fn output_is_documented() {
 /// The README promised exit code 2 for a bad setting; `--store memory` exited 1.
 #[test]
 fn the_memory_store_on_an_operator_command_is_a_settings_error() {
-    for command in ["status", "history", "handover", "freeze", "unfreeze", "create-table"] {
+    for command in [
+        "status",
+        "history",
+        "handover",
+        "freeze",
+        "unfreeze",
+        "create-table",
+    ] {
         let (code, _, err) = run(&[command, "--store", "memory", "--table", "t"]);
         assert_eq!(code, Some(2), "{command}: {err}");
-        assert!(err.contains("--store") && err.contains("memory store"), "{err}");
+        assert!(
+            err.contains("--store") && err.contains("memory store"),
+            "{err}"
+        );
     }
 }
 

@@ -139,7 +139,8 @@ mod tests {
     #[test]
     fn an_unreachable_store_is_one_plain_line_without_debug_structures() {
         use aws_sdk_dynamodb::error::ConnectorError;
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
         let err: SdkError<UpdateItemError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
         let e = classify(err, &ctx());
