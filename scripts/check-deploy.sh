@@ -3,7 +3,10 @@
 # cfn-lint (CloudFormation), promtool (alert rules and their unit tests), real helm
 # through PyPI's helm-sdkpy (lint, and rendering against a fake API server: see
 # scripts/render_chart.py), kubectl's kustomize (overlays), and drlease check-config on
-# every rendered config. Called by scripts/test.sh; fails loudly, never skips.
+# every rendered config; then installs the chart and the overlays into a real API server
+# (scripts/check-kube.sh: helm and the CRDs built from Go modules, the API server of
+# $DRLEASE_TEST_KUBECONFIG or one of its own). Called by scripts/test.sh; fails loudly,
+# never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,3 +65,6 @@ PY
 
 echo "== rendered chart and manifests"
 "$VENV/bin/python" scripts/check_deploy.py "$BIN" "$VENV/bin/kubectl"
+
+echo "== installed into a real API server (scripts/check-kube.sh)"
+scripts/check-kube.sh "$VENV/bin/kubectl" "$VENV/bin/python"
