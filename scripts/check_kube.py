@@ -138,6 +138,9 @@ def main():
              yaml.safe_load((CHART / "ci" / "example-values.yaml").read_text())),
             ("global alert layout, no gate listener",
              {"example": {"enabled": True}, "gateListen": "", "prometheusRule": {"enabled": True, "layout": "global"}}),
+            ("one write region with failback (docs/deploy.md: priority and failbackAfter)",
+             {"example": {"enabled": True}, "lease": {"priority": 10, "failbackAfter": "10m"}}),
+            ("an observer (neverAcquire)", {"example": {"enabled": True, "replicas": 1}, "lease": {"neverAcquire": True}}),
         ]
         for i, (what, values) in enumerate(configs):
             print(f"chart: {what}")
