@@ -248,6 +248,15 @@ def main():
     check("checksum/drlease-config" in pod["metadata"].get("annotations", {}), "Admiral's pods carry the config checksum")
     check_config(binary, docs3, "admiral example")
 
+    print("chart refuses an IRSA role for a ServiceAccount it does not create")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as wrong:
+        wrong.write("serviceAccount:\n  create: false\naws:\n  irsaRoleArn: arn:aws:iam::123456789012:role/x\n")
+        wrong.flush()
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "render_chart.py"), str(CHART), wrong.name],
+                             capture_output=True, text=True, timeout=300)
+        check(out.returncode != 0 and "annotate that one" in out.stderr,
+              "rendering fails, saying to annotate the pod's own ServiceAccount")
+
     print("chart copies of the alert rules")
     for layout in ["region", "global"]:
         name = f"alerts-{layout}.yaml"
