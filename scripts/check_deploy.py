@@ -246,6 +246,10 @@ def main():
     mounted = {v["configMap"]["name"] for v in pod["spec"]["volumes"] if "configMap" in v}
     check(mounted == {by_kind(docs3, "ConfigMap")[0]["metadata"]["name"]}, "the pod mounts the subchart's ConfigMap")
     check("checksum/drlease-config" in pod["metadata"].get("annotations", {}), "Admiral's pods carry the config checksum")
+    admiral_env = {e["name"]: e.get("value") for c in pod["spec"]["containers"] for e in c.get("env", [])}
+    gate = yaml.safe_load(by_kind(docs3, "ConfigMap")[0]["data"]["dr.yaml"])["drlease"].get("gateListen")
+    check(gate and admiral_env.get("DRLEASE_GATE_URL") == f"http://{gate}",
+          f"Admiral is told the gate listener ({admiral_env.get('DRLEASE_GATE_URL')})")
     check_config(binary, docs3, "admiral example")
 
     print("chart refuses an IRSA role for a ServiceAccount it does not create")
