@@ -49,7 +49,7 @@ pub struct StatusArgs {
     pub watch: bool,
     /// Output format: text for people, json for scripts (one object per print).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: crate::ops::status::Output,
+    pub output: crate::ops::Output,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -61,7 +61,7 @@ pub struct HistoryArgs {
     pub limit: u16,
     /// Output format: text for people, json for scripts (the shape of GET /history).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: crate::ops::status::Output,
+    pub output: crate::ops::Output,
 }
 
 #[derive(Args, Debug, Clone)]

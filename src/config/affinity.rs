@@ -108,6 +108,39 @@ pub(super) fn refuse_failback_across_regions(
     ))
 }
 
+/// Region marks are for a multi-Region eventually consistent table, where a confirm delay
+/// of more than twice the replication lag is what keeps a double acquire from answering
+/// active; with none, the marks are set up on a table whose rule is broken from the start.
+/// So peer regions without a confirm delay are refused (not warned about: the README's
+/// rollout gives the pods their confirm delay first and their peer regions second, so a
+/// correct rollout never passes through this state, and a warning would sit in a log).
+pub(super) fn refuse_peers_without_confirm_delay(
+    r: &Resolver<'_>,
+    own: Option<&file::DrleaseSection>,
+    peer_regions: &[String],
+    confirm_delay: Duration,
+) -> Result<(), ConfigError> {
+    if peer_regions.is_empty() || !confirm_delay.is_zero() {
+        return Ok(());
+    }
+    let file = own
+        .and_then(|o| o.peer_regions.clone())
+        .map(|v| ("drlease.peerRegions".to_string(), v));
+    let source = r
+        .pick_owned("peer-regions", &r.cli.peer_regions, file)
+        .map_or_else(|| "--peer-regions".to_string(), |raw| raw.name);
+    Err(ConfigError::new(
+        &source,
+        format!(
+            "peer regions ({}) are for a multi-Region eventually consistent global table, which \
+             also needs a confirm delay of more than twice its replication lag, and confirmDelay \
+             is 0: set --confirm-delay (file: drlease.confirmDelay), e.g. 1s for a lag of up to \
+             400 ms, on every pod before their peer regions",
+            peer_regions.join(",")
+        ),
+    ))
+}
+
 /// `--peer-regions`: the other regions of a multi-Region eventually consistent table.
 pub(super) fn resolve_peer_regions(
     r: &mut Resolver<'_>,

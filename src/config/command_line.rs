@@ -98,6 +98,10 @@ pub struct CommandLine {
     /// separated, whose holders this pod must find (region marks) [default: none].
     #[arg(long, env = "DRLEASE_PEER_REGIONS", value_name = "REGION,...")]
     pub peer_regions: Option<String>,
+    /// Warn about keys in the config file that are no setting instead of refusing to start:
+    /// only while a fleet runs versions that know different keys [default: false].
+    #[arg(long, env = "DRLEASE_ALLOW_UNKNOWN_KEYS", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_unknown_keys: Option<String>,
     /// For each flag that was set (by its long name), whether it came from the flag or the
     /// environment. Filled by the CLI from clap's matches.
     #[arg(skip)]

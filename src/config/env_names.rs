@@ -6,7 +6,7 @@
 
 use clap::Args;
 
-use super::file::closest;
+use super::file_keys::closest;
 use super::CommandLine;
 
 /// Variables the project's own tools read (tests, benchmarks, simulation, chaos runs, the

@@ -10,6 +10,7 @@ mod connection;
 mod eligibility;
 mod env_names;
 pub(crate) mod file;
+mod file_keys;
 mod file_values;
 mod health_url;
 mod identity;
@@ -21,7 +22,10 @@ mod serving;
 mod types;
 
 pub use crate::sys::logging::LogFormat;
-use affinity::{refuse_failback_across_regions, resolve_affinity, resolve_peer_regions};
+use affinity::{
+    refuse_failback_across_regions, refuse_peers_without_confirm_delay, resolve_affinity,
+    resolve_peer_regions,
+};
 pub use command_line::CommandLine;
 use connection::resolve_connection;
 use eligibility::resolve_eligibility;
@@ -78,8 +82,8 @@ pub struct Settings {
     pub affinity: crate::lease::core::Affinity,
     /// The other regions of a multi-Region eventually consistent table (region marks).
     pub peer_regions: Vec<String>,
-    /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
-    /// section of the file, which Admiral reads too).
+    /// Problems worth a warning that do not stop the process (unknown `DRLEASE_*`
+    /// variables; unknown keys in the file with `--allow-unknown-keys`).
     pub warnings: Vec<String>,
     /// Each setting's name, effective value and source, for `check-config` and the log.
     pub provenance: Vec<(&'static str, String, Source)>,
@@ -122,6 +126,7 @@ impl Settings {
                 .unwrap_or_else(|| "the config file".into()),
             provenance: Vec::new(),
         };
+        let file_warnings = file_keys::refuse_or_warn(&mut r, &file.unknown)?;
         let admiral = file.dynamodb.as_ref();
         let own = file.drlease.as_ref();
         let store = resolve_store(&mut r, admiral, own)?;
@@ -160,13 +165,10 @@ impl Settings {
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
+        refuse_peers_without_confirm_delay(&r, own, &peer_regions, timing.confirm_delay)?;
         let warnings = env_names::unknown(&env.drlease_vars)
             .into_iter()
-            .chain(
-                file.warnings
-                    .iter()
-                    .map(|w| format!("{w} (in {})", r.file_path)),
-            )
+            .chain(file_warnings)
             .collect();
         Ok(Settings {
             store,

@@ -23,6 +23,13 @@ macro_rules! say {
     };
 }
 
+/// How `status` and `history` print: lines for a person, or one JSON document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
 pub mod freeze;
 pub mod handover;
 pub mod history;

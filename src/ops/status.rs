@@ -4,19 +4,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::read_lease;
+use super::{read_lease, Output};
 use crate::config::Settings;
 use crate::lease::history::Change;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
 use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::DynamoStore;
 use crate::sys::clock::wall_ms;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 #[derive(Serialize)]
 struct Candidate {
