@@ -114,6 +114,7 @@ pub type SettingsArgs = CommandLine;
 /// lists these under their own heading, after the command's own flags.
 pub const OPERATOR_SETTINGS: &[&str] = &[
     "config",
+    "allow-unknown-keys",
     "lease-name",
     "table",
     "region",
@@ -134,7 +135,7 @@ const OPERATOR_COMMANDS: &[&str] = &[
 ];
 
 const SETTINGS_HEADING: &str =
-    "Settings (each also DRLEASE_<FLAG>; all but --config also a key of the config file)";
+    "Settings (each also DRLEASE_<FLAG>; file keys: README, Configuration reference)";
 
 /// The command line as clap parses it: [`Cli`], with each operator command's help cut
 /// down to its own flags and the settings it uses.
