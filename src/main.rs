@@ -32,6 +32,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if command.is_operator_command() {
+        if let Err(e) = ops::check_settings(&settings) {
+            eprintln!("drlease: {e}");
+            return ExitCode::from(2);
+        }
+    }
     // `run` logs them and `check-config` lists them; a one-off command says them first.
     if !matches!(command, Command::Run(_) | Command::CheckConfig(_)) {
         for w in &settings.warnings {

@@ -36,14 +36,23 @@ pub mod history;
 pub mod status;
 pub mod table;
 
-/// Opens the lease table. Operator commands can afford the SDK's retries.
-pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
+/// Whether the settings can drive an operator command at all: a settings error (exit 2,
+/// like every other bad setting), told before anything is tried.
+pub fn check_settings(settings: &Settings) -> Result<(), String> {
     if settings.store != StoreKind::DynamoDb {
-        bail!(
-            "--store: operator commands work on the DynamoDB table; the memory store lives \
-             inside one sidecar process and cannot be reached from outside"
+        return Err(
+            "--store: operator commands work on the DynamoDB table; the memory store \
+                    lives inside one sidecar process and cannot be reached from outside: \
+                    give --store dynamodb (or leave it out) and the table's settings"
+                .into(),
         );
     }
+    Ok(())
+}
+
+/// Opens the lease table. Operator commands can afford the SDK's retries.
+pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
+    check_settings(settings).map_err(anyhow::Error::msg)?;
     let table = settings
         .table
         .clone()
