@@ -40,7 +40,7 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 
 echo "== Dockerfile (hadolint)"
-"$VENV/bin/hadolint" Dockerfile
+"$VENV/bin/hadolint" Dockerfile clients/go/fence/Dockerfile
 
 echo "== CloudFormation (cfn-lint)"
 "$VENV/bin/cfn-lint" deploy/aws/*.yaml

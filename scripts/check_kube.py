@@ -101,6 +101,37 @@ def helm_install(c, name, chart, namespace, values, where):
     return docs
 
 
+def fence_chart(c):
+    """charts/drlease-fence, for the clusters a controller writes to: rendered by helm with
+    both modes, RBAC and the alert, every object dry-run applied server-side with strict
+    validation (the CRD and policies themselves are applied for real by the fencing tests,
+    which share this API server, so the chart cannot own them here)."""
+    print("charts/drlease-fence (target clusters), every object server-side dry-run")
+    values = {"leases": [{"name": "mylease", "mode": "epoch"},
+                         {"name": "admiral-lease", "mode": "writer",
+                          "writers": ["system:serviceaccount:admiral-sync:admiral-us-east-1",
+                                      "system:serviceaccount:admiral-sync:admiral-us-west-2"]}],
+              "raisers": [{"kind": "ServiceAccount", "name": "drlease-fence", "namespace": "admiral-sync"}],
+              "prometheusRule": {"enabled": True}}
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(values, f)
+    code, rendered, err = c.h("template", "drlease-fence", str(ROOT / "charts" / "drlease-fence"),
+                              "--include-crds", "-f", f.name)
+    check(code == 0, f"drlease-fence: helm template {err.strip()}")
+    docs = docs_of(rendered)
+    kinds = sorted(d["kind"] for d in docs)
+    check(kinds.count("ValidatingAdmissionPolicyBinding") == 4 and "CustomResourceDefinition" in kinds
+          and "ClusterRoleBinding" in kinds and "PrometheusRule" in kinds, f"drlease-fence: objects {kinds}")
+    code, _, err = c.k("apply", "--server-side", "--dry-run=server", "--validate=strict",
+                       "--force-conflicts", "--field-manager=check-kube", "-f", "-", stdin=rendered)
+    check(code == 0, f"drlease-fence: every object admitted (dry run) {err.strip()}")
+    bad = {"leases": [{"name": "Bad_Name", "mode": "epoch"}]}
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(bad, f)
+    code, _, err = c.h("template", "x", str(ROOT / "charts" / "drlease-fence"), "-f", f.name)
+    check(code != 0 and "not a valid Fence name" in err, "drlease-fence: a bad lease name fails rendering, saying why")
+
+
 def main():
     kubectl, helm, kubeconfig, crds = sys.argv[1:5]
     with tempfile.TemporaryDirectory() as home:
@@ -174,6 +205,8 @@ def main():
             admitted(c, docs_of(rendered), "admiral", f"overlay {overlay}")
             c.k("delete", "pod", "controller-pod", "-n", "admiral", "--wait=false")
             c.k("delete", "-k", str(path), "--wait=false")
+
+        fence_chart(c)
 
     if FAILURES:
         sys.exit(f"\n{len(FAILURES)} check(s) against the real API server failed:\n  " + "\n  ".join(FAILURES))
