@@ -69,7 +69,9 @@ impl Timing {
     /// - `interval <= renew deadline <= 99% of the lease duration`: below the interval the
     ///   holder could not renew in time; above 99% clock drift could let its validity
     ///   outlast a candidate's wait;
-    /// - `confirm delay < renew deadline / 2`, or a new owner would spend its lease waiting.
+    /// - `confirm delay < renew deadline / 2`, or a new owner would spend its lease waiting;
+    /// - `lease duration <= longest lease <= 24 h`: a candidate times a version by the
+    ///   longest lease any pod could be timing it by, which is never shorter than its own.
     ///
     /// The call timeout ([`Timing::call_timeout`]) is at most half the renew deadline by
     /// construction, so a renewal started in time lands before the validity it extends.
