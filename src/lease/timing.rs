@@ -177,6 +177,18 @@ mod tests {
             timing(1000, 3000, 2000, 1000).validate(),
             Err(TimingError::ConfirmDelayTooLong { .. })
         ));
+        let mut shorter = timing(1000, 3000, 2000, 0);
+        shorter.longest_lease = Duration::from_millis(2999);
+        assert!(matches!(
+            shorter.validate(),
+            Err(TimingError::LongestLease { .. })
+        ));
+        let mut beyond_a_day = timing(1000, 3000, 2000, 0);
+        beyond_a_day.longest_lease = Duration::from_secs(24 * 3600 + 1);
+        assert!(matches!(
+            beyond_a_day.validate(),
+            Err(TimingError::LongestLease { .. })
+        ));
     }
 
     #[test]
