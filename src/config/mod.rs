@@ -16,8 +16,11 @@ mod identity;
 mod lease_timing;
 mod names;
 mod parse;
+pub mod region_name;
 mod resolver;
 mod serving;
+mod table_mrec;
+pub mod table_rules;
 mod types;
 
 pub use crate::sys::logging::LogFormat;
@@ -78,6 +81,10 @@ pub struct Settings {
     pub affinity: crate::lease::core::Affinity,
     /// The other regions of a multi-Region eventually consistent table (region marks).
     pub peer_regions: Vec<String>,
+    /// `--table-mode`: read the table's description (auto), or the mode stated by hand.
+    pub table_mode: table_rules::TableMode,
+    /// `--accept-outside-rule`: start where the promise is outside its rule, and say so.
+    pub accept_outside_rule: bool,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -160,6 +167,7 @@ impl Settings {
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
+        let (table_mode, accept_outside_rule) = table_rules::resolve_table_mode(&mut r, own)?;
         let warnings = env_names::unknown(&env.drlease_vars)
             .into_iter()
             .chain(
@@ -184,6 +192,8 @@ impl Settings {
             serving,
             affinity,
             peer_regions,
+            table_mode,
+            accept_outside_rule,
             warnings,
             provenance: r.provenance,
         })

@@ -16,6 +16,7 @@ use crate::sys::clock::wall_secs;
 
 mod candidates;
 mod claim;
+pub mod describe;
 mod errors;
 pub mod heartbeat;
 mod history;

@@ -1,0 +1,286 @@
+//! What the table is, and the rules that follow (README, *Across regions*): read from its
+//! description (`DescribeTable`) at start, or stated by hand with `--table-mode`; checked
+//! against the region settings; the settings it implies filled in. Never a silent fall
+//! back to one-region rules: a description that cannot be read stops the start.
+
+use std::time::Duration;
+
+use super::resolver::{own_key, Resolver};
+use super::{file, parse, ConfigError, Settings, Source};
+use crate::store::dynamodb::describe::{describe_shape, Consistency, TableShape};
+use crate::store::dynamodb::Connection;
+use crate::store::StoreError;
+use crate::sys::duration::format_duration;
+
+/// The replication lag the confirm-delay rule assumes when it names a value: DynamoDB's
+/// replication between regions is typically under a second (the table's
+/// `ReplicationLatency` metric says what yours is).
+pub const ASSUMED_LAG: Duration = Duration::from_secs(1);
+
+/// How often a running sidecar reads the description again (one `DescribeTable`).
+pub const REREAD_EVERY: Duration = Duration::from_secs(300);
+
+/// `--table-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableMode {
+    /// Read the table's description.
+    Auto,
+    /// Every pod writes the same region's replica (the other replicas are for DR).
+    OneWriteRegion,
+    Mrec,
+    Mrsc,
+}
+
+/// What the sidecar runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    OneRegion,
+    OneWriteRegion,
+    Mrec,
+    Mrsc,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::OneRegion => "one-region",
+            Mode::OneWriteRegion => "one-write-region",
+            Mode::Mrec => "mrec",
+            Mode::Mrsc => "mrsc",
+        }
+    }
+}
+
+/// The rules in force, and where they came from.
+#[derive(Clone, Debug)]
+pub struct TableRules {
+    pub mode: Mode,
+    /// The description read at start; `None` when the mode was stated by hand.
+    pub shape: Option<TableShape>,
+    /// The settings whose effective value came from the table: (name, value).
+    pub from_table: Vec<(&'static str, String)>,
+    /// Why the promise is outside its rule, when the operator accepted that.
+    pub outside_rule: Option<String>,
+    /// What the operator should hear: settings not needed here, what the mode implies.
+    pub notes: Vec<String>,
+}
+
+impl TableRules {
+    /// `mode`, `replicas`, `from table`, one line each, for `check-config` and `status`.
+    pub fn describe(&self, own: &str) -> Vec<(&'static str, String)> {
+        let replicas = match &self.shape {
+            Some(s) if s.is_legacy() => "not listed (a global table of version 2017.11.29)".into(),
+            Some(s) => {
+                let mut v = s.replicas.join(",");
+                if let Some(w) = &s.witness {
+                    v.push_str(&format!(" (witness {w})"));
+                }
+                if !s.unsettled.is_empty() {
+                    v.push_str(&format!(" (not active: {})", s.unsettled.join(", ")));
+                }
+                v
+            }
+            None => "not read (mode stated by --table-mode)".into(),
+        };
+        let origin = if self.shape.is_some() {
+            "from the table's description"
+        } else {
+            "stated by --table-mode"
+        };
+        let from = self
+            .from_table
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>();
+        vec![
+            ("table-mode", format!("{} ({origin})", self.mode.as_str())),
+            ("replica-regions", format!("{replicas}; this pod: {own}")),
+            (
+                "from-table",
+                if from.is_empty() {
+                    "nothing".into()
+                } else {
+                    from.join(" ")
+                },
+            ),
+        ]
+    }
+}
+
+/// `--table-mode` and `--accept-outside-rule`.
+pub(super) fn resolve_table_mode(
+    r: &mut Resolver<'_>,
+    own: Option<&file::DrleaseSection>,
+) -> Result<(TableMode, bool), ConfigError> {
+    let mode = r.setting_or(
+        "table-mode",
+        &r.cli.table_mode,
+        own_key("tableMode", own.and_then(|o| o.table_mode.as_ref())),
+        |raw| match raw.text.trim() {
+            "auto" => Ok(TableMode::Auto),
+            "one-write-region" => Ok(TableMode::OneWriteRegion),
+            "mrec" => Ok(TableMode::Mrec),
+            "mrsc" => Ok(TableMode::Mrsc),
+            other => Err(ConfigError::new(
+                &raw.name,
+                format!(
+                    "'{other}' is not a table mode: use auto (read the table's description), \
+                     one-write-region, mrec or mrsc"
+                ),
+            )),
+        },
+        |m| {
+            match m {
+                TableMode::Auto => "auto",
+                TableMode::OneWriteRegion => "one-write-region",
+                TableMode::Mrec => "mrec",
+                TableMode::Mrsc => "mrsc",
+            }
+            .to_string()
+        },
+        TableMode::Auto,
+    )?;
+    let accept = r.setting_or(
+        "accept-outside-rule",
+        &r.cli.accept_outside_rule,
+        own.and_then(|o| o.accept_outside_rule)
+            .map(|b| ("drlease.acceptOutsideRule".to_string(), b.to_string())),
+        parse::on_off,
+        bool::to_string,
+        false,
+    )?;
+    Ok((mode, accept))
+}
+
+/// Reads the description (unless the mode is stated by hand) and settles the rules. A
+/// throttled or unavailable read is tried three times.
+pub async fn read_table_rules(
+    settings: &mut Settings,
+    conn: &Connection,
+    table: &str,
+) -> Result<TableRules, ConfigError> {
+    if settings.table_mode != TableMode::Auto {
+        return settle(settings, None);
+    }
+    let mut attempt = 0;
+    let shape = loop {
+        attempt += 1;
+        match describe_shape(conn, table).await {
+            Ok(shape) => break shape,
+            Err(StoreError::Throttled(_) | StoreError::Unavailable(_) | StoreError::Timeout(_))
+                if attempt < 3 =>
+            {
+                tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+            }
+            Err(e) => return Err(unreadable(table, &conn.region, &e)),
+        }
+    };
+    settle(settings, Some(shape))
+}
+
+/// The error when the description cannot be read: the permission, and the way around it.
+pub fn unreadable(table: &str, region: &str, e: &StoreError) -> ConfigError {
+    ConfigError::new(
+        "--table-mode auto",
+        format!(
+            "cannot read the description of table '{table}' in {region} ({e}); drlease reads \
+             it (permission dynamodb:DescribeTable) to learn whether the table is global and \
+             which regions replicate it, and does not guess one region. Grant \
+             dynamodb:DescribeTable on the table to this pod's role (deploy/aws/\
+             iam-policy-sidecar.json), or state the mode by hand: --table-mode \
+             one-write-region, mrec (with --peer-regions) or mrsc (file: drlease.tableMode)"
+        ),
+    )
+}
+
+/// The rules for `shape` (or the mode stated by hand when `None`), filling in the peer
+/// regions from the table when none are given.
+pub fn settle(
+    settings: &mut Settings,
+    shape: Option<TableShape>,
+) -> Result<TableRules, ConfigError> {
+    let mode = match (&shape, settings.table_mode) {
+        (Some(s), _) => match s.consistency {
+            Consistency::OneRegion => Mode::OneRegion,
+            Consistency::Eventual => Mode::Mrec,
+            Consistency::Strong => Mode::Mrsc,
+        },
+        (None, TableMode::OneWriteRegion) => Mode::OneWriteRegion,
+        (None, TableMode::Mrec) => Mode::Mrec,
+        (None, TableMode::Mrsc) => Mode::Mrsc,
+        (None, TableMode::Auto) => {
+            return Err(ConfigError::new(
+                "--table-mode",
+                "the table's description was not read: state the mode by hand",
+            ))
+        }
+    };
+    let mut rules = TableRules {
+        mode,
+        shape,
+        from_table: Vec::new(),
+        outside_rule: None,
+        notes: Vec::new(),
+    };
+    let peers_given = given(settings, "peer-regions");
+    match mode {
+        Mode::OneRegion => {
+            if peers_given {
+                rules.notes.push(format!(
+                    "peerRegions ({}) does nothing on this table: it has no replica in another \
+                     region (left in force: one read of region marks per renewal)",
+                    settings.peer_regions.join(",")
+                ));
+            }
+        }
+        Mode::OneWriteRegion => {
+            if peers_given {
+                return Err(ConfigError::new(
+                    field(settings, "peer-regions", "peerRegions"),
+                    "--table-mode one-write-region says every pod writes this region's replica, \
+                     so there are no peer regions: drop peerRegions, or use --table-mode mrec",
+                ));
+            }
+        }
+        Mode::Mrec => super::table_mrec::mrec(settings, peers_given, &mut rules)?,
+        Mode::Mrsc => rules.notes.push(format!(
+            "the table is multi-Region strongly consistent (MRSC): conditional writes are \
+             linearizable across its regions, so no region marks and no confirm delay are \
+             needed{}",
+            if peers_given || !settings.timing.confirm_delay.is_zero() {
+                " (the peerRegions / confirmDelay given are left in force; they only cost reads \
+                 and delay)"
+            } else {
+                ""
+            }
+        )),
+    }
+    Ok(rules)
+}
+
+/// Whether setting `id` was given (flag, environment or file).
+pub(super) fn given(settings: &Settings, id: &str) -> bool {
+    settings
+        .provenance
+        .iter()
+        .any(|(k, _, s)| *k == id && !matches!(s, Source::Default | Source::Table))
+}
+
+/// How the user wrote setting `id`, for an error: the flag, the variable or the file key.
+pub(super) fn field(settings: &Settings, id: &str, key: &str) -> String {
+    match settings.provenance.iter().find(|(k, _, _)| *k == id) {
+        Some((_, _, Source::Env)) => format!("DRLEASE_{}", id.to_uppercase().replace('-', "_")),
+        Some((_, _, Source::File)) => format!("drlease.{key}"),
+        Some((_, _, Source::Flag)) => format!("--{id}"),
+        _ => key.to_string(),
+    }
+}
+
+pub(super) fn lag_rule() -> String {
+    format!(
+        "the rule is a confirmDelay of more than twice the replication lag (assuming a lag of \
+         up to {}: more than {}; the table's ReplicationLatency metric says what yours is)",
+        format_duration(ASSUMED_LAG),
+        format_duration(ASSUMED_LAG * 2)
+    )
+}
