@@ -107,6 +107,10 @@ pub struct CommandLine {
     /// [default: false].
     #[arg(long, env = "DRLEASE_ACCEPT_OUTSIDE_RULE", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
     pub accept_outside_rule: Option<String>,
+    /// How often a running sidecar reads the table's description again, to notice a
+    /// replica added or removed [default: 5m].
+    #[arg(long, env = "DRLEASE_TABLE_REREAD", value_name = "DURATION")]
+    pub table_reread: Option<String>,
     /// For each flag that was set (by its long name), whether it came from the flag or the
     /// environment. Filled by the CLI from clap's matches.
     #[arg(skip)]

@@ -85,6 +85,8 @@ pub struct Settings {
     pub table_mode: table_rules::TableMode,
     /// `--accept-outside-rule`: start where the promise is outside its rule, and say so.
     pub accept_outside_rule: bool,
+    /// How often a running sidecar reads the table's description again.
+    pub table_reread: std::time::Duration,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -167,7 +169,8 @@ impl Settings {
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
-        let (table_mode, accept_outside_rule) = table_rules::resolve_table_mode(&mut r, own)?;
+        let (table_mode, accept_outside_rule, table_reread) =
+            table_rules::resolve_table_mode(&mut r, own)?;
         let warnings = env_names::unknown(&env.drlease_vars)
             .into_iter()
             .chain(
@@ -194,6 +197,7 @@ impl Settings {
             peer_regions,
             table_mode,
             accept_outside_rule,
+            table_reread,
             warnings,
             provenance: r.provenance,
         })

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::resolver::{own_key, Resolver};
-use super::{file, parse, ConfigError, Settings, Source};
+use super::{file, parse, parse_positive_duration, ConfigError, Settings, Source};
 use crate::store::dynamodb::describe::{describe_shape, Consistency, TableShape};
 use crate::store::dynamodb::Connection;
 use crate::store::StoreError;
@@ -107,11 +107,11 @@ impl TableRules {
     }
 }
 
-/// `--table-mode` and `--accept-outside-rule`.
+/// `--table-mode`, `--accept-outside-rule` and `--table-reread`.
 pub(super) fn resolve_table_mode(
     r: &mut Resolver<'_>,
     own: Option<&file::DrleaseSection>,
-) -> Result<(TableMode, bool), ConfigError> {
+) -> Result<(TableMode, bool, Duration), ConfigError> {
     let mode = r.setting_or(
         "table-mode",
         &r.cli.table_mode,
@@ -149,7 +149,24 @@ pub(super) fn resolve_table_mode(
         bool::to_string,
         false,
     )?;
-    Ok((mode, accept))
+    let reread = r.setting_or(
+        "table-reread",
+        &r.cli.table_reread,
+        None,
+        |raw| {
+            let d = parse_positive_duration(raw, "table re-read period")?;
+            if d < Duration::from_secs(1) {
+                return Err(ConfigError::new(
+                    &raw.name,
+                    "the table re-read period must be at least 1s (default 5m)",
+                ));
+            }
+            Ok(d)
+        },
+        |d| format_duration(*d),
+        REREAD_EVERY,
+    )?;
+    Ok((mode, accept, reread))
 }
 
 /// Reads the description (unless the mode is stated by hand) and settles the rules. A

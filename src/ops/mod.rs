@@ -23,6 +23,7 @@ macro_rules! say {
     };
 }
 
+pub mod check;
 pub mod freeze;
 pub mod handover;
 pub mod history;

@@ -3,6 +3,7 @@ use crate::lease::FROZEN_OWNER;
 
 mod file_and_affinity;
 mod refusals;
+mod table_rules;
 
 pub(super) fn cli() -> CommandLine {
     CommandLine::default()

@@ -1,0 +1,161 @@
+//! The table as the sidecar found it at start, and the re-read of its description while
+//! it runs (every `--table-reread`, 5 minutes by default: one `DescribeTable`). A table
+//! changed under a running fleet (a replica added or removed, another mode) is logged once,
+//! shown in `/role` and `drlease_table_changed`; the pod keeps the rules it started with
+//! until it is restarted (README, *Across regions*).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::config::table_rules::TableRules;
+use crate::run::metrics::Metrics;
+use crate::store::dynamodb::describe::{describe_shape, TableShape};
+use crate::store::dynamodb::Connection;
+
+/// What `/role` says of the table.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableReport {
+    /// `one-region`, `one-write-region`, `mrec` or `mrsc`.
+    pub mode: &'static str,
+    /// The table's replica regions as read at start (empty when stated by hand).
+    pub replica_regions: Vec<String>,
+    /// The other regions whose marks this pod reads.
+    pub peer_regions: Vec<String>,
+    /// Why the promise is outside its rule (accepted with `--accept-outside-rule`).
+    pub outside_rule: Option<String>,
+    /// What changed in the table since start: restart the pods to follow it.
+    pub changed: Option<String>,
+}
+
+/// Shared between the re-read task and the HTTP handlers.
+#[derive(Debug)]
+pub struct TableState {
+    start: TableReport,
+    changed: Mutex<Option<String>>,
+}
+
+impl TableState {
+    pub fn new(rules: &TableRules, peer_regions: &[String]) -> TableState {
+        TableState {
+            start: TableReport {
+                mode: rules.mode.as_str(),
+                replica_regions: rules
+                    .shape
+                    .as_ref()
+                    .map(|s| s.replicas.clone())
+                    .unwrap_or_default(),
+                peer_regions: peer_regions.to_vec(),
+                outside_rule: rules.outside_rule.clone(),
+                changed: None,
+            },
+            changed: Mutex::new(None),
+        }
+    }
+
+    pub fn report(&self) -> TableReport {
+        TableReport {
+            changed: self.changed.lock().map(|c| c.clone()).unwrap_or(None),
+            ..self.start.clone()
+        }
+    }
+
+    fn set_changed(&self, what: Option<String>) {
+        if let Ok(mut c) = self.changed.lock() {
+            *c = what;
+        }
+    }
+}
+
+/// How the table differs from the one at start, in words; `None` when it does not.
+pub fn difference(start: &TableShape, now: &TableShape) -> Option<String> {
+    if start.consistency == now.consistency && start.replicas == now.replicas {
+        return None;
+    }
+    Some(format!(
+        "the table changed since this pod started: its replica regions were [{}] ({:?}), now \
+         [{}] ({:?})",
+        start.replicas.join(","),
+        start.consistency,
+        now.replicas.join(","),
+        now.consistency
+    ))
+}
+
+/// Re-reads the description every `period` until the process ends. A change is logged
+/// once (and again only if the table changes once more); a failed read is logged once per
+/// run of failures: the rules stay the ones the pod started with either way.
+pub async fn run(
+    conn: Connection,
+    table: String,
+    start: TableShape,
+    state: Arc<TableState>,
+    metrics: Arc<Metrics>,
+    period: Duration,
+) {
+    let mut last_change: Option<String> = None;
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(period).await;
+        let now = match describe_shape(&conn, &table).await {
+            Ok(now) => now,
+            Err(e) => {
+                if !failing {
+                    warn!(error = %e, table = %table, "cannot re-read the table's description (dynamodb:DescribeTable); this pod keeps the rules it started with");
+                }
+                failing = true;
+                continue;
+            }
+        };
+        if failing {
+            info!(table = %table, "the table's description is readable again");
+            failing = false;
+        }
+        let change = difference(&start, &now);
+        if change != last_change {
+            match &change {
+                Some(what) => warn!(
+                    "{what}; this pod keeps the rules it started with (peer regions [{}]) until it is restarted: restart every pod of the lease (e.g. kubectl rollout restart), so each takes the table as it is now",
+                    state.start.peer_regions.join(",")
+                ),
+                None => info!(table = %table, "the table is again as it was when this pod started"),
+            }
+            metrics.set_table_changed(change.is_some());
+            state.set_changed(change.clone());
+            last_change = change;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::dynamodb::describe::Consistency;
+
+    fn shape(replicas: &[&str]) -> TableShape {
+        TableShape {
+            consistency: if replicas.len() > 1 {
+                Consistency::Eventual
+            } else {
+                Consistency::OneRegion
+            },
+            replicas: replicas.iter().map(|r| r.to_string()).collect(),
+            witness: None,
+            version: None,
+            unsettled: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_replica_added_or_removed_is_a_change_and_a_status_is_not() {
+        let two = shape(&["us-east-1", "us-west-2"]);
+        let three = shape(&["eu-west-1", "us-east-1", "us-west-2"]);
+        assert!(difference(&two, &three).is_some_and(|d| d.contains("eu-west-1")));
+        assert!(difference(&three, &two).is_some());
+        let mut updating = two.clone();
+        updating.unsettled = vec!["us-west-2 (UPDATING)".into()];
+        assert_eq!(difference(&two, &updating), None);
+    }
+}
