@@ -27,6 +27,7 @@ mod observer;
 /// What the reviews found across regions, with real processes: tests/global_table/.
 mod global_table {
     mod reviews;
+    mod table_mode;
 }
 
 use std::time::{Duration, Instant};
