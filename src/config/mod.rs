@@ -81,12 +81,8 @@ pub struct Settings {
     pub affinity: crate::lease::core::Affinity,
     /// The other regions of a multi-Region eventually consistent table (region marks).
     pub peer_regions: Vec<String>,
-    /// `--table-mode`: read the table's description (auto), or the mode stated by hand.
-    pub table_mode: table_rules::TableMode,
-    /// `--accept-outside-rule`: start where the promise is outside its rule, and say so.
-    pub accept_outside_rule: bool,
-    /// How often a running sidecar reads the table's description again.
-    pub table_reread: std::time::Duration,
+    /// `--table-mode`, `--accept-outside-rule`, `--table-reread`.
+    pub table_mode: table_rules::TableSettings,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -140,9 +136,7 @@ impl Settings {
             own_key("listen", own.and_then(|o| o.listen.as_ref())),
             parse::listen,
             SocketAddr::to_string,
-            DEFAULT_LISTEN
-                .parse()
-                .expect("default listen address parses"),
+            default_listen(),
         )?;
         let identity = resolve_identity(&mut r, env, admiral, own)?;
         let lease_name = resolve_lease_name(&mut r, store, &identity, admiral)?;
@@ -169,8 +163,7 @@ impl Settings {
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
-        let (table_mode, accept_outside_rule, table_reread) =
-            table_rules::resolve_table_mode(&mut r, own)?;
+        let table_mode = table_rules::resolve_table_mode(&mut r, own)?;
         let warnings = env_names::unknown(&env.drlease_vars)
             .into_iter()
             .chain(
@@ -196,12 +189,16 @@ impl Settings {
             affinity,
             peer_regions,
             table_mode,
-            accept_outside_rule,
-            table_reread,
             warnings,
             provenance: r.provenance,
         })
     }
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .expect("default listen address parses")
 }
 
 #[cfg(test)]

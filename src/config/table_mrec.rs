@@ -44,7 +44,7 @@ pub(super) fn mrec(
             "confirmDelay is 0 on a multi-Region eventually consistent (MREC) table: {}",
             lag_rule()
         );
-        if !settings.accept_outside_rule {
+        if !settings.table_mode.accept_outside_rule {
             return Err(ConfigError::new(
                 field(settings, "confirm-delay", "confirmDelay"),
                 format!(

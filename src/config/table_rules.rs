@@ -108,10 +108,20 @@ impl TableRules {
 }
 
 /// `--table-mode`, `--accept-outside-rule` and `--table-reread`.
+#[derive(Clone, Debug)]
+pub struct TableSettings {
+    /// Read the table's description (auto), or the mode stated by hand.
+    pub mode: TableMode,
+    /// Start where the promise is outside its rule, and say so.
+    pub accept_outside_rule: bool,
+    /// How often a running sidecar reads the description again.
+    pub reread: Duration,
+}
+
 pub(super) fn resolve_table_mode(
     r: &mut Resolver<'_>,
     own: Option<&file::DrleaseSection>,
-) -> Result<(TableMode, bool, Duration), ConfigError> {
+) -> Result<TableSettings, ConfigError> {
     let mode = r.setting_or(
         "table-mode",
         &r.cli.table_mode,
@@ -166,7 +176,11 @@ pub(super) fn resolve_table_mode(
         |d| format_duration(*d),
         REREAD_EVERY,
     )?;
-    Ok((mode, accept, reread))
+    Ok(TableSettings {
+        mode,
+        accept_outside_rule: accept,
+        reread,
+    })
 }
 
 /// Reads the description (unless the mode is stated by hand) and settles the rules. A
@@ -176,7 +190,7 @@ pub async fn read_table_rules(
     conn: &Connection,
     table: &str,
 ) -> Result<TableRules, ConfigError> {
-    if settings.table_mode != TableMode::Auto {
+    if settings.table_mode.mode != TableMode::Auto {
         return settle(settings, None);
     }
     let mut attempt = 0;
@@ -216,7 +230,7 @@ pub fn settle(
     settings: &mut Settings,
     shape: Option<TableShape>,
 ) -> Result<TableRules, ConfigError> {
-    let mode = match (&shape, settings.table_mode) {
+    let mode = match (&shape, settings.table_mode.mode) {
         (Some(s), _) => match s.consistency {
             Consistency::OneRegion => Mode::OneRegion,
             Consistency::Eventual => Mode::Mrec,

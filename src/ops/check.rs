@@ -23,7 +23,7 @@ pub async fn table(settings: &mut Settings) -> Result<TableCheck, ConfigError> {
     if settings.store != StoreKind::DynamoDb {
         return Ok(TableCheck::NoTable);
     }
-    if settings.table_mode != TableMode::Auto {
+    if settings.table_mode.mode != TableMode::Auto {
         return settle(settings, None).map(TableCheck::Rules);
     }
     let Some(table) = settings.table.clone() else {

@@ -235,8 +235,7 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<ProxyBody>, Box<dyn std::error::Error + Send + Sync>> {
     let op = operation(&request);
-    let description = shared.description.lock().unwrap().clone();
-    if op == "DescribeTable" && description.denied {
+    if op == "DescribeTable" && shared.description.lock().unwrap().denied {
         return Ok(describe::denied(&shared.replicas[region].name));
     }
     let (parts, body) = request.into_parts();
@@ -260,15 +259,7 @@ async fn handle(
     let (head, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
     if op == "DescribeTable" {
-        let regions: Vec<String> = shared.replicas.iter().map(|r| r.name.clone()).collect();
-        return Ok(describe::rewrite(
-            &description,
-            &shared.replicas[region].name,
-            &regions,
-            head.status,
-            head.headers,
-            &body,
-        ));
+        return Ok(describe::answer(&shared, region, head, &body));
     }
     if let (Some(id), Some(mut written)) = (id, guard) {
         if head.status.is_success() {

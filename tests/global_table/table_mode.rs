@@ -246,11 +246,16 @@ fn unreadable_mrsc_and_a_table_changed_under_a_running_pod() {
         .logs()
         .contains("no region marks and no confirm delay are needed"));
     drop(pod);
+    a_replica_added_under_a_running_pod(&gt, &table);
+}
 
+/// A replica added under a running pod is noticed at the next read, logged once, and
+/// shown until the table is as it was; the pod keeps its rules until restarted.
+fn a_replica_added_under_a_running_pod(gt: &GlobalTable, table: &str) {
     gt.describe_as(Description::default());
     let pod = Sidecar::start(
         "pod-change",
-        &with(base(&gt, 0, &table, "750ms"), &["--table-reread", "1s"]),
+        &with(base(gt, 0, table, "750ms"), &["--table-reread", "1s"]),
     );
     wait_until(STARTUP, || pod.is_active()).expect("the pod runs");
     gt.describe_as(Description {

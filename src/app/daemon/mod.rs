@@ -126,7 +126,7 @@ async fn run_on<S: LeaseStore + HistoryStore>(
                 shape,
                 w.state,
                 built.metrics.clone(),
-                settings.table_reread,
+                settings.table_mode.reread,
             ));
         }
     }

@@ -106,7 +106,7 @@ fn a_confirm_delay_of_zero_on_mrec_is_refused_unless_accepted_by_name() {
         .is_some_and(|w| w.contains("confirmDelay is 0")));
     // Stated by hand as one write region: no confirm delay needed, no peers.
     let mut s = dynamo(|c| c.table_mode = Some("one-write-region".into()));
-    assert_eq!(s.table_mode, TableMode::OneWriteRegion);
+    assert_eq!(s.table_mode.mode, TableMode::OneWriteRegion);
     assert_eq!(settle(&mut s, None).unwrap().mode, Mode::OneWriteRegion);
 }
 

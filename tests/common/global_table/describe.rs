@@ -79,8 +79,27 @@ pub fn denied(region: &str) -> Response<ProxyBody> {
     )
 }
 
+/// Moto's answer to region `region`'s `DescribeTable`, described as the test says.
+pub(super) fn answer(
+    shared: &super::Shared,
+    region: usize,
+    head: hyper::http::response::Parts,
+    body: &[u8],
+) -> Response<ProxyBody> {
+    let d = shared.description.lock().unwrap().clone();
+    let regions: Vec<String> = shared.replicas.iter().map(|r| r.name.clone()).collect();
+    rewrite(
+        &d,
+        &regions[region],
+        &regions,
+        head.status,
+        head.headers,
+        body,
+    )
+}
+
 /// Moto's answer for region `own` of `regions`, described as `d` says.
-pub fn rewrite(
+fn rewrite(
     d: &Description,
     own: &str,
     regions: &[String],
