@@ -4,7 +4,7 @@
 //! (tests/common/global_table.rs). One sidecar per region, each on its own replica.
 //!
 //! Replication lag 300 ms + up to 50 ms of jitter; interval 500 ms x 5 (lease 2.5 s,
-//! renew deadline 2 s) and `confirmDelay` 750 ms: at least twice the worst lag, as the
+//! renew deadline 2 s) and `confirmDelay` 750 ms: more than twice the worst lag, as the
 //! README's rule says. Asserted: 0 ms of two overlapping write windows through concurrent
 //! and staggered starts, kill -9, SIGTERM and a handover at the holder's region.
 //!
