@@ -256,6 +256,13 @@ pub fn settle(
     let peers_given = given(settings, "peer-regions");
     match mode {
         Mode::OneRegion => {
+            if !settings.timing.confirm_delay.is_zero() {
+                rules.notes.push(
+                    "the confirm delay is not needed on this table (it has no replica in \
+                     another region): it only delays each new tenure"
+                        .into(),
+                );
+            }
             if peers_given {
                 rules.notes.push(format!(
                     "peerRegions ({}) does nothing on this table: it has no replica in another \
