@@ -94,7 +94,17 @@ impl TableRules {
             .collect::<Vec<_>>();
         vec![
             ("table-mode", format!("{} ({origin})", self.mode.as_str())),
-            ("replica-regions", format!("{replicas}; this pod: {own}")),
+            (
+                "replica-regions",
+                format!(
+                    "{replicas}; this pod: {}",
+                    if own.is_empty() {
+                        "the SDK's region"
+                    } else {
+                        own
+                    }
+                ),
+            ),
             (
                 "from-table",
                 if from.is_empty() {
