@@ -7,7 +7,11 @@ use common::global_table::Description;
 use common::sidecar::{http, STARTUP};
 
 /// The settings of the test above, without `--peer-regions`: the table gives them.
+/// `DRLEASE_GLOBAL_INTERVAL` and `DRLEASE_GLOBAL_THRESHOLD` override the interval and the
+/// failure threshold (issue 25's run: 200ms and 10, with `DRLEASE_GLOBAL_CONFIRM=700ms`).
 fn base(gt: &GlobalTable, region: usize, table: &str, confirm: &str) -> Vec<String> {
+    let interval = std::env::var("DRLEASE_GLOBAL_INTERVAL").unwrap_or_else(|_| "500ms".into());
+    let threshold = std::env::var("DRLEASE_GLOBAL_THRESHOLD").unwrap_or_else(|_| "5".into());
     [
         "--store",
         "dynamodb",
@@ -20,9 +24,9 @@ fn base(gt: &GlobalTable, region: usize, table: &str, confirm: &str) -> Vec<Stri
         "--lease-name",
         "global",
         "--interval",
-        "500ms",
+        &interval,
         "--failure-threshold",
-        "5",
+        &threshold,
         "--confirm-delay",
         confirm,
     ]
@@ -66,7 +70,7 @@ fn without_peer_regions_every_heal_ends_the_double_holder_within_the_bound() {
     let table = common::unique("nopeers");
     gt.create_table(&table);
     let pods: Vec<Sidecar> = (0..2)
-        .map(|r| Sidecar::start(&format!("pod-{r}"), &base(&gt, r, &table, "750ms")))
+        .map(|r| Sidecar::start(&format!("pod-{r}"), &base(&gt, r, &table, &confirm_delay())))
         .collect();
     for p in &pods {
         let v = wait_until(STARTUP, || role_json(p.port).is_some()).map(|_| role_json(p.port));
