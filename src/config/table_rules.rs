@@ -193,15 +193,26 @@ pub(super) fn resolve_table_mode(
     })
 }
 
+/// Why the rules are not settled.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// The description could not be read: the store's answer, and what to tell the operator.
+    #[error("{1}")]
+    Unread(StoreError, ConfigError),
+    /// The settings do not fit the table.
+    #[error(transparent)]
+    Refused(#[from] ConfigError),
+}
+
 /// Reads the description (unless the mode is stated by hand) and settles the rules. A
 /// throttled or unavailable read is tried three times.
 pub async fn read_table_rules(
     settings: &mut Settings,
     conn: &Connection,
     table: &str,
-) -> Result<TableRules, ConfigError> {
+) -> Result<TableRules, RulesError> {
     if settings.table_mode.mode != TableMode::Auto {
-        return settle(settings, None);
+        return Ok(settle(settings, None)?);
     }
     let mut attempt = 0;
     let shape = loop {
@@ -213,10 +224,13 @@ pub async fn read_table_rules(
             {
                 tokio::time::sleep(Duration::from_millis(500) * attempt).await;
             }
-            Err(e) => return Err(unreadable(table, &conn.region, &e)),
+            Err(e) => {
+                let message = unreadable(table, &conn.region, &e);
+                return Err(RulesError::Unread(e, message));
+            }
         }
     };
-    settle(settings, Some(shape))
+    Ok(settle(settings, Some(shape))?)
 }
 
 /// The error when the description cannot be read: the permission, and the way around it.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::region_name::check_region;
-use crate::config::table_rules::{read_table_rules, settle, TableMode, TableRules};
+use crate::config::table_rules::{read_table_rules, settle, RulesError, TableMode, TableRules};
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::store::dynamodb::connect;
 
@@ -37,8 +37,8 @@ pub async fn table(settings: &mut Settings) -> Result<TableCheck, ConfigError> {
     settings.region = Some(conn.region.clone());
     match read_table_rules(settings, &conn, &table).await {
         Ok(rules) => Ok(TableCheck::Rules(rules)),
-        Err(e) if e.field == "--table-mode auto" => Ok(TableCheck::Unread(e.message)),
-        Err(e) => Err(e),
+        Err(RulesError::Unread(_, e)) => Ok(TableCheck::Unread(e.message)),
+        Err(RulesError::Refused(e)) => Err(e),
     }
 }
 

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
-use crate::config::table_rules::TableRules;
+use crate::config::table_rules::{settle, TableRules};
+use crate::config::Settings;
 use crate::run::metrics::Metrics;
 use crate::store::dynamodb::describe::{describe_shape, TableShape};
-use crate::store::dynamodb::Connection;
+use crate::store::dynamodb::{Connection, DynamoStore};
 
 /// What `/role` says of the table.
 #[derive(Clone, Debug, Serialize)]
@@ -33,38 +34,104 @@ pub struct TableReport {
 /// Shared between the re-read task and the HTTP handlers.
 #[derive(Debug)]
 pub struct TableState {
-    start: TableReport,
-    changed: Mutex<Option<String>>,
+    report: Mutex<TableReport>,
 }
 
 impl TableState {
     pub fn new(rules: &TableRules, peer_regions: &[String]) -> TableState {
         TableState {
-            start: TableReport {
-                mode: rules.mode.as_str(),
-                replica_regions: rules
-                    .shape
-                    .as_ref()
-                    .map(|s| s.replicas.clone())
-                    .unwrap_or_default(),
+            report: Mutex::new(report_of(rules, peer_regions)),
+        }
+    }
+
+    /// Before the description is read (the table missing, or its endpoint unreachable).
+    pub fn unread(peer_regions: &[String]) -> TableState {
+        TableState {
+            report: Mutex::new(TableReport {
+                mode: "unread",
+                replica_regions: Vec::new(),
                 peer_regions: peer_regions.to_vec(),
-                outside_rule: rules.outside_rule.clone(),
+                outside_rule: None,
                 changed: None,
-            },
-            changed: Mutex::new(None),
+            }),
         }
     }
 
     pub fn report(&self) -> TableReport {
-        TableReport {
-            changed: self.changed.lock().map(|c| c.clone()).unwrap_or(None),
-            ..self.start.clone()
-        }
+        self.report
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    fn set_changed(&self, what: Option<String>) {
-        if let Ok(mut c) = self.changed.lock() {
-            *c = what;
+    fn update(&self, f: impl FnOnce(&mut TableReport)) {
+        if let Ok(mut r) = self.report.lock() {
+            f(&mut r);
+        }
+    }
+}
+
+fn report_of(rules: &TableRules, peer_regions: &[String]) -> TableReport {
+    TableReport {
+        mode: rules.mode.as_str(),
+        replica_regions: rules
+            .shape
+            .as_ref()
+            .map(|s| s.replicas.clone())
+            .unwrap_or_default(),
+        peer_regions: peer_regions.to_vec(),
+        outside_rule: rules.outside_rule.clone(),
+        changed: None,
+    }
+}
+
+/// Where the re-read task reads, and what it compares with.
+pub struct Reread {
+    pub conn: Connection,
+    pub table: String,
+    pub state: Arc<TableState>,
+    pub metrics: Arc<Metrics>,
+    pub period: Duration,
+}
+
+/// The description could not be read at start for a reason that may pass (the table not
+/// there yet, the endpoint unreachable, throttling): the pod runs passive, its lease calls
+/// held back by the store, and reads it again every `every`. Once read, the rules are
+/// settled as at start: if they are the ones the pod started with, the lease calls go
+/// through and the re-read continues as usual; if not (peer regions taken from the table,
+/// or a refusal), the process exits with the reason, having held nothing, so that its
+/// restart takes them.
+pub async fn settle_later(w: Reread, mut settings: Settings, store: DynamoStore, every: Duration) {
+    let shape = loop {
+        tokio::time::sleep(every).await;
+        match describe_shape(&w.conn, &w.table).await {
+            Ok(shape) => break shape,
+            Err(e) => store.hold_back(Some(e)),
+        }
+    };
+    let started_with = settings.peer_regions.clone();
+    match settle(&mut settings, Some(shape.clone())) {
+        Ok(rules) if settings.peer_regions == started_with => {
+            for note in rules.notes.iter().chain(&rules.outside_rule) {
+                warn!("{note}");
+            }
+            info!(mode = rules.mode.as_str(), replica_regions = %shape.replicas.join(","), "the table's description is read: the lease calls go through");
+            w.metrics.set_outside_rule(rules.outside_rule.is_some());
+            w.state.update(|r| *r = report_of(&rules, &started_with));
+            store.hold_back(None);
+            run(w, shape).await
+        }
+        Ok(_) => {
+            error!(
+                "the table's description, read now, gives the peer regions [{}], not the [{}] this pod started with: it exits (having held nothing) so that its restart takes them",
+                settings.peer_regions.join(","),
+                started_with.join(",")
+            );
+            std::process::exit(1);
+        }
+        Err(e) => {
+            error!(error = %e, "the table's description, read now, refuses these settings: the pod exits, having held nothing");
+            std::process::exit(2);
         }
     }
 }
@@ -87,14 +154,14 @@ pub fn difference(start: &TableShape, now: &TableShape) -> Option<String> {
 /// Re-reads the description every `period` until the process ends. A change is logged
 /// once (and again only if the table changes once more); a failed read is logged once per
 /// run of failures: the rules stay the ones the pod started with either way.
-pub async fn run(
-    conn: Connection,
-    table: String,
-    start: TableShape,
-    state: Arc<TableState>,
-    metrics: Arc<Metrics>,
-    period: Duration,
-) {
+pub async fn run(w: Reread, start: TableShape) {
+    let Reread {
+        conn,
+        table,
+        state,
+        metrics,
+        period,
+    } = w;
     let mut last_change: Option<String> = None;
     let mut failing = false;
     loop {
@@ -118,12 +185,12 @@ pub async fn run(
             match &change {
                 Some(what) => warn!(
                     "{what}; this pod keeps the rules it started with (peer regions [{}]) until it is restarted: restart every pod of the lease (e.g. kubectl rollout restart), so each takes the table as it is now",
-                    state.start.peer_regions.join(",")
+                    state.report().peer_regions.join(",")
                 ),
                 None => info!(table = %table, "the table is again as it was when this pod started"),
             }
             metrics.set_table_changed(change.is_some());
-            state.set_changed(change.clone());
+            state.update(|r| r.changed = change.clone());
             last_change = change;
         }
     }

@@ -318,3 +318,43 @@ fn a_one_region_table_with_no_confirm_delay_starts_as_before() {
     assert_eq!(v["table"]["mode"], "one-region", "{v}");
     assert_eq!(v["table"]["outside_rule"], serde_json::Value::Null, "{v}");
 }
+
+/// A table created after its pods started: each waits passive, its lease calls held back,
+/// until it can read the description. One started with the peer regions the table then
+/// gives goes through and holds; one that would take them from the table exits, having
+/// held nothing, so that its restart takes them.
+#[test]
+fn a_table_created_after_the_pods_started() {
+    let Some(gt) = GlobalTable::start(LAG, JITTER) else {
+        return;
+    };
+    let table = common::unique("late");
+    let listed = Sidecar::start(
+        "pod-listed",
+        &with(
+            base(&gt, 0, &table, "750ms"),
+            &["--peer-regions", "us-west-2"],
+        ),
+    );
+    let mut taken = Sidecar::start("pod-taken", &base(&gt, 0, &table, "750ms"));
+    for p in [&listed, &taken] {
+        wait_until(STARTUP, || {
+            role_json(p.port).is_some_and(|v| v["table"]["mode"] == "unread")
+        })
+        .unwrap_or_else(|| panic!("not waiting for the description\n{}", p.logs()));
+        assert!(!p.is_active());
+    }
+    gt.create_table(&table);
+    let code = taken.wait_exit(STARTUP);
+    let logs = taken.logs();
+    assert_eq!(code, Some(1), "{logs}");
+    assert!(logs.contains("not the [] this pod started with"), "{logs}");
+    wait_until(STARTUP, || listed.is_active()).unwrap_or_else(|| {
+        panic!(
+            "the pod with the table's peers never held\n{}",
+            listed.logs()
+        )
+    });
+    let v = role_json(listed.port).unwrap();
+    assert_eq!(v["table"]["mode"], "mrec", "{v}");
+}

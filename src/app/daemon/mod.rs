@@ -4,20 +4,23 @@
 //! lease before the process exits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use tracing::{info, warn};
 
 use crate::config::region_name::check_region;
-use crate::config::table_rules::read_table_rules;
+use crate::config::table_rules::{read_table_rules, RulesError};
 use crate::config::{Settings, StoreKind};
-use crate::run::table_watch::TableState;
+use crate::run::metrics::Metrics;
+use crate::run::table_watch::{self, Reread, TableState};
 use crate::store::dynamodb::describe::TableShape;
 use crate::store::dynamodb::{connect, Connection, DynamoStore};
 use crate::store::memory::MemoryStore;
 use crate::store::HistoryStore;
 use crate::store::LeaseStore;
+use crate::store::StoreError;
 use crate::sys::clock::{BootClock, Clock};
 
 mod build;
@@ -53,8 +56,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
             }
             // The region marks are keyed by the region the SDK resolved.
             settings.region = Some(conn.region.clone());
-            let watch = table_rules(&mut settings, &conn, &table).await?;
-            let store = DynamoStore::new(conn, table, settings.lease_name.clone());
+            let store = DynamoStore::new(conn.clone(), table.clone(), settings.lease_name.clone());
+            let watch = table_rules(&mut settings, conn, table, &store).await?;
             let heartbeats = settings.heartbeat.then(|| store.clone());
             run_on(settings, store, clock, heartbeats, Some(watch)).await
         }
@@ -62,13 +65,31 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
 }
 
 /// What the table is, read before anything is served: the rules it implies are settled
-/// into `settings` (the peer regions of an MREC table), or the start refused.
+/// into `settings` (the peer regions of an MREC table), or the start refused. A table not
+/// there yet, or an endpoint that does not answer, starts the pod passive with its lease
+/// calls held back until the description is read (`table_watch::settle_later`).
 async fn table_rules(
     settings: &mut Settings,
-    conn: &Connection,
-    table: &str,
+    conn: Connection,
+    table: String,
+    store: &DynamoStore,
 ) -> anyhow::Result<TableWatch> {
-    let rules = read_table_rules(settings, conn, table).await?;
+    let rules = match read_table_rules(settings, &conn, &table).await {
+        Ok(rules) => rules,
+        Err(RulesError::Unread(e, message)) if may_pass(&e) => {
+            warn!("{message}; this pod stays passive, its lease calls held back, and reads the description again every interval");
+            store.hold_back(Some(e));
+            return Ok(TableWatch {
+                state: Arc::new(TableState::unread(&settings.peer_regions)),
+                store: store.clone(),
+                conn,
+                table,
+                shape: None,
+                outside_rule: false,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     for note in &rules.notes {
         warn!("{note}");
     }
@@ -90,19 +111,65 @@ async fn table_rules(
     );
     Ok(TableWatch {
         state: Arc::new(TableState::new(&rules, &settings.peer_regions)),
-        reread: rules
-            .shape
-            .map(|shape| (conn.clone(), table.to_string(), shape)),
+        store: store.clone(),
+        conn,
+        table,
         outside_rule: rules.outside_rule.is_some(),
+        shape: rules.shape.map(Some),
     })
 }
 
-/// The table's state for `/role`, and what the re-read task needs (none when the mode was
-/// stated by hand: then the description is not read at all).
+/// Reasons a description may be readable a little later: the pod waits for them passive.
+/// A refused permission (or credentials) stops the start, naming it.
+fn may_pass(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::TableMissing(_)
+            | StoreError::Unavailable(_)
+            | StoreError::Timeout(_)
+            | StoreError::Throttled(_)
+    )
+}
+
+/// The table's state for `/role`, and what the re-read task needs. `shape`: the
+/// description read at start (`Some(Some)`), not read because the mode is stated by hand
+/// (`Some(None)`: nothing to re-read), or not read yet (`None`).
 struct TableWatch {
     state: Arc<TableState>,
-    reread: Option<(Connection, String, TableShape)>,
+    store: DynamoStore,
+    conn: Connection,
+    table: String,
+    shape: Option<Option<TableShape>>,
     outside_rule: bool,
+}
+
+impl TableWatch {
+    /// Starts the re-read task, or the wait for a description not read at start.
+    fn spawn(self, settings: &Settings, metrics: Arc<Metrics>) {
+        metrics.set_outside_rule(self.outside_rule);
+        let w = Reread {
+            conn: self.conn,
+            table: self.table,
+            state: self.state,
+            metrics,
+            period: settings.table_mode.reread,
+        };
+        match self.shape {
+            Some(Some(shape)) => {
+                tokio::spawn(table_watch::run(w, shape));
+            }
+            Some(None) => {}
+            None => {
+                let every = settings.timing.interval.min(Duration::from_secs(5));
+                tokio::spawn(table_watch::settle_later(
+                    w,
+                    settings.clone(),
+                    self.store,
+                    every,
+                ));
+            }
+        }
+    }
 }
 
 /// The daemon on one store, from the signal handlers to the exit.
@@ -118,17 +185,7 @@ async fn run_on<S: LeaseStore + HistoryStore>(
     let state = watch.as_ref().map(|w| w.state.clone());
     let built = build::build(&settings, clock.clone(), state).await?;
     if let Some(w) = watch {
-        built.metrics.set_outside_rule(w.outside_rule);
-        if let Some((conn, table, shape)) = w.reread {
-            tokio::spawn(crate::run::table_watch::run(
-                conn,
-                table,
-                shape,
-                w.state,
-                built.metrics.clone(),
-                settings.table_mode.reread,
-            ));
-        }
+        w.spawn(&settings, built.metrics.clone());
     }
     let running = spawn::spawn(built, store, heartbeats, &settings, clock.clone());
     shutdown::shut_down(running, &mut signals, &clock).await
