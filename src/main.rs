@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use drlease::app::cli::{self, Command};
 use drlease::app::daemon;
+use drlease::config::table_rules::RulesError;
 use drlease::config::{Environment, Settings};
 use drlease::ops;
 use drlease::sys::duration::parse_duration;
@@ -131,7 +132,11 @@ fn finish(result: anyhow::Result<()>, logged: bool) -> ExitCode {
             }
             // Errors can quote the table (an owner, an identity): escaped for the terminal.
             eprintln!("drlease: {}", Printable(&format!("{e:#}")));
-            ExitCode::FAILURE
+            // Settings the table refuses are bad settings, as at resolution: exit 2.
+            match e.downcast_ref::<RulesError>() {
+                Some(RulesError::Refused(_)) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

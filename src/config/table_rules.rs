@@ -334,7 +334,7 @@ pub(super) fn field(settings: &Settings, id: &str, key: &str) -> String {
         Some((_, _, Source::Env)) => format!("DRLEASE_{}", id.to_uppercase().replace('-', "_")),
         Some((_, _, Source::File)) => format!("drlease.{key}"),
         Some((_, _, Source::Flag)) => format!("--{id}"),
-        _ => key.to_string(),
+        _ => format!("{key} (not set)"),
     }
 }
 

@@ -40,16 +40,18 @@ fn with(mut args: Vec<String>, extra: &[&str]) -> Vec<String> {
     args
 }
 
-/// A sidecar that must refuse to start: its exit code (not 0) and what it said.
-fn refused(args: &[String]) -> String {
+/// A sidecar that must refuse to start with exit code `code`: what it said.
+fn refused_with(code: i32, args: &[String]) -> String {
     let mut pod = Sidecar::start(&common::unique("refused"), args);
-    let code = pod.wait_exit(STARTUP);
+    let got = pod.wait_exit(STARTUP);
     let logs = pod.logs();
-    assert!(
-        code.is_some_and(|c| c != 0),
-        "expected a refusal to start, got {code:?}\n{logs}"
-    );
+    assert_eq!(got, Some(code), "expected a refusal to start\n{logs}");
     logs
+}
+
+/// Settings the table refuses: exit 2, as any bad setting.
+fn refused(args: &[String]) -> String {
+    refused_with(2, args)
 }
 
 fn metric(port: u16, name: &str) -> Option<f64> {
@@ -218,7 +220,7 @@ fn unreadable_mrsc_and_a_table_changed_under_a_running_pod() {
         denied: true,
         ..Description::default()
     });
-    let logs = refused(&base(&gt, 0, &table, "750ms"));
+    let logs = refused_with(1, &base(&gt, 0, &table, "750ms"));
     assert!(
         logs.contains("dynamodb:DescribeTable") && logs.contains("--table-mode"),
         "{logs}"

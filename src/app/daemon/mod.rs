@@ -115,7 +115,7 @@ async fn table_rules(
         conn,
         table,
         outside_rule: rules.outside_rule.is_some(),
-        shape: rules.shape.map(Some),
+        shape: Some(rules.shape),
     })
 }
 

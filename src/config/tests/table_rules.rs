@@ -93,7 +93,7 @@ fn given_peer_regions_that_miss_a_replica_or_name_another_region_are_refused() {
 #[test]
 fn a_confirm_delay_of_zero_on_mrec_is_refused_unless_accepted_by_name() {
     let e = err(dynamo(|_| {}), mrec());
-    assert!(e.starts_with("confirmDelay:"), "{e}");
+    assert!(e.starts_with("confirmDelay (not set):"), "{e}");
     assert!(e.contains("more than twice the replication lag"), "{e}");
     assert!(
         e.contains("lag of up to 1s") && e.contains("--accept-outside-rule"),
