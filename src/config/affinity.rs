@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::region_name::check_region;
 use super::{file, format_duration, parse, parse_duration, ConfigError, Resolver};
 use crate::lease::core::Affinity;
 
@@ -157,15 +158,12 @@ pub(super) fn resolve_peer_regions(
         |raw| {
             let mut peers: Vec<String> = Vec::new();
             for name in raw.text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                let valid = name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                if !valid {
-                    return Err(ConfigError::new(
+                check_region(name).map_err(|e| {
+                    ConfigError::new(
                         &raw.name,
-                        format!("'{name}' is not a region name (like us-west-2); list the other regions of the global table, comma separated"),
-                    ));
-                }
+                        format!("{e}; list the other regions of the global table, comma separated"),
+                    )
+                })?;
                 if region == Some(name) {
                     return Err(ConfigError::new(
                         &raw.name,
@@ -173,7 +171,10 @@ pub(super) fn resolve_peer_regions(
                     ));
                 }
                 if peers.iter().any(|p| p == name) {
-                    return Err(ConfigError::new(&raw.name, format!("'{name}' is listed twice")));
+                    return Err(ConfigError::new(
+                        &raw.name,
+                        format!("'{name}' is listed twice"),
+                    ));
                 }
                 peers.push(name.to_string());
             }

@@ -17,8 +17,12 @@ mod identity;
 mod lease_timing;
 mod names;
 mod parse;
+pub mod region_name;
 mod resolver;
 mod serving;
+mod table_facts;
+mod table_mrec;
+pub mod table_rules;
 mod types;
 
 pub use crate::sys::logging::LogFormat;
@@ -82,6 +86,8 @@ pub struct Settings {
     pub affinity: crate::lease::core::Affinity,
     /// The other regions of a multi-Region eventually consistent table (region marks).
     pub peer_regions: Vec<String>,
+    /// `--table-mode`, `--accept-outside-rule`, `--table-reread`.
+    pub table_mode: table_rules::TableSettings,
     /// Problems worth a warning that do not stop the process (unknown `DRLEASE_*`
     /// variables; unknown keys in the file with `--allow-unknown-keys`).
     pub warnings: Vec<String>,
@@ -136,9 +142,7 @@ impl Settings {
             own_key("listen", own.and_then(|o| o.listen.as_ref())),
             parse::listen,
             SocketAddr::to_string,
-            DEFAULT_LISTEN
-                .parse()
-                .expect("default listen address parses"),
+            default_listen(),
         )?;
         let identity = resolve_identity(&mut r, env, admiral, own)?;
         let lease_name = resolve_lease_name(&mut r, store, &identity, admiral)?;
@@ -166,6 +170,7 @@ impl Settings {
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
         refuse_peers_without_confirm_delay(&r, own, &peer_regions, timing.confirm_delay)?;
+        let table_mode = table_rules::resolve_table_mode(&mut r, own)?;
         let warnings = env_names::unknown(&env.drlease_vars)
             .into_iter()
             .chain(file_warnings)
@@ -186,10 +191,17 @@ impl Settings {
             serving,
             affinity,
             peer_regions,
+            table_mode,
             warnings,
             provenance: r.provenance,
         })
     }
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .expect("default listen address parses")
 }
 
 #[cfg(test)]

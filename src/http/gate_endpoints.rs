@@ -197,6 +197,9 @@ struct RoleBody<'a> {
     /// Failbacks this process gained (took the lease on its own request) and lost.
     failbacks_gained: u64,
     failbacks_lost: u64,
+    /// The table's mode and regions, whether the promise is outside its rule, and what
+    /// changed in the table since start; null on the memory store.
+    table: Option<crate::run::table_state::TableReport>,
 }
 
 /// The longest a blocking `/role` query may wait.
@@ -296,6 +299,7 @@ fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
         observer: who.affinity.never_acquire,
         failbacks_gained: v.failbacks_gained,
         failbacks_lost: v.failbacks_lost,
+        table: who.table.as_ref().map(|t| t.report()),
     })
     .into_response()
 }

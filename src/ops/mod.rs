@@ -30,6 +30,7 @@ pub enum Output {
     Json,
 }
 
+pub mod check;
 pub mod freeze;
 pub mod handover;
 pub mod history;
@@ -60,6 +61,9 @@ pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
     let conn = connect(&settings.connect_options(Duration::from_secs(10), 3))
         .await
         .map_err(anyhow::Error::msg)?;
+    // Regions are compared by name (the holder's heartbeat, the marks): one spelling.
+    crate::config::region_name::check_region(&conn.region)
+        .map_err(|e| anyhow::anyhow!("the AWS region (from --region or AWS_REGION): {e}"))?;
     Ok(DynamoStore::new(conn, table, settings.lease_name.clone()))
 }
 

@@ -10,3 +10,5 @@ pub mod history;
 pub mod lease_loop;
 pub mod metrics;
 pub mod publish;
+pub mod table_state;
+pub mod table_watch;

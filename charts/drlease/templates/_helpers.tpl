@@ -58,6 +58,9 @@ drlease:
   {{- with .Values.lease.peerRegions }}
   peerRegions: {{ . | quote }}
   {{- end }}
+  {{- with .Values.lease.tableMode }}
+  tableMode: {{ . | quote }}
+  {{- end }}
   {{- with .Values.lease.appHealthUrl }}
   appHealthUrl: {{ . | quote }}
   {{- end }}

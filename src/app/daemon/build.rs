@@ -15,6 +15,7 @@ use crate::lease::{CoreConfig, LeaseCore, Regions};
 use crate::run::eligibility::Eligibility;
 use crate::run::metrics::Metrics;
 use crate::run::publish::{channel, Identity, Publisher, Reader};
+use crate::run::table_watch::TableState;
 use crate::sys::clock::Clock;
 use crate::sys::duration::format_duration;
 
@@ -32,7 +33,11 @@ pub(super) struct Built {
     pub(super) gate_cap: usize,
 }
 
-pub(super) async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Built> {
+pub(super) async fn build(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    table: Option<Arc<TableState>>,
+) -> anyhow::Result<Built> {
     let timing = &settings.timing;
     // Random per process: tells this process from any other with the same identity.
     let session = crate::sys::token::random_token()?;
@@ -47,6 +52,7 @@ pub(super) async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
         lease: settings.lease_name.clone(),
         session: session.clone(),
         affinity: settings.affinity.clone(),
+        table,
     };
     let eligibility = crate::run::eligibility::spawn(&settings.eligibility, timing.interval);
     let (publisher, shared) = channel(

@@ -3,6 +3,7 @@ use crate::lease::FROZEN_OWNER;
 
 mod file_and_affinity;
 mod refusals;
+mod table_rules;
 mod unknown_keys;
 
 pub(super) fn cli() -> CommandLine {

@@ -33,6 +33,7 @@ async fn role_json_has_the_documented_keys() {
         "observer",
         "failbacks_gained",
         "failbacks_lost",
+        "table",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
