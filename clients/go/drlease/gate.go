@@ -7,7 +7,7 @@
 //
 //	gate := drlease.New("http://127.0.0.1:9798") // the sidecar's --gate-listen
 //	go gate.Run(ctx)
-//	if err := gate.WaitWindow(ctx); err != nil { // or <-gate.Ready() to not block
+//	if err := gate.WaitWindow(ctx); err != nil { // or <-gate.Ready(): the first answer, whatever it is
 //		return err // ctx ended before this pod was allowed to write
 //	}
 //	wctx, cancel, err := gate.WriteContext(ctx) // ErrNotActive if the window closed since
