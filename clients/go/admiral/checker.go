@@ -4,9 +4,10 @@
 // Admiral cannot ask an HTTP endpoint by itself: its state checkers are compiled into
 // its package admiral/pkg/clusters, behind an interface with unexported methods, and
 // chosen by name at start-up (--admiral_state_checker_name). So Admiral must be patched
-// and rebuilt: admiral.patch, in this module's directory, adds a checker of a dozen lines
-// to that package which calls StateChecker.Run, and one case to the switch that selects
-// it. See README.md in clients/go for the steps.
+// and rebuilt: admiral.patch (for Admiral v1.4.0; admiral-master.patch for its master),
+// in this module's directory, adds a file of about thirty lines to that package, which
+// calls StateChecker.Run, and one case to the switch that selects it. See README.md in
+// clients/go for the steps.
 //
 // This package imports nothing of Admiral's: Admiral imports it (an import back would be
 // a cycle). Its tests run it against Admiral's real state type and, through the patch,
