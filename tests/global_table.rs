@@ -26,6 +26,7 @@ mod observer;
 
 /// What the reviews found across regions, with real processes: tests/global_table/.
 mod global_table {
+    mod review25;
     mod reviews;
     mod table_mode;
 }

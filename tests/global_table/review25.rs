@@ -1,0 +1,228 @@
+//! Review 25 (the table says what it is): attacks with real processes on the emulator.
+//! Run: `scripts/test.sh --test global_table -- review25 --include-ignored --nocapture`.
+
+use crate::*;
+use common::global_table::Description;
+use common::sidecar::{http, STARTUP};
+
+/// A replication lag of 1 s: the lag the confirm-delay rule assumes (ASSUMED_LAG). At the
+/// emulator's usual 300 ms the two pods' first acquires land more than one lag apart (each
+/// reads the description first), so no double acquire happens at all.
+const LAG_1S: Duration = Duration::from_secs(1);
+
+fn pod_args(gt: &GlobalTable, region: usize, table: &str, confirm: &str) -> Vec<String> {
+    [
+        "--store",
+        "dynamodb",
+        "--endpoint-url",
+        &gt.endpoint(region),
+        "--region",
+        gt.region(region),
+        "--table",
+        table,
+        "--lease-name",
+        "global",
+        "--interval",
+        "500ms",
+        "--failure-threshold",
+        "5",
+        "--confirm-delay",
+        confirm,
+        "--table-reread",
+        "1s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = http(port, "GET", "/metrics")?;
+    body.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+
+/// Four pods, two per region, on `table`. `rounds` times: stop the active (SIGTERM, then
+/// kill -9 in turn), watch the three others for 6 s, and start it again. The longest time
+/// two pods answered active at once, and the pods.
+fn overlaps_at_failover(gt: &GlobalTable, table: &str, confirm: &str, rounds: usize) -> (Duration, Vec<Sidecar>) {
+    let mut pods: Vec<Sidecar> = (0..4)
+        .map(|i| Sidecar::start(&format!("{table}-pod-{i}"), &pod_args(gt, i % 2, table, confirm)))
+        .collect();
+    let mut worst = Duration::ZERO;
+    for round in 0..rounds {
+        let mut active = 0;
+        wait_until(Duration::from_secs(40), || {
+            let a: Vec<usize> = (0..pods.len()).filter(|&i| pods[i].is_active()).collect();
+            active = a.first().copied().unwrap_or(0);
+            a.len() == 1
+        })
+        .unwrap_or_else(|| panic!("{table} round {round}: never exactly one active"));
+        if round % 2 == 0 {
+            pods[active].signal(15);
+            pods[active].wait_exit(Duration::from_secs(10));
+        } else {
+            pods[active].kill9();
+        }
+        let start = Instant::now();
+        let mut both = Duration::ZERO;
+        while start.elapsed() < Duration::from_secs(6) {
+            let t = Instant::now();
+            let n = pods.iter().filter(|p| p.is_active()).count();
+            std::thread::sleep(Duration::from_millis(20));
+            if n > 1 {
+                both += t.elapsed();
+            }
+        }
+        eprintln!(
+            "| {table} round {round} ({}, active was in {}) | two actives {both:?} |",
+            if round % 2 == 0 { "SIGTERM" } else { "kill -9" },
+            gt.region(active % 2)
+        );
+        worst = worst.max(both);
+        pods[active].restart();
+        if !worst.is_zero() {
+            break;
+        }
+    }
+    (worst, pods)
+}
+
+/// A replicated (MREC) table whose `DescribeTable` lists no replica is taken for one
+/// region: `confirmDelay` 0 is accepted, no peer regions are read, `/role` says
+/// `one-region`, and a double acquire answers active in both regions. That is what a
+/// version 2017.11.29 (legacy) global table answers: AWS identifies such a replica only by
+/// `DescribeGlobalTable` ("Determining the version of a global table": describe-table
+/// carries `GlobalTableVersion` for 2019.11.21 replicas; for legacy ones call
+/// describe-global-table), so docs/table-mode.md's legacy row (a description with
+/// `GlobalTableVersion` 2017.11.29) is not what the pod meets, and "never a fall back to
+/// one-region rules" does not hold. The emulator's `Description { consistency: None }`
+/// (moto's own answer, no replicas, no version) is that answer while it replicates.
+///
+/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// --nocapture`: four pods (two per region, lag 1 s) with `--confirm-delay 0s`, each says
+/// `table.mode` `one-region`; the active is stopped (SIGTERM, kill -9 in turn) and a pod
+/// of each region takes over at once: two answer active. Fix: when the description lists no
+/// replica, call `DescribeGlobalTable` (AccessDenied / GlobalTableNotFoundException: one
+/// region) and treat a hit as the legacy MREC row; or refuse `confirmDelay` 0 unless the
+/// mode is stated; at least document that a legacy table reads as one region.
+#[test]
+#[ignore = "review 25: a legacy (2017.11.29) global table, whose DescribeTable lists no replica, is taken for one region: confirmDelay 0 accepted, two actives"]
+fn a_replicated_table_described_without_replicas_never_gives_two_actives() {
+    let Some(gt) = GlobalTable::start(LAG_1S, JITTER) else {
+        return;
+    };
+    gt.describe_as(Description {
+        consistency: None,
+        ..Description::default()
+    });
+    let table = common::unique("legacy");
+    gt.create_table(&table);
+    let (worst, pods) = overlaps_at_failover(&gt, &table, "0s", 8);
+    for v in pods.iter().filter_map(|p| role_json(p.port)) {
+        assert_eq!(v["table"]["mode"], "one-region", "{v}");
+        assert_eq!(v["table"]["outside_rule"], serde_json::Value::Null, "{v}");
+    }
+    assert!(
+        worst.is_zero(),
+        "two actives for {worst:?} on a replicated table the sidecar took for one region"
+    );
+}
+
+/// A table that becomes MREC under a pod started with `confirmDelay` 0 on one region (a
+/// replica added: the README's way from Admiral's single-region table to MREC). The pod
+/// keeps its rules (documented); but it is now where a start would be refused, and
+/// neither `/role` `table.outside_rule` nor `drlease_outside_rule` says the promise is
+/// outside its rule: only `table.changed`, which reads like a note, and its warning says
+/// "restart every pod", where the restart is refused (exit 2: confirmDelay 0 on MREC).
+///
+/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// --nocapture`. Fix: on a re-read that gives MREC to a pod without a confirm delay, set
+/// `outside_rule` (and the metric, and a `DrleaseOutsideRule` alert), and say in the
+/// warning that `confirmDelay` must be set before the restart.
+#[test]
+#[ignore = "review 25: a one-region pod with confirmDelay 0 whose table becomes MREC is outside the rule, and /role and drlease_outside_rule do not say so"]
+fn a_table_that_becomes_mrec_under_a_confirm_delay_0_pod_says_it_is_outside_the_rule() {
+    let Some(gt) = GlobalTable::start(LAG, JITTER) else {
+        return;
+    };
+    let table = common::unique("grows");
+    gt.create_table(&table);
+    gt.describe_as(Description {
+        consistency: None,
+        ..Description::default()
+    });
+    let pod = Sidecar::start("pod-grows", &pod_args(&gt, 0, &table, "0s"));
+    wait_until(STARTUP, || pod.is_active()).expect("one region, confirmDelay 0: it runs");
+    gt.describe_as(Description::default());
+    wait_until(STARTUP, || {
+        role_json(pod.port).is_some_and(|v| v["table"]["changed"].as_str().is_some())
+    })
+    .expect("the replica added is noticed");
+    let v = role_json(pod.port).unwrap();
+    let outside = metric(pod.port, "drlease_outside_rule");
+    eprintln!("| the table became MREC under a confirmDelay 0 pod | /role table = {} | drlease_outside_rule = {outside:?} |", v["table"]);
+    let logs = pod.logs();
+    let warning = logs
+        .lines()
+        .find(|l| l.contains("the table changed since this pod started"))
+        .unwrap_or("")
+        .to_string();
+    eprintln!("warning: {warning}");
+    assert!(
+        v["table"]["outside_rule"].is_string() && outside == Some(1.0),
+        "MREC with confirmDelay 0 and nothing accepted, yet /role says outside_rule {} and drlease_outside_rule is {outside:?}",
+        v["table"]["outside_rule"]
+    );
+}
+
+/// On MREC only a `confirmDelay` of exactly 0 is refused; the error states the rule as
+/// "more than twice the replication lag (assuming up to 1s: more than 2s)", yet 1 ms starts
+/// without a word: `/role` `table.outside_rule` null, `drlease_outside_rule` 0, no note,
+/// and a double acquire answers active in both regions as with 0.
+///
+/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// --nocapture`: four pods (two per region, lag 1 s), `--confirm-delay 1ms`, the peer regions
+/// from the table; the active stopped in turn until a double takeover answers active twice.
+/// Fix: treat a confirm delay at or under twice ASSUMED_LAG as outside the rule (refused
+/// unless --accept-outside-rule, or at least `outside_rule` set, the metric 1 and a note),
+/// or document that only 0 is checked.
+#[test]
+#[ignore = "review 25: on MREC confirmDelay 1ms is accepted silently (only 0 is refused), and a double acquire gives two actives"]
+fn on_mrec_a_confirm_delay_under_the_rule_is_refused_or_said() {
+    let Some(gt) = GlobalTable::start(LAG_1S, JITTER) else {
+        return;
+    };
+    let table = common::unique("tiny");
+    gt.create_table(&table);
+    let (worst, pods) = overlaps_at_failover(&gt, &table, "1ms", 8);
+    let mut flagged = true;
+    for p in &pods {
+        let Some(v) = role_json(p.port) else { continue };
+        assert_eq!(v["table"]["mode"], "mrec", "{v}");
+        flagged &= v["table"]["outside_rule"].is_string()
+            && metric(p.port, "drlease_outside_rule") == Some(1.0);
+    }
+    eprintln!("| MREC, confirmDelay 1ms: flagged outside the rule: {flagged} | two actives {worst:?} |");
+    assert!(
+        flagged || worst.is_zero(),
+        "MREC with confirmDelay 1ms: started unflagged, and two actives for {worst:?}"
+    );
+}
+
+/// The control for the two above: the same failovers (four pods, lag 1 s, SIGTERM and
+/// kill -9 of the active in turn) on an MREC table described as such, within the rule
+/// (`confirmDelay` 2500 ms, more than twice the lag; peer regions from the table): no two
+/// actives. What the two above measure is the rule missing, not the harness.
+#[test]
+fn on_mrec_within_the_rule_a_failover_never_gives_two_actives() {
+    let Some(gt) = GlobalTable::start(LAG_1S, JITTER) else {
+        return;
+    };
+    let table = common::unique("rule");
+    gt.create_table(&table);
+    let (worst, _pods) = overlaps_at_failover(&gt, &table, "2500ms", 4);
+    assert!(worst.is_zero(), "two actives for {worst:?} within the rule");
+}
