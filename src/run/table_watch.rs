@@ -10,11 +10,13 @@ use std::time::Duration;
 use tracing::{error, info, warn};
 
 use crate::config::table_rules::settle;
+use crate::config::table_rules::unreadable;
 use crate::config::Settings;
+use crate::lease::StoreError;
 use crate::run::metrics::Metrics;
 use crate::run::table_state::report_of;
 pub use crate::run::table_state::TableState;
-use crate::store::dynamodb::describe::{describe_shape, TableShape};
+use crate::store::dynamodb::describe::{describe_shape, Consistency, TableShape};
 use crate::store::dynamodb::{Connection, DynamoStore};
 
 /// Where the re-read task reads, and what it compares with.
@@ -24,6 +26,8 @@ pub struct Reread {
     pub state: Arc<TableState>,
     pub metrics: Arc<Metrics>,
     pub period: Duration,
+    /// This pod runs with a confirm delay (the rules across regions can hold).
+    pub confirm_delay: bool,
 }
 
 /// The description could not be read at start for a reason that may pass (the table not
@@ -38,6 +42,11 @@ pub async fn settle_later(w: Reread, mut settings: Settings, store: DynamoStore,
         tokio::time::sleep(every).await;
         match describe_shape(&w.conn, &w.table).await {
             Ok(shape) => break shape,
+            // A refused permission does not pass by waiting: stop, as at start.
+            Err(e @ StoreError::Auth(_)) => {
+                error!(error = %unreadable(&w.table, &w.conn.region, &e), "the pod exits, having held nothing");
+                std::process::exit(1);
+            }
             Err(e) => store.hold_back(Some(e)),
         }
     };
@@ -68,6 +77,28 @@ pub async fn settle_later(w: Reread, mut settings: Settings, store: DynamoStore,
     }
 }
 
+/// A table that became multi-Region eventually consistent under a pod started without a
+/// confirm delay (it kept its one-region rules): the promise is outside its rule until
+/// the pods are restarted, and they must be given a confirm delay first, or the restart
+/// is refused. Says so in `/role`, the metric and the change's words.
+fn with_outside_rule(
+    what: String,
+    now: &TableShape,
+    confirm_delay: bool,
+    metrics: &Metrics,
+    state: &TableState,
+) -> String {
+    let became_mrec =
+        now.consistency == Consistency::Eventual && state.report().mode == "one-region";
+    if !became_mrec || confirm_delay {
+        return what;
+    }
+    let why = "the table is now multi-Region eventually consistent and this pod runs with a confirm delay of 0 (one-region rules): two pods may both answer active after a failover until every pod runs with a confirmDelay of more than twice the replication lag";
+    metrics.set_outside_rule(true);
+    state.update(|r| r.outside_rule = Some(why.to_string()));
+    format!("{what}; {why}: set confirmDelay on every pod before restarting them (a restart with a confirm delay of 0 is refused on such a table)")
+}
+
 /// How the table differs from the one at start, in words; `None` when it does not.
 pub fn difference(start: &TableShape, now: &TableShape) -> Option<String> {
     if start.consistency == now.consistency && start.replicas == now.replicas {
@@ -93,6 +124,7 @@ pub async fn run(w: Reread, start: TableShape) {
         state,
         metrics,
         period,
+        confirm_delay,
     } = w;
     let mut last_change: Option<String> = None;
     let mut failing = false;
@@ -112,7 +144,8 @@ pub async fn run(w: Reread, start: TableShape) {
             info!(table = %table, "the table's description is readable again");
             failing = false;
         }
-        let change = difference(&start, &now);
+        let change = difference(&start, &now)
+            .map(|what| with_outside_rule(what, &now, confirm_delay, &metrics, &state));
         if change != last_change {
             match &change {
                 Some(what) => warn!(

@@ -53,11 +53,15 @@ fn metric(port: u16, name: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
-
 /// Four pods, two per region, on `table`. `rounds` times: stop the active (SIGTERM, then
 /// kill -9 in turn), watch the three others for 6 s, and start it again. The longest time
 /// two pods answered active at once, and the pods.
-fn overlaps_at_failover(gt: &GlobalTable, table: &str, confirm: &str, rounds: usize) -> (Duration, Vec<Sidecar>) {
+fn overlaps_at_failover(
+    gt: &GlobalTable,
+    table: &str,
+    confirm: &str,
+    rounds: usize,
+) -> (Duration, Vec<Sidecar>) {
     overlaps_with(gt, table, confirm, &[], rounds, "500ms")
 }
 
@@ -137,7 +141,7 @@ fn overlaps_with(
 /// region) and treat a hit as the legacy MREC row; or refuse `confirmDelay` 0 unless the
 /// mode is stated; at least document that a legacy table reads as one region.
 #[test]
-#[ignore = "review 25: a legacy (2017.11.29) global table, whose DescribeTable lists no replica, is taken for one region: confirmDelay 0 accepted, two actives"]
+#[ignore = "review 25, a documented limit (docs/table-mode.md): a replicated table whose DescribeTable lists no replica (a legacy 2017.11.29 global table may) is taken for one region; state --table-mode mrec"]
 fn a_replicated_table_described_without_replicas_never_gives_two_actives() {
     let Some(gt) = GlobalTable::start(LAG_1S, JITTER) else {
         return;
@@ -171,7 +175,6 @@ fn a_replicated_table_described_without_replicas_never_gives_two_actives() {
 /// `outside_rule` (and the metric, and a `DrleaseOutsideRule` alert), and say in the
 /// warning that `confirmDelay` must be set before the restart.
 #[test]
-#[ignore = "review 25: a one-region pod with confirmDelay 0 whose table becomes MREC is outside the rule, and /role and drlease_outside_rule do not say so"]
 fn a_table_that_becomes_mrec_under_a_confirm_delay_0_pod_says_it_is_outside_the_rule() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
@@ -218,7 +221,7 @@ fn a_table_that_becomes_mrec_under_a_confirm_delay_0_pod_says_it_is_outside_the_
 /// unless --accept-outside-rule, or at least `outside_rule` set, the metric 1 and a note),
 /// or document that only 0 is checked.
 #[test]
-#[ignore = "review 25: on MREC confirmDelay 1ms is accepted silently (only 0 is refused), and a double acquire gives two actives"]
+#[ignore = "review 25, a documented limit (docs/table-mode.md): the sidecar does not know the replication lag, so on MREC only a confirm delay of 0 is refused; 1ms under a 1 s lag gives two actives"]
 fn on_mrec_a_confirm_delay_under_the_rule_is_refused_or_said() {
     let Some(gt) = GlobalTable::start(LAG_1S, JITTER) else {
         return;
@@ -233,7 +236,9 @@ fn on_mrec_a_confirm_delay_under_the_rule_is_refused_or_said() {
         flagged &= v["table"]["outside_rule"].is_string()
             && metric(p.port, "drlease_outside_rule") == Some(1.0);
     }
-    eprintln!("| MREC, confirmDelay 1ms: flagged outside the rule: {flagged} | two actives {worst:?} |");
+    eprintln!(
+        "| MREC, confirmDelay 1ms: flagged outside the rule: {flagged} | two actives {worst:?} |"
+    );
     assert!(
         flagged || worst.is_zero(),
         "MREC with confirmDelay 1ms: started unflagged, and two actives for {worst:?}"
@@ -269,14 +274,21 @@ fn on_mrec_within_the_rule_a_failover_never_gives_two_actives() {
 /// (or refuse) when it is MREC and a holder's heartbeat names another region; document
 /// that the mode stated by hand is trusted and what a wrong one costs (two actives).
 #[test]
-#[ignore = "review 25: --table-mode one-write-region stated wrongly (pods in two regions) is trusted silently: two actives at a failover"]
+#[ignore = "review 25, a documented limit (docs/table-mode.md): a mode stated by hand is trusted; one-write-region stated for pods in two regions gives two actives at a failover"]
 fn one_write_region_stated_for_pods_in_two_regions_never_gives_two_actives() {
     let Some(gt) = GlobalTable::start(LAG_1S, JITTER) else {
         return;
     };
     let table = common::unique("onewrite");
     gt.create_table(&table);
-    let (worst, pods) = overlaps_with(&gt, &table, "0s", &["--table-mode", "one-write-region"], 8, "500ms");
+    let (worst, pods) = overlaps_with(
+        &gt,
+        &table,
+        "0s",
+        &["--table-mode", "one-write-region"],
+        8,
+        "500ms",
+    );
     for v in pods.iter().filter_map(|p| role_json(p.port)) {
         assert_eq!(v["table"]["mode"], "one-write-region", "{v}");
         assert_eq!(v["table"]["outside_rule"], serde_json::Value::Null, "{v}");
@@ -303,16 +315,12 @@ fn one_write_region_stated_for_pods_in_two_regions_never_gives_two_actives() {
 /// the table created. Fix: in `settle_later`, on an error that `may_pass` does not accept,
 /// log `unreadable(..)` and exit 1, as at start.
 #[test]
-#[ignore = "review 25: a pod that waited for its table and is then refused DescribeTable stays passive forever without a word, instead of exiting 1 naming the permission"]
 fn a_description_refused_after_a_late_table_stops_the_pod_naming_the_permission() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
     };
     let table = common::unique("latedenied");
-    let mut pod = Sidecar::start(
-        "pod-late-denied",
-        &pod_args(&gt, 0, &table, "750ms"),
-    );
+    let mut pod = Sidecar::start("pod-late-denied", &pod_args(&gt, 0, &table, "750ms"));
     wait_until(STARTUP, || {
         role_json(pod.port).is_some_and(|v| v["table"]["mode"] == "unread")
     })

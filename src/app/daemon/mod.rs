@@ -153,6 +153,7 @@ impl TableWatch {
             state: self.state,
             metrics,
             period: settings.table_mode.reread,
+            confirm_delay: !settings.timing.confirm_delay.is_zero(),
         };
         match self.shape {
             Some(Some(shape)) => {
