@@ -296,8 +296,9 @@ fn partition_then_heal(gt: &GlobalTable, run: usize) {
             "two holders remained {ended:?} after the heal, past {AFTER_HEAL_BOUND:?}"
         );
         assert!(!still, "two holders again after the heal");
-        if during {
-            assert!(conflicts >= 1, "a region conflict was not counted");
-        }
+        // Not asserted: that a region conflict was counted. The double holder can also
+        // end by the lower holder's renewal being refused once the other region's write
+        // has replicated, before it reads the other mark: then no conflict is counted, and
+        // the promise held all the same (the bound above is what it is about).
     }
 }
