@@ -19,6 +19,7 @@ const TOOLING_PREFIXES: &[&str] = &[
 ];
 const TOOLING_NAMES: &[&str] = &[
     "DRLEASE_REQUIRE_STORE",
+    "DRLEASE_REQUIRE_KUBE",
     "DRLEASE_BIN",
     "DRLEASE_BINARY",
     "DRLEASE_GATE_URL",

@@ -16,6 +16,7 @@ mod identity;
 mod lease_timing;
 mod names;
 mod parse;
+mod pod_role;
 mod resolver;
 mod serving;
 mod types;
@@ -30,6 +31,8 @@ use identity::{resolve_identity, resolve_lease_name, resolve_store};
 use lease_timing::resolve_timing;
 use names::{check_identity, check_lease_name};
 use parse::{non_empty, parse_positive_duration};
+use pod_role::resolve_pod_role;
+pub use pod_role::PodRoleSettings;
 use resolver::{own_key, Raw, Resolver};
 use serving::resolve_serving;
 pub use serving::ServingSettings;
@@ -52,6 +55,10 @@ pub const DEFAULT_MEMORY_LEASE: &str = "drlease";
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     pub pod_name: Option<String>,
+    /// POD_NAMESPACE, from the Downward API (for the role label).
+    pub pod_namespace: Option<String>,
+    /// KUBECONFIG (for the role label, outside a cluster).
+    pub kubeconfig: Option<String>,
     pub hostname: Option<String>,
     /// The names of the `DRLEASE_*` variables set, to warn about misspelt ones.
     pub drlease_vars: Vec<String>,
@@ -78,6 +85,8 @@ pub struct Settings {
     pub affinity: crate::lease::core::Affinity,
     /// The other regions of a multi-Region eventually consistent table (region marks).
     pub peer_regions: Vec<String>,
+    /// The role label on this pod's Pod and its Events; `None`: off.
+    pub pod_role: Option<PodRoleSettings>,
     /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
     /// section of the file, which Admiral reads too).
     pub warnings: Vec<String>,
@@ -160,14 +169,8 @@ impl Settings {
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
-        let warnings = env_names::unknown(&env.drlease_vars)
-            .into_iter()
-            .chain(
-                file.warnings
-                    .iter()
-                    .map(|w| format!("{w} (in {})", r.file_path)),
-            )
-            .collect();
+        let pod_role = resolve_pod_role(&mut r, env, own)?;
+        let warnings = warnings(env, file, &r.file_path);
         Ok(Settings {
             store,
             listen,
@@ -184,10 +187,23 @@ impl Settings {
             serving,
             affinity,
             peer_regions,
+            pod_role,
             warnings,
             provenance: r.provenance,
         })
     }
+}
+
+/// Misspelt `DRLEASE_*` variables, and unknown keys in Admiral's section of the file.
+fn warnings(env: &Environment, file: &FileConfig, file_path: &str) -> Vec<String> {
+    env_names::unknown(&env.drlease_vars)
+        .into_iter()
+        .chain(
+            file.warnings
+                .iter()
+                .map(|w| format!("{w} (in {file_path})")),
+        )
+        .collect()
 }
 
 #[cfg(test)]

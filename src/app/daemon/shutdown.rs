@@ -57,6 +57,10 @@ pub(super) async fn shut_down(
     if let Some(task) = running.heartbeat_task {
         let _ = tokio::time::timeout(left(), task).await;
     }
+    // So is the last role label (passive), best effort: a pod killed first keeps a stale one.
+    if let Some(task) = running.pod_role_task {
+        let _ = tokio::time::timeout(left(), task).await;
+    }
     let _ = running.stop_http.send(true);
     // Keep-alive clients and watchers can hold a graceful shutdown open; do not wait past
     // the deadline.
