@@ -55,6 +55,12 @@ context: (dict "Values" .Values.drlease "Release" .Release "Chart" (dict "Name" 
       valueFrom:
         fieldRef:
           fieldPath: metadata.name
+    {{- if .Values.podRoleLabel }}
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    {{- end }}
     - name: RUST_LOG
       value: {{ .Values.logFilter | quote }}
   ports:

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::lease::Role;
 use crate::run::events::EventLog;
@@ -29,7 +29,7 @@ pub const LABEL: &str = "drlease.io/role";
 /// Retries start this soon after a failure and double up to `RETRY_MAX`; a new change of
 /// role is tried at once.
 const RETRY_MIN: Duration = Duration::from_secs(1);
-const RETRY_MAX: Duration = Duration::from_secs(30);
+const RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Why a call to the API server failed, as far as what to tell the operator goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +83,12 @@ impl Shown {
     /// Brings the label and the Events up to `change`; true when both are.
     async fn converge<A: PodApi>(&mut self, api: &A, change: &Change) -> bool {
         let mut done = true;
+        if self.label != Some(change.role) || self.event != Some(change.seq) {
+            debug!(
+                role = change.role.as_str(),
+                "asking the API server for the pod role"
+            );
+        }
         if self.label != Some(change.role) {
             match api.set_label(change.role).await {
                 Ok(()) => {
@@ -130,7 +136,7 @@ fn log_once(failing: &mut Option<u8>, f: &Failure, what: &str) -> bool {
         return false;
     }
     *failing = Some(f.kind());
-    let after = "the lease is not affected; retrying, up to every 30s";
+    let after = "the lease is not affected; retrying, up to every 10s";
     match f {
         Failure::Refused {
             permission,
