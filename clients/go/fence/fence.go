@@ -127,6 +127,10 @@ func (f *Fence) Raise(ctx context.Context, epoch uint64, who Holder) (uint64, er
 			continue // raised meanwhile: read it again
 		}
 		if stale, ok := AsStale(err); ok {
+			stale.Lease, stale.Epoch = f.lease, int64(epoch)
+			if held, found, err := f.Get(ctx); err == nil && found {
+				stale.Fence = held
+			}
 			return stale.Fence, stale
 		}
 		if err != nil {

@@ -35,7 +35,7 @@ func (e *StaleError) Error() string {
 
 var (
 	policyMessage = regexp.MustCompile(`drlease fence: lease=(\S+) fence=(-?\d+) (?:write=(-?\d+|none)|writer=(\S*)):`)
-	fenceMessage  = regexp.MustCompile(`drlease fence (\S+) is at epoch (\d+) and never goes down \(asked: (\d+)\)`)
+	fenceMessage  = regexp.MustCompile(`drlease fence never goes down|drlease fence: at the same epoch the writer stays the same`)
 )
 
 // AsStale tells whether err is the API server refusing a write (or a raise of the fence)
@@ -64,10 +64,10 @@ func AsStale(err error) (*StaleError, bool) {
 		}
 		return &StaleError{Lease: m[1], Fence: uint64(fence), Epoch: epoch, Writer: m[4], Message: msg}, true
 	}
-	if m := fenceMessage.FindStringSubmatch(msg); m != nil {
-		fence, _ := strconv.ParseUint(m[2], 10, 64)
-		epoch, _ := strconv.ParseInt(m[3], 10, 64)
-		return &StaleError{Lease: m[1], Fence: fence, Epoch: epoch, Message: msg}, true
+	if fenceMessage.MatchString(msg) {
+		// The fence's own rule names neither the lease nor the epochs (the API server
+		// refuses message expressions over it as too costly): Raise fills them in.
+		return &StaleError{Epoch: -1, Message: msg}, true
 	}
 	return nil, false
 }

@@ -36,9 +36,11 @@ type options struct {
 	kubeconfigs                                []string
 	objects, burst                             int
 	interval                                   time.Duration
+	waitEnforced                               bool
 }
 
 type record struct {
+	Sent    int64  `json:"sent"`
 	Ms      int64  `json:"ms"`
 	Event   string `json:"event"`
 	Cluster int    `json:"cluster"`
@@ -48,6 +50,7 @@ type record struct {
 	Stale   bool   `json:"stale,omitempty"`
 	Fence   uint64 `json:"fence,omitempty"`
 	Error   string `json:"error,omitempty"`
+	TookMs  int64  `json:"took_ms,omitempty"`
 }
 
 var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
@@ -65,6 +68,7 @@ func main() {
 	flag.IntVar(&o.objects, "objects", 3, "ConfigMaps written per round, in each cluster")
 	flag.IntVar(&o.burst, "burst", 1, "rounds per window before asking again (0: never ask again)")
 	flag.DurationVar(&o.interval, "interval", 20*time.Millisecond, "pause between rounds")
+	flag.BoolVar(&o.waitEnforced, "wait-enforced", false, "after raising a fence, wait until the API server enforces it (and print how long)")
 	flag.Parse()
 	o.kubeconfigs = strings.Split(kubeconfigs, ",")
 	if o.lease == "" || kubeconfigs == "" || (o.mode != "epoch" && o.mode != "writer") {
@@ -98,20 +102,38 @@ func run(o options) error {
 		for round := 0; o.burst == 0 || round < o.burst; round++ {
 			for i, c := range clients {
 				if o.mode == "epoch" && raised[i] != epoch {
-					_, err := fence.New(c, o.lease).Raise(ctx, epoch, fence.Holder{Pod: o.pod})
-					out.Encode(result("raise", i, epoch, "", err))
-					if err == nil {
-						raised[i] = epoch
-					}
+					raised[i] = raise(ctx, out, c, o, i, epoch)
 				}
 				for n := 0; n < o.objects; n++ {
 					name := fmt.Sprintf("%s-%d", o.lease, n)
-					out.Encode(result("write", i, epoch, name, write(ctx, c, o, name, epoch)))
+					sent := time.Now().UnixMilli()
+					_ = out.Encode(result("write", i, epoch, name, sent, write(ctx, c, o, name, epoch)))
 				}
 			}
 			time.Sleep(o.interval)
 		}
 	}
+}
+
+// raise raises the fence in cluster i to epoch and returns the epoch now raised there
+// (0 if the raise failed: it is tried again before the next write).
+func raise(ctx context.Context, out *json.Encoder, c dynamic.Interface, o options, i int, epoch uint64) uint64 {
+	f := fence.New(c, o.lease)
+	sent := time.Now().UnixMilli()
+	_, err := f.Raise(ctx, epoch, fence.Holder{Pod: o.pod})
+	_ = out.Encode(result("raise", i, epoch, "", sent, err))
+	if err != nil {
+		return 0
+	}
+	if o.waitEnforced {
+		wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+		took, err := f.WaitEnforced(wait, o.namespace, epoch)
+		cancel()
+		r := result("enforced", i, epoch, "", sent, err)
+		r.TookMs = took.Milliseconds()
+		_ = out.Encode(r)
+	}
+	return epoch
 }
 
 // ask returns the epoch of a write window, if the sidecar grants one.
@@ -155,8 +177,8 @@ func write(ctx context.Context, c dynamic.Interface, o options, name string, epo
 	return err
 }
 
-func result(event string, cluster int, epoch uint64, object string, err error) record {
-	r := record{Ms: time.Now().UnixMilli(), Event: event, Cluster: cluster, Epoch: epoch, Object: object, OK: err == nil}
+func result(event string, cluster int, epoch uint64, object string, sent int64, err error) record {
+	r := record{Sent: sent, Ms: time.Now().UnixMilli(), Event: event, Cluster: cluster, Epoch: epoch, Object: object, OK: err == nil}
 	if err != nil {
 		r.Error = err.Error()
 		if stale, ok := fence.AsStale(err); ok {
