@@ -2,6 +2,7 @@ use super::*;
 use crate::lease::FROZEN_OWNER;
 
 mod file_and_affinity;
+mod pod_role;
 mod refusals;
 
 pub(super) fn cli() -> CommandLine {
