@@ -194,11 +194,14 @@ pub async fn events(client: &Client, ns: &str, pod: &str) -> Vec<(String, String
         .into_iter()
         .filter(|e| e.involved_object.name.as_deref() == Some(pod))
         .collect();
-    items.sort_by(|a, b| {
-        a.metadata
-            .creation_timestamp
-            .cmp(&b.metadata.creation_timestamp)
-    });
+    // Creation timestamps have whole seconds: order by the store's revision instead.
+    let revision = |e: &Event| {
+        e.metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    items.sort_by_key(revision);
     items
         .into_iter()
         .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))

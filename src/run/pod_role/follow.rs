@@ -42,6 +42,32 @@ impl Change {
     }
 }
 
+impl Change {
+    /// What a sidecar shows last on its way out: passive, since it grants nothing more
+    /// once the shutdown began, even if the lease loop, finishing a step, still recorded
+    /// a renewal after that; the latest change when it is passive already.
+    pub fn stopping(latest: Option<Change>) -> Change {
+        match latest {
+            Some(c) if c.role == Role::Passive => c,
+            Some(c) => Change {
+                seq: c.seq + 1,
+                role: Role::Passive,
+                reason: SHUTTING_DOWN.into(),
+                ..c
+            },
+            None => Change {
+                seq: 1,
+                role: Role::Passive,
+                reason: SHUTTING_DOWN.into(),
+                epoch: None,
+                holder: None,
+            },
+        }
+    }
+}
+
+const SHUTTING_DOWN: &str = "shutting down: no more write windows; releasing the lease";
+
 /// Reads the log from where it left off; remembers the latest change to active or
 /// passive (no decision yet is no change).
 #[derive(Default)]

@@ -166,8 +166,8 @@ fn log_once(failing: &mut Option<u8>, f: &Failure, what: &str) -> bool {
 }
 
 /// Follows the event log and keeps the Pod's label and Events on the latest role until
-/// `stop` carries the release deadline; then converges once more (the role the shutdown
-/// published) within that deadline, and returns.
+/// `stop` carries the release deadline; then, within that deadline, shows passive (see
+/// [`Change::stopping`]) and returns.
 pub async fn run<A: PodApi>(
     api: A,
     events: Arc<EventLog>,
@@ -197,9 +197,8 @@ pub async fn run<A: PodApi>(
             _ = stop.changed() => {
                 let left = stop.borrow().map_or(Duration::ZERO, |by| by.since(clock.now()));
                 follower.update(&events);
-                if let Some(change) = follower.latest() {
-                    let _ = tokio::time::timeout(left, shown.converge(&api, &change)).await;
-                }
+                let last = Change::stopping(follower.latest());
+                let _ = tokio::time::timeout(left, shown.converge(&api, &last)).await;
                 return;
             }
         }

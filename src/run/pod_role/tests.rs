@@ -155,3 +155,28 @@ async fn the_task_retries_then_labels_passive_on_shutdown() {
         .collect();
     assert_eq!(reasons, vec!["acquired the lease", "shutting down"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_renewal_recorded_after_the_shutdown_began_still_ends_passive() {
+    let log = Arc::new(EventLog::default());
+    let api = FakeApi::default();
+    let clock: Arc<dyn Clock> = Arc::new(crate::sys::clock::ManualClock::new(Duration::ZERO));
+    let (stop, stop_rx) = watch::channel(None::<Mono>);
+    record(&log, Role::Active, 1, "pod-a", "acquired the lease");
+    let task = run(&api, log.clone(), stop_rx, clock.clone());
+    let drive = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The shutdown's event, the stop, and the loop finishing a renewal after them.
+        record(&log, Role::Passive, 1, "pod-a", "shutting down");
+        stop.send_replace(Some(clock.now().plus(Duration::from_secs(1))));
+        record(&log, Role::Active, 1, "pod-a", "renewed");
+    };
+    tokio::join!(task, drive);
+    assert_eq!(api.labels.lock().unwrap().last(), Some(&Role::Passive));
+    let events = api.events.lock().unwrap();
+    assert_eq!(
+        events.last().map(|c| c.role),
+        Some(Role::Passive),
+        "{events:?}"
+    );
+}
