@@ -110,23 +110,24 @@ async fn the_label_follows_a_kill_9_and_the_dead_pods_label_stays_stale() {
         Some("active"),
         "a pod killed with -9 cannot relabel itself: its label stays stale (documented)"
     );
-    // An Event per change of role, with the reason, epoch and holder (a loaded machine
-    // can add a lapse and a renewal: the takeover is among them, not necessarily last).
+    // An Event per change of role, with the reason, epoch and holder (recorded just after
+    // the label; a loaded machine can add a lapse and a renewal after the takeover).
+    let takeover = format!(
+        "active: took over from {dead} after its lease ran out; lease {}, epoch {new_epoch}, holder {survivor}",
+        t.fx.lease
+    );
+    k8s::eventually(LIMIT, &format!("the Event {takeover}"), || async {
+        let events = k8s::events(&t.client, &t.ns, &survivor).await;
+        events
+            .iter()
+            .any(|(r, m)| r == "BecameActive" && *m == takeover)
+    })
+    .await;
     let events = k8s::events(&t.client, &t.ns, &survivor).await;
     assert_eq!(
         events.first().map(|e| e.0.as_str()),
         Some("BecamePassive"),
         "{events:?}"
-    );
-    let takeover = format!(
-        "active: took over from {dead} after its lease ran out; lease {}, epoch {new_epoch}, holder {survivor}",
-        t.fx.lease
-    );
-    assert!(
-        events
-            .iter()
-            .any(|(r, m)| r == "BecameActive" && *m == takeover),
-        "{takeover} in {events:?}"
     );
 }
 
