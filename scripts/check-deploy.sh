@@ -3,7 +3,10 @@
 # cfn-lint (CloudFormation), promtool (alert rules and their unit tests), real helm
 # through PyPI's helm-sdkpy (lint, and rendering against a fake API server: see
 # scripts/render_chart.py), kubectl's kustomize (overlays), and drlease check-config on
-# every rendered config. Called by scripts/test.sh; fails loudly, never skips.
+# every rendered config; then installs the chart and the overlays into a real API server
+# (scripts/check-kube.sh: helm and the CRDs built from Go modules, the API server of
+# $DRLEASE_TEST_KUBECONFIG or one of its own). Called by scripts/test.sh; fails loudly,
+# never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,13 +40,15 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 
 echo "== Dockerfile (hadolint)"
-"$VENV/bin/hadolint" Dockerfile
+"$VENV/bin/hadolint" Dockerfile clients/go/fence/Dockerfile
 
 echo "== CloudFormation (cfn-lint)"
 "$VENV/bin/cfn-lint" deploy/aws/*.yaml
 
 echo "== alert rules (promtool)"
-(cd deploy/prometheus && promtool check rules alerts.yaml && promtool test rules alerts_test.yaml)
+# Two layouts: one Prometheus per region, and a global view (see the files' headers).
+(cd deploy/prometheus && promtool check rules alerts-region.yaml alerts-global.yaml \
+  && promtool test rules alerts-region_test.yaml alerts-global_test.yaml)
 
 echo "== Helm chart (helm lint)"
 "$VENV/bin/python" - <<'PY'
@@ -60,3 +65,6 @@ PY
 
 echo "== rendered chart and manifests"
 "$VENV/bin/python" scripts/check_deploy.py "$BIN" "$VENV/bin/kubectl"
+
+echo "== installed into a real API server (scripts/check-kube.sh)"
+scripts/check-kube.sh "$VENV/bin/kubectl" "$VENV/bin/python"

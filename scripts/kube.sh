@@ -28,8 +28,21 @@ die() { echo "kube.sh: $*" >&2; exit 1; }
 
 cache_dir() {
   local hash
-  hash=$(cat "$PINS"/apiserver/go.mod "$PINS"/etcd/go.mod | sha256sum | cut -c1-12)
+  hash=$( (cat "$PINS"/apiserver/go.mod "$PINS"/etcd/go.mod; version_flags) | sha256sum | cut -c1-12)
   echo "${DRLEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drlease}/kube-$hash"
+}
+
+# The release the API server reports (/version): a `go build` of the module leaves it at
+# v0.0.0-master, which clients refuse (helm's kubeVersion check of a chart needing 1.29).
+# Stamped as the Kubernetes release build does, from the pinned module version.
+version_flags() {
+  local v
+  v=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$PINS/apiserver/go.mod")
+  [ -n "$v" ] || v=$(awk '$1 == "k8s.io/kubernetes" {print $2; exit}' "$PINS/apiserver/go.mod")
+  local major=${v#v}; major=${major%%.*}
+  local minor=${v#v*.}; minor=${minor%%.*}
+  local p=k8s.io/component-base/version
+  echo "-X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
 }
 
 build() {
@@ -44,7 +57,7 @@ build() {
   # other versions than the pinned ones.
   (cd "$PINS/etcd" && go build -mod=readonly -trimpath -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3) \
     || die "building etcd failed (scripts/kube/etcd)"
-  (cd "$PINS/apiserver" && go build -mod=readonly -trimpath -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) \
+  (cd "$PINS/apiserver" && go build -mod=readonly -trimpath -ldflags "$(version_flags)" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) \
     || die "building kube-apiserver failed (scripts/kube/apiserver)"
   mv "$bin/etcd.tmp" "$bin/etcd" && mv "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
   echo "kube.sh: built in $((SECONDS - start)) s" >&2

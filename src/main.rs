@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use drlease::app::cli::{self, Command};
 use drlease::app::daemon;
+use drlease::config::table_rules::RulesError;
 use drlease::config::{Environment, Settings};
 use drlease::ops;
 use drlease::sys::duration::parse_duration;
@@ -34,6 +35,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if command.is_operator_command() {
+        if let Err(e) = ops::check_settings(&settings) {
+            eprintln!("drlease: {e}");
+            return ExitCode::from(2);
+        }
+    }
     // `run` logs them and `check-config` lists them; a one-off command says them first.
     if !matches!(command, Command::Run(_) | Command::CheckConfig(_)) {
         for w in &settings.warnings {
@@ -41,17 +48,7 @@ fn main() -> ExitCode {
         }
     }
     match command {
-        Command::CheckConfig(_) => {
-            stdout::line(format_args!("{:<18} {:<40} source", "setting", "value"));
-            for (name, value, source) in &settings.provenance {
-                let value = printable(value);
-                stdout::line(format_args!("{name:<18} {value:<40} {source}"));
-            }
-            for w in &settings.warnings {
-                stdout::line(format_args!("warning: {}", Printable(w)));
-            }
-            ExitCode::SUCCESS
-        }
+        Command::CheckConfig(_) => check_config(settings),
         Command::Run(_) => {
             logging::init(settings.log_format);
             for w in &settings.warnings {
@@ -86,6 +83,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// Every effective setting and its source; with access to the table, what it is.
+fn check_config(mut settings: Settings) -> ExitCode {
+    let table = match block_on(async { Ok(ops::check::table(&mut settings).await) }) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            eprintln!("drlease: {}", Printable(&e.to_string()));
+            return ExitCode::from(2);
+        }
+        Err(e) => return finish(Err(e), false),
+    };
+    stdout::line(format_args!("{:<19} {:<40} source", "setting", "value"));
+    for (name, value, source) in &settings.provenance {
+        let value = printable(value);
+        stdout::line(format_args!("{name:<19} {value:<40} {source}"));
+    }
+    let own = settings.region.clone().unwrap_or_default();
+    match &table {
+        ops::check::TableCheck::NoTable => {}
+        ops::check::TableCheck::Unread(why) => stdout::line(format_args!(
+            "warning: the table's description was not read, so its mode is not checked here \
+             (`drlease run` reads it at start and refuses to start without it): {}",
+            Printable(why)
+        )),
+        ops::check::TableCheck::Rules(rules) => {
+            for (name, value) in rules.describe(&own) {
+                let value = printable(&value);
+                stdout::line(format_args!("{name:<19} {value}"));
+            }
+            for note in rules.notes.iter().chain(&rules.outside_rule) {
+                stdout::line(format_args!("warning: {}", Printable(note)));
+            }
+        }
+    }
+    for w in &settings.warnings {
+        stdout::line(format_args!("warning: {}", Printable(w)));
+    }
+    ExitCode::SUCCESS
+}
+
 fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -104,7 +140,11 @@ fn finish(result: anyhow::Result<()>, logged: bool) -> ExitCode {
             }
             // Errors can quote the table (an owner, an identity): escaped for the terminal.
             eprintln!("drlease: {}", Printable(&format!("{e:#}")));
-            ExitCode::FAILURE
+            // Settings the table refuses are bad settings, as at resolution: exit 2.
+            match e.downcast_ref::<RulesError>() {
+                Some(RulesError::Refused(_)) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A mixed fleet during a migration: Admiral's own DynamoDB state checker and drlease on
 //! the same lease item, on moto. The checker below is a faithful port of the reference
-//! sample (`../shared/reference/admiral-dynamodb-dr.md`, `ExecuteStateCheck`): Scan the
+//! sample (Admiral's DynamoDB DR state checker, `ExecuteStateCheck` in Admiral's repo): Scan the
 //! table, pick the item by leaseName, and write the whole item back with an unconditional
 //! PutItem of leaseName, leaseOwner, updatedTime and notes, judging liveness by comparing
 //! updatedTime with its own wall clock. (The sample scans a hard-coded "admiral-lease";

@@ -26,5 +26,6 @@ fn memory_args(extra: &[&str]) -> Vec<String> {
 mod gate {
     mod answers;
     mod malformed;
+    mod shutdown;
     mod starvation;
 }

@@ -110,6 +110,7 @@ const SIDECAR_FILES: &[&str] = &[
     "store/dynamodb/item/",
     "store/dynamodb/claim.rs",
     "store/dynamodb/marks.rs",
+    "store/dynamodb/describe.rs",
     "app/daemon/",
     "run/",
     "lease/",

@@ -1,10 +1,17 @@
 //! The layout the README promises, held by a test: `src/` shows the layers (at most eight
 //! folders or files besides `lib.rs` and `main.rs`), no source file is over 400 lines, no
-//! function over 80 (in the tests and the bench too, tables of data aside), and no layer
-//! imports from one above it.
+//! function over 80 (in the tests and the bench too, tables of data aside), no layer
+//! imports from one above it, and no two files import each other, directly or through
+//! others.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+mod layout {
+    pub mod imports;
+}
+
+use layout::imports::{self, module_of, Module};
 
 const MAX_ENTRIES: usize = 8;
 const MAX_FILE_LINES: usize = 400;
@@ -223,34 +230,114 @@ fn the_function_counter_counts() {
     );
 }
 
+/// The source files (test files aside) as their modules and their code, comments and
+/// literals stripped.
+fn source_modules() -> Vec<(Module, String)> {
+    all_files()
+        .into_iter()
+        .filter(|(name, _)| !is_test_file(name) && name != "lib.rs" && name != "main.rs")
+        .map(|(name, text)| {
+            let code: Vec<String> = text.lines().map(code_of).collect();
+            (module_of(&name), code.join("\n"))
+        })
+        .collect()
+}
+
 #[test]
 fn no_layer_imports_from_a_higher_one() {
+    let files = source_modules();
+    let modules = files.iter().map(|(m, _)| m.clone()).collect();
     let mut wrong = Vec::new();
-    for (name, text) in all_files() {
-        let Some(own) = name
-            .split('/')
-            .next()
-            .and_then(|m| layer(m.trim_end_matches(".rs")))
-        else {
-            continue; // lib.rs and main.rs sit above every layer
-        };
-        if is_test_file(&name) {
+    for (file, code) in &files {
+        let Some(own) = layer(&file[0]) else {
             continue;
-        }
-        for (i, line) in text.lines().enumerate() {
-            let code = code_of(line);
-            for (at, _) in code.match_indices("crate::") {
-                let module: String = code[at + 7..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if layer(&module).is_some_and(|l| l > own) {
-                    wrong.push(format!("{name}:{}: imports crate::{module}", i + 1));
-                }
+        };
+        for written in imports::paths(file, code) {
+            let Some(target) = imports::resolve(&written.module, &written.path, &modules) else {
+                continue;
+            };
+            if written.in_tests {
+                continue;
+            }
+            if target
+                .first()
+                .and_then(|m| layer(m))
+                .is_some_and(|l| l > own)
+            {
+                wrong.push(format!(
+                    "{}: imports {} ({})",
+                    file.join("/"),
+                    target.join("::"),
+                    written.path.join("::")
+                ));
             }
         }
     }
     assert!(wrong.is_empty(), "imports from a higher layer: {wrong:#?}");
+}
+
+/// Files that import each other (directly or round a longer loop) cannot be understood,
+/// tested or moved one at a time: the shared part belongs in a file both import, or in
+/// their module's `mod.rs`. A file using its own module's `mod.rs` is no cycle.
+#[test]
+fn no_files_import_each_other() {
+    let graph = imports::edges(&source_modules());
+    // The reader finds imports at all: `status` prints `history`'s headline.
+    assert!(
+        graph[&module_of("ops/status.rs")].contains(&module_of("ops/history.rs")),
+        "the import reader found no edge ops/status -> ops/history: {graph:#?}"
+    );
+    let loops: Vec<String> = imports::cycles(&graph)
+        .into_iter()
+        .map(|cycle| {
+            let mut names: Vec<String> = cycle.iter().map(|m| m.join("/")).collect();
+            names.push(names[0].clone());
+            names.join(" -> ")
+        })
+        .collect();
+    assert!(loops.is_empty(), "import cycles: {loops:#?}");
+}
+
+#[test]
+fn the_import_reader_resolves_super_groups_and_inline_modules() {
+    let files: Vec<(Module, String)> = [
+        ("ops/mod.rs", "mod history;\nmod status;\npub fn read() {}"),
+        ("ops/history.rs", "use super::status::{self, Output as O};\nuse super::read;"),
+        ("ops/status.rs", "fn f() { super::super::ops::history::headline(); }"),
+        ("http/watch.rs", "use super::super::{run::events::Event, ops};\nmod tests { use super::*; use crate::app::x; }"),
+        ("run/events.rs", ""),
+        ("app/mod.rs", ""),
+    ]
+    .iter()
+    .map(|(name, code)| (module_of(name), code.to_string()))
+    .collect();
+    let graph = imports::edges(&files);
+    let names = |file: &str| -> Vec<String> {
+        graph[&module_of(file)]
+            .iter()
+            .map(|m| m.join("/"))
+            .collect()
+    };
+    assert_eq!(
+        names("ops/history.rs"),
+        ["ops/status"],
+        "the mod.rs it reads is no edge"
+    );
+    assert_eq!(names("ops/status.rs"), ["ops/history"]);
+    assert_eq!(
+        names("http/watch.rs"),
+        ["ops", "run/events"],
+        "inline tests aside"
+    );
+    assert_eq!(names("ops/mod.rs"), Vec::<String>::new());
+    let cycles = imports::cycles(&graph);
+    assert_eq!(
+        cycles,
+        [vec![
+            module_of("ops/history.rs"),
+            module_of("ops/status.rs")
+        ]]
+    );
 }
 
 /// Inside the core each file names what it imports, so what it may reach is on its first

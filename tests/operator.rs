@@ -15,6 +15,7 @@ use drlease::store::LeaseStore;
 
 /// The tests, one file per subject, in tests/operator/.
 mod operator {
+    mod command_line;
     mod handover;
     mod refusals;
     mod table_and_config;

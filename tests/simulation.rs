@@ -29,7 +29,7 @@
 //!   writer wins by the origin's write time (ties by region, then write order); the cores
 //!   run with region marks (`--peer-regions`); operators write to the holder's region for a
 //!   handover, to any region otherwise. Three MREC seeds of five are within the README's
-//!   rule (every candidate's confirm delay drawn from `2 x (lag + jitter)` to what
+//!   rule (every candidate's confirm delay drawn from just above `2 x (lag + jitter)` to what
 //!   `Timing::validate` accepts); the others add lag spikes above half the confirm delay,
 //!   partitions (a region's replication held, delivered after the heal; some heal only
 //!   with the quiet phase), or both. On MRSC a region is cut off at times: every call from

@@ -1,5 +1,8 @@
 //! Command-line interface: `run` and the operator subcommands, all sharing one set of
-//! settings flags. Each flag can also come from `DRLEASE_<FLAG>`.
+//! settings flags. Each flag can also come from `DRLEASE_<FLAG>`. An operator command's
+//! help lists its own flags, then only the settings it uses ([`OPERATOR_SETTINGS`]); the
+//! sidecar's other settings are still accepted (a shared config file, a pod's
+//! environment) but not listed.
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -44,8 +47,9 @@ pub struct StatusArgs {
     /// Keep printing, every interval (at least 1 s), until Ctrl-C.
     #[arg(long)]
     pub watch: bool,
+    /// Output format: text for people, json for scripts (one object per print).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: crate::ops::status::Output,
+    pub output: crate::ops::Output,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -55,8 +59,9 @@ pub struct HistoryArgs {
     /// How many changes to list, newest first (each is one read of the table).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=50))]
     pub limit: u16,
+    /// Output format: text for people, json for scripts (the shape of GET /history).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: crate::ops::status::Output,
+    pub output: crate::ops::Output,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -104,6 +109,62 @@ impl Command {
 /// The settings flags are config's [`CommandLine`]: one definition, read by clap here.
 pub type SettingsArgs = CommandLine;
 
+/// The settings an operator command uses (by long flag name): where the table is, how to
+/// reach it, and the lease's timing (waits, timeouts, the `--watch` period). Its help
+/// lists these under their own heading, after the command's own flags.
+pub const OPERATOR_SETTINGS: &[&str] = &[
+    "config",
+    "allow-unknown-keys",
+    "lease-name",
+    "table",
+    "region",
+    "endpoint-url",
+    "role-arn",
+    "interval",
+    "failure-threshold",
+    "longest-lease",
+];
+
+const OPERATOR_COMMANDS: &[&str] = &[
+    "status",
+    "history",
+    "handover",
+    "freeze",
+    "unfreeze",
+    "create-table",
+];
+
+const SETTINGS_HEADING: &str =
+    "Settings (each also DRLEASE_<FLAG>; file keys: README, Configuration reference)";
+
+/// The command line as clap parses it: [`Cli`], with each operator command's help cut
+/// down to its own flags and the settings it uses.
+pub fn command() -> clap::Command {
+    let settings: Vec<String> = CommandLine::augment_args(clap::Command::new("settings"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let mut cli = Cli::command();
+    for &name in OPERATOR_COMMANDS {
+        cli = cli.mut_subcommand(name, |mut sub| {
+            for id in &settings {
+                sub = sub.mut_arg(id, |arg| {
+                    let shown = arg
+                        .get_long()
+                        .is_some_and(|long| OPERATOR_SETTINGS.contains(&long));
+                    if shown {
+                        arg.help_heading(SETTINGS_HEADING)
+                    } else {
+                        arg.hide(true)
+                    }
+                });
+            }
+            sub
+        });
+    }
+    cli
+}
+
 /// Which settings were given, and whether on the command line or in the environment. The
 /// flag names come from clap's own definition of [`CommandLine`].
 fn sources(matches: &ArgMatches) -> Vec<(String, Source)> {
@@ -131,7 +192,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let matches = Cli::command().get_matches_from(args);
+    let matches = command().get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let sub = matches
         .subcommand()
@@ -159,7 +220,94 @@ mod tests {
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    fn help(name: &str) -> String {
+        let mut cli = command();
+        cli.find_subcommand_mut(name)
+            .unwrap()
+            .render_long_help()
+            .to_string()
+    }
+
+    /// Issue 28: every operator command's help listed the sidecar's 27 settings, with the
+    /// command's own flags at the bottom.
+    #[test]
+    fn operator_commands_list_only_their_own_flags_and_the_settings_they_use() {
+        for &name in OPERATOR_COMMANDS {
+            let text = help(name);
+            for sidecar_only in [
+                "--listen",
+                "--gate-listen",
+                "--priority",
+                "--write-window",
+                "--never-acquire",
+                "--app-health-url",
+            ] {
+                assert!(
+                    !text.contains(&format!("{sidecar_only} ")),
+                    "{name} --help lists {sidecar_only}:\n{text}"
+                );
+            }
+            for setting in OPERATOR_SETTINGS {
+                assert!(
+                    text.contains(&format!("--{setting} ")),
+                    "{name} --help misses --{setting}:\n{text}"
+                );
+            }
+            let heading = text.find(SETTINGS_HEADING).expect(name);
+            assert!(text.contains("--help"), "{text}");
+            assert!(
+                text.find("--help").unwrap() < heading,
+                "{name}: its own flags come before the settings:\n{text}"
+            );
+        }
+        let handover = help("handover");
+        assert!(handover.find("--to ").unwrap() < handover.find("--table ").unwrap());
+        assert!(help("status").contains("Output format"));
+        assert!(help("history").contains("Output format"));
+        assert!(help("create-table").contains("--wait"));
+        // `run` still lists every setting.
+        let mut cli = command();
+        let run = cli.find_subcommand_mut("run").unwrap().render_long_help();
+        assert!(run.to_string().contains("--gate-listen "));
+    }
+
+    /// Every flag a command shows has a description (`-o/--output` had none).
+    #[test]
+    fn every_listed_flag_is_documented() {
+        let cli = command();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                let documented = arg.get_help().or(arg.get_long_help()).is_some();
+                assert!(
+                    documented,
+                    "{} --{:?} has no description",
+                    sub.get_name(),
+                    arg.get_long()
+                );
+            }
+        }
+    }
+
+    /// The sidecar's other settings stay accepted by operator commands (a shared config
+    /// file, a pod's DRLEASE_* environment): hidden, not refused.
+    #[test]
+    fn operator_commands_still_accept_every_setting() {
+        let (command, line) = parse_from([
+            "drlease",
+            "status",
+            "--table",
+            "t",
+            "--gate-listen",
+            "127.0.0.1:9798",
+            "-o",
+            "json",
+        ]);
+        assert!(matches!(command, Command::Status(_)));
+        assert_eq!(line.gate_listen.as_deref(), Some("127.0.0.1:9798"));
+        assert_eq!(line.store.as_deref(), Some("dynamodb"));
     }
 
     #[test]

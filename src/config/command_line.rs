@@ -107,6 +107,23 @@ pub struct CommandLine {
     /// service account].
     #[arg(long, env = "DRLEASE_KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<String>,
+    /// Warn about keys in the config file that are no setting instead of refusing to start:
+    /// only while a fleet runs versions that know different keys [default: false].
+    #[arg(long, env = "DRLEASE_ALLOW_UNKNOWN_KEYS", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_unknown_keys: Option<String>,
+    /// What the table is: `auto` reads its description (`dynamodb:DescribeTable`); or state
+    /// it by hand: `one-write-region`, `mrec` (with --peer-regions) or `mrsc` [default: auto].
+    #[arg(long, env = "DRLEASE_TABLE_MODE", value_name = "MODE")]
+    pub table_mode: Option<String>,
+    /// Start even where the promise is outside its rule (a confirm delay of 0 on a
+    /// multi-Region eventually consistent table); /role, the log and a metric say so
+    /// [default: false].
+    #[arg(long, env = "DRLEASE_ACCEPT_OUTSIDE_RULE", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub accept_outside_rule: Option<String>,
+    /// How often a running sidecar reads the table's description again, to notice a
+    /// replica added or removed [default: 5m].
+    #[arg(long, env = "DRLEASE_TABLE_REREAD", value_name = "DURATION")]
+    pub table_reread: Option<String>,
     /// For each flag that was set (by its long name), whether it came from the flag or the
     /// environment. Filled by the CLI from clap's matches.
     #[arg(skip)]

@@ -1,5 +1,6 @@
 //! Where the table is and how to reach it: table, region, endpoint, role to assume.
 
+use super::region_name::check_region;
 use super::resolver::{admiral_key, own_key, Resolver};
 use super::{file, non_empty, parse, ConfigError, Source, StoreKind};
 
@@ -34,7 +35,11 @@ pub(super) fn resolve_connection(
         "region",
         &cli.region,
         admiral_key("region", admiral.and_then(|x| x.region.as_ref())),
-        |raw| non_empty(raw, "region"),
+        |raw| {
+            let v = non_empty(raw, "region")?;
+            check_region(&v).map_err(|e| ConfigError::new(&raw.name, e))?;
+            Ok(v)
+        },
         String::clone,
     )?;
     let endpoint_url = r.setting(

@@ -6,7 +6,7 @@
 
 use clap::Args;
 
-use super::file::closest;
+use super::file_keys::closest;
 use super::CommandLine;
 
 /// Variables the project's own tools read (tests, benchmarks, simulation, chaos runs, the
@@ -16,10 +16,12 @@ const TOOLING_PREFIXES: &[&str] = &[
     "DRLEASE_BENCH_",
     "DRLEASE_SIM_",
     "DRLEASE_CHAOS_",
+    "DRLEASE_KUBE_",
 ];
 const TOOLING_NAMES: &[&str] = &[
     "DRLEASE_REQUIRE_STORE",
     "DRLEASE_REQUIRE_KUBE",
+    "DRLEASE_CACHE",
     "DRLEASE_BIN",
     "DRLEASE_BINARY",
     "DRLEASE_GATE_URL",

@@ -5,20 +5,21 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{file_values, ConfigError};
+use super::{file_keys, file_values, ConfigError};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FileConfig {
     #[serde(rename = "dynamoDB")]
     pub dynamodb: Option<AdmiralSection>,
     pub drlease: Option<DrleaseSection>,
-    /// Unknown keys in the `dynamoDB:` section, each with the closest known one.
+    /// The keys that are no setting, anywhere in the file, each saying what it is closest
+    /// to or where it belongs (taken out of the sections read). Refused unless
+    /// `--allow-unknown-keys` makes them warnings: see [`super::file_keys`].
     #[serde(skip)]
-    pub warnings: Vec<String>,
+    pub unknown: Vec<String>,
 }
 
-/// Admiral's `DynamoDBConfig`, field for field. Admiral ignores keys it does not know, and
-/// the same file is Admiral's: an unknown key here is a warning (see [`FileConfig::warnings`]).
+/// Admiral's `DynamoDBConfig`, field for field (Admiral's file has no other section).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmiralSection {
@@ -31,8 +32,7 @@ pub struct AdmiralSection {
     pub region: Option<String>,
 }
 
-/// drlease's own settings. Unknown keys are refused: a typo here would otherwise be a
-/// setting silently not applied.
+/// drlease's own settings.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DrleaseSection {
@@ -58,6 +58,8 @@ pub struct DrleaseSection {
     pub longest_lease: Option<String>,
     pub pod_role_label: Option<bool>,
     pub kubeconfig: Option<String>,
+    pub table_mode: Option<String>,
+    pub accept_outside_rule: Option<bool>,
 }
 
 /// The largest config file read. Admiral's DR file with a drlease section is well under
@@ -112,99 +114,19 @@ impl FileConfig {
             serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
         doc.apply_merge()
             .map_err(|e| format!("invalid YAML merge key (<<): {e}"))?;
+        let sections = [
+            ("dynamoDB", file_keys::field_names::<AdmiralSection>()),
+            ("drlease", file_keys::field_names::<DrleaseSection>()),
+        ];
+        let unknown = file_keys::take_unknown(&mut doc, &sections);
         let doc = file_values::normalize(doc)?;
-        let unknown_own = unknown_keys(&doc, "drlease", field_names::<DrleaseSection>());
-        if !unknown_own.is_empty() {
-            return Err(unknown_own.join("; "));
-        }
-        let warnings = unknown_keys(&doc, "dynamoDB", field_names::<AdmiralSection>());
         let mut config: FileConfig = match doc {
             serde_norway::Value::Null => FileConfig::default(),
             doc => serde_norway::from_value(doc).map_err(|e| e.to_string())?,
         };
-        config.warnings = warnings;
+        config.unknown = unknown;
         Ok(config)
     }
-}
-
-/// One message per key of `section` that is not in `known`, naming the closest known key.
-fn unknown_keys(doc: &serde_norway::Value, section: &str, known: &[&str]) -> Vec<String> {
-    let Some(map) = doc.get(section).and_then(|s| s.as_mapping()) else {
-        return Vec::new();
-    };
-    map.keys()
-        .map(|k| match k.as_str() {
-            Some(name) => name.to_string(),
-            None => format!("{k:?}"),
-        })
-        .filter(|name| !known.contains(&name.as_str()))
-        .map(|name| match closest(&name, known) {
-            Some(near) => format!("{section}.{name} is not a setting; did you mean {near}?"),
-            None => format!("{section}.{name} is not a setting"),
-        })
-        .collect()
-}
-
-/// The known name nearest to `name` by edit distance, ignoring case.
-pub(super) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .copied()
-        .min_by_key(|k| edit_distance(&name.to_lowercase(), &k.to_lowercase()))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
-}
-
-/// The key names serde accepts for a struct (after `rename_all`), read from its derived
-/// `Deserialize`, so the list of settings is never written down twice.
-fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
-    use serde::de::{self, Visitor};
-    use serde::forward_to_deserialize_any;
-
-    struct Names(&'static [&'static str]);
-
-    impl<'de> de::Deserializer<'de> for &mut Names {
-        type Error = de::value::Error;
-
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-            Err(de::Error::custom("only structs"))
-        }
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Self::Error> {
-            self.0 = fields;
-            Err(de::Error::custom("names read"))
-        }
-
-        forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
-        }
-    }
-
-    let mut names = Names(&[]);
-    let _ = T::deserialize(&mut names);
-    names.0
 }
 
 #[cfg(test)]
@@ -212,34 +134,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_known_names_come_from_the_structs() {
-        assert!(field_names::<AdmiralSection>().contains(&"waitTimeInSeconds"));
-        assert!(field_names::<DrleaseSection>().contains(&"appHealthUrl"));
-    }
-
-    #[test]
-    fn an_unknown_key_names_the_closest_known_one() {
+    fn an_unknown_key_is_taken_out_and_named_with_the_closest_known_one() {
         let c = FileConfig::parse("dynamoDB:\n  waitTimeInSecnds: 5\n  leaseName: l\n").unwrap();
         assert_eq!(
-            c.warnings,
+            c.unknown,
             ["dynamoDB.waitTimeInSecnds is not a setting; did you mean waitTimeInSeconds?"]
         );
-        let e = FileConfig::parse("drlease:\n  intervall: 1s\n  renewDeadLine: 2s\n").unwrap_err();
-        assert!(
-            e.contains("drlease.intervall is not a setting; did you mean interval?"),
-            "{e}"
+        assert_eq!(c.dynamodb.unwrap().lease_name.as_deref(), Some("l"));
+        let c = FileConfig::parse("drlease:\n  intervall: [1s]\n  renewDeadLine: 2s\n").unwrap();
+        assert_eq!(
+            c.unknown,
+            [
+                "drlease.intervall is not a setting; did you mean interval?",
+                "drlease.renewDeadLine is not a setting; did you mean renewDeadline?"
+            ],
+            "the unknown key's value is not judged"
         );
-        assert!(
-            e.contains("drlease.renewDeadLine is not a setting; did you mean renewDeadline?"),
-            "{e}"
-        );
-        assert_eq!(e.lines().count(), 1, "{e}");
     }
 
     #[test]
     fn merge_keys_are_merged_as_admirals_parser_merges_them() {
         let c = FileConfig::parse(
-            "common: &common\n  interval: 2s\n  store: memory\n\
+            "x-common: &common\n  interval: 2s\n  store: memory\n\
              drlease:\n  <<: *common\n  store: dynamodb\n",
         )
         .unwrap();
@@ -250,10 +166,10 @@ mod tests {
             Some("dynamodb"),
             "the section's own key wins"
         );
-        let e = FileConfig::parse("a: &a\n  intervall: 2s\ndrlease:\n  <<: *a\n").unwrap_err();
-        assert!(
-            e.contains("drlease.intervall is not a setting; did you mean interval?"),
-            "{e}"
+        let c = FileConfig::parse("x-a: &a\n  intervall: 2s\ndrlease:\n  <<: *a\n").unwrap();
+        assert_eq!(
+            c.unknown,
+            ["drlease.intervall is not a setting; did you mean interval?"]
         );
     }
 

@@ -10,6 +10,7 @@ mod connection;
 mod eligibility;
 mod env_names;
 pub(crate) mod file;
+mod file_keys;
 mod file_values;
 mod health_url;
 mod identity;
@@ -17,12 +18,19 @@ mod lease_timing;
 mod names;
 mod parse;
 mod pod_role;
+pub mod region_name;
 mod resolver;
 mod serving;
+mod table_facts;
+mod table_mrec;
+pub mod table_rules;
 mod types;
 
 pub use crate::sys::logging::LogFormat;
-use affinity::{refuse_failback_across_regions, resolve_affinity, resolve_peer_regions};
+use affinity::{
+    refuse_failback_across_regions, refuse_peers_without_confirm_delay, resolve_affinity,
+    resolve_peer_regions,
+};
 pub use command_line::CommandLine;
 use connection::resolve_connection;
 use eligibility::resolve_eligibility;
@@ -87,8 +95,10 @@ pub struct Settings {
     pub peer_regions: Vec<String>,
     /// The role label on this pod's Pod and its Events; `None`: off.
     pub pod_role: Option<PodRoleSettings>,
-    /// Problems worth a warning that do not stop the process (unknown keys in Admiral's
-    /// section of the file, which Admiral reads too).
+    /// `--table-mode`, `--accept-outside-rule`, `--table-reread`.
+    pub table_mode: table_rules::TableSettings,
+    /// Problems worth a warning that do not stop the process (unknown `DRLEASE_*`
+    /// variables; unknown keys in the file with `--allow-unknown-keys`).
     pub warnings: Vec<String>,
     /// Each setting's name, effective value and source, for `check-config` and the log.
     pub provenance: Vec<(&'static str, String, Source)>,
@@ -131,6 +141,7 @@ impl Settings {
                 .unwrap_or_else(|| "the config file".into()),
             provenance: Vec::new(),
         };
+        let file_warnings = file_keys::refuse_or_warn(&mut r, &file.unknown)?;
         let admiral = file.dynamodb.as_ref();
         let own = file.drlease.as_ref();
         let store = resolve_store(&mut r, admiral, own)?;
@@ -140,9 +151,7 @@ impl Settings {
             own_key("listen", own.and_then(|o| o.listen.as_ref())),
             parse::listen,
             SocketAddr::to_string,
-            DEFAULT_LISTEN
-                .parse()
-                .expect("default listen address parses"),
+            default_listen(),
         )?;
         let identity = resolve_identity(&mut r, env, admiral, own)?;
         let lease_name = resolve_lease_name(&mut r, store, &identity, admiral)?;
@@ -170,7 +179,12 @@ impl Settings {
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
         let pod_role = resolve_pod_role(&mut r, env, own)?;
-        let warnings = warnings(env, file, &r.file_path);
+        refuse_peers_without_confirm_delay(&r, own, &peer_regions, timing.confirm_delay)?;
+        let table_mode = table_rules::resolve_table_mode(&mut r, own)?;
+        let warnings = env_names::unknown(&env.drlease_vars)
+            .into_iter()
+            .chain(file_warnings)
+            .collect();
         Ok(Settings {
             store,
             listen,
@@ -188,22 +202,17 @@ impl Settings {
             affinity,
             peer_regions,
             pod_role,
+            table_mode,
             warnings,
             provenance: r.provenance,
         })
     }
 }
 
-/// Misspelt `DRLEASE_*` variables, and unknown keys in Admiral's section of the file.
-fn warnings(env: &Environment, file: &FileConfig, file_path: &str) -> Vec<String> {
-    env_names::unknown(&env.drlease_vars)
-        .into_iter()
-        .chain(
-            file.warnings
-                .iter()
-                .map(|w| format!("{w} (in {file_path})")),
-        )
-        .collect()
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .expect("default listen address parses")
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub enum Source {
     Env,
     File,
     Default,
+    /// Taken from the table's description (the peer regions of an MREC table).
+    Table,
 }
 
 impl fmt::Display for Source {
@@ -36,6 +38,7 @@ impl fmt::Display for Source {
             Source::Env => "env",
             Source::File => "file",
             Source::Default => "default",
+            Source::Table => "table",
         })
     }
 }

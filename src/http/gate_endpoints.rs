@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::handlers::text;
+use super::query::Ask;
+use super::reply::{bad_request, text};
 use super::AppState;
 use crate::lease::gate::{Answer, Grant};
 use crate::lease::Role;
@@ -24,87 +24,12 @@ use crate::sys::duration::{format_duration, parse_duration};
 /// sidecars can be put on one timeline exactly (the chaos tests do).
 pub const DECIDED_AT: &str = "x-drlease-decided-at-ns";
 
-/// Ask for `DECIDED_AT` by sending this request header (any value). Opt-in: formatting
-/// the stamp costs the gate endpoints some 12% of their throughput.
-pub const WANT_DECIDED_AT: &str = "x-drlease-want-decided-at";
-
 /// With every "active" answer: how long from the decision instant the caller may write.
 pub const VALID_FOR_MS: &str = "x-drlease-valid-for-ms";
 /// With every "active" answer: the tenure's fencing token.
 pub const EPOCH: &str = "x-drlease-epoch";
 /// With every `/role` answer: the index of the latest event (for blocking queries).
 pub const INDEX: &str = "x-drlease-index";
-
-/// What a gate request carries besides its path, read without allocating: whether it
-/// wants the decision stamp, and its query string.
-pub struct Ask {
-    want_stamp: bool,
-    query: Option<String>,
-}
-
-/// More parameters than any endpoint reads: refused before they are looked at.
-const MAX_PARAMS: usize = 8;
-
-impl<S: Send + Sync> FromRequestParts<S> for Ask {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // Called as a function: tests/iam_policy.rs reads the method call as a DynamoDB Query.
-        let query = axum::http::Uri::query(&parts.uri);
-        if let Some(query) = query {
-            check_query(query).map_err(bad_request)?;
-        }
-        Ok(Ask {
-            want_stamp: parts.headers.contains_key(WANT_DECIDED_AT),
-            query: query.map(str::to_string),
-        })
-    }
-}
-
-/// A parameter given twice is refused: which of `min_validity=1s&min_validity=40s` the
-/// caller meant cannot be known, and taking either one silently answers a question it
-/// did not ask.
-fn check_query(query: &str) -> Result<(), String> {
-    let names = || {
-        query
-            .split('&')
-            .filter(|kv| !kv.is_empty())
-            .map(|kv| kv.split_once('=').map_or(kv, |(k, _)| k))
-    };
-    if names().count() > MAX_PARAMS {
-        return Err(format!(
-            "too many query parameters (at most {MAX_PARAMS}); send each one once"
-        ));
-    }
-    for (i, name) in names().enumerate() {
-        if names().skip(i + 1).any(|other| other == name) {
-            return Err(format!(
-                "query parameter '{}' is given more than once; send it once",
-                crate::sys::printable::Printable(name)
-            ));
-        }
-    }
-    Ok(())
-}
-
-impl Ask {
-    /// The value of query parameter `name` (no percent-decoding: the values are words and
-    /// durations). Each name appears at most once (checked when the request is read).
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .as_deref()?
-            .split('&')
-            .find_map(|kv| match kv.split_once('=') {
-                Some((k, v)) if k == name => Some(v),
-                None if kv == name => Some(""),
-                _ => None,
-            })
-    }
-}
-
-pub(super) fn bad_request(message: String) -> Response {
-    text(StatusCode::BAD_REQUEST, message + "\n")
-}
 
 /// The decision stamp (on request) and the grant (when there is one).
 fn decorate(mut response: Response, answer: &Answer, ask: &Ask) -> Response {
@@ -137,7 +62,7 @@ fn role_word(role: Role) -> &'static str {
 pub async fn active(State(app): State<AppState>, ask: Ask) -> Response {
     let min_validity = match ask.param("min_validity") {
         None => Duration::ZERO,
-        Some(raw) => match parse_duration(raw) {
+        Some(raw) => match parse_duration(&raw) {
             Ok(d) if d <= app.listener.longest_min_validity => d,
             Ok(d) if d > app.listener.renew_deadline => {
                 return bad_request(format!(
@@ -198,14 +123,33 @@ pub async fn passive(State(app): State<AppState>, ask: Ask) -> Response {
     decorate(text(status, role_word(role)), &answer, &ask)
 }
 
-/// Admiral's own endpoint: with `checkifreadonly=true`, 503 while read-only (passive or
-/// undecided) and 200 (a write window) while active; without it, plain liveness.
+/// `checkifreadonly` as Admiral reads it (`admiral/pkg/apis/admiral/routes/handlers.go`):
+/// the name exactly, the value decoded, its spaces removed, then Go's `strconv.ParseBool`.
+/// Empty (or absent) is no check; anything ParseBool refuses is a 400.
+fn admiral_check(value: &str) -> Result<bool, ()> {
+    match value.replace(' ', "").as_str() {
+        "" => Ok(false),
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(()),
+    }
+}
+
+/// Admiral's own endpoint, answering as Admiral does: with `checkifreadonly` true, 503
+/// while read-only (passive or undecided) and 200 (a write window) while active; false,
+/// empty or absent, plain liveness; a value that is no boolean, 400.
 pub async fn admiral_ready(State(app): State<AppState>, ask: Ask) -> Response {
-    let check = ask
-        .param("checkifreadonly")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if !check {
-        return text(StatusCode::OK, "ok\n");
+    let value = ask.param("checkifreadonly").unwrap_or_default();
+    match admiral_check(&value) {
+        Ok(true) => {}
+        Ok(false) => return text(StatusCode::OK, "ok\n"),
+        Err(()) => {
+            return bad_request(format!(
+                "checkifreadonly='{}' is not a boolean: send true or false (Admiral also reads \
+                 1, t, T, TRUE, True and 0, f, F, FALSE, False)",
+                crate::sys::printable::Printable(&value)
+            ))
+        }
     }
     let answer = app.shared.ask(Duration::ZERO);
     let response = match answer.grant {
@@ -253,6 +197,9 @@ struct RoleBody<'a> {
     /// Failbacks this process gained (took the lease on its own request) and lost.
     failbacks_gained: u64,
     failbacks_lost: u64,
+    /// The table's mode and regions, whether the promise is outside its rule, and what
+    /// changed in the table since start; null on the memory store.
+    table: Option<crate::run::table_state::TableReport>,
 }
 
 /// The longest a blocking `/role` query may wait.
@@ -262,28 +209,30 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 /// The full state as JSON (or the bare word with `format=text`). With `index=N`, a
 /// blocking query: answers once the event index passes N, or after `wait` (default 60 s).
 pub async fn role(State(app): State<AppState>, ask: Ask) -> Response {
-    let json = match ask.param("format") {
+    let json = match ask.param("format").as_deref() {
         None | Some("json") => true,
         Some("text") => false,
         Some(other) => {
             return bad_request(format!(
-                "unknown format '{other}': use format=json (default) or format=text"
+                "unknown format '{}': use format=json (default) or format=text",
+                crate::sys::printable::Printable(other)
             ))
         }
     };
     if let Some(raw) = ask.param("index") {
         let Ok(index) = raw.parse::<u64>() else {
+            let raw = crate::sys::printable::Printable(&raw);
             return bad_request(format!(
                 "index='{raw}' is not a whole number; pass the X-Drlease-Index of the last answer"
             ));
         };
-        let wait = match ask.param("wait").map(parse_duration) {
+        let wait = match ask.param("wait").as_deref().map(parse_duration) {
             None => DEFAULT_WAIT,
             Some(Ok(d)) if d <= MAX_WAIT => d,
             Some(Ok(_)) | Some(Err(_)) => {
                 return bad_request(format!(
                     "wait='{}': use a duration of at most {}, such as 30s",
-                    ask.param("wait").unwrap_or(""),
+                    crate::sys::printable::Printable(&ask.param("wait").unwrap_or_default()),
                     format_duration(MAX_WAIT)
                 ))
             }
@@ -295,7 +244,12 @@ pub async fn role(State(app): State<AppState>, ask: Ask) -> Response {
                 return super::watch::too_many_watchers(&app);
             };
             let mut changes = app.shared.events.subscribe();
-            let _ = tokio::time::timeout(wait, changes.wait_for(|latest| *latest != index)).await;
+            let mut closing = app.closing.clone();
+            // Shutting down answers at once: the process is about to exit.
+            tokio::select! {
+                _ = tokio::time::timeout(wait, changes.wait_for(|latest| *latest != index)) => {}
+                _ = closing.wait() => {}
+            }
         }
     }
     let answer = app.shared.ask(Duration::ZERO);
@@ -345,6 +299,7 @@ fn role_json(app: &AppState, answer: &Answer, index: u64) -> Response {
         observer: who.affinity.never_acquire,
         failbacks_gained: v.failbacks_gained,
         failbacks_lost: v.failbacks_lost,
+        table: who.table.as_ref().map(|t| t.report()),
     })
     .into_response()
 }

@@ -1,27 +1,16 @@
-//! Probes, metrics, and what every endpoint answers with.
+//! Probes, metrics, and the answer to an unknown path.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::query::Ask;
+use super::reply::text;
 use super::AppState;
-
-pub(super) fn text(status: StatusCode, body: impl Into<Body>) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        body.into(),
-    )
-        .into_response()
-}
 
 /// Liveness: fails only when the lease loop stops making progress, never because the
 /// store is unreachable (restarting the pod would not fix the store).
-pub async fn healthz(State(app): State<AppState>) -> Response {
+pub async fn healthz(State(app): State<AppState>, _: Ask) -> Response {
     let snap = app.shared.snapshot();
     let idle = app.shared.now().since(snap.progress_at);
     if idle <= app.shared.stall_limit {
@@ -38,7 +27,7 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
 }
 
 /// Readiness: the first decision (active or passive) has been made.
-pub async fn readyz(State(app): State<AppState>) -> Response {
+pub async fn readyz(State(app): State<AppState>, _: Ask) -> Response {
     if app.shared.snapshot().view.initialized {
         text(StatusCode::OK, "ready\n")
     } else {
@@ -49,7 +38,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(app): State<AppState>) -> Response {
+pub async fn metrics(State(app): State<AppState>, _: Ask) -> Response {
     let snap = app.shared.snapshot();
     let (role, now) = app.shared.role();
     // An empty 200 would read to Prometheus as "every series vanished": say it failed.

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::gate_endpoints::{bad_request, Ask};
-use super::handlers::text;
+use super::query::Ask;
+use super::reply::{bad_request, text};
 use super::AppState;
 use crate::lease::history::{Change, End, MAX_LIMIT};
 use crate::store::history::Listing;
@@ -37,7 +37,7 @@ fn limit_of(ask: &Ask) -> Result<usize, String> {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             _ => Err(format!(
                 "limit must be a whole number from 1 to {MAX_LIMIT}, got '{}'",
-                crate::sys::printable::Printable(v)
+                crate::sys::printable::Printable(&v)
             )),
         },
     }

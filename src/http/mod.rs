@@ -16,6 +16,8 @@ pub mod accept;
 pub mod gate_endpoints;
 pub mod handlers;
 pub mod history;
+pub mod query;
+mod reply;
 pub mod watch;
 
 use watch::WatcherSlots;
@@ -33,6 +35,30 @@ pub struct AppInner {
     pub listener: Listener,
     /// The failover history (`/history`, main listener only).
     pub history: Option<HistoryHandle>,
+    /// Turns true when the process shuts down, once the release is settled: every
+    /// `/watch` stream sends what is left and ends, every blocking `/role` answers.
+    pub closing: Closing,
+}
+
+/// The shutdown switch the long answers (`/watch`, blocking `/role`) wait on besides their
+/// own events; without one (tests), they never close on their own.
+#[derive(Clone, Default)]
+pub struct Closing(Option<tokio::sync::watch::Receiver<bool>>);
+
+impl Closing {
+    pub fn new(switch: tokio::sync::watch::Receiver<bool>) -> Self {
+        Closing(Some(switch))
+    }
+
+    /// Returns once the switch is on (or its sender is gone: the process is ending).
+    pub async fn wait(&mut self) {
+        match &mut self.0 {
+            Some(switch) => {
+                let _ = switch.wait_for(|on| *on).await;
+            }
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// What differs between the two listeners. The main port is reachable from any pod, the
@@ -79,7 +105,20 @@ impl AppState {
             watchers: WatcherSlots::new(max_watchers),
             listener,
             history: None,
+            closing: Closing::default(),
         }))
+    }
+
+    /// Ends `/watch` streams and blocking `/role` queries when `switch` turns true. Only at
+    /// start-up, before the state is cloned.
+    pub fn with_closing(self, switch: tokio::sync::watch::Receiver<bool>) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.closing = Closing::new(switch);
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
     }
 
     /// Serves `/history` from this task. Only at start-up, before the state is cloned

@@ -13,7 +13,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 
-use super::handlers::text;
+use super::query::Ask;
+use super::reply::text;
 use super::AppState;
 use crate::run::events::{Event, EventLog};
 
@@ -85,6 +86,8 @@ struct Watcher {
     queued: VecDeque<Arc<Event>>,
     sent: u64,
     first: Option<SseEvent>,
+    closing: super::Closing,
+    closed: bool,
     _slot: WatcherSlot,
 }
 
@@ -98,7 +101,15 @@ impl Watcher {
                 self.sent = e.index;
                 return Some(sse_event(&e));
             }
-            self.changes.changed().await.ok()?;
+            if self.closed {
+                return None;
+            }
+            // On shutdown: whatever happened since the last event sent (the release), then
+            // the end of the stream, so the connection closes and the process can exit.
+            tokio::select! {
+                changed = self.changes.changed() => changed.ok()?,
+                _ = self.closing.wait() => self.closed = true,
+            }
             self.changes.borrow_and_update();
             self.queued = self.log.after(self.sent).into();
         }
@@ -107,7 +118,8 @@ impl Watcher {
 
 /// `GET /watch`: the current state at once, then one event per change, each with its
 /// reason. With `Last-Event-ID`, resumes after that event while it is still in the log.
-pub async fn watch(State(app): State<AppState>, headers: HeaderMap) -> Response {
+/// On shutdown, once the release is settled, the last events and then the end.
+pub async fn watch(State(app): State<AppState>, _: Ask, headers: HeaderMap) -> Response {
     let Some(slot) = app.watchers.try_acquire() else {
         return too_many_watchers(&app);
     };
@@ -124,6 +136,8 @@ pub async fn watch(State(app): State<AppState>, headers: HeaderMap) -> Response 
         queued: VecDeque::new(),
         sent: 0,
         first: None,
+        closing: app.closing.clone(),
+        closed: false,
         _slot: slot,
     };
     match (resume, log.latest()) {
@@ -149,7 +163,7 @@ pub async fn watch(State(app): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `GET /events`: the last events (up to 100), oldest first.
-pub async fn events(State(app): State<AppState>) -> Response {
+pub async fn events(State(app): State<AppState>, _: Ask) -> Response {
     let events = app.shared.events.recent();
     let mut body = String::with_capacity(64 + events.len() * 256);
     body.push_str("{\"events\":[");

@@ -69,7 +69,9 @@ impl Timing {
     /// - `interval <= renew deadline <= 99% of the lease duration`: below the interval the
     ///   holder could not renew in time; above 99% clock drift could let its validity
     ///   outlast a candidate's wait;
-    /// - `confirm delay < renew deadline / 2`, or a new owner would spend its lease waiting.
+    /// - `confirm delay < renew deadline / 2`, or a new owner would spend its lease waiting;
+    /// - `lease duration <= longest lease <= 24 h`: a candidate times a version by the
+    ///   longest lease any pod could be timing it by, which is never shorter than its own.
     ///
     /// The call timeout ([`Timing::call_timeout`]) is at most half the renew deadline by
     /// construction, so a renewal started in time lands before the validity it extends.
@@ -174,6 +176,18 @@ mod tests {
         assert!(matches!(
             timing(1000, 3000, 2000, 1000).validate(),
             Err(TimingError::ConfirmDelayTooLong { .. })
+        ));
+        let mut shorter = timing(1000, 3000, 2000, 0);
+        shorter.longest_lease = Duration::from_millis(2999);
+        assert!(matches!(
+            shorter.validate(),
+            Err(TimingError::LongestLease { .. })
+        ));
+        let mut beyond_a_day = timing(1000, 3000, 2000, 0);
+        beyond_a_day.longest_lease = Duration::from_secs(24 * 3600 + 1);
+        assert!(matches!(
+            beyond_a_day.validate(),
+            Err(TimingError::LongestLease { .. })
         ));
     }
 

@@ -6,8 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::read_lease;
-use super::status::Output;
+use super::{read_lease, Output};
 use crate::config::Settings;
 use crate::lease::history::{Change, End};
 use crate::store::dynamodb::DynamoStore;

@@ -23,20 +23,37 @@ macro_rules! say {
     };
 }
 
+/// How `status` and `history` print: lines for a person, or one JSON document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+pub mod check;
 pub mod freeze;
 pub mod handover;
 pub mod history;
 pub mod status;
 pub mod table;
 
-/// Opens the lease table. Operator commands can afford the SDK's retries.
-pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
+/// Whether the settings can drive an operator command at all: a settings error (exit 2,
+/// like every other bad setting), told before anything is tried.
+pub fn check_settings(settings: &Settings) -> Result<(), String> {
     if settings.store != StoreKind::DynamoDb {
-        bail!(
-            "--store: operator commands work on the DynamoDB table; the memory store lives \
-             inside one sidecar process and cannot be reached from outside"
+        return Err(
+            "--store: operator commands work on the DynamoDB table; the memory store \
+                    lives inside one sidecar process and cannot be reached from outside: \
+                    give --store dynamodb (or leave it out) and the table's settings"
+                .into(),
         );
     }
+    Ok(())
+}
+
+/// Opens the lease table. Operator commands can afford the SDK's retries.
+pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
+    check_settings(settings).map_err(anyhow::Error::msg)?;
     let table = settings
         .table
         .clone()
@@ -44,6 +61,9 @@ pub async fn open(settings: &Settings) -> anyhow::Result<DynamoStore> {
     let conn = connect(&settings.connect_options(Duration::from_secs(10), 3))
         .await
         .map_err(anyhow::Error::msg)?;
+    // Regions are compared by name (the holder's heartbeat, the marks): one spelling.
+    crate::config::region_name::check_region(&conn.region)
+        .map_err(|e| anyhow::anyhow!("the AWS region (from --region or AWS_REGION): {e}"))?;
     Ok(DynamoStore::new(conn, table, settings.lease_name.clone()))
 }
 

@@ -4,19 +4,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::read_lease;
+use super::check::TableSummary;
+use super::{read_lease, Output};
 use crate::config::Settings;
 use crate::lease::history::Change;
 use crate::lease::{LeaseRecord, HANDOVER_ANY};
 use crate::store::dynamodb::heartbeat::Heartbeat;
 use crate::store::dynamodb::DynamoStore;
 use crate::sys::clock::wall_ms;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 #[derive(Serialize)]
 struct Candidate {
@@ -56,6 +51,8 @@ struct Status {
     last_change: Option<Change>,
     /// Why there is none, or why it could not be read.
     last_change_note: Option<String>,
+    /// What the table is (its description), and what these settings become on it.
+    table_mode: super::check::TableSummary,
 }
 
 fn state_of(record: Option<&LeaseRecord>) -> &'static str {
@@ -67,7 +64,7 @@ fn state_of(record: Option<&LeaseRecord>) -> &'static str {
     }
 }
 
-async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
+async fn gather(store: &DynamoStore, table_mode: &TableSummary) -> anyhow::Result<Status> {
     let record = read_lease(store).await?;
     let now = wall_ms();
     let (candidates, candidates_error) = match store.list_heartbeats().await {
@@ -110,6 +107,7 @@ async fn gather(store: &DynamoStore) -> anyhow::Result<Status> {
         handover_is_failback: r.is_some_and(|r| r.handover_to.is_some() && r.is_failback()),
         candidates,
         candidates_error,
+        table_mode: table_mode.clone(),
     })
 }
 
@@ -144,6 +142,7 @@ fn print_text(s: &Status) {
             s.holder_priority.unwrap_or(0)
         ),
     };
+    print_table(&s.table_mode);
     say!("holder     {holder}");
     if let Some(e) = s.epoch {
         say!("epoch      {e}");
@@ -191,6 +190,36 @@ fn print_text(s: &Status) {
     print_candidates(s);
 }
 
+/// The table's mode and regions, and what the settings given become on it.
+fn print_table(t: &TableSummary) {
+    if let Some(mode) = t.mode {
+        let witness = t
+            .witness
+            .as_ref()
+            .map_or(String::new(), |w| format!(", witness {w}"));
+        say!(
+            "table      {mode}: replica regions {}{witness}",
+            t.replica_regions.join(",")
+        );
+        say!(
+            "           peer regions {}{}",
+            if t.peer_regions.is_empty() {
+                "none".to_string()
+            } else {
+                t.peer_regions.join(",")
+            },
+            if t.from_table.is_empty() {
+                String::new()
+            } else {
+                format!(" (from the table: {})", t.from_table.join(" "))
+            }
+        );
+    }
+    for note in &t.notes {
+        say!("table      note: {note}");
+    }
+}
+
 /// The candidates seen through their heartbeats, one line each.
 fn print_candidates(s: &Status) {
     match &s.candidates_error {
@@ -233,8 +262,9 @@ fn print_candidates(s: &Status) {
 pub async fn run(settings: &Settings, watch: bool, output: Output) -> anyhow::Result<()> {
     let store = super::open(settings).await?;
     let period = settings.timing.interval.max(Duration::from_secs(1));
+    let table_mode = super::check::summary(settings, store.connection()).await;
     loop {
-        let status = gather(&store).await?;
+        let status = gather(&store, &table_mode).await?;
         match output {
             Output::Json => say!("{}", serde_json::to_string(&status)?),
             Output::Text => {

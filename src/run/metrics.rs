@@ -36,6 +36,8 @@ pub struct Metrics {
     handover_pending: IntGauge,
     priority: IntGauge,
     failbacks: IntCounterVec,
+    outside_rule: IntGauge,
+    table_changed: IntGauge,
 }
 
 fn opts(name: &str, help: &str, lease: &str) -> Opts {
@@ -146,6 +148,16 @@ impl Metrics {
         self.region_conflicts.inc();
     }
 
+    /// Started with `--accept-outside-rule` where the promise is outside its rule.
+    pub fn set_outside_rule(&self, outside: bool) {
+        self.outside_rule.set(outside as i64);
+    }
+
+    /// The table's description differs from the one read at start (restart to follow it).
+    pub fn set_table_changed(&self, changed: bool) {
+        self.table_changed.set(changed as i64);
+    }
+
     pub fn new(lease: &str) -> Metrics {
         let registry = Registry::new();
         let s = Series {
@@ -214,6 +226,14 @@ impl Metrics {
                 "This pod's failover priority (--priority; higher is preferred)",
             ),
             failbacks: s.failbacks(),
+            outside_rule: s.int_gauge(
+                "outside_rule",
+                "1 while this pod runs where the promise is outside its rule (accepted with --accept-outside-rule: confirmDelay 0 on an MREC table)",
+            ),
+            table_changed: s.int_gauge(
+                "table_changed",
+                "1 while the table's description differs from the one read at start (a replica added or removed): restart the pods to follow it",
+            ),
             registry,
         }
     }

@@ -11,3 +11,5 @@ pub mod lease_loop;
 pub mod metrics;
 pub mod pod_role;
 pub mod publish;
+pub mod table_state;
+pub mod table_watch;

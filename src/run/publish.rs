@@ -31,6 +31,8 @@ pub struct Identity {
     pub session: String,
     /// Priority, failback, observer: fixed for the life of the process.
     pub affinity: crate::lease::core::Affinity,
+    /// What the table is and the rules in force (DynamoDB only).
+    pub table: Option<Arc<crate::run::table_state::TableState>>,
 }
 
 /// The read side, cloned into every handler: a watch receiver of what the loop published,
@@ -137,6 +139,7 @@ pub fn test_channel(clock: Arc<dyn Clock>) -> (Publisher, Reader) {
         lease: "mylease".into(),
         session: "s1".into(),
         affinity: Default::default(),
+        table: None,
     };
     channel(
         clock,

@@ -4,6 +4,10 @@
 //! that landed to the other regions after a lag, last writer wins by write time. A
 //! partition holds replication back; the heal delivers what was held, as DynamoDB does.
 //!
+//! `DescribeTable` answers as a real global table's description does (MREC of both
+//! regions by default; an MRSC description, a replica added, or a refusal on demand:
+//! `describe_as`).
+//!
 //! Write time is the proxy's own monotonic clock, shared by both regions: replicas agree
 //! on which write is the latest, as DynamoDB's regions do within their clock error.
 
@@ -24,6 +28,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::sidecar::free_port;
+
+mod describe;
+pub use describe::Description;
 
 type Item = HashMap<String, AttributeValue>;
 /// (table, partition key value): one item of one replica.
@@ -56,6 +63,8 @@ struct Shared {
     held: Mutex<Vec<Replication>>,
     /// Writes replicated (applied, dropped by last-writer-wins) so far.
     applied: Mutex<(u64, u64)>,
+    /// What `DescribeTable` answers.
+    description: Mutex<Description>,
 }
 
 pub struct GlobalTable {
@@ -100,6 +109,7 @@ impl GlobalTable {
             partitioned: Mutex::new(false),
             held: Mutex::new(Vec::new()),
             applied: Mutex::new((0, 0)),
+            description: Mutex::new(Description::default()),
         });
         let mut ports = Vec::new();
         for i in 0..REGIONS.len() {
@@ -155,6 +165,11 @@ impl GlobalTable {
                     .expect("table active");
             });
         }
+    }
+
+    /// Changes what `DescribeTable` answers from now on (MREC of the two regions at start).
+    pub fn describe_as(&self, d: Description) {
+        *self.shared.description.lock().unwrap() = d;
     }
 
     /// Cuts replication between the regions (each replica still serves its own region).
@@ -220,6 +235,9 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<ProxyBody>, Box<dyn std::error::Error + Send + Sync>> {
     let op = operation(&request);
+    if op == "DescribeTable" && shared.description.lock().unwrap().denied {
+        return Ok(describe::denied(&shared.replicas[region].name));
+    }
     let (parts, body) = request.into_parts();
     let body = body.collect().await?.to_bytes();
     let replica = &shared.replicas[region];
@@ -240,6 +258,9 @@ async fn handle(
         .await?;
     let (head, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
+    if op == "DescribeTable" {
+        return Ok(describe::answer(&shared, region, head, &body));
+    }
     if let (Some(id), Some(mut written)) = (id, guard) {
         if head.status.is_success() {
             let image = replica

@@ -62,3 +62,40 @@ impl SseReader {
         }
     }
 }
+
+impl SseReader {
+    /// Everything left on the stream once the server ends it, within `limit`: the events'
+    /// data and whether the response ended properly (the last chunk of its chunked body,
+    /// as a server that closes a stream sends it; a process that dies sends none).
+    /// `None` while it is still open at `limit`.
+    pub fn rest_until_end(&mut self, limit: Duration) -> Option<(Vec<serde_json::Value>, bool)> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .ok()?;
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n])),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None
+                }
+                Err(_) => break,
+            }
+        }
+        let events = self
+            .buffer
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect();
+        Some((events, self.buffer.ends_with("\r\n0\r\n\r\n")))
+    }
+}

@@ -118,6 +118,10 @@ fn cases<'a>(bad_yaml: &'a str, octal: &'a str, big: &'a str) -> Vec<(Vec<&'a st
             "drlease: --failback-after: failback cannot work across the regions",
         ),
         (
+            vec!["run", "--store", "memory", "--peer-regions", "us-west-2"],
+            "drlease: --peer-regions: peer regions (us-west-2) are for a multi-Region eventually consistent global table",
+        ),
+        (
             vec![
                 "run",
                 "--store",

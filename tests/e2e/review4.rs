@@ -42,7 +42,7 @@ fn s(v: &str) -> AttributeValue {
 /// active within 5 s (the lease is 600 ms, and the seed is acquired at once).
 fn becomes_active(endpoint: &str, table: &str, lease: &str) -> (bool, String) {
     let mut args = common::lease_args(endpoint, table, lease, "200ms", "3");
-    args.extend(["--peer-regions".to_string(), "us-west-2".to_string()]);
+    args.extend(["--peer-regions", "us-west-2", "--confirm-delay", "100ms"].map(String::from));
     let mut a = Sidecar::start(&common::unique("pod"), &args);
     let active = wait_until(Duration::from_secs(5), || a.is_active()).is_some();
     let logs = a.logs();

@@ -112,6 +112,16 @@ spec:
   paramRef: {{name: {lease}, parameterNotFoundAction: Deny}}
   matchResources:
     objectSelector: {{matchLabels: {{drlease.io/lease: {lease}}}}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: drlease-fence-epoch-{lease}-probe}}
+spec:
+  policyName: drlease-fence-epoch
+  validationActions: [Deny]
+  paramRef: {{name: {lease}, parameterNotFoundAction: Deny}}
+  matchResources:
+    objectSelector: {{matchLabels: {{drlease.io/probe: {lease}}}}}
 "
         );
         for cluster in 0..2 {

@@ -205,3 +205,47 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Review bug: a `drlease:` section whose keys are not indented gave `check-config` exit 0
+/// and no warning, its region settings dropped. Refused (exit 2) naming the key and where
+/// it belongs; `DRLEASE_ALLOW_UNKNOWN_KEYS=true` makes it a warning and exit 0.
+#[test]
+fn check_config_refuses_settings_outside_their_section() {
+    let dir = std::env::temp_dir().join(common::unique("cc"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dr.yaml");
+    std::fs::write(
+        &file,
+        "dynamoDB:\n  leaseName: l\n  tableName: t\n  region: us-east-1\n\
+         drlease:\nconfirmDelay: 1s\npeerRegions: us-west-2\n",
+    )
+    .unwrap();
+    let run = |allow: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["check-config", "--config", file.to_str().unwrap()])
+            .args(["--identity", "me"]);
+        if let Some(allow) = allow {
+            cmd.env("DRLEASE_ALLOW_UNKNOWN_KEYS", allow);
+        }
+        text(&cmd.output().unwrap())
+    };
+    let (code, out, err) = run(None);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("confirmDelay is a drlease setting but sits at the top level of the file")
+            && err.contains("indent it under drlease:")
+            && err.contains("peerRegions is a drlease setting"),
+        "{err}"
+    );
+    let (code, out, err) = run(Some("true"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("warning: confirmDelay is a drlease setting"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("allow-unknown-keys") && l.ends_with("env")),
+        "{out}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Regions in the checks: each candidate's region, the bounds the README states
 //! (*Across regions*), and which double holders they excuse.
 //!
-//! Within the rule (MREC with `confirmDelay >= 2 x (lag + jitter)`, no partition, no
+//! Within the rule (MREC with `confirmDelay > 2 x (lag + jitter)`, no partition, no
 //! spike) nothing is excused: every check of one store holds. Outside it, two actives (two
 //! writers) are allowed while replication is disturbed and, once it works again, for the
 //! stated bound: one lag (with its jitter) plus one renew period plus the round trips of

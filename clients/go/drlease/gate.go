@@ -1,6 +1,19 @@
 // Package drlease is the controller's side of a drlease sidecar: a Gate that answers
 // "may I write now?" without a request, from write windows the sidecar granted.
 //
+// Create a Gate with New, start it with Run in its own goroutine, then wait for its first
+// answer (Ready) or for a window (WaitWindow) before asking MayWrite: right after Run
+// starts, no answer has arrived yet and every question is answered "may not write".
+//
+//	gate := drlease.New("http://127.0.0.1:9798") // the sidecar's --gate-listen
+//	go gate.Run(ctx)
+//	if err := gate.WaitWindow(ctx); err != nil { // or <-gate.Ready(): the first answer, whatever it is
+//		return err // ctx ended before this pod was allowed to write
+//	}
+//	wctx, cancel, err := gate.WriteContext(ctx) // ErrNotActive if the window closed since
+//
+// The Gate keeps one connection to the sidecar for its requests (and one for /watch).
+//
 // The sidecar grants a window with every "active" answer (X-Drlease-Valid-For-Ms): it
 // stays active for that long from the instant it decided, and releases the lease only
 // after every window it granted has ended. The Gate measures each window from the
@@ -15,6 +28,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,6 +51,11 @@ type Gate struct {
 	until time.Time // window end, with its monotonic reading; zero when closed
 	epoch uint64
 	wake  chan struct{}
+	// Closed and replaced whenever a window is granted: WaitWindow waits on it.
+	granted chan struct{}
+
+	ready     chan struct{} // closed after the first answer (or failure to get one)
+	readyOnce sync.Once
 }
 
 // New returns a Gate for the sidecar at base, e.g. "http://127.0.0.1:9798".
@@ -46,6 +65,36 @@ func New(base string) *Gate {
 		client:  &http.Client{Timeout: 2 * time.Second},
 		refresh: 250 * time.Millisecond,
 		wake:    make(chan struct{}, 1),
+		granted: make(chan struct{}),
+		ready:   make(chan struct{}),
+	}
+}
+
+// Ready is closed once Run has had its first answer from the sidecar, or failed to get
+// one (the sidecar unreachable: within the request timeout, 2 s). From then on MayWrite
+// reflects the sidecar's answer; before it, MayWrite is false whatever the sidecar
+// would say. Ready never closes if Run is not called.
+func (g *Gate) Ready() <-chan struct{} {
+	return g.ready
+}
+
+// WaitWindow blocks until a write window is open (nil) or ctx ends (ctx.Err()). Run must
+// be running. A nil answer means a window was open at that instant: use WriteContext for
+// the write itself, which fails with ErrNotActive if it has closed since.
+func (g *Gate) WaitWindow(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		open := time.Now().Before(g.until)
+		granted := g.granted
+		g.mu.Unlock()
+		if open {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-granted:
+		}
 	}
 }
 
@@ -107,6 +156,7 @@ func (g *Gate) Run(ctx context.Context) {
 		}
 	}
 	g.close()
+	g.readyOnce.Do(func() { close(g.ready) })
 	<-done
 }
 
@@ -116,8 +166,14 @@ func (g *Gate) close() {
 	g.mu.Unlock()
 }
 
+// maxDrain bounds how much of an answer's body is read to keep the connection: the
+// sidecar's answers are a few bytes; a larger one is not worth reading to save a
+// connection.
+const maxDrain = 64 << 10
+
 // ask requests /active and opens (or closes) the window from the answer.
 func (g *Gate) ask(ctx context.Context) {
+	defer g.readyOnce.Do(func() { close(g.ready) })
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/active", nil)
 	if err != nil {
 		g.close()
@@ -129,7 +185,13 @@ func (g *Gate) ask(ctx context.Context) {
 		g.close()
 		return
 	}
-	defer resp.Body.Close()
+	// Read the body to its end before closing it: only then does the transport put the
+	// connection back for the next request (a body closed unread costs a new connection,
+	// and a socket in TIME-WAIT, per request).
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+		resp.Body.Close()
+	}()
 	validMs, errV := strconv.ParseUint(resp.Header.Get("X-Drlease-Valid-For-Ms"), 10, 64)
 	epoch, errE := strconv.ParseUint(resp.Header.Get("X-Drlease-Epoch"), 10, 64)
 	if resp.StatusCode != http.StatusOK || errV != nil || errE != nil || validMs == 0 {
@@ -144,6 +206,8 @@ func (g *Gate) ask(ctx context.Context) {
 		g.until = end
 	}
 	g.epoch = epoch
+	close(g.granted)
+	g.granted = make(chan struct{})
 	g.mu.Unlock()
 }
 
@@ -182,7 +246,10 @@ func (g *Gate) watchOnce(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	defer resp.Body.Close()
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+		resp.Body.Close()
+	}()
 	if resp.StatusCode != http.StatusOK {
 		return false
 	}

@@ -3,6 +3,7 @@ package drlease_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -209,4 +210,30 @@ func TestTwoGatesNeverBothMayWrite(t *testing.T) {
 		t.Fatalf("both gates allowed writing in %d of %d samples", n, atomic.LoadInt64(&samples))
 	}
 	t.Logf("%d samples, never both", atomic.LoadInt64(&samples))
+}
+
+func TestReadyClosesWhenTheSidecarIsUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now: connections are refused
+	g := drlease.New(url)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	select {
+	case <-g.Ready():
+	case <-time.After(sidecar.Startup):
+		t.Fatal("Ready never closed although the sidecar cannot be reached")
+	}
+	if g.MayWrite() {
+		t.Fatal("may write without a sidecar")
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer wcancel()
+	if err := g.WaitWindow(wctx); err != context.DeadlineExceeded {
+		t.Fatalf("WaitWindow = %v, want the context's deadline", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,6 +149,16 @@ spec:
   paramRef: {name: %[1]s, parameterNotFoundAction: Deny}
   matchResources:
     objectSelector: {matchLabels: {drlease.io/lease: %[1]s}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: drlease-fence-epoch-%[1]s-probe}
+spec:
+  policyName: drlease-fence-epoch
+  validationActions: [Deny]
+  paramRef: {name: %[1]s, parameterNotFoundAction: Deny}
+  matchResources:
+    objectSelector: {matchLabels: {drlease.io/probe: %[1]s}}
 `, lease)
 	if err := Apply(context.Background(), c, []byte(binding)); err != nil {
 		t.Fatal(err)
@@ -181,10 +192,28 @@ func configMap(name string) *unstructured.Unstructured {
 	}}
 }
 
+var (
+	fencesMu sync.Mutex
+	fences   = map[string]*Fence{}
+)
+
+// fenceOf returns the one Fence value of lease in these tests, which remembers what
+// WaitEnforced saw (Delete needs it).
+func fenceOf(c dynamic.Interface, lease string) *Fence {
+	fencesMu.Lock()
+	defer fencesMu.Unlock()
+	if f, ok := fences[lease]; ok {
+		return f
+	}
+	f := New(c, lease)
+	fences[lease] = f
+	return f
+}
+
 // raised raises lease's fence to epoch and waits until the API server enforces it.
 func raised(t *testing.T, c dynamic.Interface, lease string, epoch uint64) time.Duration {
 	t.Helper()
-	f := New(c, lease)
+	f := fenceOf(c, lease)
 	if _, err := f.Raise(context.Background(), epoch, Holder{Pod: "test"}); err != nil {
 		t.Fatalf("raise %s to %d: %v", lease, epoch, err)
 	}

@@ -18,9 +18,10 @@ var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmap
 // this lease's fence, and returns how long that took. The policy reads the fence from a
 // cache that follows the stored object a little later: until then an older holder's
 // write to an object the new holder has not written yet is still admitted. The probe is
-// a dry-run create of a labelled ConfigMap in namespace (nothing is stored; the writer
-// needs RBAC create on configmaps there). With several API server replicas, each has its
-// own cache and the probe reaches one of them.
+// a dry-run create of a ConfigMap in namespace labelled drlease.io/probe=<lease>, judged by
+// the lease's probe binding (nothing is stored; the writer needs RBAC create on
+// configmaps there). With several API server replicas, each has its own cache and the
+// probe reaches one of them.
 func (f *Fence) WaitEnforced(ctx context.Context, namespace string, epoch uint64) (time.Duration, error) {
 	start := time.Now()
 	if epoch == 0 {
@@ -32,10 +33,18 @@ func (f *Fence) WaitEnforced(ctx context.Context, namespace string, epoch uint64
 		"metadata":   map[string]interface{}{"name": "drlease-fence-probe-" + f.lease},
 	}}
 	Stamp(probe, f.lease, epoch-1)
+	// Judged by the lease's probe binding, not its main one: the refusal expected here is
+	// not a stale write, and the alert counts only the main binding's.
+	probe.SetLabels(map[string]string{ProbeLabel: f.lease})
 	for attempt := 0; ; attempt++ {
 		_, err := f.client.Resource(configMaps).Namespace(namespace).
 			Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if stale, ok := AsStale(err); ok && stale.Fence >= epoch {
+			f.mu.Lock()
+			if epoch > f.enforced {
+				f.enforced = epoch
+			}
+			f.mu.Unlock()
 			return time.Since(start), nil
 		}
 		if err != nil && !apierrors.IsAlreadyExists(err) {

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,9 +51,15 @@ const (
 	EpochAnnotation = "drlease.io/epoch"
 	// DeleteAnnotation marks an object for deletion, the first step of Delete.
 	DeleteAnnotation = "drlease.io/delete"
-	// WriteAnnotation changes with every write (a random value), so that the policy can
+	// WriteAnnotation changes with every write ("<epoch>-<random>"), so that the policy can
 	// tell a write that restated its stamp from a patch that left an older one in place.
 	WriteAnnotation = "drlease.io/write"
+	// ProbeLabel marks WaitEnforced's dry-run probe, which a binding of its own judges, so
+	// that its expected refusals are not counted with stale writes (the alert).
+	ProbeLabel = "drlease.io/probe"
+	// MaxEpoch is the highest epoch the policies read (18 decimal digits): the sidecar's
+	// epochs never come near it.
+	MaxEpoch = 999_999_999_999_999_999
 )
 
 // Resource is the Fence custom resource (cluster-scoped, one per lease).
@@ -62,6 +69,9 @@ var Resource = schema.GroupVersionResource{Group: "drlease.io", Version: "v1alph
 type Fence struct {
 	client dynamic.Interface
 	lease  string
+
+	mu       sync.Mutex
+	enforced uint64 // the highest epoch WaitEnforced saw enforced
 }
 
 // New returns the fence of lease in the cluster client talks to.
@@ -86,8 +96,8 @@ type Holder struct {
 // the epoch it holds now. It returns a *StaleError when the fence is already above epoch:
 // a newer holder raised it, and this one must not write.
 func (f *Fence) Raise(ctx context.Context, epoch uint64, who Holder) (uint64, error) {
-	if epoch > math.MaxInt64 {
-		return 0, fmt.Errorf("fence %s: epoch %d is above what a Kubernetes integer holds (2^63-1)", f.lease, epoch)
+	if epoch > MaxEpoch {
+		return 0, fmt.Errorf("fence %s: epoch %d is above the highest the policies read (%d)", f.lease, epoch, uint64(MaxEpoch))
 	}
 	fences := f.client.Resource(Resource)
 	for attempt := 0; ; attempt++ {
@@ -178,7 +188,7 @@ func (f *Fence) wrap(what string, err error) error {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("fence %s: %s refused by RBAC (the writer needs get, create and update on fences.drlease.io): %w", f.lease, what, err)
 	case apierrors.IsNotFound(err) && what == "create":
-		return fmt.Errorf("fence %s: the Fence resource is not installed in this cluster (apply the fences.drlease.io CRD: charts/drlease with fence.enabled): %w", f.lease, err)
+		return fmt.Errorf("fence %s: the Fence resource is not installed in this cluster (install charts/drlease-fence, or kubectl apply --server-side -k deploy/kubernetes/fence): %w", f.lease, err)
 	}
 	return fmt.Errorf("fence %s: %s: %w", f.lease, what, err)
 }
@@ -223,7 +233,8 @@ func Stamp(obj metav1.Object, lease string, epoch uint64) {
 	annotations[EpochAnnotation] = strconv.FormatUint(epoch, 10)
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:])
-	annotations[WriteAnnotation] = hex.EncodeToString(nonce[:])
+	annotations[WriteAnnotation] = strconv.FormatUint(epoch, 10) + "-" + hex.EncodeToString(nonce[:])
+	delete(annotations, DeleteAnnotation) // a mark for deletion belongs to the write that set it
 	obj.SetAnnotations(annotations)
 }
 

@@ -44,10 +44,10 @@ func TestAWriteBelowTheFenceIsRefused(t *testing.T) {
 	mustStale(t, err, 7, 5)
 
 	// A patch carrying an old stamp is refused; one carrying the current stamp is admitted.
-	patch := `{"metadata":{"annotations":{"drlease.io/epoch":"6","drlease.io/write":"p1"}},"data":{"k":"stale"}}`
+	patch := `{"metadata":{"annotations":{"drlease.io/epoch":"6","drlease.io/write":"6-p1"}},"data":{"k":"stale"}}`
 	_, err = cms.Patch(ctx, created.GetName(), types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	mustStale(t, err, 7, 6)
-	patch = `{"metadata":{"annotations":{"drlease.io/epoch":"7","drlease.io/write":"p2"}},"data":{"k":"new"}}`
+	patch = `{"metadata":{"annotations":{"drlease.io/epoch":"7","drlease.io/write":"7-p2"}},"data":{"k":"new"}}`
 	if _, err = cms.Patch(ctx, created.GetName(), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatalf("a patch at the fence's epoch was refused: %v", err)
 	}
@@ -163,11 +163,11 @@ func TestADeleteIsFencedByItsMark(t *testing.T) {
 	if err := cms.Delete(ctx, lease+"-a", metav1.DeleteOptions{}); err == nil {
 		t.Fatal("a bare delete of a guarded object was admitted")
 	}
-	if err := Delete(ctx, cms, lease+"-a", lease, 3); err != nil {
+	if err := fenceOf(c, lease).Delete(ctx, cms, lease+"-a", 3); err != nil {
 		t.Fatalf("a two-step delete at the fence's epoch failed: %v", err)
 	}
 	raised(t, c, lease, 4)
-	mustStale(t, Delete(ctx, cms, lease+"-b", lease, 3), 4, 3)
+	mustStale(t, fenceOf(c, lease).Delete(ctx, cms, lease+"-b", 3), 4, 3)
 }
 
 // The fence only goes up: a lower raise is refused by Raise, and by the API server

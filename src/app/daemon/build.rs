@@ -16,6 +16,7 @@ use crate::run::eligibility::Eligibility;
 use crate::run::metrics::Metrics;
 use crate::run::pod_role::api::{KubePodApi, CALL_TIMEOUT};
 use crate::run::publish::{channel, Identity, Publisher, Reader};
+use crate::run::table_watch::TableState;
 use crate::sys::clock::Clock;
 use crate::sys::duration::format_duration;
 use crate::sys::kube_client::{connect, KubeSource};
@@ -36,7 +37,11 @@ pub(super) struct Built {
     pub(super) pod_role: Option<KubePodApi>,
 }
 
-pub(super) async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Built> {
+pub(super) async fn build(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    table: Option<Arc<TableState>>,
+) -> anyhow::Result<Built> {
     let timing = &settings.timing;
     // Random per process: tells this process from any other with the same identity.
     let session = crate::sys::token::random_token()?;
@@ -51,6 +56,7 @@ pub(super) async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
         lease: settings.lease_name.clone(),
         session: session.clone(),
         affinity: settings.affinity.clone(),
+        table,
     };
     let eligibility = crate::run::eligibility::spawn(&settings.eligibility, timing.interval);
     let (publisher, shared) = channel(

@@ -1,6 +1,6 @@
 //! The end: on SIGTERM / SIGINT, stop granting write windows, let the lease loop release
-//! once the last one ends, then stop the heartbeat and the listeners within the same
-//! deadline.
+//! once the last one ends, then stop the heartbeat and the listeners (ending every stream)
+//! within the same deadline, and exit as soon as they have stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,9 +61,11 @@ pub(super) async fn shut_down(
     if let Some(task) = running.pod_role_task {
         let _ = tokio::time::timeout(left(), task).await;
     }
+    // The release is settled and the windows granted have ended: every `/watch` stream
+    // sends its last events and ends, blocking queries answer, idle keep-alive connections
+    // close, so the listeners end at once. A request in flight finishes; a client that
+    // holds one open is not waited for past the deadline.
     let _ = running.stop_http.send(true);
-    // Keep-alive clients and watchers can hold a graceful shutdown open; do not wait past
-    // the deadline.
     let grace = left().max(Duration::from_millis(100));
     let _ = tokio::time::timeout(grace, futures_util::future::join_all(running.servers)).await;
     info!("stopped");

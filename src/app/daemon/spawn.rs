@@ -118,20 +118,22 @@ fn serve(
     // One state per listener: each has its own watcher budget and its own longest
     // window (see `Listener`).
     let max_watchers = settings.serving.max_watchers as usize;
+    let (stop_http, stop_http_rx) = watch::channel(false);
     let app = AppState::new(
         shared.clone(),
         metrics.clone(),
         max_watchers,
         Listener::main(settings.serving.write_window, timing.renew_deadline),
     )
-    .with_history(history);
+    .with_history(history)
+    .with_closing(stop_http_rx.clone());
     let gate_app = AppState::new(
         shared.clone(),
         metrics,
         max_watchers,
         Listener::gate(timing.renew_deadline),
-    );
-    let (stop_http, stop_http_rx) = watch::channel(false);
+    )
+    .with_closing(stop_http_rx.clone());
     let limits = |max_connections| Limits {
         header_timeout: Limits::HEADER_TIMEOUT,
         write_stall: Limits::WRITE_STALL,

@@ -2,28 +2,6 @@
 
 use super::*;
 
-/// Review bug: `waitTimeInSecnds: 5` was silently ignored and the interval stayed 15 s.
-#[test]
-fn an_unknown_key_in_admirals_section_is_a_warning_and_in_ours_an_error() {
-    let s = resolve(
-        &cli(),
-        "dynamoDB:\n  leaseName: l\n  tableName: t\n  waitTimeInSecnds: 5\n",
-    )
-    .unwrap();
-    assert_eq!(s.timing.interval, Duration::from_secs(15));
-    assert_eq!(s.warnings.len(), 1);
-    assert!(
-        s.warnings[0].contains("did you mean waitTimeInSeconds?"),
-        "{:?}",
-        s.warnings
-    );
-    let e = FileConfig::parse("drlease:\n  warmUpp: 5s\n").unwrap_err();
-    assert!(
-        e.contains("drlease.warmUpp is not a setting; did you mean warmup?"),
-        "{e}"
-    );
-}
-
 #[test]
 fn affinity_is_off_by_default_and_set_by_flag_or_file() {
     let s = resolve(&memory(), "").unwrap();
@@ -102,7 +80,11 @@ fn bad_affinity_settings_are_named() {
     );
     assert!(e.starts_with("drlease.failbackAfter"), "{e}");
     // Either one alone is fine.
-    assert!(resolve(&memory(), "drlease:\n  peerRegions: us-west-2\n").is_ok());
+    assert!(resolve(
+        &memory(),
+        "drlease:\n  peerRegions: us-west-2\n  confirmDelay: 1s\n"
+    )
+    .is_ok());
     let e = FileConfig::parse("drlease:\n  priority: first\n").unwrap_err();
     assert!(e.contains("priority"), "{e}");
 }
@@ -126,4 +108,34 @@ fn an_unknown_drlease_variable_is_a_warning_naming_the_closest_one() {
             "environment variable DRLEASE_GATE_LISTN is not a setting and is ignored; did you mean DRLEASE_GATE_LISTEN?",
         ]
     );
+}
+
+/// Review bug: peer regions without a confirm delay were accepted silently: region marks
+/// on a table whose confirm rule is broken from the start.
+#[test]
+fn peer_regions_without_a_confirm_delay_are_refused_naming_both() {
+    for (c, text, source) in [
+        (
+            with(|c| c.peer_regions = Some("us-west-2".into())),
+            "",
+            "--peer-regions:",
+        ),
+        (
+            memory(),
+            "drlease:\n  peerRegions: us-west-2\n",
+            "drlease.peerRegions in the config file:",
+        ),
+        (
+            with(|c| c.confirm_delay = Some("0s".into())),
+            "drlease:\n  peerRegions: us-west-2,eu-west-1\n  confirmDelay: 1s\n",
+            "drlease.peerRegions in the config file:",
+        ),
+    ] {
+        let e = err(&c, text);
+        assert!(e.starts_with(source), "{e}");
+        assert!(
+            e.contains("confirmDelay is 0") && e.contains("--confirm-delay"),
+            "{e}"
+        );
+    }
 }

@@ -4,6 +4,8 @@ use crate::lease::FROZEN_OWNER;
 mod file_and_affinity;
 mod pod_role;
 mod refusals;
+mod table_rules;
+mod unknown_keys;
 
 pub(super) fn cli() -> CommandLine {
     CommandLine::default()

@@ -173,14 +173,6 @@ fn yaml_syntax_errors_carry_the_line() {
 }
 
 #[test]
-fn unknown_keys_in_the_drlease_section_are_refused() {
-    let e = FileConfig::parse("drlease:\n  intervall: 1s\n").unwrap_err();
-    assert!(e.contains("intervall"), "{e}");
-    // Admiral's section ignores extra keys, as Admiral does.
-    assert!(FileConfig::parse("dynamoDB:\n  somethingElse: 1\n").is_ok());
-}
-
-#[test]
 fn a_missing_file_is_named() {
     let c = CommandLine {
         config: Some("/nonexistent/dr.yaml".into()),

@@ -119,3 +119,42 @@ async fn the_gate_listener_serves_only_the_role_endpoints() {
         assert!(body.contains("main listener"), "{body}");
     }
 }
+
+/// Review bug: an open `/watch` stream held a SIGTERM's exit until the release deadline.
+/// On the shutdown switch a stream sends what happened since its last event (the release)
+/// and ends, and a blocking query answers at once.
+#[tokio::test]
+async fn on_shutdown_a_stream_sends_the_last_events_and_ends_and_a_blocking_query_answers() {
+    let f = fixture();
+    f.passive();
+    f.shared_events_record();
+    let open = |app: Router, uri: &'static str| async move {
+        let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        app.oneshot(req).await.unwrap()
+    };
+    let mut stream = open(f.gate.clone(), "/watch").await.into_body();
+    let first = stream.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("id: 1"));
+    // As the daemon does it: the release is published, then the switch turns on.
+    f.events.record(
+        Mono::ZERO,
+        facts(Role::Active),
+        Some(true),
+        "released the lease".into(),
+    );
+    // At the current index: only the switch can answer it before its 10 minutes.
+    let blocking = tokio::spawn(open(f.app.clone(), "/role?index=2&wait=10m"));
+    f.closing.send(true).unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(5), stream.collect())
+        .await
+        .expect("the stream ends")
+        .unwrap()
+        .to_bytes();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.contains("released the lease"), "{rest}");
+    let answer = tokio::time::timeout(Duration::from_secs(5), blocking)
+        .await
+        .expect("the blocking query answers")
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}

@@ -24,6 +24,8 @@ pub(super) struct Fixture {
     events: Arc<crate::run::events::EventLog>,
     clock: Arc<ManualClock>,
     publisher: Publisher,
+    /// The shutdown switch both listeners' long answers wait on.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 pub(super) fn fixture() -> Fixture {
@@ -34,8 +36,11 @@ pub(super) fn fixture() -> Fixture {
     let renew_deadline = Duration::from_secs(10);
     // The test channel's write window is 2 s.
     let main = Listener::main(Duration::from_secs(2), renew_deadline);
-    let state = AppState::new(shared.clone(), metrics.clone(), 2, main);
-    let gate_state = AppState::new(shared.clone(), metrics, 2, Listener::gate(renew_deadline));
+    let (closing, switch) = tokio::sync::watch::channel(false);
+    let state =
+        AppState::new(shared.clone(), metrics.clone(), 2, main).with_closing(switch.clone());
+    let gate_state = AppState::new(shared.clone(), metrics, 2, Listener::gate(renew_deadline))
+        .with_closing(switch);
     Fixture {
         app: router(state),
         gate: gate_router(gate_state),
@@ -43,6 +48,7 @@ pub(super) fn fixture() -> Fixture {
         events,
         clock,
         publisher,
+        closing,
     }
 }
 

@@ -33,6 +33,7 @@ async fn role_json_has_the_documented_keys() {
         "observer",
         "failbacks_gained",
         "failbacks_lost",
+        "table",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
@@ -72,7 +73,7 @@ async fn role_answers_carry_the_instant_they_were_decided_at_on_request() {
     for uri in ["/active", "/passive", "/role", "/role?format=text"] {
         let req = Request::builder()
             .uri(uri)
-            .header(gate_endpoints::WANT_DECIDED_AT, "1")
+            .header(query::WANT_DECIDED_AT, "1")
             .body(Body::empty())
             .unwrap();
         let res = f.app.clone().oneshot(req).await.unwrap();
@@ -105,16 +106,91 @@ async fn passive_is_200_only_when_initialised_and_passive() {
     assert_eq!(f.get("/passive").await.0, StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// Admiral's handler reads `checkifreadonly` (that exact name) with Go's
+/// `strconv.ParseBool` after removing spaces: these forms are true, these false, the
+/// empty value is no check, anything else 400.
 #[tokio::test]
-async fn admiral_health_ready_keeps_its_semantics() {
+async fn admiral_health_ready_reads_checkifreadonly_as_admiral_does() {
     let f = fixture();
-    let check = "/health/ready?checkifreadonly=true";
-    assert_eq!(f.get(check).await.0, StatusCode::SERVICE_UNAVAILABLE);
-    f.passive();
-    assert_eq!(f.get(check).await.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(f.get("/health/ready").await.0, StatusCode::OK);
-    f.active_for(5);
-    assert_eq!(f.get(check).await.0, StatusCode::OK);
+    let trues = ["1", "t", "T", "TRUE", "true", "True", "+true", "%20t%20"];
+    let falses = ["0", "f", "F", "FALSE", "false", "False", ""];
+    let bad = ["yes", "y", "on", "2", "tRUE", "truee", "%zz"];
+    for (state, check_status) in [
+        ("undecided", StatusCode::SERVICE_UNAVAILABLE),
+        ("passive", StatusCode::SERVICE_UNAVAILABLE),
+        ("active", StatusCode::OK),
+    ] {
+        match state {
+            "passive" => f.passive(),
+            "active" => f.active_for(5),
+            _ => {}
+        }
+        for v in trues {
+            let (status, body) = f.get(&format!("/health/ready?checkifreadonly={v}")).await;
+            assert_eq!(status, check_status, "{state} {v:?}: {body}");
+        }
+        for v in falses {
+            let uri = format!("/health/ready?checkifreadonly={v}");
+            assert_eq!(f.get(&uri).await.0, StatusCode::OK, "{state} {v:?}");
+        }
+        for uri in ["/health/ready", "/health/ready?checkifreadonly"] {
+            assert_eq!(f.get(uri).await.0, StatusCode::OK, "{state} {uri}");
+        }
+        for v in bad {
+            let (status, body) = f.get(&format!("/health/ready?checkifreadonly={v}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{state} {v:?}: {body}");
+            assert!(body.contains("checkifreadonly"), "{body}");
+        }
+        // Admiral reads the name exactly; any other name is refused, not ignored.
+        let (status, body) = f.get("/health/ready?checkIfReadOnly=true").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{state}: {body}");
+        assert!(body.contains("it reads checkifreadonly"), "{body}");
+    }
+}
+
+/// A parameter an endpoint does not read is a 400 naming the ones it does, on every
+/// endpoint and both listeners: it would otherwise be ignored, and the answer given to a
+/// question nobody asked (`minValidity=5s` granting the default window).
+#[tokio::test]
+async fn every_endpoint_refuses_a_parameter_it_does_not_read() {
+    let f = fixture();
+    f.active_for(9);
+    let cases = [
+        ("/active?minValidity=5s", "it reads min_validity"),
+        ("/role?min_validity=3s", "it reads format, index, wait"),
+        ("/role?frmat=text", "it reads format, index, wait"),
+        ("/health/ready?check=true", "it reads checkifreadonly"),
+        ("/history?limt=3", "it reads limit"),
+        ("/passive?format=text", "/passive takes no query parameters"),
+        ("/watch?index=1", "/watch takes no query parameters"),
+        ("/events?limit=5", "/events takes no query parameters"),
+        ("/healthz?verbose", "/healthz takes no query parameters"),
+        ("/readyz?x=1", "/readyz takes no query parameters"),
+        (
+            "/metrics?name%5B%5D=drlease_role",
+            "/metrics takes no query parameters",
+        ),
+    ];
+    for (uri, expected) in cases {
+        let (status, body) = f.get(uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(body.contains(expected), "{uri}: {body}");
+        let path = uri.split('?').next().unwrap();
+        if ["/active", "/role", "/passive", "/health/ready", "/watch"].contains(&path) {
+            let (status, _, body) = f.get_on_gate(uri).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "gate {uri}: {body}");
+        }
+    }
+    for uri in [
+        "/active?min_validity=1s",
+        "/role?format=text&index=0&wait=1ms",
+        "/history?limit=3",
+        "/healthz",
+        "/metrics?",
+    ] {
+        let (status, body) = f.get(uri).await;
+        assert_ne!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -70,6 +70,10 @@
 //!   the lease by writing a handover request onto the item, which changes no version: every
 //!   rule above holds as it is, and the holder answers it like an operator's handover (stop
 //!   granting, wait for the windows, release to the target). An observer never writes.
+//!
+//! What follows is the whole design, every rule named (R1, R2, ...) with its code, tests and
+//! limits: `docs/design.md`, included here.
+#![doc = include_str!("../../../docs/design.md")]
 
 use super::operator::HandoverRequest;
 use super::record::{LeaseRecord, WriteKind, WriteRequest};

@@ -104,6 +104,7 @@ async fn a_release_during_an_outage_ends_by_the_release_deadline() {
         lease: "l".into(),
         session: "sa".into(),
         affinity: Default::default(),
+        table: None,
     };
     let eligible = Eligibility {
         warm: true,

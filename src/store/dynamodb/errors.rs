@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::store::StoreError;
 
@@ -35,7 +35,7 @@ pub fn classify<E>(err: SdkError<E, HttpResponse>, ctx: &CallContext<'_>) -> Sto
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = || DisplayErrorContext(&err).to_string();
+    let detail = || causes(&err);
     match &err {
         SdkError::TimeoutError(_) => StoreError::Timeout(ctx.timeout),
         SdkError::DispatchFailure(d) if d.is_timeout() => StoreError::Timeout(ctx.timeout),
@@ -74,6 +74,24 @@ where
             }
         }
     }
+}
+
+/// The error and its causes, each by its message, joined by ": ". Not the SDK's
+/// `DisplayErrorContext`, which appends the whole error's debug structure: a user
+/// running `drlease status` against an unreachable store reads one plain line.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        // Some layers repeat their cause in their own message.
+        if !text.ends_with(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -116,5 +134,21 @@ mod tests {
         assert!(e.to_string().contains("another region"), "{e}");
         let e = classify(service_error(400, "ValidationException"), &ctx());
         assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
+    }
+
+    #[test]
+    fn an_unreachable_store_is_one_plain_line_without_debug_structures() {
+        use aws_sdk_dynamodb::error::ConnectorError;
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err: SdkError<UpdateItemError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        let e = classify(err, &ctx());
+        let text = e.to_string();
+        assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+        assert!(text.contains("Connection refused"), "{text}");
+        for debug in ["DispatchFailure(", "ConnectorError", "{", "kind:"] {
+            assert!(!text.contains(debug), "debug structure {debug:?} in {text}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The DynamoDB store: one item of one table, strongly consistent reads and conditional
 //! updates only.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -16,6 +17,7 @@ use crate::sys::clock::wall_secs;
 
 mod candidates;
 mod claim;
+pub mod describe;
 mod errors;
 pub mod heartbeat;
 mod history;
@@ -113,6 +115,9 @@ pub struct DynamoStore {
     conn: Connection,
     table: String,
     lease: String,
+    /// While set, the lease item's reads and writes fail with it: the sidecar holds them
+    /// back until it has read what the table is (`DescribeTable`).
+    held_back: Arc<Mutex<Option<StoreError>>>,
 }
 
 impl DynamoStore {
@@ -121,6 +126,25 @@ impl DynamoStore {
             conn,
             table: table.into(),
             lease: lease.into(),
+            held_back: Arc::default(),
+        }
+    }
+
+    /// Holds the lease item's reads and writes back, failing with `why`, or (`None`) lets
+    /// them through.
+    pub fn hold_back(&self, why: Option<StoreError>) {
+        if let Ok(mut held) = self.held_back.lock() {
+            *held = why;
+        }
+    }
+
+    fn check_held_back(&self) -> Result<(), StoreError> {
+        match self.held_back.lock().map(|h| h.clone()) {
+            Ok(Some(why)) => Err(why),
+            Ok(None) => Ok(()),
+            Err(_) => Err(StoreError::Unavailable(
+                "the hold-back lock is poisoned".into(),
+            )),
         }
     }
 
@@ -135,6 +159,7 @@ impl DynamoStore {
 
 impl LeaseStore for DynamoStore {
     async fn read(&self) -> Result<Option<LeaseRecord>, StoreError> {
+        self.check_held_back()?;
         let out = self
             .conn
             .client
@@ -152,6 +177,7 @@ impl LeaseStore for DynamoStore {
     }
 
     async fn write(&self, req: &WriteRequest) -> Result<LeaseRecord, StoreError> {
+        self.check_held_back()?;
         let u = item::update_for(req, wall_secs());
         let out = self
             .conn

@@ -89,7 +89,7 @@ fn a_candidate_acquires_above_every_mark_it_can_see() {
     assert_eq!(h.item().unwrap().epoch, Some(11));
 }
 
-/// Found by the simulation with regions (seed 972, MREC with confirmDelay >= 2 x (lag +
+/// Found by the simulation with regions (seed 972, MREC with confirmDelay at 2 x (lag +
 /// jitter)) and, independently, by the model checker (MREC, 37 actions): an acquire whose answer was lost is resolved by reading the item back, and that
 /// read, a few milliseconds after the write landed, also counted as the confirm read. The
 /// other region's acquire, landed within a lag after ours, reached our replica only later:

@@ -1,3 +1,0 @@
-module github.com/istio-ecosystem/admiral
-
-go 1.19
