@@ -36,6 +36,7 @@ fn start(bin: &str, identity: &str, args: &[String], cpus: Option<&str>) -> Side
         cpus: cpus.map(String::from),
         log_filter: "warn".into(),
         nofile: None,
+        env: Vec::new(),
     };
     Sidecar::start_with(launch, identity, args)
 }

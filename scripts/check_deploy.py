@@ -7,7 +7,9 @@ Usage: python check_deploy.py DRLEASE_BINARY KUBECTL
 """
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,6 +114,8 @@ def check_config(binary, docs, where, region=None, env=None):
     import os
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("DRLEASE_")}
     run_env.update({k: v for k, v in (env or {}).items() if k.startswith("DRLEASE_")})
+    # POD_NAME as the Downward API sets it in the pod (podRoleLabel needs it).
+    run_env["POD_NAME"] = "ci"
     out = subprocess.run([binary, "check-config", "--config", f.name, "--identity", "ci"],
                          capture_output=True, text=True, env=run_env)
     check(out.returncode == 0, f"{where}: drlease accepts the rendered config ({out.stderr.strip() or 'check-config ok'})")
@@ -123,6 +127,57 @@ def check_config(binary, docs, where, region=None, env=None):
     if region:
         check(settings.get("region") == region, f"{where}: region {region} (drlease resolved {settings.get('region')})")
     return settings
+
+
+POD_ROLE_RULES = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["patch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+]
+
+
+def check_pod_role_label(binary, kubectl):
+    """podRoleLabel (chart) and components/pod-role-label (kustomize): exactly the RBAC the
+    role label needs, bound to the sidecar's ServiceAccount, and the setting turned on with
+    the pod's namespace; nothing when off (the default render has no Role)."""
+    print("chart with podRoleLabel: true")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as on:
+        on.write("podRoleLabel: true\nexample:\n  enabled: true\n")
+        on.flush()
+        docs = render_chart(on.name)
+    roles, bindings = by_kind(docs, "Role"), by_kind(docs, "RoleBinding")
+    check(len(roles) == 1 and roles[0]["rules"] == POD_ROLE_RULES, "Role: patch pods, create events, nothing else")
+    sa = by_kind(docs, "ServiceAccount")[0]["metadata"]["name"]
+    check(len(bindings) == 1 and bindings[0]["roleRef"]["name"] == roles[0]["metadata"]["name"]
+          and [s["name"] for s in bindings[0]["subjects"]] == [sa], "RoleBinding: that Role to the chart's ServiceAccount")
+    for d in by_kind(docs, "Deployment"):
+        side = [c for c in d["spec"]["template"]["spec"]["initContainers"] if c["name"] == "drlease"][0]
+        env = {e["name"]: e for e in side.get("env", [])}
+        check(env.get("POD_NAMESPACE", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace",
+              "the sidecar gets POD_NAMESPACE (downward API)")
+    text = [d for d in by_kind(docs, "ConfigMap") if "dr.yaml" in d.get("data", {})][0]["data"]["dr.yaml"]
+    check(yaml.safe_load(text)["drlease"].get("podRoleLabel") is True, "the config turns podRoleLabel on")
+    check_config(binary, docs, "podRoleLabel values")
+
+    print("kustomize component pod-role-label")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "kubernetes"
+        shutil.copytree(ROOT / "deploy" / "kubernetes", base)
+        overlay = base / "overlays" / "us-west-2" / "kustomization.yaml"
+        overlay.write_text(overlay.read_text() + "components:\n  - ../../components/pod-role-label\n")
+        out = subprocess.run([kubectl, "kustomize", str(overlay.parent)], capture_output=True, text=True)
+    check(out.returncode == 0, f"an overlay with the component renders {out.stderr.strip()}")
+    if out.returncode != 0:
+        return
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    roles, bindings = by_kind(docs, "Role"), by_kind(docs, "RoleBinding")
+    check(len(roles) == 1 and roles[0]["rules"] == POD_ROLE_RULES, "component Role: patch pods, create events, nothing else")
+    subject = bindings[0]["subjects"][0] if bindings else {}
+    check(subject.get("name") == "drlease" and subject.get("namespace") == roles[0]["metadata"].get("namespace"),
+          "component RoleBinding: the drlease ServiceAccount in the overlay's namespace")
+    side = [c for d in by_kind(docs, "Deployment") for c in d["spec"]["template"]["spec"]["initContainers"]][0]
+    env = {e["name"]: e for e in side.get("env", [])}
+    check(env.get("DRLEASE_POD_ROLE_LABEL", {}).get("value") == "true" and "POD_NAMESPACE" in env,
+          "component turns the setting on, with POD_NAMESPACE")
 
 
 def main():
@@ -321,6 +376,8 @@ def main():
             docs = kustomize(kubectl, tree, overlay) or []
             settings = check_config(binary, docs, f"edited base, overlay {overlay}", env=sidecar_env(docs))
             check(settings.get("interval") == "7s", f"overlay {overlay} carries the base's edit (interval {settings.get('interval')})")
+
+    check_pod_role_label(binary, kubectl)
 
     print("dashboard")
     dash = json.loads((ROOT / "deploy" / "grafana" / "drlease-dashboard.json").read_text())

@@ -20,6 +20,8 @@ fn main() -> ExitCode {
     let (command, line) = cli::parse();
     let env = Environment {
         pod_name: std::env::var("POD_NAME").ok(),
+        pod_namespace: std::env::var("POD_NAMESPACE").ok(),
+        kubeconfig: std::env::var("KUBECONFIG").ok(),
         hostname: hostname(),
         drlease_vars: std::env::vars_os()
             .filter_map(|(name, _)| name.into_string().ok())

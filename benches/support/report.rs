@@ -52,9 +52,19 @@ pub fn write(res: &Results, out: &str) {
     footprint(&mut r, res);
     pushes(&mut r, res);
     store_cost(&mut r, res);
-    let text = r.lines.join("\n") + "\n";
+    let text = r.lines.join("\n") + "\n" + &kept(out);
     std::fs::write(out, text).expect("write the report");
     println!("\nwrote {out}");
+}
+
+/// Sections measured by hand (their heading starts `## Measured by hand`), carried over
+/// from the report as it was: the benchmark does not measure them, and must not drop them.
+fn kept(out: &str) -> String {
+    let old = std::fs::read_to_string(out).unwrap_or_default();
+    match old.find("\n## Measured by hand") {
+        Some(i) => old[i..].to_string(),
+        None => String::new(),
+    }
 }
 
 fn header(r: &mut Report) {

@@ -98,6 +98,15 @@ pub struct CommandLine {
     /// separated, whose holders this pod must find (region marks) [default: none].
     #[arg(long, env = "DRLEASE_PEER_REGIONS", value_name = "REGION,...")]
     pub peer_regions: Option<String>,
+    /// Label this pod's own Pod `drlease.io/role=active|passive` and record a Kubernetes
+    /// Event on every change of role; needs POD_NAME (and POD_NAMESPACE) from the Downward
+    /// API and RBAC to patch pods and create events [default: false].
+    #[arg(long, env = "DRLEASE_POD_ROLE_LABEL", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub pod_role_label: Option<String>,
+    /// The kubeconfig file for the role label [default: $KUBECONFIG, else the in-cluster
+    /// service account].
+    #[arg(long, env = "DRLEASE_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<String>,
     /// Warn about keys in the config file that are no setting instead of refusing to start:
     /// only while a fleet runs versions that know different keys [default: false].
     #[arg(long, env = "DRLEASE_ALLOW_UNKNOWN_KEYS", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]

@@ -56,6 +56,8 @@ pub struct DrleaseSection {
     pub never_acquire: Option<bool>,
     pub peer_regions: Option<String>,
     pub longest_lease: Option<String>,
+    pub pod_role_label: Option<bool>,
+    pub kubeconfig: Option<String>,
     pub table_mode: Option<String>,
     pub accept_outside_rule: Option<bool>,
 }

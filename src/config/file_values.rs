@@ -30,7 +30,7 @@ fn kind_of(section: &str, key: &str) -> Kind {
         ("dynamoDB", "waitTimeInSeconds" | "failureThreshold") => I64,
         ("drlease", "appHealthFailures" | "maxWatchers") => U32,
         ("drlease", "priority") => I32,
-        ("drlease", "neverAcquire") => Kind::Bool,
+        ("drlease", "neverAcquire" | "podRoleLabel") => Kind::Bool,
         _ => Kind::Text,
     }
 }

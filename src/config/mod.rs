@@ -17,6 +17,7 @@ mod identity;
 mod lease_timing;
 mod names;
 mod parse;
+mod pod_role;
 pub mod region_name;
 mod resolver;
 mod serving;
@@ -38,6 +39,8 @@ use identity::{resolve_identity, resolve_lease_name, resolve_store};
 use lease_timing::resolve_timing;
 use names::{check_identity, check_lease_name};
 use parse::{non_empty, parse_positive_duration};
+use pod_role::resolve_pod_role;
+pub use pod_role::PodRoleSettings;
 use resolver::{own_key, Raw, Resolver};
 use serving::resolve_serving;
 pub use serving::ServingSettings;
@@ -60,6 +63,10 @@ pub const DEFAULT_MEMORY_LEASE: &str = "drlease";
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     pub pod_name: Option<String>,
+    /// POD_NAMESPACE, from the Downward API (for the role label).
+    pub pod_namespace: Option<String>,
+    /// KUBECONFIG (for the role label, outside a cluster).
+    pub kubeconfig: Option<String>,
     pub hostname: Option<String>,
     /// The names of the `DRLEASE_*` variables set, to warn about misspelt ones.
     pub drlease_vars: Vec<String>,
@@ -86,6 +93,8 @@ pub struct Settings {
     pub affinity: crate::lease::core::Affinity,
     /// The other regions of a multi-Region eventually consistent table (region marks).
     pub peer_regions: Vec<String>,
+    /// The role label on this pod's Pod and its Events; `None`: off.
+    pub pod_role: Option<PodRoleSettings>,
     /// `--table-mode`, `--accept-outside-rule`, `--table-reread`.
     pub table_mode: table_rules::TableSettings,
     /// Problems worth a warning that do not stop the process (unknown `DRLEASE_*`
@@ -169,6 +178,7 @@ impl Settings {
         let affinity = resolve_affinity(&mut r, own)?;
         let peer_regions = resolve_peer_regions(&mut r, own, connection.region.as_deref())?;
         refuse_failback_across_regions(&r, &affinity, &peer_regions)?;
+        let pod_role = resolve_pod_role(&mut r, env, own)?;
         refuse_peers_without_confirm_delay(&r, own, &peer_regions, timing.confirm_delay)?;
         let table_mode = table_rules::resolve_table_mode(&mut r, own)?;
         let warnings = env_names::unknown(&env.drlease_vars)
@@ -191,6 +201,7 @@ impl Settings {
             serving,
             affinity,
             peer_regions,
+            pod_role,
             table_mode,
             warnings,
             provenance: r.provenance,

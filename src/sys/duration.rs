@@ -59,7 +59,7 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if d.is_zero() {
         "0s".to_string()
-    } else if ms < 1000 && d.subsec_nanos() % 1_000_000 == 0 {
+    } else if ms < 1000 && d.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{ms}ms")
     } else if d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())

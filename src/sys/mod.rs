@@ -1,9 +1,11 @@
 //! Small OS helpers with no knowledge of the lease: clocks, durations as people write them,
-//! random tokens, the open-file limit, logging, and text safe to print.
+//! random tokens, the open-file limit, logging, text safe to print, and a Kubernetes API
+//! client.
 
 pub mod clock;
 pub mod duration;
 pub mod fd_limit;
+pub mod kube_client;
 pub mod logging;
 pub mod printable;
 pub mod stdout;

@@ -4,6 +4,7 @@
 pub mod controller;
 pub mod docs;
 pub mod global_table;
+pub mod kubernetes;
 pub mod moto;
 pub mod operator;
 pub mod proxy;

@@ -126,6 +126,8 @@ pub struct Launch {
     pub log_filter: String,
     /// Start it with this open-file limit, soft and hard (`prlimit --nofile`).
     pub nofile: Option<u64>,
+    /// Environment variables beside `RUST_LOG` (e.g. the Downward API's POD_NAME).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Launch {
@@ -135,6 +137,7 @@ impl Default for Launch {
             cpus: None,
             log_filter: "drlease=debug".into(),
             nofile: None,
+            env: Vec::new(),
         }
     }
 }
@@ -186,6 +189,7 @@ impl Sidecar {
             .args(["--identity", &self.identity])
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .env("RUST_LOG", &self.launch.log_filter)
+            .envs(self.launch.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -92,6 +92,9 @@ drlease:
   {{- if .Values.lease.neverAcquire }}
   neverAcquire: true
   {{- end }}
+  {{- if .Values.podRoleLabel }}
+  podRoleLabel: true
+  {{- end }}
 {{- end -}}
 
 {{/*
@@ -148,6 +151,12 @@ context: (dict "Values" .Values.drlease "Release" .Release "Chart" (dict "Name" 
       valueFrom:
         fieldRef:
           fieldPath: metadata.name
+    {{- if .Values.podRoleLabel }}
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    {{- end }}
     - name: RUST_LOG
       value: {{ .Values.logFilter | quote }}
     {{- with .Values.identity }}

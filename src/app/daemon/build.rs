@@ -10,14 +10,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::{Settings, StoreKind};
+use crate::config::{PodRoleSettings, Settings, StoreKind};
 use crate::lease::{CoreConfig, LeaseCore, Regions};
 use crate::run::eligibility::Eligibility;
 use crate::run::metrics::Metrics;
+use crate::run::pod_role::api::{KubePodApi, CALL_TIMEOUT};
 use crate::run::publish::{channel, Identity, Publisher, Reader};
 use crate::run::table_watch::TableState;
 use crate::sys::clock::Clock;
 use crate::sys::duration::format_duration;
+use crate::sys::kube_client::{connect, KubeSource};
 
 /// Everything made and bound, nothing running yet but the eligibility probe.
 pub(super) struct Built {
@@ -31,6 +33,8 @@ pub(super) struct Built {
     /// The connection caps of the main and the gate listener, under the open-file limit.
     pub(super) main_cap: usize,
     pub(super) gate_cap: usize,
+    /// The role label's client, when `--pod-role-label` is on.
+    pub(super) pod_role: Option<KubePodApi>,
 }
 
 pub(super) async fn build(
@@ -73,6 +77,10 @@ pub(super) async fn build(
         None => String::new(),
     };
     log_start(settings, listener.local_addr()?, &gate_bound);
+    let pod_role = match &settings.pod_role {
+        Some(p) => Some(pod_role_api(p, settings).await?),
+        None => None,
+    };
     let core = LeaseCore::new(core_config(settings, session));
     Ok(Built {
         core,
@@ -84,7 +92,36 @@ pub(super) async fn build(
         gate_listener,
         main_cap,
         gate_cap,
+        pod_role,
     })
+}
+
+/// The role label's client. Only reads the configuration (nothing is asked of the API
+/// server yet), so a bad kubeconfig or a pod without a service account stops the start,
+/// while an API server that is down does not.
+async fn pod_role_api(p: &PodRoleSettings, settings: &Settings) -> anyhow::Result<KubePodApi> {
+    let source = p
+        .kubeconfig
+        .clone()
+        .map_or(KubeSource::InCluster, KubeSource::Kubeconfig);
+    let conn = connect(&source, CALL_TIMEOUT)
+        .await
+        .context("--pod-role-label")?;
+    let api = KubePodApi::new(
+        conn,
+        p.pod.clone(),
+        p.namespace.clone(),
+        settings.lease_name.clone(),
+        settings.identity.clone(),
+    );
+    info!(
+        pod = %p.pod,
+        namespace = %api.namespace(),
+        client = %source,
+        label = crate::run::pod_role::LABEL,
+        "the role label on this pod's Pod is on: a hint for people and routing, never the gate"
+    );
+    Ok(api)
 }
 
 /// Raises the open-file limit and caps each listener's connections under it.

@@ -57,6 +57,10 @@ pub(super) async fn shut_down(
     if let Some(task) = running.heartbeat_task {
         let _ = tokio::time::timeout(left(), task).await;
     }
+    // So is the last role label (passive), best effort: a pod killed first keeps a stale one.
+    if let Some(task) = running.pod_role_task {
+        let _ = tokio::time::timeout(left(), task).await;
+    }
     // The release is settled and the windows granted have ended: every `/watch` stream
     // sends its last events and ends, blocking queries answer, idle keep-alive connections
     // close, so the listeners end at once. A request in flight finishes; a client that

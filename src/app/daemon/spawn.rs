@@ -25,6 +25,8 @@ pub(super) struct Running {
     pub(super) shared: Reader,
     pub(super) lease_task: JoinHandle<()>,
     pub(super) heartbeat_task: Option<JoinHandle<()>>,
+    /// The role label on the pod's own Pod, when on.
+    pub(super) pod_role_task: Option<JoinHandle<()>>,
     pub(super) servers: Vec<JoinHandle<()>>,
     /// Carries the release deadline once a signal arrives: everything after it ends by then.
     pub(super) stop: watch::Sender<Option<Mono>>,
@@ -61,6 +63,14 @@ pub(super) fn spawn<S: LeaseStore + HistoryStore>(
     .with_history(history.clone());
     let lease_task = tokio::spawn(lease_loop.run(stop_rx));
     let shared = built.shared;
+    let pod_role_task = built.pod_role.map(|api| {
+        tokio::spawn(crate::run::pod_role::run(
+            api,
+            shared.events.clone(),
+            stop.subscribe(),
+            clock.clone(),
+        ))
+    });
     let heartbeat_task = heartbeats.map(|hb_store| {
         // Heartbeats are for operators (status, handover): every 5 s at most, plus at once on
         // a role change, so they add a fraction to the store cost instead of doubling it.
@@ -86,6 +96,7 @@ pub(super) fn spawn<S: LeaseStore + HistoryStore>(
         shared,
         lease_task,
         heartbeat_task,
+        pod_role_task,
         servers,
         stop,
         stop_http,

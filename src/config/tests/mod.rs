@@ -2,6 +2,7 @@ use super::*;
 use crate::lease::FROZEN_OWNER;
 
 mod file_and_affinity;
+mod pod_role;
 mod refusals;
 mod table_rules;
 mod unknown_keys;
