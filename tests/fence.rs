@@ -32,29 +32,12 @@ const LEASE: Duration = Duration::from_millis(2500);
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn args(gt: &GlobalTable, region: usize, table: &str, lease: &str) -> Vec<String> {
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        &gt.endpoint(region),
-        "--region",
-        gt.region(region),
-        "--table",
-        table,
-        "--lease-name",
-        lease,
-        "--interval",
-        "500ms",
-        "--failure-threshold",
-        "5",
-        "--confirm-delay",
-        "750ms",
-        "--peer-regions",
-        gt.region(1 - region),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = gt.sidecar_args(region, table, lease, "500ms", "5", "750ms");
+    args.extend([
+        "--peer-regions".to_string(),
+        gt.region(1 - region).to_string(),
+    ]);
+    args
 }
 
 /// A region's pod: its sidecar and its controller.

@@ -58,34 +58,16 @@ fn args(gt: &GlobalTable, region: usize, table: &str) -> Vec<String> {
     let confirm = confirm_delay();
     let peer = gt.region(1 - region).to_string();
     let interval = std::env::var("DRLEASE_GLOBAL_INTERVAL").unwrap_or_else(|_| "500ms".into());
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        &gt.endpoint(region),
-        "--region",
-        gt.region(region),
-        "--table",
-        table,
-        "--lease-name",
-        "global",
-        "--interval",
-        &interval,
-        "--failure-threshold",
-        "5",
-        "--confirm-delay",
-        &confirm,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(
-        // `DRLEASE_GLOBAL_NO_MARKS=1`: without region marks, to measure what they are for.
-        (!no_marks())
-            .then(|| ["--peer-regions".to_string(), peer])
-            .into_iter()
-            .flatten(),
-    )
-    .collect()
+    gt.sidecar_args(region, table, "global", &interval, "5", &confirm)
+        .into_iter()
+        .chain(
+            // `DRLEASE_GLOBAL_NO_MARKS=1`: without region marks, to measure what they are for.
+            (!no_marks())
+                .then(|| ["--peer-regions".to_string(), peer])
+                .into_iter()
+                .flatten(),
+        )
+        .collect()
 }
 
 /// A table of its own and one sidecar per region, the second started `stagger` later.

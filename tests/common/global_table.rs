@@ -148,6 +148,41 @@ impl GlobalTable {
         format!("http://127.0.0.1:{}", self.ports[i])
     }
 
+    /// What every sidecar of region `i` on this emulator is given: the store, its region's
+    /// endpoint and name, the table and the lease, and the timing.
+    pub fn sidecar_args(
+        &self,
+        i: usize,
+        table: &str,
+        lease: &str,
+        interval: &str,
+        threshold: &str,
+        confirm: &str,
+    ) -> Vec<String> {
+        let endpoint = self.endpoint(i);
+        [
+            "--store",
+            "dynamodb",
+            "--endpoint-url",
+            &endpoint,
+            "--region",
+            self.region(i),
+            "--table",
+            table,
+            "--lease-name",
+            lease,
+            "--interval",
+            interval,
+            "--failure-threshold",
+            threshold,
+            "--confirm-delay",
+            confirm,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
     /// Creates the lease table in every region (a global table's replicas).
     pub fn create_table(&self, table: &str) {
         for r in &self.shared.replicas {

@@ -21,29 +21,9 @@ fn pod_args_at(
     confirm: &str,
     interval: &str,
 ) -> Vec<String> {
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        &gt.endpoint(region),
-        "--region",
-        gt.region(region),
-        "--table",
-        table,
-        "--lease-name",
-        "global",
-        "--interval",
-        interval,
-        "--failure-threshold",
-        "5",
-        "--confirm-delay",
-        confirm,
-        "--table-reread",
-        "1s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = gt.sidecar_args(region, table, "global", interval, "5", confirm);
+    args.extend(["--table-reread".to_string(), "1s".to_string()]);
+    args
 }
 
 fn metric(port: u16, name: &str) -> Option<f64> {

@@ -12,27 +12,7 @@ use common::sidecar::{http, STARTUP};
 fn base(gt: &GlobalTable, region: usize, table: &str, confirm: &str) -> Vec<String> {
     let interval = std::env::var("DRLEASE_GLOBAL_INTERVAL").unwrap_or_else(|_| "500ms".into());
     let threshold = std::env::var("DRLEASE_GLOBAL_THRESHOLD").unwrap_or_else(|_| "5".into());
-    [
-        "--store",
-        "dynamodb",
-        "--endpoint-url",
-        &gt.endpoint(region),
-        "--region",
-        gt.region(region),
-        "--table",
-        table,
-        "--lease-name",
-        "global",
-        "--interval",
-        &interval,
-        "--failure-threshold",
-        &threshold,
-        "--confirm-delay",
-        confirm,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    gt.sidecar_args(region, table, "global", &interval, &threshold, confirm)
 }
 
 fn with(mut args: Vec<String>, extra: &[&str]) -> Vec<String> {
