@@ -236,3 +236,16 @@ func mustStale(t *testing.T, err error, fence uint64, epoch int64) {
 		t.Fatalf("want fence %d and epoch %d in the refusal, got fence %d, epoch %d: %s", fence, epoch, stale.Fence, stale.Epoch, stale.Message)
 	}
 }
+
+// stampedCM creates ConfigMap name in "default", guarded by lease and stamped with epoch;
+// a refusal fails the test.
+func stampedCM(t *testing.T, c dynamic.Interface, name, lease string, epoch uint64) *unstructured.Unstructured {
+	t.Helper()
+	cm := configMap(name)
+	Stamp(cm, lease, epoch)
+	obj, err := c.Resource(configMaps).Namespace("default").Create(context.Background(), cm, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create %s at epoch %d: %v", name, epoch, err)
+	}
+	return obj
+}

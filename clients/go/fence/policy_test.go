@@ -63,14 +63,10 @@ func TestAnObjectWrittenAtAHigherEpochRefusesALowerOne(t *testing.T) {
 	raised(t, c, lease, 3)
 	cms := c.Resource(configMaps).Namespace("default")
 	ctx := context.Background()
-	cm := configMap(lease + "-a")
-	Stamp(cm, lease, 9) // above the fence: a holder whose raise is still on its way
-	obj, err := cms.Create(ctx, cm, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Above the fence: a holder whose raise is still on its way.
+	obj := stampedCM(t, c, lease+"-a", lease, 9)
 	Stamp(obj, lease, 8)
-	_, err = cms.Update(ctx, obj, metav1.UpdateOptions{})
+	_, err := cms.Update(ctx, obj, metav1.UpdateOptions{})
 	mustStale(t, err, 9, 8)
 }
 
@@ -82,11 +78,7 @@ func TestAPatchThatDoesNotRestateTheStampIsRefused(t *testing.T) {
 	raised(t, c, lease, 2)
 	cms := c.Resource(configMaps).Namespace("default")
 	ctx := context.Background()
-	cm := configMap(lease + "-a")
-	Stamp(cm, lease, 2)
-	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cm := stampedCM(t, c, lease+"-a", lease, 2)
 	_, err := cms.Patch(ctx, cm.GetName(), types.MergePatchType, []byte(`{"data":{"k":"x"}}`), metav1.PatchOptions{})
 	if _, ok := AsStale(err); !ok || !strings.Contains(err.Error(), "restates its stamp") {
 		t.Fatalf("a patch that left the stamp in place was not refused as such: %v", err)
@@ -154,11 +146,7 @@ func TestADeleteIsFencedByItsMark(t *testing.T) {
 	cms := c.Resource(configMaps).Namespace("default")
 	ctx := context.Background()
 	for _, name := range []string{lease + "-a", lease + "-b"} {
-		cm := configMap(name)
-		Stamp(cm, lease, 3)
-		if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		stampedCM(t, c, name, lease, 3)
 	}
 	if err := cms.Delete(ctx, lease+"-a", metav1.DeleteOptions{}); err == nil {
 		t.Fatal("a bare delete of a guarded object was admitted")

@@ -45,17 +45,6 @@ func hole(t *testing.T) {
 	}
 }
 
-func stampedCM(t *testing.T, c dynamic.Interface, name, lease string, epoch uint64) *unstructured.Unstructured {
-	t.Helper()
-	cm := configMap(name)
-	Stamp(cm, lease, epoch)
-	obj, err := c.Resource(configMaps).Namespace("default").Create(context.Background(), cm, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create %s at epoch %d: %v", name, epoch, err)
-	}
-	return obj
-}
-
 // Guarantee 1 ("once a newer holder has written an object, no write of an older epoch to
 // that object is ever admitted") and the docs' "a stale write that lands in the gap is
 // ordered before all of the new holder's writes to it": a DELETE is a write, and after it
