@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drlease/drlease/clients/go/internal/sidecar"
 )
 
 // admiral.patch applies to the release of Admiral this module requires (its source from
@@ -101,18 +103,7 @@ func drleaseBin(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds Admiral: not in -short")
 	}
-	bin := os.Getenv("DRLEASE_BIN")
-	if bin == "" {
-		if os.Getenv("DRLEASE_REQUIRE_STORE") != "" {
-			t.Fatal("DRLEASE_BIN is not set: run scripts/test.sh")
-		}
-		t.Skip("DRLEASE_BIN is not set: run scripts/test.sh")
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
+	return sidecar.Bin(t)
 }
 
 // workDir is this module's directory (where go test runs the test).
