@@ -11,6 +11,7 @@ pub mod history;
 pub mod operator;
 pub(crate) mod record;
 pub(crate) mod region;
+pub mod rules;
 mod store_error;
 pub mod timing;
 pub(crate) mod view;

@@ -11,6 +11,7 @@ use super::record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, WriteKind, WriteRequest, FROZEN_OWNER,
     HANDOVER_REASON_FAILBACK,
 };
+use crate::lease::rules::{applies, R17};
 
 /// The lease an operator's write declares: never shorter than what the item declared.
 /// The holder behind the item may have longer settings than the operator (any rolling
@@ -122,6 +123,14 @@ impl HandoverRequest {
         }
         record.handover_to = Some(self.target.clone());
         record.handover_reason = self.failback.then(|| HANDOVER_REASON_FAILBACK.to_string());
+        if !applies(R17) {
+            // R17 (revert: the request is a release made for the holder, open to its
+            // target at once).
+            record.released_by = record.owner_session.take();
+            record.released_from = record.version.clone();
+            record.handover_from = Some(std::mem::take(&mut record.owner));
+            record.version = record.version.as_ref().map(|v| format!("{v}.released"));
+        }
         true
     }
 }

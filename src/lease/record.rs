@@ -4,6 +4,8 @@
 //! `notes` keep their meaning. drlease adds a version token, an epoch (fencing token),
 //! the holder's lease duration and a per-process session.
 
+use crate::lease::rules::{applies, R3, R6};
+
 /// Admiral's convention: an item held by this owner freezes every candidate passive.
 pub const FROZEN_OWNER: &str = "SKIP-LEASE-POD";
 
@@ -154,6 +156,10 @@ impl LeaseRecord {
     /// condition expression (`condition` in src/store/dynamodb/item/mod.rs), and the
     /// integration tests hold the two to the same behaviour.
     pub fn satisfies(record: Option<&LeaseRecord>, expect: &Expect) -> bool {
+        if !applies(R3) {
+            // R3 (revert: every write lands).
+            return true;
+        }
         match (expect, record) {
             (Expect::Absent, None) => true,
             (Expect::Absent, Some(_)) => false,
@@ -168,7 +174,8 @@ impl LeaseRecord {
                 Some(r),
             ) => {
                 &r.owner == owner
-                    && r.owner_session.as_ref() == Some(session)
+                    // R6 (revert: renewals and releases pass under any session).
+                    && (r.owner_session.as_ref() == Some(session) || !applies(R6))
                     && r.version.as_ref() == Some(version)
             }
         }

@@ -14,6 +14,8 @@
 //! one renew period plus a round trip. A candidate reads the marks before it acquires, so
 //! its epoch is above every confirmed holder's it can see.
 
+use crate::lease::rules::{applies, R23};
+
 /// The tenure a region's confirmed holder had when it wrote its mark.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RegionMark {
@@ -48,6 +50,10 @@ impl Regions {
     /// acquiring put a new tenure above every confirmed one. `None` when no such token is
     /// left below `u64::MAX`.
     pub fn next_epoch_above(&self, base: u64) -> Option<u64> {
+        if !applies(R23) {
+            // R23 (revert: the next epoch, whichever region's it is).
+            return base.checked_add(1);
+        }
         let mut all: Vec<&str> = std::iter::once(self.own.as_str())
             .chain(self.peers.iter().map(String::as_str))
             .collect();

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::lease::rules::{applies, R26, R8};
 use crate::sys::duration::format_duration;
 
 /// How often the lease is renewed and checked, and how long it lasts.
@@ -80,7 +81,8 @@ impl Timing {
             return Err(TimingError::Interval(self.interval));
         }
         let max = self.max_renew_deadline();
-        if self.renew_deadline > max {
+        // R26 (revert: any renew deadline is accepted, even past the lease).
+        if self.renew_deadline > max && applies(R26) {
             return Err(TimingError::RenewDeadlineTooLong {
                 deadline: self.renew_deadline,
                 lease: self.lease_duration,
@@ -134,6 +136,10 @@ impl Timing {
     /// deadline) lands before the validity it extends runs out. Renewing more often never
     /// weakens safety: it only changes the version more often.
     pub fn renew_period(&self) -> Duration {
+        if !applies(R8) {
+            // R8 (revert: renew every interval, however close the deadline).
+            return self.interval;
+        }
         self.interval.min(self.renew_deadline / 2)
     }
 

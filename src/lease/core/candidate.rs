@@ -7,6 +7,7 @@
 use super::observe::{Item, Observed};
 use super::{LeaseCore, Phase, Step};
 use crate::lease::record::{Expect, LeaseRecord, WriteKind, HANDOVER_ANY};
+use crate::lease::rules::{applies, R12, R13, R16};
 use crate::sys::clock::Mono;
 
 impl LeaseCore {
@@ -15,11 +16,10 @@ impl LeaseCore {
         let read_at = self.next_read_at.max(self.not_before);
         // Decide only on continuous history: after a pause or an outage longer than a lease,
         // the version we remember may since have gone and come back (a restore).
-        let Some(obs) = self
-            .observed
-            .as_ref()
-            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration)
-        else {
+        // R13 (revert: a decision on an observation however old).
+        let Some(obs) = self.observed.as_ref().filter(|o| {
+            now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration || !applies(R13)
+        }) else {
             return self.when_due(now, self.not_before, Step::Read);
         };
         if let Some((version, epoch)) = self.unwanted_tenure(obs) {
@@ -31,12 +31,15 @@ impl LeaseCore {
         }
         match &obs.item {
             Item::Malformed(_) => self.when_due(now, read_at, Step::Read),
-            Item::Absent if self.cfg.store_is_private => match self.next_epoch(None) {
-                Some(epoch) => {
-                    self.start_write_when_due(now, WriteKind::Create, Expect::Absent, epoch)
+            // R12 (revert: a missing item is created at once in a shared table too).
+            Item::Absent if self.cfg.store_is_private || !applies(R12) => {
+                match self.next_epoch(None) {
+                    Some(epoch) => {
+                        self.start_write_when_due(now, WriteKind::Create, Expect::Absent, epoch)
+                    }
+                    None => self.when_due(now, read_at, Step::Read),
                 }
-                None => self.when_due(now, read_at, Step::Read),
-            },
+            }
             // In a shared table someone may still hold a lease on an item deleted under them,
             // and absence has no version: two reads that both found nothing do not prove that
             // nothing came and went in between. So fill the gap with a released placeholder
@@ -85,7 +88,9 @@ impl LeaseCore {
     /// ours).
     fn unwanted_tenure(&self, obs: &Observed) -> Option<(String, u64)> {
         if let Item::Present(r) = &obs.item {
-            if r.is_held_by(&self.cfg.identity, &self.cfg.session) && !self.may_acquire() {
+            // R16 (revert: a tenure of ours we do not hold is kept, eligible or not).
+            let ours = r.is_held_by(&self.cfg.identity, &self.cfg.session);
+            if ours && !self.may_acquire() && applies(R16) {
                 if let Some(version) = r.version.clone() {
                     let epoch = r.epoch.unwrap_or(self.highest_epoch);
                     return Some((version, epoch));

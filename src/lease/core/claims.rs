@@ -6,6 +6,7 @@
 use super::observe::Item;
 use super::LeaseCore;
 use crate::lease::record::LeaseRecord;
+use crate::lease::rules::{applies, R10};
 use crate::lease::ReleaseClaim;
 use crate::lease::StoreError;
 use crate::sys::clock::Mono;
@@ -15,6 +16,10 @@ impl LeaseCore {
     /// timed in full): `None` when it is, else the claim to make first.
     pub(super) fn claim_first(&self, release: &LeaseRecord) -> Option<ReleaseClaim> {
         let version = release.version.as_ref()?;
+        // R10 (revert: a release is acquired without claiming it).
+        if self.claimed.as_ref() == Some(version) || !applies(R10) {
+            return None;
+        }
         if self.claimed.as_ref() == Some(version) {
             return None;
         }

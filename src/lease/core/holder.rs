@@ -9,6 +9,7 @@ use super::{LeaseCore, Phase, Step};
 use crate::lease::record::{
     Expect, HandoverWrite, LeaseRecord, WriteKind, WriteRequest, HANDOVER_ANY,
 };
+use crate::lease::rules::{applies, R1, R13, R14, R15, R16, R19, R20, R24, R5};
 use crate::sys::clock::Mono;
 
 /// The lease as this process holds it, from its last successful write.
@@ -46,10 +47,12 @@ impl LeaseCore {
     /// eligible. Derived at every step, so however the lease was gained, it is let go.
     pub(super) fn step_down_target(&self) -> Option<String> {
         let h = self.holding.as_ref()?;
-        h.released_to
-            .clone()
+        // R14 (revert: a sent release is forgotten once eligible again).
+        let released_to = h.released_to.clone().filter(|_| applies(R14));
+        released_to
             .or_else(|| self.stepping_down.clone())
-            .or_else(|| (!self.may_acquire()).then(|| HANDOVER_ANY.to_string()))
+            // R16 (revert: an ineligible holder keeps its tenure).
+            .or_else(|| (!self.may_acquire() && applies(R16)).then(|| HANDOVER_ANY.to_string()))
     }
 
     pub(super) fn expect_held(&self, version: String) -> Expect {
@@ -114,7 +117,8 @@ impl LeaseCore {
         let Some(h) = &mut self.holding else {
             return;
         };
-        if !still_ours {
+        // R5 (revert: another version read leaves the tenure to its deadline).
+        if !still_ours && applies(R5) {
             self.end_tenure();
         } else if h.confirm_at.is_some_and(|at| sent >= at) {
             h.confirm_at = None;
@@ -165,7 +169,8 @@ impl LeaseCore {
         // `renewal_budget` after that write was sent, or it does not count and the tenure
         // is over. A renewal settled after its tenure was over (a resend that landed late)
         // does not bring the tenure back either.
-        if req.kind == WriteKind::Renew && self.may_span_regions() {
+        // R24 (revert: a renewal counts whenever it lands).
+        if req.kind == WriteKind::Renew && self.may_span_regions() && applies(R24) {
             let budget = self.renewal_budget();
             let in_time = self
                 .holding
@@ -176,7 +181,9 @@ impl LeaseCore {
                 return;
             }
         }
-        let needs_confirm = req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero();
+        // R20 (revert: a new tenure answers active at once).
+        let needs_confirm =
+            req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero() && applies(R20);
         // A renewal keeps what the tenure owes; a new tenure owes its region mark.
         let mark_owed = match (&self.holding, req.kind) {
             (Some(h), WriteKind::Renew) => h.mark_owed.clone(),
@@ -186,7 +193,9 @@ impl LeaseCore {
         self.holding = Some(Holding {
             version: req.new.version.clone(),
             epoch: req.new.epoch,
-            valid_until: first_sent.plus(self.cfg.timing.renew_deadline),
+            // R1 (revert: counted from the answer's receipt, not the first send).
+            valid_until: if applies(R1) { first_sent } else { now }
+                .plus(self.cfg.timing.renew_deadline),
             last_sent: sent,
             confirm_at: needs_confirm.then(|| now.plus(self.cfg.timing.confirm_delay)),
             released_to: None,
@@ -205,6 +214,10 @@ impl LeaseCore {
     /// A release lets the next holder in at once: not before a retry is due, nor before
     /// every write window granted to the controller has ended.
     pub(super) fn release_not_before(&self) -> Mono {
+        if !applies(R15) {
+            // R15 (revert: a release goes out under open windows).
+            return self.not_before;
+        }
         self.not_before.max(self.granted_until)
     }
 
@@ -271,7 +284,8 @@ impl LeaseCore {
         // after the write another region's candidates are timing, and reach them after
         // they took over. (Past its validity but within the budget it may still renew: it
         // answers passive until the renewal is answered.)
-        if self.may_span_regions() && now >= h.last_sent.plus(self.renewal_budget()) {
+        if self.may_span_regions() && applies(R24) && now >= h.last_sent.plus(self.renewal_budget())
+        {
             self.end_tenure();
             return self.candidate_step(now);
         }
@@ -285,7 +299,8 @@ impl LeaseCore {
     /// last writer wins follow this, not `--peer-regions` alone: during the rollout of
     /// peer regions a pod may have its confirm delay and not yet its peers.
     pub(super) fn may_span_regions(&self) -> bool {
-        self.cfg.regions.is_some() || !self.cfg.timing.confirm_delay.is_zero()
+        // R19 (revert: only with peer regions).
+        self.cfg.regions.is_some() || (!self.cfg.timing.confirm_delay.is_zero() && applies(R19))
     }
 
     /// Across regions: how long after a write was sent its renewal may still be known to
@@ -307,10 +322,12 @@ impl LeaseCore {
     /// and our version may be back only as a restored copy, which a renewal must not
     /// mistake for the lease it held.
     pub(super) fn expire_stale_tenure(&mut self, now: Mono) {
-        if self
-            .holding
-            .as_ref()
-            .is_some_and(|h| now.since(h.last_sent) > self.cfg.timing.lease_duration)
+        // R13 (revert: a tenure is kept however old its last write).
+        if applies(R13)
+            && self
+                .holding
+                .as_ref()
+                .is_some_and(|h| now.since(h.last_sent) > self.cfg.timing.lease_duration)
         {
             self.end_tenure();
         }

@@ -78,6 +78,7 @@
 use super::operator::HandoverRequest;
 use super::record::{LeaseRecord, WriteKind, WriteRequest};
 use super::StoreError;
+use crate::lease::rules::{applies, R4, R5, R7};
 use crate::lease::timing::Timing;
 use crate::sys::clock::Mono;
 pub use failback::Affinity;
@@ -224,7 +225,8 @@ impl LeaseCore {
             next_read_at: Mono::ZERO,
             last_read_sent: Mono::ZERO,
             not_before: Mono::ZERO,
-            initialized: false,
+            // R7 (revert: "passive" from the start, before anything was read).
+            initialized: !applies(R7),
             store_reachable: None,
             conflict: false,
             rollbacks: 0,
@@ -349,10 +351,18 @@ impl LeaseCore {
                 self.store_reachable = Some(true);
                 // The item changed under us. If we held the lease, we stop at once: the
                 // check read below restores it only if the change was our own write.
-                if req.kind == WriteKind::Renew || req.kind == WriteKind::Release {
+                // R5 (revert: a refused renewal leaves the tenure to its deadline).
+                let holders_write = req.kind == WriteKind::Renew || req.kind == WriteKind::Release;
+                if holders_write && applies(R5) {
                     self.end_tenure();
                 }
                 self.mark_unsettled(req, first_sent);
+            }
+            Err(e) if !applies(R4) => {
+                // R4 (revert: a lost answer is guessed to have landed, nothing read back).
+                self.store_failed(now, &e, true);
+                self.unsettled = None;
+                self.write_landed(req, first_sent, sent, now);
             }
             Err(e) => {
                 self.store_failed(now, &e, true);

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::LeaseCore;
 use crate::lease::record::{LeaseRecord, VersionKey};
+use crate::lease::rules::{applies, R11, R13, R2, R25, R9};
 use crate::sys::clock::Mono;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -68,14 +69,15 @@ impl LeaseCore {
         }
         let highest_before = self.highest_epoch;
         // Only continuous history counts: forget what was last confirmed over a lease ago.
-        let prev = self
-            .observed
-            .as_ref()
-            .filter(|o| now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration);
+        // R13 (revert: an observation is trusted however old).
+        let prev = self.observed.as_ref().filter(|o| {
+            now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration || !applies(R13)
+        });
         let same = prev.is_some_and(|o| {
             o.key == key
                 && std::mem::discriminant(&o.item) == std::mem::discriminant(&item)
-                && (!self.may_span_regions() || same_request(&o.item, &item))
+                // R25 (revert: a request on a version keeps its clock).
+                && (!self.may_span_regions() || !applies(R25) || same_request(&o.item, &item))
         });
         let (noted_at, open) = self.clock_of(prev, &item, same, highest_before, now);
         let declared_ms = match &item {
@@ -171,8 +173,12 @@ impl LeaseCore {
                             && o.key.as_ref().map(VersionKey::marker) == r.released_from
                     })
                     .map(|o| o.noted_at);
-                (inherited.unwrap_or(now), own_release_of_seen_tenure || seed)
+                // R9 (revert: every release is open at once).
+                let open = own_release_of_seen_tenure || seed || !applies(R9);
+                (inherited.unwrap_or(now), open)
             }
+            // R2 (revert: a new version keeps the clock of the one it replaced).
+            (Some(o), _) if !applies(R2) => (o.noted_at, false),
             _ => (now, false),
         }
     }
@@ -183,6 +189,10 @@ impl LeaseCore {
     /// shorter settings, a placeholder after a deletion, a restore) may still have that
     /// holder alive behind it, inside the lease *it* declared.
     pub(super) fn hold_for(&self, declared_ms: Option<u64>) -> Duration {
+        if !applies(R11) {
+            // R11 (revert: every version is timed by our own lease alone).
+            return self.cfg.timing.lease_duration;
+        }
         let stored = Duration::from_millis(declared_ms.unwrap_or(0));
         let lately = self.declared.as_ref().map_or(Duration::ZERO, |d| d.lease);
         self.cfg

@@ -9,6 +9,7 @@
 
 use super::holder::Holding;
 use super::{LeaseCore, Step};
+use crate::lease::rules::{applies, R21, R22};
 use crate::lease::StoreError;
 use crate::lease::{RegionMark, Regions};
 use crate::sys::clock::Mono;
@@ -20,6 +21,10 @@ impl LeaseCore {
 
     /// Our mark for a tenure at `epoch` (what a new tenure owes, when regions are on).
     pub(super) fn own_mark(&self, epoch: u64) -> Option<RegionMark> {
+        // R21 (revert: no mark is written, and none outranks us).
+        if !applies(R21) {
+            return None;
+        }
         Some(RegionMark {
             region: self.regions()?.own.clone(),
             epoch,
@@ -52,6 +57,10 @@ impl LeaseCore {
     /// interval: the new epoch goes above every confirmed holder's it can see.
     pub(super) fn marks_before_acquiring(&self, now: Mono) -> Option<Step> {
         self.regions()?;
+        // R22 (revert: acquire without reading the marks).
+        if !applies(R22) {
+            return None;
+        }
         let fresh = self
             .peer_marks_read
             .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);

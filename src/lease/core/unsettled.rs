@@ -4,6 +4,7 @@
 
 use super::{LeaseCore, Step};
 use crate::lease::record::{LeaseRecord, WriteKind, WriteRequest};
+use crate::lease::rules::{applies, R13, R16};
 use crate::sys::clock::Mono;
 
 /// A write that was sent and whose outcome is not settled yet.
@@ -25,7 +26,8 @@ impl LeaseCore {
         if p.needs_check {
             return Some(self.when_due(now, self.not_before, Step::Read));
         }
-        if p.resend && p.req.kind.changes_owner() && !self.wants_to_hold() {
+        // R16 (revert: an acquire is resent whether or not we still want the lease).
+        if p.resend && p.req.kind.changes_owner() && !self.wants_to_hold() && applies(R16) {
             // Became ineligible (or is shutting down) since: do not resend. If the first
             // attempt lands after all, a read shows the item held by us and we release it.
             self.unsettled = None;
@@ -55,7 +57,8 @@ impl LeaseCore {
         }
         // A decision is good for one lease at most: past that, the item may have changed and
         // been restored to what we expected, and the resend would land on the copy.
-        let fresh = now.since(p.first_sent) <= self.cfg.timing.lease_duration;
+        // R13 (revert: resent however long ago the first attempt was).
+        let fresh = now.since(p.first_sent) <= self.cfg.timing.lease_duration || !applies(R13);
         if p.needs_check && fresh && LeaseRecord::satisfies(stored, &p.req.expect) {
             // Nothing changed, so the write did not land (yet). Send the very same request
             // again: if the first attempt is still in flight, only one of them can land.

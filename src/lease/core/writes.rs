@@ -5,6 +5,7 @@
 use super::unsettled::Unsettled;
 use super::{LeaseCore, Step};
 use crate::lease::record::{Expect, HandoverWrite, LeaseState, WriteKind, WriteRequest};
+use crate::lease::rules::{applies, R18};
 use crate::sys::clock::Mono;
 
 /// What an operator sees when no higher fencing token exists.
@@ -54,6 +55,10 @@ impl LeaseCore {
     /// let two tenures' writes pass the same fence, so nothing is acquired until an
     /// operator resets the lease (see [`EPOCH_EXHAUSTED`]).
     pub(super) fn next_epoch(&mut self, stored: Option<u64>) -> Option<u64> {
+        if !applies(R18) {
+            // R18 (revert: one above the stored epoch, saturating at the limit).
+            return Some(stored.unwrap_or(0).saturating_add(1));
+        }
         let base = stored.unwrap_or(0).max(self.highest_epoch);
         let next = match &self.cfg.regions {
             Some(regions) => regions.next_epoch_above(base),
