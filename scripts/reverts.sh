@@ -28,7 +28,7 @@ for rule in "${rules[@]}"; do
   log="target/reverts/$rule.log"
   start=$(date +%s)
   if DRLEASE_REVERT="$rule" cargo test --locked "${profile[@]}" --features reverts --test model \
-      -- --exact "$test_name" >"$log" 2>&1; then
+      -- --exact "$test_name" --nocapture >"$log" 2>&1; then
     outcome=MISSED
     missed+=("$rule")
   else

@@ -83,14 +83,21 @@ impl LeaseModel {
             }
         }
         if !self.rules().epochs_at_landing {
+            let per_region = matches!(self.world.mode, Mode::Mrec { marks: true, .. });
             for c in s.actives() {
                 if let Some(epoch) = s.cands[c].core.as_ref().and_then(|k| k.view().epoch) {
                     let session = format!("{}{}", self.identities[c], s.cands[c].generation);
-                    s.hand_out(epoch, &session);
+                    s.hand_out(epoch, &session, per_region);
                 }
             }
         }
         if self.world.liveness {
+            // Someone was active, nobody is, and no process fault has happened: a lapse.
+            let was_active = s.idle_since.is_none();
+            let unfaulted = s.budget.process == self.world.faults.process;
+            if was_active && unfaulted && s.actives().is_empty() {
+                s.lapsed = true;
+            }
             s.idle_since = if s.actives().is_empty() {
                 s.idle_since.or(Some(s.now))
             } else {
@@ -219,7 +226,7 @@ impl LeaseModel {
     }
 
     pub fn start(&self, c: usize, generation: u8) -> LeaseCore {
-        LeaseCore::new(CoreConfig {
+        let core = LeaseCore::new(CoreConfig {
             identity: self.identities[c].clone(),
             session: format!("{}{generation}", self.identities[c]),
             timing: drlease::lease::timing::Timing {
@@ -231,7 +238,15 @@ impl LeaseModel {
             store_is_private: false,
             affinity: Default::default(),
             regions: self.regions(c),
-        })
+        });
+        // R7: a process that has read nothing has decided nothing.
+        let role = core.view().role_at(super::state::local(c, 0));
+        assert_eq!(
+            role,
+            drlease::lease::Role::Unknown,
+            "a fresh process answers {role:?} before its first read"
+        );
+        core
     }
 
     fn restart(&self, s: &mut State, c: usize) {

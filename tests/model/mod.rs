@@ -87,7 +87,18 @@ impl LeaseModel {
                 };
                 (Some(released), vec![(epoch, "z0".to_string())])
             }
-            Init::Backup => {
+            Init::Orphan => {
+                let held = LeaseRecord {
+                    owner: "z".into(),
+                    version: Some("z0.1".into()),
+                    epoch: Some(5),
+                    lease_duration_ms: Some(lease_ms),
+                    owner_session: Some("z0".into()),
+                    ..Default::default()
+                };
+                (Some(held), vec![(5, "z0".to_string())])
+            }
+            Init::Backup | Init::SeedHeld => {
                 let seed = operator::seed("op0".into(), lease_ms).apply(None, 0);
                 (Some(seed), Vec::new())
             }
@@ -126,6 +137,10 @@ pub const TWO_ACTIVE: &str = "never two candidates active at one instant";
 pub const TWO_WINDOWS: &str = "never two controllers' write windows open at one instant";
 pub const EPOCH_TWICE: &str = "no epoch handed out twice while no version went backwards";
 pub const FAILOVER: &str = "someone active within the failover bound";
+/// Liveness worlds: a holder renews in time (R8), so with no fault nobody stops being active.
+pub const NO_LAPSE: &str = "no active holder lapses without a fault";
+/// An unhealthy controller's pod steps down at once (R16): it never answers active.
+pub const INELIGIBLE_ACTIVE: &str = "a pod whose controller is unhealthy never answers active";
 /// The path search's only property: "this state is never reached".
 pub const SOUGHT: &str = "the state sought is not reached";
 /// Not a safety property: shows the world is not vacuous (someone does become active).
@@ -141,6 +156,7 @@ impl Model for LeaseModel {
     fn init_states(&self) -> Vec<State> {
         let start = self.initial();
         match self.world.faults.split {
+            Split::No if self.world.init == Init::SeedHeld => vec![self.first_holding(start)],
             Split::No => vec![start],
             Split::BothHolding => vec![self.both_holding(start)],
             Split::HealingNow => {
@@ -223,6 +239,7 @@ impl LeaseModel {
             epoch_reuse: None,
             takeovers: 0,
             idle_since: self.world.liveness.then_some(0),
+            lapsed: false,
         }
     }
 
@@ -249,6 +266,16 @@ impl LeaseModel {
                     .idle_since
                     .is_none_or(|t| s.now - t <= m.world.failover_bound());
                 m.holds(FAILOVER, ok, s)
+            }),
+            Property::always(NO_LAPSE, |m: &LeaseModel, s: &State| {
+                m.holds(NO_LAPSE, !s.lapsed, s)
+            }),
+            Property::always(INELIGIBLE_ACTIVE, |m: &LeaseModel, s: &State| {
+                let ok = s
+                    .actives()
+                    .into_iter()
+                    .all(|c| s.cands[c].core.as_ref().is_none_or(|k| k.is_eligible()));
+                m.holds(INELIGIBLE_ACTIVE, ok, s)
             }),
             Property::sometimes(SOMEONE_ACTIVE, |_, s: &State| !s.actives().is_empty()),
             Property::sometimes(TAKEOVER, |m: &LeaseModel, s: &State| {

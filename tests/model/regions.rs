@@ -11,9 +11,28 @@ impl LeaseModel {
     /// of the candidates' own steps (each on its own replica, cut off from the other, they
     /// cannot affect each other, so any interleaving ends in the same state); the checker
     /// explores every choice from there on, the heal among them.
-    pub fn both_holding(&self, mut s: State) -> State {
+    pub fn both_holding(&self, s: State) -> State {
+        self.run_until(s, "the two sides did not both come to hold", |s| {
+            s.actives().len() == s.cands.len()
+        })
+    }
+
+    /// The first candidate holds the lease and every other one has read it: fault free,
+    /// answers at once, steps before time passes.
+    pub fn first_holding(&self, s: State) -> State {
+        self.run_until(s, "the first candidate did not come to hold", |s| {
+            s.actives() == [0]
+                && s.cands.iter().skip(1).all(|c| {
+                    c.core
+                        .as_ref()
+                        .is_some_and(|k| k.view().holder.as_deref() == Some("a"))
+                })
+        })
+    }
+
+    fn run_until(&self, mut s: State, failed: &str, done: impl Fn(&State) -> bool) -> State {
         for _ in 0..200 {
-            if s.actives().len() == s.cands.len() {
+            if done(&s) {
                 return s;
             }
             let mut enabled = Vec::new();
@@ -28,10 +47,7 @@ impl LeaseModel {
             .expect("a step, an answer or time passing is always possible");
             self.apply(&mut s, next);
         }
-        panic!(
-            "world {}: the two sides did not both come to hold",
-            self.world.name
-        );
+        panic!("world {}: {failed}", self.world.name);
     }
 }
 

@@ -243,6 +243,8 @@ pub struct State {
     pub takeovers: u8,
     /// Liveness worlds only: since when nobody has been active.
     pub idle_since: Option<u32>,
+    /// Liveness worlds only: someone active stopped being active with no fault to cause it.
+    pub lapsed: bool,
 }
 
 impl State {

@@ -93,7 +93,7 @@ impl State {
                     return Reply::Refused;
                 }
                 if w.kind.changes_owner() && rules.epochs_at_landing {
-                    self.hand_out(w.new.epoch, &w.new.session);
+                    self.hand_out(w.new.epoch, &w.new.session, false);
                 }
                 if w.kind == WriteKind::Takeover {
                     self.takeovers = self.takeovers.saturating_add(1);
@@ -187,12 +187,19 @@ impl State {
     /// An owner change landed (or, under MREC, answered active) with `epoch` for
     /// `session`: it must not repeat an epoch another tenure got, unless the store went
     /// backwards before.
-    pub fn hand_out(&mut self, epoch: u64, session: &str) {
-        if !self.rolled_back && self.epoch_reuse.is_none() {
+    ///
+    /// With per-region epochs (`per_region`: MREC with region marks, R23) two regions never
+    /// share one, whatever went backwards: a partition lets both acquire from one base.
+    pub fn hand_out(&mut self, epoch: u64, session: &str, per_region: bool) {
+        // Sessions are identity + generation; candidate `a` is in region 0, `b` in 1.
+        let region = |s: &str| s.bytes().next().map(|b| b.wrapping_sub(b'a') % 2);
+        if self.epoch_reuse.is_none() {
+            let clash =
+                |s: &String| !self.rolled_back || (per_region && region(s) != region(session));
             if let Some((_, first)) = self
                 .epochs
                 .iter()
-                .find(|(e, s)| *e == epoch && s != session)
+                .find(|(e, s)| *e == epoch && s != session && clash(s))
             {
                 self.epoch_reuse = Some(EpochReuse {
                     epoch,

@@ -78,6 +78,44 @@ impl Settings {
         ..Settings::MREC
     };
 
+    /// Renews at half its deadline, not at its interval (R8): interval 2, deadline 2.
+    pub const HALF: Settings = Settings {
+        name: "half (interval 2, lease 4, deadline 2, window 2): renews every deadline / 2",
+        interval: 2,
+        lease: 4,
+        deadline: 2,
+        confirm: 0,
+        window: 2,
+    };
+
+    /// These settings with the longest renew deadline `Timing::validate` accepts (R26), in
+    /// whole quanta up to twice the lease: a world built on it tests the relation itself,
+    /// not one safe value below it.
+    pub fn longest_deadline_allowed(self) -> Settings {
+        let deadline = (self.interval..=2 * self.lease)
+            .rev()
+            .find(|&d| {
+                Settings {
+                    deadline: d,
+                    ..self
+                }
+                .timing()
+                .validate()
+                .is_ok()
+            })
+            .expect("some renew deadline is valid");
+        let name = if deadline == self.deadline {
+            self.name
+        } else {
+            Box::leak(format!("{} with deadline {deadline}", self.name).into_boxed_str())
+        };
+        Settings {
+            name,
+            deadline,
+            ..self
+        }
+    }
+
     pub fn timing(&self) -> Timing {
         let q = |n: u32| Duration::from_millis(n as u64 * QUANTUM_MS);
         Timing {
@@ -190,6 +228,12 @@ pub enum Init {
     /// tenure of a process long gone at epoch 5, and its own release) that a restore may
     /// write back at any time.
     Backup,
+    /// The seed, already acquired by the first candidate and read by the others (fault
+    /// free, before the checker starts): the depth goes to what a tenure meets.
+    SeedHeld,
+    /// Held by a process long gone (epoch 5, the longest lease): every candidate times it
+    /// from its first read, and with equal settings they take it over at the same instant.
+    Orphan,
 }
 
 impl World {
