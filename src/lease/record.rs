@@ -4,7 +4,7 @@
 //! `notes` keep their meaning. drlease adds a version token, an epoch (fencing token),
 //! the holder's lease duration and a per-process session.
 
-use crate::lease::rules::{applies, R3, R6};
+use crate::lease::rules::{applies, R3};
 
 /// Admiral's convention: an item held by this owner freezes every candidate passive.
 pub const FROZEN_OWNER: &str = "SKIP-LEASE-POD";
@@ -174,8 +174,7 @@ impl LeaseRecord {
                 Some(r),
             ) => {
                 &r.owner == owner
-                    // R6 (revert: renewals and releases pass under any session).
-                    && (r.owner_session.as_ref() == Some(session) || !applies(R6))
+                    && r.owner_session.as_ref() == Some(session)
                     && r.version.as_ref() == Some(version)
             }
         }

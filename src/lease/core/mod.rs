@@ -78,7 +78,7 @@
 use super::operator::HandoverRequest;
 use super::record::{LeaseRecord, WriteKind, WriteRequest};
 use super::StoreError;
-use crate::lease::rules::{applies, R4, R5, R7};
+use crate::lease::rules::{applies, R4, R5, R6, R7};
 use crate::lease::timing::Timing;
 use crate::sys::clock::Mono;
 pub use failback::Affinity;
@@ -212,7 +212,12 @@ impl LeaseCore {
         self.candidate_step(now)
     }
 
-    pub fn new(cfg: CoreConfig) -> Self {
+    pub fn new(mut cfg: CoreConfig) -> Self {
+        if !applies(R6) {
+            // R6 (revert: one session per identity, not per process: a restarted process
+            // or a twin writes the same version tokens and takes the other's for its own).
+            cfg.session = cfg.identity.clone();
+        }
         LeaseCore {
             cfg,
             phase: Phase::Running,
