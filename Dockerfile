@@ -1,7 +1,8 @@
 # drlease: build with the locked dependencies, run on a distroless non-root base.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# build.rs: the binary's link options (packed relocations).
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 # The manifest declares the benchmark target, so its file must exist to build anything.
 COPY benches ./benches

@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/instructions.rs"]
+mod instructions;
 #[path = "support/measure.rs"]
 mod measure;
 #[path = "support/phases.rs"]
@@ -214,20 +216,34 @@ fn print_store_cost(cost: &[(usize, phases::PerHour, phases::PerHour)]) {
     }
 }
 
+/// Instructions per request alone (`scripts/bench.sh --instructions`): no store needed,
+/// a minute or two.
+fn print_instructions(bin: &str, baseline: &str) {
+    let i = instructions::instructions(bin, baseline);
+    for line in report::instruction_lines(&i) {
+        println!("{line}");
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let endpoint = env("DRLEASE_TEST_DYNAMODB_ENDPOINT");
     let bin = env("DRLEASE_BENCH_BIN");
     let baseline = env("DRLEASE_BENCH_BASELINE");
+    if std::env::var("DRLEASE_BENCH_ONLY").as_deref() == Ok("instructions") {
+        print_instructions(&bin, &baseline);
+        return;
+    }
+    let endpoint = env("DRLEASE_TEST_DYNAMODB_ENDPOINT");
     let out = env("DRLEASE_BENCH_OUT");
-    let footprint_secs: u64 = std::env::var("DRLEASE_BENCH_FOOTPRINT_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(600);
-    let runs: usize = std::env::var("DRLEASE_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let footprint_secs = env_number("DRLEASE_BENCH_FOOTPRINT_SECS", 600);
+    let runs = env_number("DRLEASE_BENCH_RUNS", 20) as usize;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let conn = rt.block_on(common::connection(&endpoint));
     let new_table = || rt.block_on(common::new_table(&conn));
@@ -262,6 +278,7 @@ fn main() {
     let pushes = phases::push_latency(&bin);
     let deadline_pushes = phases::deadline_pushes(&bin, &endpoint, &new_table());
     let role = phases::role_endpoint(&bin, &baseline);
+    let instructions = instructions::instructions(&bin, &baseline);
     let cost = phases::store_cost(&bin, &endpoint, &rt, &conn, &new_table, COST_WINDOW);
     let affinity_cost =
         phases::affinity_cost(&bin, &endpoint, &rt, &conn, &new_table(), COST_WINDOW);
@@ -278,6 +295,7 @@ fn main() {
         term_w,
         cmd_w,
         role,
+        instructions,
         footprint,
         bin_size,
         first_mem,

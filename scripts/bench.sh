@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # The benchmarks: failover and handover times, the role endpoint against a minimal hyper
-# server, footprint (10 minutes by default) and store cost. Installs what it needs (wrk
-# from Debian, moto from PyPI), starts moto on a free loopback port, and writes
-# docs/benchmarks.md. About 13 minutes; DRLEASE_BENCH_FOOTPRINT_SECS=60 for a quick run.
+# server (throughput under wrk, and instructions per request under callgrind), footprint
+# (10 minutes by default) and store cost. Installs what it needs (wrk and valgrind from
+# Debian, moto from PyPI), starts moto on a free loopback port, and writes
+# docs/benchmarks.md. About 14 minutes; DRLEASE_BENCH_FOOTPRINT_SECS=60 for a quick run.
+#
+# scripts/bench.sh --instructions: only the instructions per request of the role endpoint
+# and its baselines (no store, a minute or two once built), printed, not written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v wrk >/dev/null || ! command -v taskset >/dev/null; then
-  echo "== installing wrk (and taskset) from Debian"
-  apt-get update -qq && apt-get install -y -qq wrk util-linux >/dev/null
+if ! command -v wrk >/dev/null || ! command -v taskset >/dev/null || ! command -v valgrind >/dev/null; then
+  echo "== installing wrk, taskset and valgrind from Debian"
+  apt-get update -qq && apt-get install -y -qq wrk util-linux valgrind >/dev/null
+fi
+
+if [ "${1:-}" = "--instructions" ]; then
+  echo "== building the release binary and the baseline server"
+  cargo build --release --locked --bin drlease --example static_server
+  DRLEASE_BENCH_ONLY=instructions \
+    DRLEASE_BENCH_BIN="$PWD/target/release/drlease" \
+    DRLEASE_BENCH_BASELINE="$PWD/target/release/examples/static_server" \
+    cargo bench --locked --bench drlease
+  exit 0
 fi
 
 MOTO_VERSION=5.2.5

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -31,19 +31,27 @@ pub const EPOCH: &str = "x-drlease-epoch";
 /// With every `/role` answer: the index of the latest event (for blocking queries).
 pub const INDEX: &str = "x-drlease-index";
 
+// The names above as `HeaderName`s, checked once at compile time: a `&str` name is parsed,
+// checked and lower-cased on every insert, some 200 instructions a header on the gate's
+// hot path.
+const DECIDED_AT_NAME: HeaderName = HeaderName::from_static(DECIDED_AT);
+const VALID_FOR_MS_NAME: HeaderName = HeaderName::from_static(VALID_FOR_MS);
+const EPOCH_NAME: HeaderName = HeaderName::from_static(EPOCH);
+const INDEX_NAME: HeaderName = HeaderName::from_static(INDEX);
+
 /// The decision stamp (on request) and the grant (when there is one).
 fn decorate(mut response: Response, answer: &Answer, ask: &Ask) -> Response {
     let headers = response.headers_mut();
     if ask.want_stamp {
         let nanos = answer.at.as_duration().as_nanos() as u64;
-        headers.insert(DECIDED_AT, HeaderValue::from(nanos));
+        headers.insert(DECIDED_AT_NAME, HeaderValue::from(nanos));
     }
     if let Some(grant) = answer.grant {
         headers.insert(
-            VALID_FOR_MS,
+            VALID_FOR_MS_NAME,
             HeaderValue::from(grant.valid_for.as_millis() as u64),
         );
-        headers.insert(EPOCH, HeaderValue::from(grant.epoch));
+        headers.insert(EPOCH_NAME, HeaderValue::from(grant.epoch));
     }
     response
 }
@@ -60,6 +68,12 @@ fn role_word(role: Role) -> &'static str {
 /// The gate before every write: 200 (with a window) only while this pod holds a valid
 /// lease, and with `min_validity=D` only if it stays active for at least D.
 pub async fn active(State(app): State<AppState>, ask: Ask) -> Response {
+    active_answer(&app, &ask)
+}
+
+/// `/active`'s answer. Also called directly by the connection's service for a GET, without
+/// the router (`super::serve`): the gate is asked before every write.
+pub fn active_answer(app: &AppState, ask: &Ask) -> Response {
     let min_validity = match ask.param("min_validity") {
         None => Duration::ZERO,
         Some(raw) => match parse_duration(&raw) {
@@ -104,7 +118,7 @@ pub async fn active(State(app): State<AppState>, ask: Ask) -> Response {
         ),
         (role, _) => text(StatusCode::SERVICE_UNAVAILABLE, role_word(role)),
     };
-    decorate(response, &answer, &ask)
+    decorate(response, &answer, ask)
 }
 
 /// 200 only when a decision was made and it is passive. Grants nothing.
@@ -261,7 +275,7 @@ pub async fn role(State(app): State<AppState>, ask: Ask) -> Response {
     };
     response
         .headers_mut()
-        .insert(INDEX, HeaderValue::from(index));
+        .insert(INDEX_NAME, HeaderValue::from(index));
     decorate(response, &answer, &ask)
 }
 

@@ -18,6 +18,7 @@ pub mod handlers;
 pub mod history;
 pub mod query;
 mod reply;
+pub mod serve;
 pub mod watch;
 
 use watch::WatcherSlots;

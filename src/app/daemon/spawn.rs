@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 use super::build::Built;
 use crate::config::Settings;
 use crate::http::accept::{accept_loop, Limits};
-use crate::http::{gate_router, router, AppState, Listener};
+use crate::http::serve::Served;
+use crate::http::{AppState, Listener};
 use crate::run::history::HistoryHandle;
 use crate::run::lease_loop::LeaseLoop;
 use crate::run::metrics::Metrics;
@@ -141,7 +142,7 @@ fn serve(
     };
     let mut servers = vec![tokio::spawn(accept_loop(
         main.0,
-        router(app),
+        Served::main(app),
         limits(main.1),
         "main",
         stop_http_rx.clone(),
@@ -149,7 +150,7 @@ fn serve(
     if let Some((gate_listener, gate_cap)) = gate {
         servers.push(tokio::spawn(accept_loop(
             gate_listener,
-            gate_router(gate_app),
+            Served::gate(gate_app),
             limits(gate_cap),
             "gate",
             stop_http_rx,

@@ -66,7 +66,7 @@ async fn watchers_past_the_cap_get_a_clear_503() {
     let f = fixture();
     f.passive();
     f.shared_events_record();
-    let open = |app: Router, uri: &'static str| async move {
+    let open = |app: serve::Served, uri: &'static str| async move {
         let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
         app.oneshot(req).await.unwrap()
     };
@@ -128,7 +128,7 @@ async fn on_shutdown_a_stream_sends_the_last_events_and_ends_and_a_blocking_quer
     let f = fixture();
     f.passive();
     f.shared_events_record();
-    let open = |app: Router, uri: &'static str| async move {
+    let open = |app: serve::Served, uri: &'static str| async move {
         let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
         app.oneshot(req).await.unwrap()
     };

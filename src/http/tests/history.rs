@@ -8,7 +8,7 @@ async fn history_answers_from_the_store_and_says_when_there_is_none() {
     let f = fixture();
     let store = MemoryStore::new("mylease");
     let handle = crate::run::history::spawn(store.clone(), Duration::from_secs(1), "a", "s", "");
-    let app = router(
+    let app = serve::Served::main(
         AppState::new(
             f.shared.clone(),
             Arc::new(Metrics::new("x")),

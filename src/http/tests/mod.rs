@@ -18,8 +18,9 @@ mod roles;
 mod windows;
 
 pub(super) struct Fixture {
-    app: Router,
-    gate: Router,
+    /// Both listeners as their connections serve them (`GET /active` without the router).
+    app: serve::Served,
+    gate: serve::Served,
     shared: crate::run::publish::Reader,
     events: Arc<crate::run::events::EventLog>,
     clock: Arc<ManualClock>,
@@ -42,8 +43,8 @@ pub(super) fn fixture() -> Fixture {
     let gate_state = AppState::new(shared.clone(), metrics, 2, Listener::gate(renew_deadline))
         .with_closing(switch);
     Fixture {
-        app: router(state),
-        gate: gate_router(gate_state),
+        app: serve::Served::main(state),
+        gate: serve::Served::gate(gate_state),
         shared,
         events,
         clock,
@@ -90,7 +91,7 @@ impl Fixture {
 
     pub(super) async fn request(
         &self,
-        app: &Router,
+        app: &serve::Served,
         method: Method,
         uri: &str,
     ) -> (StatusCode, axum::http::HeaderMap, String) {
