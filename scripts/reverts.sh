@@ -23,6 +23,7 @@ declare -A CATCHER=(
   [R3]="from a holder, equal short settings; its controller's health flips"
   [R4]="from a holder, equal short settings; its controller's health flips"
   [R5]="MREC within the rules: the second region's pod starts at any moment"
+  [R6]="twins: two processes under one identity"
   [R7]="equal short settings; lost messages"
   [R8]="liveness: from a holder that renews at half its deadline"
   [R9]="long and short settings; operator (short settings) freezes"
@@ -40,7 +41,7 @@ declare -A CATCHER=(
   [R26]="at the longest renew deadline allowed"
 )
 # Rules whose revert no CI world catches yet; docs/reliability.md says what guards each.
-NOT_BY_MODEL=" R6 R13 R19 R22 R24 R25 "
+NOT_BY_MODEL=" R13 R19 R22 R24 R25 "
 
 quick=false
 rules=()

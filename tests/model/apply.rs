@@ -86,7 +86,7 @@ impl LeaseModel {
             let per_region = matches!(self.world.mode, Mode::Mrec { marks: true, .. });
             for c in s.actives() {
                 if let Some(epoch) = s.cands[c].core.as_ref().and_then(|k| k.view().epoch) {
-                    let session = format!("{}{}", self.identities[c], s.cands[c].generation);
+                    let session = session(c, s.cands[c].generation);
                     s.hand_out(epoch, &session, per_region);
                 }
             }
@@ -228,7 +228,7 @@ impl LeaseModel {
     pub fn start(&self, c: usize, generation: u8) -> LeaseCore {
         let core = LeaseCore::new(CoreConfig {
             identity: self.identities[c].clone(),
-            session: format!("{}{generation}", self.identities[c]),
+            session: session(c, generation),
             timing: drlease::lease::timing::Timing {
                 longest_lease: std::time::Duration::from_millis(
                     self.world.longest_lease() as u64 * super::world::QUANTUM_MS,
@@ -292,4 +292,10 @@ impl LeaseModel {
             cand.controller_until = cand.controller_until.max(until);
         }
     }
+}
+
+/// A process's session: its candidate's letter and how many times it was started before,
+/// so that twins (one identity) still have sessions of their own.
+pub fn session(c: usize, generation: u8) -> String {
+    format!("{}{generation}", ["a", "b", "c"][c])
 }

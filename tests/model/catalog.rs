@@ -60,6 +60,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name:
@@ -77,6 +78,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "long and short settings; operator (short settings) deletes, create-table seeds",
@@ -93,6 +95,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "short and long settings; lost messages, eligibility, kill, SIGTERM",
@@ -106,6 +109,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "equal settings with a confirm delay; operator with the same settings",
@@ -119,6 +123,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "long and short settings; restores from a backup, lost messages",
@@ -135,6 +140,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "epochs near the top; SIGTERM and restart",
@@ -151,6 +157,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "liveness: no faults but a kill -9 or SIGTERM, long and short settings",
@@ -167,6 +174,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "from a holder, equal short settings; its controller's health flips, lost messages",
@@ -183,6 +191,21 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
+        },
+        World {
+            name: "twins: two processes under one identity, equal short settings; lost messages, eligibility, kill, SIGTERM",
+            cands: vec![S::SHORT, S::SHORT],
+            operator_lease: 3,
+            faults: faults(1, 1, 0),
+            init: Init::Seed,
+            depth: 20,
+            liveness: false,
+            honour_windows: true,
+            mode: Mode::OneStore,
+            eager_controllers: false,
+            staggered: false,
+            twins: true,
         },
         World {
             name: "a holder long gone, equal short settings: both time it out at once; lost messages",
@@ -196,6 +219,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "from a holder, equal short settings at the longest renew deadline allowed; lost messages",
@@ -209,6 +233,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "liveness: from a holder that renews at half its deadline; kill -9 or SIGTERM",
@@ -225,6 +250,7 @@ pub fn ci_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
     ];
     worlds.extend(super::region_worlds::ci());
@@ -259,6 +285,7 @@ pub fn deep_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "deep: three equal candidates from no item; one fault of each class",
@@ -272,6 +299,7 @@ pub fn deep_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "deep: equal short settings; slow network, lost messages, eligibility, kill, SIGTERM",
@@ -288,6 +316,7 @@ pub fn deep_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "deep: equal short settings; every operator write and restores from a backup, kill, SIGTERM",
@@ -305,6 +334,7 @@ pub fn deep_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
         World {
             name: "deep liveness: three candidates, kill -9 or SIGTERM",
@@ -321,6 +351,7 @@ pub fn deep_worlds() -> Vec<World> {
             mode: Mode::OneStore,
             eager_controllers: false,
             staggered: false,
+            twins: false,
         },
     ];
     worlds.extend(super::region_worlds::deep());
@@ -346,5 +377,6 @@ pub fn blind_to_windows() -> World {
         mode: Mode::OneStore,
         eager_controllers: false,
         staggered: false,
+        twins: false,
     }
 }

@@ -40,7 +40,7 @@ impl LeaseModel {
         world.validate();
         let identities = ["a", "b", "c"][..world.cands.len()]
             .iter()
-            .map(|s| s.to_string())
+            .map(|s| if world.twins { "a" } else { s }.to_string())
             .collect();
         LeaseModel {
             world,

@@ -3,7 +3,7 @@
 //! negative control with the confirm delay below twice the lag.
 
 use super::catalog::{faults, ALL_PROCESS, CRASHES};
-use super::world::{Faults, Init, Mode, Settings, Split, World};
+use super::world::{Faults, Init, Mode, OperatorKind, Settings, Split, World};
 
 /// One quantum of replication lag: writes reach the other replica within 100 ms.
 const LAG: u32 = 1;
@@ -25,6 +25,7 @@ fn world(name: &'static str, cands: Vec<Settings>, faults: Faults, mode: Mode) -
         mode,
         eager_controllers: true,
         staggered: false,
+        twins: false,
     }
 }
 
@@ -55,6 +56,7 @@ pub fn ci() -> Vec<World> {
         World {
             depth: 44,
             staggered: true,
+            twins: false,
             ..world(
                 "MREC within the rules: the second region's pod starts at any moment",
                 vec![S::MREC, S::MREC],
@@ -68,6 +70,18 @@ pub fn ci() -> Vec<World> {
                 "MREC within the rules: both start at once; a lost message",
                 vec![S::MREC, S::MREC],
                 faults(1, 0, 0),
+                mrec(true),
+            )
+        },
+        World {
+            depth: 30,
+            ..world(
+                "MREC within the rules: both start at once; an operator's handover request at region a's replica",
+                vec![S::MREC, S::MREC],
+                Faults {
+                    operator_kinds: &[OperatorKind::Handover],
+                    ..faults(0, 0, 1)
+                },
                 mrec(true),
             )
         },
@@ -136,6 +150,7 @@ pub fn deep() -> Vec<World> {
         World {
             depth: 34,
             staggered: true,
+            twins: false,
             ..world(
                 "deep: MREC within the rules, the second pod starts at any moment; a lost message, kill or SIGTERM",
                 vec![S::MREC, S::MREC],
@@ -167,6 +182,7 @@ pub fn negative_controls() -> Vec<World> {
         World {
             depth: 40,
             staggered: true,
+            twins: false,
             ..world(
                 "negative control: MREC with a confirm delay of exactly twice the lag, staggered starts",
                 vec![S::MREC_TWICE, S::MREC_TWICE],

@@ -270,6 +270,9 @@ pub struct World {
     /// Only the first candidate runs at the start; the others start at moments of the
     /// checker's choosing (staggered starts).
     pub staggered: bool,
+    /// Every candidate runs under the first one's identity (a misconfiguration: two pods
+    /// given one name), each process with its own session.
+    pub twins: bool,
 }
 
 impl World {
