@@ -186,25 +186,38 @@ fn renewal_budget(confirm: Duration) -> Duration {
 /// two writers. Across regions a tenure past its renewal budget is over; it is not renewed.
 #[test]
 fn across_regions_a_tenure_past_its_renewal_budget_is_not_renewed() {
+    // A lease long next to the interval and a long confirm delay: the budget (99% of the
+    // lease less half the delay) ends well before the lease does, and reads are still
+    // retried a quarter interval apart there (the validity has not run out), so the tenure
+    // reaches the store again past its budget but within its lease. With the test's usual
+    // timing the retries after the deadline come an interval apart and the first one falls
+    // past the lease, where R13 ends the tenure and R24 is never asked.
     let mut cfg = in_region("a", "sa", "east", "west");
-    cfg.timing.confirm_delay = ms(60);
+    cfg.timing.lease_duration = ms(1000);
+    cfg.timing.longest_lease = ms(1000);
+    cfg.timing.renew_deadline = ms(900);
+    cfg.timing.confirm_delay = ms(400);
+    cfg.timing.validate().unwrap();
+    let budget = ms(1000).mul_f64(0.99) - ms(400) / 2;
     let mut h = Harness::new(cfg).with_item(seed());
     while h.writes.is_empty() {
         h.step();
     }
-    let budget_over = h.writes[0].0.plus(renewal_budget(ms(60)));
+    let budget_over = h.writes[0].0.plus(budget);
+    let lease_over = h.writes[0].0.plus(ms(1000));
     // The confirm read and its retries fail until just past the budget.
     h.outage_until = budget_over.plus(ms(5));
-    h.run(LEASE + ms(100));
+    h.run(ms(1100));
     let renewed_late = h
         .writes
         .iter()
-        .find(|(sent, w)| w.kind == WriteKind::Renew && *sent >= budget_over);
+        .find(|(sent, w)| w.kind == WriteKind::Renew && *sent >= budget_over && *sent < lease_over);
     assert!(
         renewed_late.is_none(),
         "renewed {:?} after its budget",
         renewed_late.map(|(sent, _)| sent.since(budget_over))
     );
+    assert_ne!(h.role(), Role::Active, "active after its budget ran out");
 }
 
 /// Found by the simulation with regions (seeds 6098, 34476 and others of 100,000, MREC):
