@@ -10,6 +10,8 @@
 #   scripts/reverts.sh --quick     every rule against the one world that catches it, debug
 #                                  build (what scripts/test.sh runs; about 2 minutes)
 #   scripts/reverts.sh R14 R24     only these rules (with or without --quick)
+#   scripts/reverts.sh --unit      each rule against the core's unit tests instead: which
+#                                  tests fail without it (about 2 minutes)
 #
 # Exits non-zero when a rule the table says is caught is not (a regression), or when a
 # rule listed as not caught by the model is caught now (update the table and the docs).
@@ -44,16 +46,30 @@ declare -A CATCHER=(
 NOT_BY_MODEL=" R13 R19 R22 R24 R25 "
 
 quick=false
+unit=false
 rules=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=true ;;
+    --unit) unit=true ;;
     R[0-9]*) rules+=("$arg") ;;
-    *) echo "usage: $0 [--quick] [R1 ... R26]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick | --unit] [R1 ... R26]" >&2; exit 2 ;;
   esac
 done
 if [ ${#rules[@]} -eq 0 ]; then
   for i in $(seq 1 26); do rules+=("R$i"); done
+fi
+if $unit; then
+  cargo test --locked --features reverts --lib --no-run 2>&1 | tail -1
+  mkdir -p target/reverts
+  for rule in "${rules[@]}"; do
+    log="target/reverts/$rule.unit.log"
+    DRLEASE_REVERT="$rule" cargo test --locked --features reverts --lib >"$log" 2>&1 || true
+    failing=$(sed -n '/^failures:$/,/^test result/p' "$log" | grep -E '^    [a-z_:0-9]+$' | \
+      sed -E 's/^ +lease::core::tests::|^ +//' | sort -u | tr '\n' ' ')
+    printf '%-4s %3s failing: %s\n' "$rule" "$(echo "$failing" | wc -w)" "${failing:-none}"
+  done
+  exit 0
 fi
 profile=(--release)
 if $quick; then
