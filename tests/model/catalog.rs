@@ -176,81 +176,53 @@ pub fn ci_worlds() -> Vec<World> {
             staggered: false,
             twins: false,
         },
-        World {
-            name: "from a holder, equal short settings; its controller's health flips, lost messages",
-            cands: vec![S::SHORT, S::SHORT],
-            operator_lease: 3,
-            faults: Faults {
+        one_store(
+            "from a holder, equal short settings; its controller's health flips, lost messages",
+            vec![S::SHORT, S::SHORT],
+            Faults {
                 process_kinds: &[ProcessKind::Eligibility],
                 ..faults(1, 2, 0)
             },
-            init: Init::SeedHeld,
-            depth: 22,
-            liveness: false,
-            honour_windows: true,
-            mode: Mode::OneStore,
-            eager_controllers: false,
-            staggered: false,
-            twins: false,
-        },
+            Init::SeedHeld,
+            22,
+        ),
         World {
-            name: "twins: two processes under one identity, equal short settings; lost messages, eligibility, kill, SIGTERM",
-            cands: vec![S::SHORT, S::SHORT],
-            operator_lease: 3,
-            faults: faults(1, 1, 0),
-            init: Init::Seed,
-            depth: 20,
-            liveness: false,
-            honour_windows: true,
-            mode: Mode::OneStore,
-            eager_controllers: false,
-            staggered: false,
             twins: true,
+            ..one_store(
+                "twins: two processes under one identity, equal short settings; lost messages, eligibility, kill, SIGTERM",
+                vec![S::SHORT, S::SHORT],
+                faults(1, 1, 0),
+                Init::Seed,
+                20,
+            )
         },
+        one_store(
+            "a holder long gone, equal short settings: both time it out at once; lost messages",
+            vec![S::SHORT, S::SHORT],
+            faults(1, 0, 0),
+            Init::Orphan,
+            28,
+        ),
+        one_store(
+            "from a holder, equal short settings at the longest renew deadline allowed; lost messages",
+            vec![S::SHORT.longest_deadline_allowed(); 2],
+            faults(2, 0, 0),
+            Init::SeedHeld,
+            22,
+        ),
         World {
-            name: "a holder long gone, equal short settings: both time it out at once; lost messages",
-            cands: vec![S::SHORT, S::SHORT],
-            operator_lease: 3,
-            faults: faults(1, 0, 0),
-            init: Init::Orphan,
-            depth: 28,
-            liveness: false,
-            honour_windows: true,
-            mode: Mode::OneStore,
-            eager_controllers: false,
-            staggered: false,
-            twins: false,
-        },
-        World {
-            name: "from a holder, equal short settings at the longest renew deadline allowed; lost messages",
-            cands: vec![S::SHORT.longest_deadline_allowed(); 2],
-            operator_lease: 3,
-            faults: faults(2, 0, 0),
-            init: Init::SeedHeld,
-            depth: 22,
-            liveness: false,
-            honour_windows: true,
-            mode: Mode::OneStore,
-            eager_controllers: false,
-            staggered: false,
-            twins: false,
-        },
-        World {
-            name: "liveness: from a holder that renews at half its deadline; kill -9 or SIGTERM",
-            cands: vec![S::HALF, S::HALF],
             operator_lease: 4,
-            faults: Faults {
-                process_kinds: CRASHES,
-                ..faults(0, 1, 0)
-            },
-            init: Init::SeedHeld,
-            depth: 30,
             liveness: true,
-            honour_windows: true,
-            mode: Mode::OneStore,
-            eager_controllers: false,
-            staggered: false,
-            twins: false,
+            ..one_store(
+                "liveness: from a holder that renews at half its deadline; kill -9 or SIGTERM",
+                vec![S::HALF, S::HALF],
+                Faults {
+                    process_kinds: CRASHES,
+                    ..faults(0, 1, 0)
+                },
+                Init::SeedHeld,
+                30,
+            )
         },
     ];
     worlds.extend(super::region_worlds::ci());
@@ -374,6 +346,31 @@ pub fn blind_to_windows() -> World {
         depth: 20,
         liveness: false,
         honour_windows: false,
+        mode: Mode::OneStore,
+        eager_controllers: false,
+        staggered: false,
+        twins: false,
+    }
+}
+
+/// A world on one store (one write region) with the usual defaults: the operator's lease
+/// 3, safety only, windows honoured, every candidate starting at once, one identity each.
+fn one_store(
+    name: &'static str,
+    cands: Vec<Settings>,
+    faults: Faults,
+    init: Init,
+    depth: usize,
+) -> World {
+    World {
+        name,
+        cands,
+        operator_lease: 3,
+        faults,
+        init,
+        depth,
+        liveness: false,
+        honour_windows: true,
         mode: Mode::OneStore,
         eager_controllers: false,
         staggered: false,

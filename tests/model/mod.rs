@@ -87,17 +87,7 @@ impl LeaseModel {
                 };
                 (Some(released), vec![(epoch, "z0".to_string())])
             }
-            Init::Orphan => {
-                let held = LeaseRecord {
-                    owner: "z".into(),
-                    version: Some("z0.1".into()),
-                    epoch: Some(5),
-                    lease_duration_ms: Some(lease_ms),
-                    owner_session: Some("z0".into()),
-                    ..Default::default()
-                };
-                (Some(held), vec![(5, "z0".to_string())])
-            }
+            Init::Orphan => (Some(gone_holder(lease_ms)), vec![(5, "z0".to_string())]),
             Init::Backup | Init::SeedHeld => {
                 let seed = operator::seed("op0".into(), lease_ms).apply(None, 0);
                 (Some(seed), Vec::new())
@@ -111,14 +101,7 @@ impl LeaseModel {
             return Vec::new();
         }
         let lease_ms = self.world.cands[0].lease as u64 * QUANTUM_MS;
-        let held = LeaseRecord {
-            owner: "z".into(),
-            version: Some("z0.1".into()),
-            epoch: Some(5),
-            lease_duration_ms: Some(lease_ms),
-            owner_session: Some("z0".into()),
-            ..Default::default()
-        };
+        let held = gone_holder(lease_ms);
         let released = LeaseRecord {
             owner: String::new(),
             version: Some("z0.2".into()),
@@ -130,6 +113,19 @@ impl LeaseModel {
             ..Default::default()
         };
         vec![(held, None), (released, None)]
+    }
+}
+
+/// The tenure of a process long gone (`z`, epoch 5): the orphan worlds start with it, and the
+/// backup holds it for restores.
+fn gone_holder(lease_ms: u64) -> LeaseRecord {
+    LeaseRecord {
+        owner: "z".into(),
+        version: Some("z0.1".into()),
+        epoch: Some(5),
+        lease_duration_ms: Some(lease_ms),
+        owner_session: Some("z0".into()),
+        ..Default::default()
     }
 }
 
