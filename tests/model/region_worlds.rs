@@ -73,18 +73,7 @@ pub fn ci() -> Vec<World> {
                 mrec(true),
             )
         },
-        World {
-            depth: 30,
-            ..world(
-                "MREC within the rules: both start at once; an operator's handover request at region a's replica",
-                vec![S::MREC, S::MREC],
-                Faults {
-                    operator_kinds: &[OperatorKind::Handover],
-                    ..faults(0, 0, 1)
-                },
-                mrec(true),
-            )
-        },
+        operator_handover(),
         World {
             depth: 28,
             ..world(
@@ -111,6 +100,23 @@ pub fn ci() -> Vec<World> {
             )
         },
     ]
+}
+
+/// An operator's handover request, written to region a's replica whoever holds (so at times
+/// to the other region's): a whole-item write there, under last writer wins.
+fn operator_handover() -> World {
+    World {
+        depth: 30,
+        ..world(
+            "MREC within the rules: both start at once; an operator's handover request at region a's replica",
+            vec![Settings::MREC, Settings::MREC],
+            Faults {
+                operator_kinds: &[OperatorKind::Handover],
+                ..faults(0, 0, 1)
+            },
+            mrec(true),
+        )
+    }
 }
 
 /// Failover under MREC: someone active within lease + interval + confirm delay + lag after a
