@@ -4,6 +4,8 @@ WORKDIR /src
 # build.rs: the binary's link options (packed relocations).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+# The lease core, a crate of the workspace.
+COPY crates ./crates
 # The manifest declares the benchmark target, so its file must exist to build anything.
 COPY benches ./benches
 RUN cargo build --release --locked --bin drlease

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Mutation testing of the lease (src/lease/, the core first) with cargo-mutants: each
+# Mutation testing of the lease core (the crate crates/drlease-core) with cargo-mutants: each
 # mutant (an operator flipped, a function body replaced by a default, ...) is built and run
 # against the fast checks: the core's unit tests (--lib), the model check's CI worlds
 # (--test model) and a short simulation (--test simulation, 200 seeds). A mutant no check
 # fails is a survivor: a test is missing, or the mutant cannot change behaviour (then say
 # why in docs/reliability.md, "Mutation testing").
 #
-#   scripts/mutants.sh              every mutant of src/lease/ (hours on 2 cores)
-#   scripts/mutants.sh 3/40         shard 3 of 40 (0-based): about 15 mutants
-#   DRLEASE_MUTANTS_FILES='src/lease/core/*.rs' scripts/mutants.sh 0/20   the core only
+#   scripts/mutants.sh              every mutant of the core crate
+#   scripts/mutants.sh 3/40         shard 3 of 40 (0-based)
+#   DRLEASE_MUTANTS_FILES='crates/drlease-core/src/core/*.rs' scripts/mutants.sh 0/8
+#                                   the decision core only
+#
+# Only the core crate and its tests are rebuilt per mutant: the binary crate (the AWS SDK,
+# kube, axum) is not built at all.
 #
 # Runs in a worktree of its own (target/mutants-tree, at HEAD) so the tree you work in is
 # never mutated; results in target/mutants/<shard>/mutants.out (caught.txt, missed.txt,
@@ -23,7 +27,7 @@ if ! cargo mutants --version 2>/dev/null | grep -qF "$VERSION"; then
 fi
 
 shard="${1:-0/1}"
-files="${DRLEASE_MUTANTS_FILES:-src/lease/**/*.rs}"
+files="${DRLEASE_MUTANTS_FILES:-crates/drlease-core/src/**/*.rs}"
 out="$PWD/target/mutants/${shard/\//-of-}"
 tree="$PWD/target/mutants-tree"
 if [ ! -e "$tree/.git" ]; then
@@ -38,6 +42,7 @@ cd "$tree"
 # --in-place: the worktree is ours alone, and its build stays warm from one mutant to the
 # next (a copy per run would rebuild everything). rules.rs is the switchboard of the
 # reverts (scripts/reverts.sh), not a rule: its mutants are the reverts themselves.
-cargo mutants --in-place --no-shuffle --shard "$shard" --file "$files" \
-  --exclude src/lease/rules.rs --timeout 900 --output "$out" \
+cargo mutants --in-place --no-shuffle --package drlease-core --shard "$shard" --file "$files" \
+  --exclude crates/drlease-core/src/rules.rs --exclude 'crates/drlease-core/src/**/tests/**' \
+  --exclude 'crates/drlease-core/src/**/tests.rs' --timeout 900 --output "$out" \
   -- --lib --test model --test simulation

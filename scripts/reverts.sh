@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takes each rule of the promise out in turn (src/lease/rules.rs: the test-only feature
+# Takes each rule of the promise out in turn (crates/drlease-core/src/rules.rs: the test-only feature
 # `reverts` and DRLEASE_REVERT=<id>) and runs the model check against it: a rule's revert
 # must fail the check. One line per rule: caught or MISSED, the first property violated,
 # the shortest trace's length, the world, the time. docs/reliability.md ("Every rule
@@ -60,13 +60,13 @@ if [ ${#rules[@]} -eq 0 ]; then
   for i in $(seq 1 26); do rules+=("R$i"); done
 fi
 if $unit; then
-  cargo test --locked --features reverts --lib --no-run 2>&1 | tail -1
+  cargo test --locked -p drlease-core --features reverts --lib --no-run 2>&1 | tail -1
   mkdir -p target/reverts
   for rule in "${rules[@]}"; do
     log="target/reverts/$rule.unit.log"
-    DRLEASE_REVERT="$rule" cargo test --locked --features reverts --lib >"$log" 2>&1 || true
+    DRLEASE_REVERT="$rule" cargo test --locked -p drlease-core --features reverts --lib >"$log" 2>&1 || true
     failing=$(sed -n '/^failures:$/,/^test result/p' "$log" | grep -E '^    [a-z_:0-9]+$' | \
-      sed -E 's/^ +lease::core::tests::|^ +//' | sort -u | tr '\n' ' ')
+      sed -E 's/^ +core::tests::|^ +//' | sort -u | tr '\n' ' ')
     printf '%-4s %3s failing: %s\n' "$rule" "$(echo "$failing" | wc -w)" "${failing:-none}"
   done
   exit 0
@@ -76,7 +76,7 @@ if $quick; then
   profile=()
 fi
 test_name=no_two_actives_no_two_windows_no_repeated_epoch_and_failover_in_time
-cargo test --locked "${profile[@]}" --features reverts --test model --no-run 2>&1 | tail -1
+cargo test --locked "${profile[@]}" -p drlease-core --features reverts --test model --no-run 2>&1 | tail -1
 mkdir -p target/reverts
 failed=()
 for rule in "${rules[@]}"; do
@@ -91,7 +91,7 @@ for rule in "${rules[@]}"; do
   log="target/reverts/$rule.log"
   start=$(date +%s)
   if DRLEASE_REVERT="$rule" DRLEASE_MODEL_WORLD="$world" cargo test --locked "${profile[@]}" \
-      --features reverts --test model -- --exact "$test_name" --nocapture >"$log" 2>&1; then
+      -p drlease-core --features reverts --test model -- --exact "$test_name" --nocapture >"$log" 2>&1; then
     outcome=MISSED
   else
     outcome=caught

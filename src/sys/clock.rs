@@ -21,30 +21,7 @@ pub fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A point on a monotonic clock, as the time elapsed since that clock's origin.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Mono(Duration);
-
-impl Mono {
-    pub const ZERO: Mono = Mono(Duration::ZERO);
-
-    pub fn from_duration(since_origin: Duration) -> Self {
-        Mono(since_origin)
-    }
-
-    pub fn as_duration(self) -> Duration {
-        self.0
-    }
-
-    /// Time from `earlier` to `self`, zero if `earlier` is later.
-    pub fn since(self, earlier: Mono) -> Duration {
-        self.0.saturating_sub(earlier.0)
-    }
-
-    pub fn plus(self, d: Duration) -> Mono {
-        Mono(self.0.saturating_add(d))
-    }
-}
+pub use drlease_core::clock::Mono;
 
 /// Source of `Mono` time. The lease loop and the HTTP handlers must share one.
 pub trait Clock: Send + Sync + 'static {
@@ -59,7 +36,7 @@ impl Clock for BootClock {
     fn now(&self) -> Mono {
         // On the vDSO, like the libc call; CLOCK_BOOTTIME exists on every Linux since 2.6.39.
         let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
-        Mono(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        Mono::from_duration(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     }
 }
 
@@ -74,14 +51,6 @@ mod tests {
         let b = clock.now();
         assert!(b >= a);
         assert!(a > Mono::ZERO);
-    }
-
-    #[test]
-    fn since_saturates_instead_of_panicking() {
-        let early = Mono::from_duration(Duration::from_secs(1));
-        let late = Mono::from_duration(Duration::from_secs(3));
-        assert_eq!(late.since(early), Duration::from_secs(2));
-        assert_eq!(early.since(late), Duration::ZERO);
     }
 }
 
@@ -109,7 +78,7 @@ impl ManualClock {
 #[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> Mono {
-        Mono(Duration::from_nanos(
+        Mono::from_duration(Duration::from_nanos(
             self.nanos.load(std::sync::atomic::Ordering::SeqCst),
         ))
     }

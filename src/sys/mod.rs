@@ -3,7 +3,8 @@
 //! client.
 
 pub mod clock;
-pub mod duration;
+/// Durations as operators write them; the core formats its messages with the same rules.
+pub use drlease_core::duration;
 pub mod fd_limit;
 pub mod kube_client;
 pub mod logging;

@@ -1,13 +1,12 @@
 //! Reports written into docs/: a section replaced in place, and the commit it came from.
-//! No moto, no processes: the simulation reaches this file alone.
+//! No moto, no processes: the simulation (in the core crate's tests) reaches this file
+//! alone.
 #![allow(dead_code)]
 
 /// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in a file under
 /// docs/ (appending the section if it is not there yet), leaving the rest as it is.
 pub fn write_doc_section(file: &str, name: &str, body: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join(file);
+    let path = repository_root().join("docs").join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     let (begin, end) = (
@@ -20,6 +19,14 @@ pub fn write_doc_section(file: &str, name: &str, body: &str) {
         _ => format!("{old}\n{section}\n"),
     };
     std::fs::write(&path, new).unwrap();
+}
+
+/// The workspace's root (where `Cargo.lock` is), from whichever crate's tests run.
+fn repository_root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").exists())
+        .expect("the workspace root, with Cargo.lock, above the crate")
 }
 
 /// The short commit hash of the checkout, for reports.

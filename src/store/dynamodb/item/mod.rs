@@ -202,7 +202,7 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
     Update::new(update_expression, condition_expression, &all_names, values)
 }
 
-/// The compare half of a write. It mirrors `LeaseRecord::satisfies` (src/lease/record.rs),
+/// The compare half of a write. It mirrors `LeaseRecord::satisfies` (crates/drlease-core/src/record.rs),
 /// the rule the memory store and the core reason with: change both together.
 /// `tests/dynamodb_store.rs` (memory_and_dynamodb_agree_on_every_condition) holds them alike.
 fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> String {

@@ -1,0 +1,144 @@
+//! Region marks on a multi-Region eventually consistent table (`crate::region` says
+//! why): a confirmed holder writes its region's mark before it answers active, reads the
+//! other regions' marks after every renewal and stops if one outranks its own; a candidate
+//! reads them before it acquires, so its epoch is above theirs. Off without
+//! `--peer-regions`.
+//!
+//! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
+//! `store_reachable`, `peer_marks_read`, `region_conflicts`, `region_conflict`.
+
+use super::holder::Holding;
+use super::{LeaseCore, Step};
+use crate::clock::Mono;
+use crate::rules::{applies, R21, R22};
+use crate::StoreError;
+use crate::{RegionMark, Regions};
+
+impl LeaseCore {
+    fn regions(&self) -> Option<&Regions> {
+        self.cfg.regions.as_ref()
+    }
+
+    /// Our mark for a tenure at `epoch` (what a new tenure owes, when regions are on).
+    pub(super) fn own_mark(&self, epoch: u64) -> Option<RegionMark> {
+        // R21 (revert: no mark is written, and none outranks us).
+        if !applies(R21) {
+            return None;
+        }
+        Some(RegionMark {
+            region: self.regions()?.own.clone(),
+            epoch,
+            session: self.cfg.session.clone(),
+            owner: self.cfg.identity.clone(),
+        })
+    }
+
+    /// A tenure needs its mark written before it answers active (else the other region
+    /// could not find it): false only while one is owed.
+    pub(super) fn marked(h: &Holding) -> bool {
+        h.mark_owed.is_none()
+    }
+
+    /// Holding and confirmed: the mark to write, or the peers' marks to read (after a
+    /// renewal, while there is time before the next one). `None`: nothing owed.
+    pub(super) fn mark_step(&self, now: Mono, renew_at: Mono) -> Option<Step> {
+        let h = self.holding.as_ref()?;
+        if let Some(mark) = &h.mark_owed {
+            return Some(self.when_due(
+                now,
+                self.not_before,
+                Step::WriteMark(Box::new(mark.clone())),
+            ));
+        }
+        (h.check_peers && now < renew_at && now >= self.not_before).then_some(Step::ReadMarks)
+    }
+
+    /// A candidate about to acquire reads the peers' marks first, unless it has within an
+    /// interval: the new epoch goes above every confirmed holder's it can see.
+    pub(super) fn marks_before_acquiring(&self, now: Mono) -> Option<Step> {
+        self.regions()?;
+        // R22 (revert: acquire without reading the marks).
+        if !applies(R22) {
+            return None;
+        }
+        let fresh = self
+            .peer_marks_read
+            .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
+        (!fresh).then(|| self.when_due(now, self.not_before, Step::ReadMarks))
+    }
+
+    /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.
+    pub fn on_marks(&mut self, sent: Mono, now: Mono, result: Result<Vec<RegionMark>, StoreError>) {
+        let marks = match result {
+            Ok(marks) => marks,
+            Err(e) => {
+                if let Some(h) = &mut self.holding {
+                    // Not worth the lease: try again after the next renewal.
+                    h.check_peers = false;
+                } else {
+                    self.store_failed(now, &e, false);
+                }
+                return;
+            }
+        };
+        self.store_reachable = Some(true);
+        self.peer_marks_read = Some(sent);
+        // Our own region's mark is read too: after the item was deleted or written back to
+        // a lower epoch, a new tenure must go above it, or its mark would be refused.
+        let top = marks.iter().map(|m| m.epoch).max().unwrap_or(0);
+        self.highest_epoch = self.highest_epoch.max(top);
+        let own_region = self.regions().map(|r| r.own.clone()).unwrap_or_default();
+        let marks: Vec<RegionMark> = marks
+            .into_iter()
+            .filter(|m| m.region != own_region)
+            .collect();
+        let Some(epoch) = self.holding.as_ref().map(|h| h.epoch) else {
+            return;
+        };
+        if let Some(h) = &mut self.holding {
+            h.check_peers = false;
+        }
+        let Some(ours) = self.own_mark(epoch) else {
+            return;
+        };
+        if let Some(winner) = marks.iter().find(|m| m.outranks(&ours)) {
+            // Two regions hold: the lower mark stops at once, without writing, and the
+            // other's renewals win the lease item everywhere.
+            self.region_conflicts += 1;
+            self.region_conflict = Some(format!(
+                "region {} holds this lease too ({} at epoch {}, above ours at {}): stopped \
+                 holding; the regions were cut off, or replication lagged past the confirm delay",
+                winner.region, winner.owner, winner.epoch, ours.epoch
+            ));
+            self.end_tenure();
+        }
+    }
+
+    /// The answer to writing our region's mark.
+    pub fn on_mark_written(
+        &mut self,
+        mark: &RegionMark,
+        now: Mono,
+        result: Result<(), StoreError>,
+    ) {
+        let Some(h) = &mut self.holding else {
+            return;
+        };
+        if h.epoch != mark.epoch {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                self.store_reachable = Some(true);
+                h.mark_owed = None;
+                h.check_peers = true;
+            }
+            // A later holder of our own region marked a higher epoch: this tenure is over.
+            Err(StoreError::ConditionFailed) => {
+                self.store_reachable = Some(true);
+                self.end_tenure();
+            }
+            Err(e) => self.store_failed(now, &e, true),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Renewing, stepping down, releasing, and answering active only while valid.
+
+use super::*;
+
+#[test]
+fn the_active_renews_every_interval_and_never_lapses() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    h.run_for(LEASE * 10, |h| assert_eq!(h.role(), Role::Active));
+    let renewals = h
+        .writes
+        .iter()
+        .filter(|(_, w)| w.kind == WriteKind::Renew)
+        .count();
+    assert!((29..=31).contains(&renewals), "renewals: {renewals}");
+    let (last_sent, last) = h.writes.last().unwrap();
+    assert_eq!(
+        h.item().unwrap().version.as_deref(),
+        Some(last.new.version.as_str())
+    );
+    assert_eq!(h.item().unwrap().epoch, Some(1), "renewal keeps the epoch");
+    assert_eq!(
+        h.core.view().active_until,
+        Some(last_sent.plus(RENEW_DEADLINE))
+    );
+}
+
+#[test]
+fn a_renew_deadline_of_one_interval_still_never_lapses() {
+    // failure threshold 2 with the default renew deadline (lease - interval = interval).
+    let mut cfg = private("a", "sa");
+    cfg.timing.lease_duration = INTERVAL * 2;
+    cfg.timing.renew_deadline = INTERVAL;
+    let mut h = Harness::new(cfg);
+    h.run(ms(5));
+    h.run_for(INTERVAL * 30, |h| assert_eq!(h.role(), Role::Active));
+    let renewals = h
+        .writes
+        .iter()
+        .filter(|(_, w)| w.kind == WriteKind::Renew)
+        .count();
+    assert!(
+        (58..=61).contains(&renewals),
+        "renews every half deadline: {renewals}"
+    );
+}
+
+#[test]
+fn release_stops_answering_active_before_writing() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(INTERVAL * 3);
+    assert_eq!(h.role(), Role::Active);
+    let epoch = h.item().unwrap().epoch;
+    h.core.begin_release();
+    assert_eq!(h.role(), Role::Passive, "passive before any store call");
+    let Step::Write(req) = h.core.next_step(h.now) else {
+        panic!("expected the release write")
+    };
+    assert_eq!(req.kind, WriteKind::Release);
+    assert!(matches!(req.expect, Expect::Held { .. }));
+    h.core.on_write(&req, h.now, h.now, h.store.write_now(&req));
+    assert_eq!(h.core.next_step(h.now), Step::Done);
+    let item = h.item().unwrap();
+    assert_eq!(item.owner, "");
+    assert_eq!(item.epoch, epoch, "release keeps the epoch");
+}
+
+#[test]
+fn a_passive_candidate_releases_nothing() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 1));
+    h.run(ms(5));
+    h.core.begin_release();
+    assert_eq!(h.core.next_step(h.now), Step::Done);
+    assert_eq!(h.item().unwrap().owner, "a");
+}
+
+#[test]
+fn freezing_under_an_active_makes_it_passive_at_its_next_renewal() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    h.store.table().put(
+        "lease",
+        LeaseRecord {
+            owner: FROZEN_OWNER.into(),
+            ..Default::default()
+        },
+    );
+    h.run(INTERVAL + ms(5));
+    assert_eq!(h.role(), Role::Passive);
+    h.run(LEASE * 10);
+    assert_eq!(h.item().unwrap().owner, FROZEN_OWNER);
+}
+
+#[test]
+fn a_stalled_loop_stops_answering_active_at_the_deadline() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(INTERVAL * 2 + ms(50));
+    let view = h.core.view();
+    let until = view.active_until.unwrap();
+    // No more steps: the loop is stalled. The published view expires on its own.
+    assert_eq!(view.role_at(until), Role::Passive);
+    assert_eq!(
+        view.role_at(Mono::from_duration(until.as_duration() - ms(1))),
+        Role::Active
+    );
+}
+
+#[test]
+fn a_store_outage_costs_the_lease_only_at_the_deadline() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    let outage_start = h.now;
+    h.outage_until = h.now.plus(LEASE * 3);
+    let until = h.core.view().active_until.unwrap();
+    h.run_for(LEASE * 2, |h| {
+        let expected = if h.now < until {
+            Role::Active
+        } else {
+            Role::Passive
+        };
+        assert_eq!(h.role(), expected, "at {:?}", h.now.since(outage_start));
+    });
+    // The store comes back with our item as we left it, a lease and more after our last
+    // renewal. It may be a restored copy for all we know: it is timed like any other
+    // version, then taken under a new epoch.
+    h.run(LEASE * 2 + INTERVAL);
+    assert_eq!(h.role(), Role::Active);
+    assert_eq!(h.item().unwrap().epoch, Some(2));
+}
+
+#[test]
+fn confirm_delay_withholds_active_until_the_reread_agrees() {
+    let mut cfg = private("a", "sa");
+    cfg.timing.confirm_delay = ms(50);
+    let mut h = Harness::new(cfg);
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Passive, "acquired but not yet confirmed");
+    h.run(ms(50));
+    assert_eq!(h.role(), Role::Active);
+}
+
+#[test]
+fn confirm_delay_drops_an_acquire_that_another_region_overwrote() {
+    let mut cfg = private("a", "sa");
+    cfg.timing.confirm_delay = ms(50);
+    let mut h = Harness::new(cfg);
+    h.run(ms(5));
+    h.store.table().put("lease", foreign("z", "vz", 1));
+    h.run(ms(60));
+    assert_eq!(h.role(), Role::Passive);
+    assert_eq!(h.item().unwrap().owner, "z");
+}
+
+#[test]
+fn a_handover_request_moves_the_lease_to_its_target_only() {
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
+    a.run(ms(5));
+    assert_eq!(a.role(), Role::Active);
+    // The target watches the holder, as a running candidate does.
+    let mut b = beside(&a, config("b", "sb"));
+    b.run(ms(5));
+    let version = a.item().unwrap().version.unwrap();
+    a.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b"))
+        .unwrap();
+    assert_eq!(
+        a.item().unwrap().version.unwrap(),
+        version,
+        "the request keeps the version"
+    );
+    // The holder sees it in the item its next renewal returns, and steps down.
+    a.run(INTERVAL + ms(5));
+    assert_eq!(a.role(), Role::Passive);
+    let item = a.item().unwrap();
+    assert!(item.is_released());
+    assert_eq!(item.handover_to.as_deref(), Some("b"));
+    assert_eq!(item.handover_from.as_deref(), Some("a"));
+    // Someone else waits as for a held lease...
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(LEASE - ms(10));
+    assert!(
+        c.writes.is_empty(),
+        "only the target may acquire during the handover"
+    );
+    // ...while the target acquires at its next read.
+    b.run(INTERVAL + ms(5));
+    assert_eq!(b.role(), Role::Active);
+    let item = b.item().unwrap();
+    assert_eq!(
+        item.epoch,
+        Some(2),
+        "a took 1 when it acquired; the target gets 2"
+    );
+    assert_eq!(item.handover_to, None, "a new owner clears the handover");
+}
+
+#[test]
+fn a_handover_to_a_dead_target_still_moves_the_lease_after_a_lease_duration() {
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
+    a.run(ms(5));
+    let version = a.item().unwrap().version.unwrap();
+    a.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "gone"))
+        .unwrap();
+    a.run(INTERVAL + ms(5));
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(LEASE + ms(10));
+    assert_eq!(c.role(), Role::Active);
+}
+
+#[test]
+fn an_ineligible_holder_steps_down_to_anyone_else_and_does_not_return() {
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
+    a.run(ms(5));
+    assert_eq!(a.role(), Role::Active);
+    let mut c = beside(&a, config("c", "sc"));
+    c.run(ms(5));
+    a.core.set_eligible(false);
+    assert_eq!(a.role(), Role::Passive, "passive before any store call");
+    a.run(ms(5));
+    let item = a.item().unwrap();
+    assert!(item.is_released());
+    assert_eq!(item.handover_to.as_deref(), Some(crate::HANDOVER_ANY));
+    a.run(LEASE * 3);
+    assert_eq!(a.role(), Role::Passive);
+    assert!(a.item().unwrap().is_released());
+    c.run(INTERVAL + ms(5));
+    assert_eq!(
+        c.role(),
+        Role::Active,
+        "anyone else who saw a hold it acquires at its next read"
+    );
+}
