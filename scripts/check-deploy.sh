@@ -39,6 +39,9 @@ if ! command -v promtool >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
 
+echo "== Markdown links and anchors"
+"$VENV/bin/python" scripts/check_links.py .
+
 echo "== Dockerfile (hadolint)"
 "$VENV/bin/hadolint" Dockerfile clients/go/fence/Dockerfile
 

@@ -5,7 +5,7 @@
 //!
 //! Replication lag 300 ms + up to 50 ms of jitter; interval 500 ms x 5 (lease 2.5 s,
 //! renew deadline 2 s) and `confirmDelay` 750 ms: more than twice the worst lag, as the
-//! README's rule says. Asserted: 0 ms of two overlapping write windows through concurrent
+//! docs/regions.md's rule says. Asserted: 0 ms of two overlapping write windows through concurrent
 //! and staggered starts, kill -9, SIGTERM and a handover at the holder's region.
 //!
 //! `DRLEASE_GLOBAL_INTERVAL=200ms DRLEASE_GLOBAL_CONFIRM=350ms` runs the same with the

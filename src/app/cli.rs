@@ -135,7 +135,7 @@ const OPERATOR_COMMANDS: &[&str] = &[
 ];
 
 const SETTINGS_HEADING: &str =
-    "Settings (each also DRLEASE_<FLAG>; file keys: README, Configuration reference)";
+    "Settings (each also DRLEASE_<FLAG>; file keys: docs/reference.md, Configuration reference)";
 
 /// The command line as clap parses it: [`Cli`], with each operator command's help cut
 /// down to its own flags and the settings it uses.

@@ -112,7 +112,7 @@ pub(super) fn refuse_failback_across_regions(
 /// Region marks are for a multi-Region eventually consistent table, where a confirm delay
 /// of more than twice the replication lag is what keeps a double acquire from answering
 /// active; with none, the marks are set up on a table whose rule is broken from the start.
-/// So peer regions without a confirm delay are refused (not warned about: the README's
+/// So peer regions without a confirm delay are refused (not warned about: docs/regions.md's
 /// rollout gives the pods their confirm delay first and their peer regions second, so a
 /// correct rollout never passes through this state, and a warning would sit in a log).
 pub(super) fn refuse_peers_without_confirm_delay(

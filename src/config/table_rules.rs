@@ -1,4 +1,4 @@
-//! What the table is, and the rules that follow (README, *Across regions*): read from its
+//! What the table is, and the rules that follow (docs/regions.md, *Across regions*): read from its
 //! description (`DescribeTable`) at start, or stated by hand with `--table-mode`; checked
 //! against the region settings; the settings it implies filled in. Never a silent fall
 //! back to one-region rules: a description that cannot be read stops the start.

@@ -2,7 +2,7 @@
 //! it runs (every `--table-reread`, 5 minutes by default: one `DescribeTable`). A table
 //! changed under a running fleet (a replica added or removed, another mode) is logged once,
 //! shown in `/role` and `drlease_table_changed`; the pod keeps the rules it started with
-//! until it is restarted (README, *Across regions*).
+//! until it is restarted (docs/regions.md, *Across regions*).
 
 use std::sync::Arc;
 use std::time::Duration;

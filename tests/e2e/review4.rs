@@ -54,7 +54,7 @@ fn becomes_active(endpoint: &str, table: &str, lease: &str) -> (bool, String) {
 /// real store: one item at `<lease>/regions/us-west-2` that does not parse as a mark (here:
 /// a mark written with its session missing) kept every candidate of the lease from
 /// acquiring, even the seed `create-table` wrote. Control: the same
-/// table without that item is acquired at once. README (*Across regions*): failover
+/// table without that item is acquired at once. docs/regions.md (*Across regions*): failover
 /// within lease + interval + confirm + lag; nothing says a mark can block it.
 #[test]
 fn a_malformed_peer_mark_is_ignored_and_the_lease_acquired() {

@@ -144,7 +144,7 @@ fn a_replicated_table_described_without_replicas_never_gives_two_actives() {
 }
 
 /// A table that becomes MREC under a pod started with `confirmDelay` 0 on one region (a
-/// replica added: the README's way from Admiral's single-region table to MREC). The pod
+/// replica added: docs/regions.md's way from Admiral's single-region table to MREC). The pod
 /// keeps its rules (documented); but it is now where a start would be refused, and
 /// neither `/role` `table.outside_rule` nor `drlease_outside_rule` says the promise is
 /// outside its rule: only `table.changed`, which reads like a note, and its warning says

@@ -1,5 +1,5 @@
 //! What the independent reviews found across regions, with real processes on the
-//! emulator: the fixed findings as regular tests, the limits the README documents as
+//! emulator: the fixed findings as regular tests, the limits docs/regions.md documents as
 //! ignored ones.
 
 use crate::*;
@@ -93,10 +93,10 @@ fn a_partition_never_hands_one_epoch_to_two_tenures() {
 /// than the lease: the cut-off region takes over (its mark above the first holder's),
 /// then its pod is killed (-9) while still cut off. At the heal the first region's
 /// holder, the only live pod holding, reads the dead pod's mark, stops, and nobody is
-/// active until its own last version is timed out. README (*Across regions*): "of two
+/// active until its own last version is timed out. docs/regions.md (*Across regions*): "of two
 /// holders, the one whose mark ranks lower stops".
 #[test]
-#[ignore = "review 4 finding 4, a limit (availability, README: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal"]
+#[ignore = "review 4 finding 4, a limit (availability, docs/regions.md: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal"]
 fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
@@ -140,7 +140,7 @@ fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
 /// review's finding 4 the holder's renewal on its own replica, the later write, drops such
 /// a freeze whenever one falls within a lag after it; in 4 runs here the freeze held each
 /// time (all pods passive and frozen two leases later), so what is shown is the missing
-/// warning, not a lost freeze. README (*Across regions*): "without
+/// warning, not a lost freeze. docs/regions.md (*Across regions*): "without
 /// heartbeats `freeze` warns and asks you to confirm with `status`".
 #[test]
 fn without_heartbeats_a_freeze_at_the_other_replica_warns_or_holds() {
@@ -176,7 +176,7 @@ fn without_heartbeats_a_freeze_at_the_other_replica_warns_or_holds() {
         said.trim()
     );
     // Whether the freeze was lost is a race (a renewal within a lag after it drops it);
-    // what the README promises is the warning.
+    // what docs/regions.md promises is the warning.
     assert!(
         out.status.code() != Some(0) || said.contains("warning"),
         "freeze exited 0 without a warning: {said}"

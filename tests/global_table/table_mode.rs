@@ -1,4 +1,4 @@
-//! The sidecar reads what the table is (`DescribeTable`) and acts on it (README, *Across
+//! The sidecar reads what the table is (`DescribeTable`) and acts on it (docs/regions.md, *Across
 //! regions*), with real processes on the emulator, whose description is a real global
 //! table's: MREC of us-east-1 and us-west-2, or MRSC, or a replica added, or refused.
 
@@ -43,7 +43,7 @@ fn metric(port: u16, name: &str) -> Option<f64> {
 
 /// The run: `peerRegions` left out, a partition longer than the lease, then the
 /// heal, three times in a row on the same pods. Each pod takes the other region from the
-/// table, so after every heal the double holder ends within the README's bound.
+/// table, so after every heal the double holder ends within docs/regions.md's bound.
 #[test]
 fn without_peer_regions_every_heal_ends_the_double_holder_within_the_bound() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {

@@ -65,7 +65,7 @@ fn output_is_documented() {
     assert!(line.contains("Output format"), "{line}");
 }
 
-/// The README promised exit code 2 for a bad setting; `--store memory` exited 1.
+/// docs/reference.md promised exit code 2 for a bad setting; `--store memory` exited 1.
 #[test]
 fn the_memory_store_on_an_operator_command_is_a_settings_error() {
     for command in [

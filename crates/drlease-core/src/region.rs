@@ -138,17 +138,17 @@ mod tests {
     }
 
     /// Review 4, finding 3. The residue a region's epochs take depends on the list of
-    /// regions each pod has (`--peer-regions`), so during the rolling change the README
+    /// regions each pod has (`--peer-regions`), so during the rolling change docs/regions.md
     /// prescribes for adding a region (every pod of every region, one region after the
     /// other) two regions can hand out the same epoch: here us-east-1 has not yet been given
     /// eu-west-1 (2 regions: its epochs are even), us-west-2 already has (3 regions: its
-    /// epochs are 2 mod 3). From base 7 both acquire epoch 8. README (*Across regions*):
+    /// epochs are 2 mod 3). From base 7 both acquire epoch 8. docs/regions.md (*Across regions*):
     /// two holders of a partition have "different epochs: each region hands out its own
     /// ... so a controller that fences on the epoch can tell their writes apart"; the
     /// rollout caveat only says the double holder is not bounded. Expected: distinct
-    /// tokens whatever the lists (or the README saying otherwise).
+    /// tokens whatever the lists (or docs/regions.md saying otherwise).
     #[test]
-    #[ignore = "finding 3, a limit (README, rollout of peer regions): two regions whose pods list different region sets hand out the same epoch"]
+    #[ignore = "finding 3, a limit (docs/regions.md, rollout of peer regions): two regions whose pods list different region sets hand out the same epoch"]
     fn regions_with_different_lists_never_share_a_token() {
         let east = regions("us-east-1", &["us-west-2"]);
         let west = regions("us-west-2", &["us-east-1", "eu-west-1"]);

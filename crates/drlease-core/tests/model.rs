@@ -23,7 +23,7 @@
 //!   left, write window), as `Gate::ask` does; the core learns where the latest window ends
 //!   at the next publish (`set_granted_until`), and the window outlives its sidecar.
 //!
-//! Across regions (`model/regions.rs`, `model/region_worlds.rs`; README, "Across regions"):
+//! Across regions (`model/regions.rs`, `model/region_worlds.rs`; docs/regions.md, "Across regions"):
 //! - MREC: a replica per candidate's region, each checking conditions (lease item, claims,
 //!   region marks, handover requests) against its own copy; every landed write is sent to
 //!   the other replica and arrives at a moment of the checker's choosing, at the latest one
@@ -52,7 +52,7 @@
 //!
 //! Under MREC an epoch counts as handed out when its tenure answers active (two acquires may
 //! land on two replicas, and one is dropped). With a partition, two actives (and two
-//! windows, one write window longer) are allowed while it lasts and up to the README's bound
+//! windows, one write window longer) are allowed while it lasts and up to docs/regions.md's bound
 //! after the heal: lag + renew period + a round trip, 1 + 1 + 0 quanta (`World::
 //! conflict_bound` explains the mapping); epochs may repeat after a partition. Negative
 //! controls: a confirm delay of one lag, and of exactly twice the lag, must give two actives.
@@ -148,7 +148,7 @@ fn a_core_blind_to_granted_windows_is_caught() {
 }
 
 /// The checker has teeth across regions: on MREC with the confirm delay at one lag, or at
-/// exactly twice the lag (the README asks for more than twice), two acquires land on the two
+/// exactly twice the lag (docs/regions.md asks for more than twice), two acquires land on the two
 /// replicas and both answer active.
 #[test]
 fn a_confirm_delay_not_above_twice_the_lag_is_caught() {

@@ -28,7 +28,7 @@
 //!   operators' writes) reaches the other replicas after a drawn lag plus jitter, and last
 //!   writer wins by the origin's write time (ties by region, then write order); the cores
 //!   run with region marks (`--peer-regions`); operators write to the holder's region for a
-//!   handover, to any region otherwise. Three MREC seeds of five are within the README's
+//!   handover, to any region otherwise. Three MREC seeds of five are within docs/regions.md's
 //!   rule (every candidate's confirm delay drawn from just above `2 x (lag + jitter)` to what
 //!   `Timing::validate` accepts); the others add lag spikes above half the confirm delay,
 //!   partitions (a region's replication held, delivered after the heal; some heal only
@@ -40,7 +40,7 @@
 //! On MREC within the rule every one of those holds too (only the epochs handed out may
 //! repeat: two regions can both write max + 1, which the confirm delay keeps from ever
 //! answering active). Outside the rule two actives are excused while replication is
-//! disturbed and then for the README's stated bound: one lag (with jitter) + one renew
+//! disturbed and then for docs/regions.md's stated bound: one lag (with jitter) + one renew
 //! period + the round trips of the renewal and of the marks read (+ the write window for
 //! two writers), counted from when replication works again and the holders' own calls go
 //! through (a failed or slow call, or a pause, starts it again). Then, with faults off,

@@ -234,7 +234,7 @@ fn lease_names_that_collide_with_heartbeats_or_overflow_the_key_are_refused() {
 /// (the other holder's renewals then fail, its candidates read an item with no
 /// `leaseOwner`), and lease `app`'s marks read parses the other lease's item as a mark
 /// (no `markSession`: Malformed), which blocks every candidate of `app` (see
-/// `a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder`). The README
+/// `a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder`). docs/regions.md
 /// promises the other key families never collide with a lease ("they must not collide",
 /// names.rs); expected: these names refused like `/candidates/`.
 #[test]

@@ -1,4 +1,4 @@
-//! The rules the table's description implies (README, *Across regions*), one test per
+//! The rules the table's description implies (docs/regions.md, *Across regions*), one test per
 //! answer: one region, MREC (peer regions from the table, given ones checked, confirm
 //! delay 0 refused or accepted, failback refused), MRSC, the mode stated by hand.
 

@@ -51,7 +51,7 @@ where
             match code.as_str() {
                 "ConditionalCheckFailedException" => StoreError::ConditionFailed,
                 "ResourceNotFoundException" => StoreError::TableMissing(format!(
-                    "table '{}' does not exist in region {}; create it (drlease README, \"The \
+                    "table '{}' does not exist in region {}; create it (drlease docs/operations.md, \"The \
                      table\") or fix --table / --region",
                     ctx.table, ctx.region
                 )),

@@ -165,7 +165,7 @@ impl LeaseModel {
                 s.budget.region -= 1;
                 s.partitioned = true;
                 // Both sides may hold until the heal, each at an epoch of its own choosing:
-                // epochs may repeat after it (README, "Across regions").
+                // epochs may repeat after it (docs/regions.md, "Across regions").
                 s.rolled_back = true;
             }
             Action::Heal => s.heal(self.lag()),

@@ -320,7 +320,7 @@ impl LeaseModel {
     }
 
     /// Two actives (or two windows, `slack` quanta longer) are outside the promise only
-    /// while a partition lasts, and up to the README's bound after it heals.
+    /// while a partition lasts, and up to docs/regions.md's bound after it heals.
     fn double_allowed(&self, s: &State, slack: u32) -> bool {
         s.partitioned
             || s.healed_at

@@ -1,4 +1,4 @@
-//! The worlds across regions (README, "Across regions"): MREC with the confirm delay at
+//! The worlds across regions (docs/regions.md, "Across regions"): MREC with the confirm delay at
 //! twice the lag, MREC partitions and their heal, MRSC with a region cut off, and the
 //! negative control with the confirm delay below twice the lag.
 

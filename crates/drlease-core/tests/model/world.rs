@@ -54,7 +54,7 @@ impl Settings {
     };
 
     /// For MREC over a lag of (up to) one quantum: a confirm delay above twice the lag (the
-    /// README's rule), so a lease of 8 and a deadline of 7 (the delay must stay below half
+    /// docs/regions.md's rule), so a lease of 8 and a deadline of 7 (the delay must stay below half
     /// of it).
     pub const MREC: Settings = Settings {
         name: "mrec (interval 1, lease 8, deadline 7, confirm 3, window 2)",
@@ -238,7 +238,7 @@ pub enum Init {
 
 impl World {
     /// The longest lease any pod or operator of this world uses: every pod and operator
-    /// runs with `--longest-lease` set to it, as the README's rolling-change procedure says.
+    /// runs with `--longest-lease` set to it, as the rolling-change procedure of docs/operations.md says.
     pub fn longest_lease(&self) -> u32 {
         self.cands
             .iter()
@@ -301,7 +301,7 @@ impl World {
         }
     }
 
-    /// The README's bound on a double holder once a partition heals ("Across regions"):
+    /// docs/regions.md's bound on a double holder once a partition heals ("Across regions"):
     /// one replication lag, one renew period, and a round trip. In quanta: the lag is
     /// `lag` (every held write arrives by heal + lag), the renew period is the longest any
     /// candidate's core uses (`Timing::renew_period`, the interval here), and a round trip
@@ -329,7 +329,7 @@ impl World {
         self.cands.iter().map(|s| s.lease).max().unwrap_or(0)
     }
 
-    /// The documented failover bound (README, "Unplanned failover"; the simulation's quiet
+    /// The documented failover bound (docs/operations.md, "Unplanned failover"; the simulation's quiet
     /// phase): the longest lease duration any holder declares, plus the survivor's interval
     /// (when it last read before noticing), plus a confirm delay and its read. Store round
     /// trips take no time in a fault-free world.
@@ -338,7 +338,7 @@ impl World {
         let interval = self.cands.iter().map(|s| s.interval).max().unwrap_or(0);
         let confirm = self.cands.iter().map(|s| s.confirm).max().unwrap_or(0);
         // Under MREC the survivor hears of the holder's last write up to one lag late
-        // (README, "Across regions": failover is lease + lag + delay, and the interval).
+        // (docs/regions.md, "Across regions": failover is lease + lag + delay, and the interval).
         // And from a start race one more confirm delay: the model checker found two
         // acquires landing, the later one's pod killed before its confirm read, and the
         // other's confirm read failing on it before it could start timing it (58 actions).

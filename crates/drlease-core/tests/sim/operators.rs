@@ -132,7 +132,7 @@ impl Sim {
 
     fn operate_on_item(&mut self, action: Action) {
         // The operator's own configuration, not the candidates', with `--longest-lease` set
-        // as the README's procedure for a rolling change says (the CLI declares that).
+        // as the procedure for a rolling change in docs/operations.md says (the CLI declares that).
         let lease_ms = self.sc.longest_in_force().as_millis() as u64;
         match action {
             Action::Freeze => {

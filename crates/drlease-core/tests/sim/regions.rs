@@ -1,4 +1,4 @@
-//! Regions in the checks: each candidate's region, the bounds the README states
+//! Regions in the checks: each candidate's region, the bounds docs/regions.md states
 //! (*Across regions*), and which double holders they excuse.
 //!
 //! Within the rule (MREC with `confirmDelay > 2 x (lag + jitter)`, no partition, no
@@ -22,7 +22,7 @@ pub(super) struct Episodes {
 
 impl Sim {
     /// On MREC the candidate's region and the others (`--peer-regions`): region marks on.
-    /// One store and MRSC need none (README: `confirmDelay` 0, no `peerRegions`).
+    /// One store and MRSC need none (docs/regions.md: `confirmDelay` 0, no `peerRegions`).
     pub(super) fn regions_of(&self, c: usize) -> Option<Regions> {
         let t = &self.sc.topology;
         if t.mode != Mode::Mrec || !t.marks {

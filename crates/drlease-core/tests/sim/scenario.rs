@@ -113,7 +113,7 @@ impl Scenario {
         // (through `old_draws`).
         let operators = Rng::new(seed ^ 0x0DE5_EED5).chance(0.6);
         let (mut settings, operator_lease) = draw_rolling_change(seed, candidates, &base);
-        // Last: on MREC it refits the confirm delays drawn above to the README's rule.
+        // Last: on MREC it refits the confirm delays drawn above to docs/regions.md's rule.
         let topology = Topology::draw(seed, &mut settings);
         let mut sc = Scenario {
             seed,
@@ -135,7 +135,7 @@ impl Scenario {
             restore_any: true,
             topology,
         };
-        // `--failback-after` with `--peer-regions` is refused at start (README, *Region
+        // `--failback-after` with `--peer-regions` is refused at start (docs/regions.md, *Region
         // affinity*): on MREC with region marks no candidate fails back.
         if sc.topology.mode == Mode::Mrec && sc.topology.marks {
             for a in &mut sc.affinity {
@@ -148,7 +148,7 @@ impl Scenario {
     }
 
     /// Every pod and operator runs with `--longest-lease` set to the longest lease in force
-    /// (the README's procedure for a rolling change): a pod that never read the holder's
+    /// (the procedure for a rolling change in docs/operations.md): a pod that never read the holder's
     /// declared lease cannot know it otherwise.
     fn tell_longest_lease(&mut self) {
         let longest = self.longest_in_force();

@@ -3,7 +3,7 @@
 //! consistent table (MREC, 2 or 3 replicas), or a strongly consistent one (MRSC).
 //!
 //! On MREC every candidate lives in a region and talks to that region's replica; a write
-//! that landed reaches the other replicas after the lag plus up to the jitter. The README's
+//! that landed reaches the other replicas after the lag plus up to the jitter. docs/regions.md's
 //! rule (*Across regions*) is `confirmDelay > 2 x (lag + jitter)`: seeds within it have
 //! every candidate's confirm delay drawn there (from 1 ns above twice) (and below half the renew deadline, as
 //! `Timing::validate` wants). Seeds outside it add lag spikes above half the confirm delay,

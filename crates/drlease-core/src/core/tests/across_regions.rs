@@ -1,12 +1,12 @@
 //! The review's cross-region scenarios on two MREC replicas (`replicas.rs`): what held,
-//! and the findings (ignored, so the suite stays green; each says what the README
+//! and the findings (ignored, so the suite stays green; each says what docs/regions.md
 //! promised instead).
 
 use super::replicas::{actives, east_holds_then_west_starts, in_region, Replicas};
 use super::*;
 
 /// A lag above the renew period: each replica's own renewals stay newer than what arrives,
-/// so only the region marks can end a double holder (README, *Across regions*).
+/// so only the region marks can end a double holder (docs/regions.md, *Across regions*).
 const SLOW_LAG: Duration = Duration::from_millis(150);
 
 fn slow_lag_timing(cfg: &mut CoreConfig) {
@@ -87,12 +87,12 @@ fn after_a_partition_the_marks_end_the_double_holder_within_the_bound() {
 
 /// Finding 1. Rolling `--peer-regions` out, or a peer list with a wrong region name (it is
 /// checked for form only): a pod that reads no mark of the other region holds beside that
-/// region's holder after a partition, and the double holder never ends (README: "once
+/// region's holder after a partition, and the double holder never ends (docs/regions.md: "once
 /// replication works, a double holder ends within one replication lag plus one renew period
 /// plus a round trip"). East runs without `--peer-regions` (as before the change reaches
 /// it), then with a misspelled peer; west is configured right.
 #[test]
-#[ignore = "finding 1, a limit: a pod without (or with a wrong) --peer-regions keeps a double holder alive after a heal; the README's rollout order for peer regions"]
+#[ignore = "finding 1, a limit: a pod without (or with a wrong) --peer-regions keeps a double holder alive after a heal; docs/regions.md's rollout order for peer regions"]
 fn finding_1_a_pod_without_peer_regions_keeps_a_double_holder_after_the_heal() {
     let mut outcomes = Vec::new();
     for east_peers in [None, Some("west-1")] {
@@ -173,12 +173,12 @@ fn with_affinity(
     cfg
 }
 
-/// Finding 3. Failback across regions, the README's own setup ("a higher priority in the
+/// Finding 3. Failback across regions, docs/regions.md's own setup ("a higher priority in the
 /// primary region"): the preferred pod writes its request onto its own replica, on the
 /// version it last read there, one lag behind the holder's renewals. Last writer wins then
 /// either drops the request (the holder renewed after it) or writes that older version back
 /// over the holder's newer renewal: the holder's next renewal is refused, it stops without a
-/// release, and nobody holds until a lease runs out. README (*Region affinity*): "No gap
+/// release, and nobody holds until a lease runs out. docs/regions.md (*Region affinity*): "No gap
 /// beyond the handover itself"; the holder "releases to the one that asked, and that pod
 /// (watching at a quarter interval) acquires at once". (`drlease handover` refuses another
 /// region's replica for this very reason; the failback request does not check.)
@@ -247,7 +247,7 @@ fn finding_3_failback_from_another_region_is_not_a_handover() {
 /// Finding 4. `drlease freeze` run against a replica other than the holder's (it does not
 /// refuse, unlike `handover`) is lost when the holder renews within a lag after it: the
 /// renewal is the later write, so last writer wins drops the freeze on both replicas. The
-/// command reported success; the holder never saw it. README (*Freeze*): "every candidate
+/// command reported success; the holder never saw it. docs/operations.md (*Freeze*): "every candidate
 /// is passive within one interval (the active's next conditional renewal fails) and none
 /// takes the lease over"; *Across regions* recommends `drlease freeze` against each
 /// region's endpoint, and only `handover` is said to need the holder's region.
@@ -308,11 +308,11 @@ fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
 /// during a rollout) while still cut off. East's holder was the only holder on its side
 /// all along. At the heal it reads west's mark, finds it outranks its own and stops at
 /// once, though nobody else holds: then nobody is active until a candidate times east's
-/// last version out (a lease). README (*Across regions*): "of two holders, the one whose
+/// last version out (a lease). docs/regions.md (*Across regions*): "of two holders, the one whose
 /// mark ranks lower stops"; a gap after a heal is described only for two live holders
 /// that both stop. Expected: a sole surviving holder keeps the lease across the heal.
 #[test]
-#[ignore = "review 4 finding 4, a limit (availability, README: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal; nobody active for about a lease"]
+#[ignore = "review 4 finding 4, a limit (availability, docs/regions.md: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal; nobody active for about a lease"]
 fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
     let mut r = Replicas::new(["east", "west"], ms(30));
     let mut east = in_region("a", "sa", "east", &["west"], ms(70));

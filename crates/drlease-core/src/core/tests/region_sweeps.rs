@@ -1,5 +1,5 @@
 //! The review's sweeps across two MREC replicas (`replicas.rs`): starts within a lag and
-//! failovers at many phases and jitter draws, at the README's confirm rule (never two
+//! failovers at many phases and jitter draws, at docs/regions.md's confirm rule (never two
 //! actives) and below it (the same sweep finds some, so it can tell).
 
 use super::replicas::{actives, east_holds_then_west_starts, in_region, Replicas};
@@ -34,7 +34,7 @@ fn starts_sweep(lag: Duration, jitter: Duration, confirm: Duration, seeds: u64) 
 }
 
 /// Held: starts within a lag of each other, confirm delay exactly twice the worst lag (the
-/// README's rule), with and without jitter: never two actives.
+/// docs/regions.md's rule), with and without jitter: never two actives.
 #[test]
 fn starts_within_a_lag_at_the_readmes_confirm_rule_never_give_two_actives() {
     assert_eq!(starts_sweep(ms(30), Duration::ZERO, ms(60), 1), vec![]);
@@ -212,11 +212,11 @@ fn partitions_that_heal_and_cut_again_end_within_the_bound_of_the_last_heal() {
 /// renewal is the later write, reaches the higher holder's replica first and its next
 /// renewal is refused; the lower one then reads the marks and stops too. Nobody is active
 /// for about a lease (1.06 s of a 1 s lease here; 45-60 s with the defaults), then both
-/// regions time the last version and race to take it over. README (*Across regions*): the
+/// regions time the last version and race to take it over. docs/regions.md (*Across regions*): the
 /// lower mark "stops at once without writing, and the other's renewals then win the lease
 /// item everywhere".
 #[test]
-#[ignore = "finding 5, a limit (availability, documented in the README): after a heal at a lag below the renew period both holders may stop: nobody active for up to a lease"]
+#[ignore = "finding 5, a limit (availability, documented in docs/regions.md): after a heal at a lag below the renew period both holders may stop: nobody active for up to a lease"]
 fn finding_5_after_a_heal_both_holders_may_stop_and_nobody_holds_for_a_lease() {
     let mut gaps = Vec::new();
     for phase in (0..100).step_by(9) {

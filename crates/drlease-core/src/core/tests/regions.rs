@@ -292,7 +292,7 @@ fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
 /// whose name collides with it: finding 1) therefore (a) blocks every candidate of every
 /// region for as long as it is there, since a candidate must read the marks before it
 /// acquires, and (b) silences the holder's peer check, so a double holder after a
-/// partition is never ended by the marks. README (*Across regions*): a candidate "reads
+/// partition is never ended by the marks. docs/regions.md (*Across regions*): a candidate "reads
 /// the marks before it acquires"; failover within lease + interval + confirm + lag; a
 /// double holder ends within one lag plus one renew period plus two round trips once
 /// replication works. Expected: a mark that does not parse is skipped (and said), not a
@@ -333,12 +333,12 @@ fn a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder() {
 /// *within* the lag rule (a renewal counts only within its budget; a tenure past it is
 /// over; a handover request restarts a version's clock) are switched on by
 /// `--peer-regions`, not by the confirm delay that marks an MREC pod. A pod with
-/// `confirmDelay` set and no `--peer-regions` (every pod during the README's rollout of
+/// `confirmDelay` set and no `--peer-regions` (every pod during docs/regions.md's rollout of
 /// peer regions, "turning region marks on ... is a rolling change", or an MREC setup
 /// that skipped the marks) runs without them, and does what
 /// `across_regions_a_renewal_known_to_have_landed_late_does_not_count` shows gives two
 /// writers (seeds 36424, 39870, 67143, 76207, 99104): active on a renewal known to have
-/// landed only after its budget. README: during the rollout "a partition then is not
+/// landed only after its budget. docs/regions.md: during the rollout "a partition then is not
 /// bounded by the marks"; nothing says the lag rule stops holding without a partition.
 #[test]
 fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
@@ -368,16 +368,16 @@ fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
     );
 }
 
-/// Review 4, finding 6 (outside the README's stated inputs, which name deleted and restored
+/// Review 4, finding 6 (outside docs/regions.md's stated inputs, which name deleted and restored
 /// *lease items*, not marks). A tenure writes its mark once, when it starts, and never
 /// again. If the higher holder's mark is gone from the lower holder's replica (deleted by
-/// hand, as the README's epoch-limit recovery tells operators to do with the marks, or a
+/// hand, as the epoch-limit recovery (docs/regions.md) tells operators to do with the marks, or a
 /// tool cleaning up `<lease>/regions/*`) while both hold, the lower one never learns it is
 /// lower and the higher one sees nothing to stop for: the double holder of a partition
-/// never ends. README: "once replication works, a double holder ends within one
+/// never ends. docs/regions.md: "once replication works, a double holder ends within one
 /// replication lag plus one renew period plus two round trips".
 #[test]
-#[ignore = "finding 6, a limit outside the stated inputs (README: never delete region marks while pods run): the higher holder's mark deleted, a double holder never ends"]
+#[ignore = "finding 6, a limit outside the stated inputs (docs/regions.md: never delete region marks while pods run): the higher holder's mark deleted, a double holder never ends"]
 fn a_double_holder_ends_even_if_the_higher_mark_was_deleted() {
     let mut east = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
     let mut west = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());

@@ -117,7 +117,7 @@ fn a_handover_taken_by_timing_leaves_no_claim_and_its_restored_copy_is_taken_at_
     assert_eq!(overlap, Duration::ZERO, "two actives for {overlap:?}");
 }
 
-/// The README's own case: "a holder's own release written back after someone acquired it
+/// docs/operations.md's own case: "a holder's own release written back after someone acquired it
 /// is not taken at once again". `a` steps down (its controller is unhealthy, and so are
 /// the others': nobody takes the release for a while). `c` started after the release (it
 /// did not see the tenure) and timed it in full while ineligible. `b` saw the tenure and
@@ -180,7 +180,7 @@ fn restored_own_release(cut_off: bool) -> Duration {
 /// tenure ends without answering active, and it learns nothing from the refusal: it times
 /// its own version for a lease and takes over at epoch 2, and so on, one epoch per lease.
 /// No pod answers active until the epoch climbs past the old mark: 56 lease durations
-/// (42 minutes at 15 s x 3). This is also the README's recovery from an exhausted epoch
+/// (42 minutes at 15 s x 3). This is also the recovery from an exhausted epoch in docs/regions.md
 /// (stop every drlease, delete the lease item, start them): the marks keep u64::MAX, so
 /// with `--peer-regions` no tenure is ever marked again.
 #[test]
