@@ -45,4 +45,5 @@ cd "$tree"
 cargo mutants --in-place --no-shuffle --package drlease-core --shard "$shard" --file "$files" \
   --exclude crates/drlease-core/src/rules.rs --exclude 'crates/drlease-core/src/**/tests/**' \
   --exclude 'crates/drlease-core/src/**/tests.rs' --timeout 900 --output "$out" \
+  --profile mutants \
   -- --lib --test model --test simulation
