@@ -101,6 +101,6 @@ fn run_expecting_failure(args: &[&str]) -> (Option<i32>, String) {
 mod e2e {
     mod bad_settings;
     mod failover;
+    mod marks_in_the_table;
     mod outage;
-    mod review4;
 }

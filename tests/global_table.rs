@@ -24,10 +24,10 @@ mod common;
 #[path = "chaos/observer.rs"]
 mod observer;
 
-/// What the reviews found across regions, with real processes: tests/global_table/.
+/// Across regions with real processes, one file per subject: tests/global_table/.
 mod global_table {
-    mod review25;
-    mod reviews;
+    mod marks_and_freeze;
+    mod switch_across_regions;
     mod table_mode;
 }
 

@@ -20,9 +20,6 @@ impl LeaseCore {
         if self.claimed.as_ref() == Some(version) || !applies(R10) {
             return None;
         }
-        if self.claimed.as_ref() == Some(version) {
-            return None;
-        }
         Some(ReleaseClaim {
             release_version: version.clone(),
             session: self.cfg.session.clone(),

@@ -23,10 +23,10 @@ mod region_sweeps;
 mod regions;
 mod releases;
 mod replicas;
+mod restored_releases;
 mod step_down;
 mod unsettled;
 mod windows;
-mod written_back;
 
 pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -298,7 +298,7 @@ fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
 /// replication works. Expected: a mark that does not parse is skipped (and said), not a
 /// failed read.
 #[test]
-#[ignore = "finding 2, fixed in the store: a malformed mark counts as no mark (tests/e2e/review4.rs); this core test models the whole read failing, which the DynamoDB store no longer does for one bad mark"]
+#[ignore = "finding 2, fixed in the store: a malformed mark counts as no mark (tests/e2e/marks_in_the_table.rs); this core test models the whole read failing, which the DynamoDB store no longer does for one bad mark"]
 fn a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder() {
     // (a) A released lease (the seed) and nobody holding: no acquire in ten leases.
     let mut c = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());

@@ -1,5 +1,6 @@
-//! Review 25 (the table says what it is): attacks with real processes on the emulator.
-//! Run: `scripts/test.sh --test global_table -- review25 --include-ignored --nocapture`.
+//! R19, the switch across regions, as the table's description sets it: attacks with real
+//! processes on the emulator.
+//! Run: `scripts/test.sh --test global_table -- switch_across_regions --include-ignored --nocapture`.
 
 use crate::*;
 use common::global_table::Description;
@@ -113,7 +114,7 @@ fn overlaps_with(
 /// one-region rules" does not hold. The emulator's `Description { consistency: None }`
 /// (moto's own answer, no replicas, no version) is that answer while it replicates.
 ///
-/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// Reproduction: `scripts/test.sh --test global_table -- switch_across_regions --include-ignored
 /// --nocapture`: four pods (two per region, lag 1 s) with `--confirm-delay 0s`, each says
 /// `table.mode` `one-region`; the active is stopped (SIGTERM, kill -9 in turn) and a pod
 /// of each region takes over at once: two answer active. Fix: when the description lists no
@@ -150,7 +151,7 @@ fn a_replicated_table_described_without_replicas_never_gives_two_actives() {
 /// outside its rule: only `table.changed`, which reads like a note, and its warning says
 /// "restart every pod", where the restart is refused (exit 2: confirmDelay 0 on MREC).
 ///
-/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// Reproduction: `scripts/test.sh --test global_table -- switch_across_regions --include-ignored
 /// --nocapture`. Fix: on a re-read that gives MREC to a pod without a confirm delay, set
 /// `outside_rule` (and the metric, and a `DrleaseOutsideRule` alert), and say in the
 /// warning that `confirmDelay` must be set before the restart.
@@ -194,7 +195,7 @@ fn a_table_that_becomes_mrec_under_a_confirm_delay_0_pod_says_it_is_outside_the_
 /// without a word: `/role` `table.outside_rule` null, `drlease_outside_rule` 0, no note,
 /// and a double acquire answers active in both regions as with 0.
 ///
-/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// Reproduction: `scripts/test.sh --test global_table -- switch_across_regions --include-ignored
 /// --nocapture`: four pods (two per region, lag 1 s), `--confirm-delay 1ms`, the peer regions
 /// from the table; the active stopped in turn until a double takeover answers active twice.
 /// Fix: treat a confirm delay at or under twice ASSUMED_LAG as outside the rule (refused
@@ -249,7 +250,7 @@ fn on_mrec_within_the_rule_a_failover_never_gives_two_actives() {
 /// the pod could: the description (when readable) says MREC, and the holder's heartbeat
 /// says which region the holder writes from.
 ///
-/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// Reproduction: `scripts/test.sh --test global_table -- switch_across_regions --include-ignored
 /// --nocapture`. Fix: with `one-write-region`, read the description when allowed and warn
 /// (or refuse) when it is MREC and a holder's heartbeat names another region; document
 /// that the mode stated by hand is trusted and what a wrong one costs (two actives).
@@ -290,7 +291,7 @@ fn one_write_region_stated_for_pods_in_two_regions_never_gives_two_actives() {
 /// policy for the table" (41 lines in 25 s) as if its own GetItem/UpdateItem were refused,
 /// without the start's message (the policy file, `--table-mode`).
 ///
-/// Reproduction: `scripts/test.sh --test global_table -- review25 --include-ignored
+/// Reproduction: `scripts/test.sh --test global_table -- switch_across_regions --include-ignored
 /// --nocapture`: a pod started on a table not created yet, then `describe_as(denied)` and
 /// the table created. Fix: in `settle_later`, on an error that `may_pass` does not accept,
 /// log `unreadable(..)` and exit 1, as at start.

@@ -1,5 +1,6 @@
-//! Review 4: what is in the table must not stop every candidate of a lease with region
-//! marks (finding 2), on the real DynamoDB store (moto) and real processes. (Finding 1, a
+//! Region marks in the table (R21, R22): what is in the table must not stop every
+//! candidate of a lease with region marks (finding 2 of review 4), on the real DynamoDB
+//! store (moto) and real processes. (Finding 1, a
 //! lease named like another's mark, is refused at start: `bad_settings.rs`.)
 
 use std::collections::HashMap;

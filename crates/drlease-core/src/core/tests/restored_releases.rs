@@ -1,4 +1,4 @@
-//! Releases written back after someone took them (the second review's breaks): each
+//! Releases restored after someone took them (R9, R10): each
 //! sequence gave two actives before every take of a release claimed it and a refused
 //! claim re-timed the release from the refusal.
 
