@@ -260,3 +260,23 @@ fn no_tenure_is_handed_an_epoch_that_cannot_go_up() {
     assert_eq!(h.item().unwrap().epoch, Some(u64::MAX));
     assert!(!h.core.view().epoch_exhausted);
 }
+
+/// A passive pod whose routine reads fail keeps to its interval (a store that is down is
+/// not hammered by every candidate); only a holder's or an unsettled write's read is
+/// retried at once.
+#[test]
+fn failed_routine_reads_are_retried_an_interval_apart() {
+    let mut b = Harness::new(config("b", "sb")).with_item(seed());
+    b.run(ms(5));
+    let mut a = beside(&b, config("a", "sa"));
+    run_together(&mut [&mut a, &mut b], INTERVAL * 2, |_| {});
+    assert_eq!(a.role(), Role::Passive);
+    a.outage_until = a.now.plus(INTERVAL * 8);
+    let mut calls = 0;
+    while a.down() {
+        a.step();
+        calls += 1;
+    }
+    // A step is a wait or a call: two a read, so 16 at the interval (64 at quick retries).
+    assert!(calls <= 20, "{calls} steps in 8 intervals of outage");
+}

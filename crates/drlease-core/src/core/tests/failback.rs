@@ -96,6 +96,22 @@ fn a_blip_of_ill_health_restarts_the_failback_clock() {
     assert_eq!(a.role(), Role::Active);
 }
 
+/// The loop reports the controller's health at every probe, healthy or not: a healthy
+/// report on a healthy pod is no blip, and must not restart the clock failback runs on.
+#[test]
+fn healthy_reports_repeated_do_not_restart_the_failback_clock() {
+    let after = Duration::from_secs(1);
+    let (mut a, mut b) = b_holds_and_a_arrives(after);
+    run_together(&mut [&mut a, &mut b], after + INTERVAL * 5, |hs| {
+        hs[0].core.set_eligible(true);
+    });
+    assert_eq!(
+        a.role(),
+        Role::Active,
+        "failed back despite the repeated reports"
+    );
+}
+
 #[test]
 fn equal_or_lower_priority_never_asks_and_nor_does_an_unconfigured_candidate() {
     for cfg in [

@@ -231,3 +231,27 @@ fn an_ineligible_holder_steps_down_to_anyone_else_and_does_not_return() {
         "anyone else who saw a hold it acquires at its next read"
     );
 }
+
+/// Shutting down is a state the loop asks for (`is_releasing`): from `begin_release` on.
+#[test]
+fn begin_release_is_seen_as_releasing_from_then_on() {
+    let mut h = Harness::new(config("a", "sa")).with_item(seed());
+    h.run(ms(5));
+    assert!(!h.core.is_releasing());
+    h.core.begin_release();
+    assert!(h.core.is_releasing());
+    h.run(INTERVAL * 3);
+    assert!(h.core.is_releasing(), "still releasing, or done");
+}
+
+/// A read of a healthy item leaves no error to show: an exhausted epoch or a malformed
+/// item is said only while it is true (a passive pod's last call is a read).
+#[test]
+fn a_healthy_read_shows_no_error() {
+    let mut b = Harness::new(config("b", "sb")).with_item(seed());
+    b.run(ms(5));
+    let mut a = beside(&b, config("a", "sa"));
+    run_together(&mut [&mut a, &mut b], INTERVAL * 2, |_| {});
+    assert_eq!(a.role(), Role::Passive);
+    assert_eq!(a.core.view().last_error, None);
+}
