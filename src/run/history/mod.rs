@@ -20,27 +20,32 @@ use witness::Noticed;
 /// write whose answer was lost cannot make a second record.
 const ATTEMPTS: u32 = 3;
 
-enum Request {
-    Record(Change),
-    List {
-        head: u64,
-        limit: usize,
-        reply: oneshot::Sender<Result<Listing, String>>,
-    },
+/// A listing asked for by `/history`.
+struct ListRequest {
+    head: u64,
+    limit: usize,
+    reply: oneshot::Sender<Result<Listing, String>>,
 }
+
+/// Listings waiting at most: past it `/history` answers busy at once. Records have a
+/// queue of their own, so no flood of listings can crowd a change of owner out.
+const LISTS_QUEUED: usize = 64;
 
 /// The loop's and the HTTP side's way to the task.
 #[derive(Clone, Debug)]
 pub struct HistoryHandle {
-    tx: mpsc::Sender<Request>,
+    /// Unbounded: one record per change of owner this pod makes, which the lease's own
+    /// pace bounds; a record is never dropped for want of room.
+    records: mpsc::UnboundedSender<Change>,
+    lists: mpsc::Sender<ListRequest>,
     owner: String,
     session: String,
     region: String,
 }
 
-impl std::fmt::Debug for Request {
+impl std::fmt::Debug for ListRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("history request")
+        f.write_str("history listing request")
     }
 }
 
@@ -52,14 +57,32 @@ pub fn spawn<S: HistoryStore>(
     session: &str,
     region: &str,
 ) -> HistoryHandle {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(run(store, rx, call_timeout));
-    HistoryHandle {
-        tx,
+    let (handle, queues) = handle(owner, session, region);
+    tokio::spawn(run(store, queues, call_timeout));
+    handle
+}
+
+/// What the task reads: records first, then listings.
+struct Queues {
+    records: mpsc::UnboundedReceiver<Change>,
+    lists: mpsc::Receiver<ListRequest>,
+}
+
+fn handle(owner: &str, session: &str, region: &str) -> (HistoryHandle, Queues) {
+    let (records, records_rx) = mpsc::unbounded_channel();
+    let (lists, lists_rx) = mpsc::channel(LISTS_QUEUED);
+    let handle = HistoryHandle {
+        records,
+        lists,
         owner: owner.into(),
         session: session.into(),
         region: region.into(),
-    }
+    };
+    let queues = Queues {
+        records: records_rx,
+        lists: lists_rx,
+    };
+    (handle, queues)
 }
 
 impl HistoryHandle {
@@ -77,18 +100,24 @@ impl HistoryHandle {
             at_ms: crate::sys::clock::wall_ms(),
             gap_ms: noticed.gap.map(|g| g.as_millis() as u64),
         };
-        if self.tx.try_send(Request::Record(change)).is_err() {
-            warn!("failover history busy: this change of owner is not recorded");
+        if self.records.send(change).is_err() {
+            warn!("the failover-history task has stopped: this change of owner is not recorded");
         }
     }
 
-    /// The history from the change that made epoch `head`, newest first.
+    /// The history from the change that made epoch `head`, newest first. With
+    /// `LISTS_QUEUED` listings already waiting, an error at once: a flood of `/history`
+    /// is answered busy instead of piling up.
     pub async fn list(&self, head: u64, limit: usize) -> Result<Listing, String> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Request::List { head, limit, reply })
-            .await
-            .map_err(|_| "the history task has stopped".to_string())?;
+        self.lists
+            .try_send(ListRequest { head, limit, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    "the failover history is busy with other listings; ask again".to_string()
+                }
+                mpsc::error::TrySendError::Closed(_) => "the history task has stopped".to_string(),
+            })?;
         answer
             .await
             .map_err(|_| "the history task has stopped".to_string())?
@@ -108,39 +137,53 @@ impl Cached {
     }
 }
 
-async fn run<S: HistoryStore>(store: S, mut rx: mpsc::Receiver<Request>, call_timeout: Duration) {
+async fn run<S: HistoryStore>(store: S, mut queues: Queues, call_timeout: Duration) {
     let mut cache: Option<Cached> = None;
-    while let Some(request) = rx.recv().await {
-        match request {
-            Request::Record(change) => {
+    loop {
+        tokio::select! {
+            // Records first: a change of owner waits for one listing at most.
+            biased;
+            Some(change) = queues.records.recv() => {
                 write(&store, &change, call_timeout).await;
                 cache = None;
             }
-            Request::List { head, limit, reply } => {
-                if let Some(c) = cache.as_ref().filter(|c| c.answers(head, limit)) {
-                    let _ = reply.send(Ok(truncated(&c.listing, limit)));
-                    continue;
-                }
-                let read = tokio::time::timeout(call_timeout * 4, list(&store, head, limit)).await;
-                let answer = match read {
-                    Ok(Ok(listing)) => Ok(listing),
-                    Ok(Err(e)) => Err(format!("cannot read the failover history: {e}")),
-                    Err(_) => Err("reading the failover history timed out".to_string()),
-                };
-                // A head not recorded yet may be on its way: read it again next time.
-                if let Ok(listing) = &answer {
-                    if !listing.entries.is_empty() {
-                        cache = Some(Cached {
-                            head,
-                            limit,
-                            listing: listing.clone(),
-                        });
-                    }
-                }
-                let _ = reply.send(answer);
+            Some(request) = queues.lists.recv() => {
+                let answer = listing(&store, &mut cache, &request, call_timeout).await;
+                let _ = request.reply.send(answer);
             }
+            else => break,
         }
     }
+}
+
+/// The listing `request` asks for, from the cache when it answers it.
+async fn listing<S: HistoryStore>(
+    store: &S,
+    cache: &mut Option<Cached>,
+    request: &ListRequest,
+    call_timeout: Duration,
+) -> Result<Listing, String> {
+    let (head, limit) = (request.head, request.limit);
+    if let Some(c) = cache.as_ref().filter(|c| c.answers(head, limit)) {
+        return Ok(truncated(&c.listing, limit));
+    }
+    let read = tokio::time::timeout(call_timeout * 4, list(store, head, limit)).await;
+    let answer = match read {
+        Ok(Ok(listing)) => Ok(listing),
+        Ok(Err(e)) => Err(format!("cannot read the failover history: {e}")),
+        Err(_) => Err("reading the failover history timed out".to_string()),
+    };
+    // A head not recorded yet may be on its way: read it again next time.
+    if let Ok(listing) = &answer {
+        if !listing.entries.is_empty() {
+            *cache = Some(Cached {
+                head,
+                limit,
+                listing: listing.clone(),
+            });
+        }
+    }
+    answer
 }
 
 fn truncated(listing: &Listing, limit: usize) -> Listing {

@@ -106,3 +106,28 @@ async fn a_newest_change_without_a_record_does_not_hide_the_ones_before() {
         far.note()
     );
 }
+
+/// A flood of `/history` cannot crowd a change of owner out: records have a queue of their
+/// own, and listings past the queue's room are answered busy at once.
+#[tokio::test]
+async fn a_flood_of_listings_never_drops_a_record() {
+    let (h, mut queues) = handle("me", "s1", "r1");
+    let mut waiting = Vec::new();
+    loop {
+        let (reply, answer) = oneshot::channel();
+        let request = ListRequest {
+            head: 1,
+            limit: 1,
+            reply,
+        };
+        if h.lists.try_send(request).is_err() {
+            break;
+        }
+        waiting.push(answer);
+    }
+    assert_eq!(waiting.len(), LISTS_QUEUED);
+    h.record(noticed(7, Some(6), How::Takeover));
+    assert_eq!(queues.records.try_recv().unwrap().epoch, 7);
+    let busy = h.list(1, 1).await.unwrap_err();
+    assert!(busy.contains("busy"), "{busy}");
+}
