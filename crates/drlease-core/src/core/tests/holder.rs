@@ -255,3 +255,25 @@ fn a_healthy_read_shows_no_error() {
     assert_eq!(a.role(), Role::Passive);
     assert_eq!(a.core.view().last_error, None);
 }
+
+/// R5 at its first site: a refused renewal ends the tenure when its answer arrives, not
+/// after the read that follows it (which could be lost, or late).
+#[test]
+fn a_refused_renewal_ends_the_tenure_when_it_is_answered() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Active);
+    h.store.table().put(
+        "lease",
+        LeaseRecord {
+            owner: FROZEN_OWNER.into(),
+            ..Default::default()
+        },
+    );
+    let writes = h.writes.len();
+    while h.writes.len() == writes {
+        assert!(h.step());
+    }
+    assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Renew);
+    assert_eq!(h.role(), Role::Passive, "still active after the refusal");
+}
