@@ -82,6 +82,7 @@ use super::StoreError;
 use crate::clock::Mono;
 use crate::rules::{applies, R4, R5, R6, R7};
 use crate::timing::Timing;
+use diagnostics::Diagnostics;
 pub use failback::Affinity;
 use failback::Failback;
 use holder::Holding;
@@ -91,6 +92,7 @@ pub use writes::EPOCH_EXHAUSTED;
 
 mod candidate;
 mod claims;
+mod diagnostics;
 mod failback;
 mod holder;
 mod observe;
@@ -147,7 +149,8 @@ enum Phase {
     Done,
 }
 
-/// Clone, Eq and Hash let a model checker (tests/model.rs) keep and compare whole states.
+/// Clone, Eq and Hash let a model checker (tests/model.rs) keep and compare whole states;
+/// the diagnostics are not part of them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LeaseCore {
     cfg: CoreConfig,
@@ -166,8 +169,7 @@ pub struct LeaseCore {
     initialized: bool,
     store_reachable: Option<bool>,
     conflict: bool,
-    rollbacks: u64,
-    last_error: Option<String>,
+    diagnostics: Diagnostics,
     /// May this process acquire? False during warm-up or while the controller next to it
     /// is unhealthy. An ineligible holder steps down.
     eligible: bool,
@@ -235,8 +237,7 @@ impl LeaseCore {
             initialized: !applies(R7),
             store_reachable: None,
             conflict: false,
-            rollbacks: 0,
-            last_error: None,
+            diagnostics: Diagnostics::default(),
             eligible: true,
             stepping_down: None,
             granted_until: Mono::ZERO,
@@ -309,7 +310,7 @@ impl LeaseCore {
         };
         self.store_reachable = Some(true);
         self.not_before = Mono::ZERO;
-        self.last_error = match &item {
+        self.diagnostics.last_error = match &item {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
             // Still true until the next decision says otherwise: keep saying it.
             _ if self.epoch_exhausted => Some(EPOCH_EXHAUSTED.to_string()),
@@ -347,7 +348,7 @@ impl LeaseCore {
                 self.unsettled = None;
                 self.store_reachable = Some(true);
                 self.not_before = Mono::ZERO;
-                self.last_error = None;
+                self.diagnostics.last_error = None;
                 self.write_landed(req, first_sent, sent, now);
                 // The item as written may carry a handover request made since our last
                 // renewal (it does not change the version, so the renewal went through).
@@ -379,7 +380,7 @@ impl LeaseCore {
 
     fn store_failed(&mut self, now: Mono, e: &StoreError, urgent: bool) {
         self.store_reachable = Some(false);
-        self.last_error = Some(e.to_string());
+        self.diagnostics.last_error = Some(e.to_string());
         // Once a held lease has lapsed there is no deadline left to save: back off.
         let lapsed = matches!(&self.holding, Some(h) if now >= h.valid_until);
         let delay = if urgent && !lapsed {

@@ -1,7 +1,7 @@
 //! What the core knows about the item: the last observation and since when it has looked
 //! like that, the longest lease declared lately, and what a new read changes in them.
 //!
-//! Sets directly: `observed`, `declared`, `highest_epoch`, `seen_item`, `rollbacks`,
+//! Sets directly: `observed`, `declared`, `highest_epoch`, `seen_item`, `diagnostics.rollbacks`,
 //! `conflict`.
 
 use std::time::Duration;
@@ -104,7 +104,7 @@ impl LeaseCore {
         if let Item::Present(r) = item {
             if let Some(e) = r.epoch {
                 if e < self.highest_epoch && new_version {
-                    self.rollbacks += 1;
+                    self.diagnostics.rollbacks += 1;
                 }
                 self.highest_epoch = self.highest_epoch.max(e);
             }
@@ -132,7 +132,7 @@ impl LeaseCore {
                 })
             );
             if was_present {
-                self.rollbacks += 1;
+                self.diagnostics.rollbacks += 1;
             }
         }
     }

@@ -51,8 +51,8 @@ impl LeaseCore {
             epoch_exhausted: self.epoch_exhausted,
             region_conflicts: self.region_conflicts,
             region_conflict: self.region_conflict.clone(),
-            rollbacks: self.rollbacks,
-            last_error: self.last_error.clone(),
+            rollbacks: self.diagnostics.rollbacks,
+            last_error: self.diagnostics.last_error.clone(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Building the writes: the version token, the epoch, the release markers.
 //!
-//! Sets directly: `write_seq`, `unsettled`, `last_error`, `epoch_exhausted`.
+//! Sets directly: `write_seq`, `unsettled`, `diagnostics.last_error`, `epoch_exhausted`.
 
 use super::unsettled::Unsettled;
 use super::{LeaseCore, Step};
@@ -66,7 +66,7 @@ impl LeaseCore {
         };
         self.epoch_exhausted = next.is_none();
         if self.epoch_exhausted {
-            self.last_error = Some(EPOCH_EXHAUSTED.to_string());
+            self.diagnostics.last_error = Some(EPOCH_EXHAUSTED.to_string());
         }
         next
     }
