@@ -92,3 +92,25 @@ fn an_acquire_unsettled_when_the_pod_becomes_ineligible_never_makes_an_active() 
         assert_ne!(item.owner, "b", "an ineligible pod must not keep the lease");
     }
 }
+
+/// The read that settles a write whose answer was lost is urgent: when it fails, it is
+/// retried at once (a quarter interval), not an interval later like a routine read.
+#[test]
+fn a_failed_read_back_of_a_lost_acquire_is_retried_at_once() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 2));
+    h.run(LEASE - ms(1));
+    h.fault = Fault::LoseReply;
+    while h.writes.is_empty() {
+        assert!(h.step());
+    }
+    // The acquire landed, its answer was lost; the read back, a quick retry later, fails.
+    h.outage_until = h.now.plus(INTERVAL / 4 + ms(5));
+    let since = h.now;
+    while h.role() != Role::Active {
+        assert!(h.step());
+        assert!(
+            h.now.since(since) < INTERVAL,
+            "not settled within an interval"
+        );
+    }
+}
