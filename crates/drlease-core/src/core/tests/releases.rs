@@ -223,3 +223,35 @@ fn a_claim_whose_answer_was_lost_is_ours_when_asked_again() {
     assert_eq!(b.role(), Role::Active);
     assert!(b.claims.iter().all(|(_, ok)| *ok));
 }
+
+/// R13 at the candidate's decision: back from a pause longer than a lease, a candidate
+/// reads before it acts on what it saw. Here the version it saw was written back by a
+/// restore while it was paused, under a holder that renewed past it: taking it over at
+/// once would make a second active until the holder's next renewal is refused.
+#[test]
+fn a_candidate_back_from_a_pause_reads_before_it_takes_over() {
+    let mut a = Harness::new(config("a", "sa")).with_item(seed());
+    a.run(ms(5));
+    let mut b = beside(&a, config("b", "sb"));
+    run_together(&mut [&mut a, &mut b], INTERVAL * 2, |_| {});
+    let seen = match &b.core.observed.as_ref().unwrap().item {
+        Item::Present(r) => (**r).clone(),
+        _ => panic!("b read no item"),
+    };
+    // b is paused for two leases; a keeps renewing; then, just after a renewal (so a stays
+    // active for an interval), a restore writes back what b saw.
+    a.run(LEASE * 2);
+    let writes = a.writes.len();
+    while a.writes.len() == writes {
+        assert!(a.step());
+    }
+    a.store.table().put("lease", seen);
+    b.now = a.now;
+    run_together(&mut [&mut a, &mut b], LEASE * 2, |hs| {
+        assert!(
+            !(hs[0].role() == Role::Active && hs[1].role() == Role::Active),
+            "two actives at {:?}",
+            hs[0].now
+        );
+    });
+}
