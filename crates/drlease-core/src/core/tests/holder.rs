@@ -277,3 +277,22 @@ fn a_refused_renewal_ends_the_tenure_when_it_is_answered() {
     assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Renew);
     assert_eq!(h.role(), Role::Passive, "still active after the refusal");
 }
+
+/// R16 for a tenure the store shows under our session that we do not hold (a restore of an
+/// old version of ours, say): an ineligible pod gives it back to anyone at once, instead of
+/// leaving the lease without a holder until others time it out.
+#[test]
+fn an_ineligible_pod_gives_back_a_tenure_of_its_own_it_finds_in_the_store() {
+    let mut h = Harness::new(config("b", "sb")).with_item(seed());
+    h.core.set_eligible(false);
+    h.run(INTERVAL * 2);
+    let ours = LeaseRecord {
+        owner_session: Some("sb".into()),
+        ..foreign("b", "restored", 5)
+    };
+    h.store.table().put("lease", ours);
+    h.run(INTERVAL * 2);
+    let item = h.item().unwrap();
+    assert!(item.is_released(), "still held under our session: {item:?}");
+    assert_ne!(h.role(), Role::Active);
+}
