@@ -280,3 +280,38 @@ fn failed_routine_reads_are_retried_an_interval_apart() {
     // A step is a wait or a call: two a read, so 16 at the interval (64 at quick retries).
     assert!(calls <= 20, "{calls} steps in 8 intervals of outage");
 }
+
+/// While a handover to us is under way (requested, not yet released), we read four times
+/// an interval, so the release is taken within about a quarter interval of landing: a
+/// planned handover costs the controller that much, not an interval.
+#[test]
+fn the_target_of_a_handover_takes_the_release_within_a_quarter_interval() {
+    let held = LeaseRecord {
+        handover_to: Some("b".into()),
+        handover_from: Some("a".into()),
+        ..foreign("a", "v1", 3)
+    };
+    let mut b = Harness::new(config("b", "sb")).with_item(held.clone());
+    b.run(INTERVAL * 2);
+    assert!(b.writes.is_empty());
+    // The release lands just after one of b's reads.
+    let read = b.core.last_read_sent;
+    while b.core.last_read_sent == read {
+        assert!(b.step());
+    }
+    let released = LeaseRecord {
+        handover_to: Some("b".into()),
+        handover_from: Some("a".into()),
+        ..own_release(&held, "r")
+    };
+    b.store.table().put("lease", released);
+    let landed = b.now;
+    while b.role() != Role::Active {
+        assert!(b.step());
+    }
+    let taken = b.now.since(landed);
+    assert!(
+        taken <= INTERVAL / 4 + ms(5),
+        "taken {taken:?} after the release"
+    );
+}

@@ -150,13 +150,19 @@ fn an_operators_handover_is_never_replaced_and_sticks_against_failback() {
     });
     assert_eq!(b.role(), Role::Active, "the operator's handover was undone");
     assert_eq!(a.requests.len(), asked);
-    // Once that tenure ends (b restarts), failback resumes.
+    // Once that tenure ends (b restarts as b2, which takes the lease while a's controller
+    // is unhealthy), failback resumes: a asks b2.
+    a.core.set_eligible(false);
     let mut b2 = beside(&b, with_priority("b", "sb2", 0));
-    run_together(
-        &mut [&mut a, &mut b2],
-        LEASE * 2 + after + INTERVAL * 4,
-        |hs| assert!(actives(hs) <= 1),
-    );
+    run_together(&mut [&mut a, &mut b2], LEASE * 2 + INTERVAL * 2, |hs| {
+        assert!(actives(hs) <= 1)
+    });
+    assert_eq!(b2.role(), Role::Active);
+    a.core.set_eligible(true);
+    run_together(&mut [&mut a, &mut b2], after + INTERVAL * 6, |hs| {
+        assert!(actives(hs) <= 1)
+    });
+    assert!(a.requests.len() > asked, "never asked the next tenure");
     assert_eq!(a.role(), Role::Active);
 }
 
