@@ -315,3 +315,18 @@ fn the_target_of_a_handover_takes_the_release_within_a_quarter_interval() {
         "taken {taken:?} after the release"
     );
 }
+
+/// A first read that leads straight to an acquire is no decision yet: the pod answers
+/// `unknown` until the acquire lands, never `passive` for that one round trip (a
+/// controller would log a needless demotion at every start).
+#[test]
+fn a_fresh_pod_taking_a_release_at_once_never_answers_passive_first() {
+    let mut h = Harness::new(config("b", "sb")).with_item(seed());
+    let mut roles = Vec::new();
+    while h.role() != Role::Active {
+        assert!(h.step());
+        roles.push(h.role());
+        assert!(roles.len() < 20, "not active after {roles:?}");
+    }
+    assert!(!roles.contains(&Role::Passive), "{roles:?}");
+}
