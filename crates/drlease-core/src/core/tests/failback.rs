@@ -244,3 +244,32 @@ fn an_observer_never_writes_and_never_holds() {
     o.run(LEASE * 5);
     assert!(o.writes.is_empty());
 }
+
+/// A failback request that landed is on the item as we now see it: the requester watches
+/// for the release as a handover's target does, four reads an interval.
+#[test]
+fn after_its_request_lands_the_requester_reads_four_times_an_interval() {
+    let after = ms(200);
+    let (mut a, mut b) = b_holds_and_a_arrives(after);
+    for _ in 0..100 {
+        if a.requests.iter().any(|r| r.2) {
+            break;
+        }
+        run_together(&mut [&mut a, &mut b], ms(10), |_| {});
+    }
+    assert!(a.requests.iter().any(|r| r.2), "no request of a's applied");
+    let asked = a.requests.iter().find(|r| r.2).unwrap().0;
+    // The holder has not answered yet (only a runs from here): a watches closely.
+    let mut reads = vec![asked];
+    while reads.len() < 5 {
+        assert!(a.step());
+        if a.core.last_read_sent > *reads.last().unwrap() {
+            reads.push(a.core.last_read_sent);
+        }
+    }
+    let gaps: Vec<Duration> = reads.windows(2).map(|w| w[1].since(w[0])).collect();
+    assert!(
+        gaps.iter().all(|g| *g <= INTERVAL / 4 + ms(5)),
+        "reads after the request {gaps:?} apart"
+    );
+}
