@@ -90,6 +90,12 @@ fn an_acquire_unsettled_when_the_pod_becomes_ineligible_never_makes_an_active() 
         h.run_for(LEASE * 5, |h| assert_ne!(h.role(), Role::Active));
         let item = h.item().unwrap();
         assert_ne!(item.owner, "b", "an ineligible pod must not keep the lease");
+        let acquires = h.writes.iter().filter(|(_, w)| w.kind.changes_owner());
+        assert_eq!(
+            acquires.count(),
+            1,
+            "the acquire was sent again while ineligible"
+        );
     }
 }
 
@@ -113,4 +119,22 @@ fn a_failed_read_back_of_a_lost_acquire_is_retried_at_once() {
             "not settled within an interval"
         );
     }
+}
+
+/// An acquire that did not land is sent again with the same token while we still want
+/// the lease: if the first attempt lands late after all, the two are one write.
+#[test]
+fn an_acquire_that_did_not_land_is_resent_with_the_same_token() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 2));
+    h.run(LEASE - ms(1));
+    h.fault = Fault::Unreachable;
+    while h.writes.is_empty() {
+        assert!(h.step());
+    }
+    h.fault = Fault::None;
+    h.run(INTERVAL);
+    assert_eq!(h.role(), Role::Active);
+    assert!(h.writes.len() >= 2, "never sent again");
+    assert_eq!(h.writes[0].1.kind, h.writes[1].1.kind);
+    assert_eq!(h.writes[0].1.new.version, h.writes[1].1.new.version);
 }
