@@ -296,3 +296,23 @@ fn an_ineligible_pod_gives_back_a_tenure_of_its_own_it_finds_in_the_store() {
     assert!(item.is_released(), "still held under our session: {item:?}");
     assert_ne!(h.role(), Role::Active);
 }
+
+/// A handover request is the holder's to answer: a candidate that saw one between others
+/// (a to c) and later takes the lease over by timing keeps it, instead of handing it to c.
+#[test]
+fn a_handover_request_seen_between_others_is_not_ours_to_answer() {
+    let held = LeaseRecord {
+        handover_to: Some("c".into()),
+        handover_from: Some("a".into()),
+        ..foreign("a", "v1", 3)
+    };
+    let mut b = Harness::new(config("b", "sb")).with_item(held);
+    b.run(LEASE * 3);
+    assert_eq!(
+        b.role(),
+        Role::Active,
+        "b took the dead holder's lease over"
+    );
+    let item = b.item().unwrap();
+    assert_eq!(item.owner, "b", "handed over: {item:?}");
+}
