@@ -10,6 +10,9 @@
 #   scripts/mutants.sh 3/40         shard 3 of 40 (0-based)
 #   DRLEASE_MUTANTS_FILES='crates/drlease-core/src/core/*.rs' scripts/mutants.sh 0/8
 #                                   the decision core only
+#   DRLEASE_MUTANTS_RE='on_read|wants_to_hold' scripts/mutants.sh
+#                                   only the mutants whose names match (cargo mutants --re),
+#                                   e.g. to check again the functions where some survived
 #
 # Only the core crate and its tests are rebuilt per mutant: the binary crate (the AWS SDK,
 # kube, axum) is not built at all.
@@ -28,7 +31,7 @@ fi
 
 shard="${1:-0/1}"
 files="${DRLEASE_MUTANTS_FILES:-crates/drlease-core/src/**/*.rs}"
-out="$PWD/target/mutants/${shard/\//-of-}"
+out="$PWD/target/mutants/${shard/\//-of-}${DRLEASE_MUTANTS_RE:+-selected}"
 tree="$PWD/target/mutants-tree"
 if [ ! -e "$tree/.git" ]; then
   git worktree add --detach "$tree" HEAD >/dev/null
@@ -48,7 +51,11 @@ ulimit -v 8000000
 # reverts (scripts/reverts.sh), not a rule: its mutants are the reverts themselves. For
 # the same reason a mutant of an `applies(Rn)` guard alone (`!applies(R4)` made `false`)
 # is equivalent by construction: `applies` is `true` in every build without the feature.
-cargo mutants --in-place --no-shuffle --package drlease-core --shard "$shard" --file "$files" \
+select=()
+if [ -n "${DRLEASE_MUTANTS_RE:-}" ]; then
+  select=(--re "$DRLEASE_MUTANTS_RE")
+fi
+cargo mutants "${select[@]}" --in-place --no-shuffle --package drlease-core --shard "$shard" --file "$files" \
   --exclude crates/drlease-core/src/rules.rs --exclude 'crates/drlease-core/src/**/tests/**' \
   --exclude-re 'guard !?applies\(R[0-9]+\) with' \
   --exclude 'crates/drlease-core/src/**/tests.rs' --timeout 100 --output "$out" \
