@@ -252,7 +252,7 @@ impl LeaseCore {
     }
 
     /// Whether this process may hold the lease. While it is off, a holder hands the lease
-    /// to any other candidate (see [`LeaseCore::step_down_target`]).
+    /// to any other candidate (see `LeaseCore::step_down_target`).
     pub fn set_eligible(&mut self, eligible: bool) {
         self.eligible = eligible;
         if !eligible {
