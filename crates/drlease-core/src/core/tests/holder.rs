@@ -270,10 +270,7 @@ fn a_refused_renewal_ends_the_tenure_when_it_is_answered() {
             ..Default::default()
         },
     );
-    let writes = h.writes.len();
-    while h.writes.len() == writes {
-        assert!(h.step());
-    }
+    h.step_to_next_write();
     assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Renew);
     assert_eq!(h.role(), Role::Passive, "still active after the refusal");
 }

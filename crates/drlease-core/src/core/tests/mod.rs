@@ -124,6 +124,15 @@ impl Harness {
     }
 
     /// Runs one step; returns false when the core is done.
+    /// Steps until the core has sent one more write (the write, answered, is the last
+    /// in `writes`).
+    pub(super) fn step_to_next_write(&mut self) {
+        let sent = self.writes.len();
+        while self.writes.len() == sent {
+            assert!(self.step(), "the core stopped before its next write");
+        }
+    }
+
     pub(super) fn step(&mut self) -> bool {
         if let Some(window) = self.window {
             if let Some(until) = self.core.view().active_until {

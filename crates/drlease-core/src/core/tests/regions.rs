@@ -61,9 +61,7 @@ fn a_holder_answers_active_only_once_its_mark_is_written() {
     let mut h = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
     h.fault = Fault::None;
     // Acquire, then make the mark write fail.
-    while h.writes.is_empty() {
-        h.step();
-    }
+    h.step_to_next_write();
     h.fault = Fault::Unreachable;
     h.run_for(ms(50), |h| assert_ne!(h.role(), Role::Active));
     h.fault = Fault::None;
@@ -100,9 +98,7 @@ fn a_lost_acquire_found_by_its_read_back_still_waits_its_confirm_delay() {
     cfg.timing.confirm_delay = ms(60);
     let mut h = Harness::new(cfg).with_item(seed());
     h.fault = Fault::LoseReply;
-    while h.writes.is_empty() {
-        h.step();
-    }
+    h.step_to_next_write();
     let sent = h.writes[0].0;
     // The read-back finds our write (the harness lost only its answer).
     h.run_for(ms(40), |h| {
@@ -196,9 +192,7 @@ fn across_regions_a_tenure_past_its_renewal_budget_is_not_renewed() {
     cfg.timing.validate().unwrap();
     let budget = ms(1000).mul_f64(0.99) - ms(400) / 2;
     let mut h = Harness::new(cfg).with_item(seed());
-    while h.writes.is_empty() {
-        h.step();
-    }
+    h.step_to_next_write();
     let budget_over = h.writes[0].0.plus(budget);
     let lease_over = h.writes[0].0.plus(ms(1000));
     // The confirm read and its retries fail until just past the budget.
@@ -226,9 +220,7 @@ fn across_regions_a_tenure_past_its_deadline_but_within_its_budget_renews() {
     let mut cfg = in_region("a", "sa", "east", "west");
     cfg.timing.confirm_delay = ms(60);
     let mut h = Harness::new(cfg).with_item(seed());
-    while h.writes.is_empty() {
-        h.step();
-    }
+    h.step_to_next_write();
     let deadline = h.writes[0].0.plus(RENEW_DEADLINE);
     // The confirm read fails until just past the deadline, well inside the budget.
     h.outage_until = deadline.plus(ms(5));

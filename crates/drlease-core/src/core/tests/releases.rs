@@ -187,10 +187,7 @@ fn a_release_restored_after_it_was_acquired_is_timed() {
     assert_eq!(b.role(), Role::Active, "b acquired the release at once");
     // Right after b's renewal (so b stays active for a while), the release is written
     // back; c's last read still showed a's tenure.
-    let writes = b.writes.len();
-    while b.writes.len() == writes {
-        b.step();
-    }
+    b.step_to_next_write();
     assert_eq!(b.writes.last().unwrap().1.kind, WriteKind::Renew);
     b.store.table().put("lease", release);
     c.now = b.now;
@@ -241,10 +238,7 @@ fn a_candidate_back_from_a_pause_reads_before_it_takes_over() {
     // b is paused for two leases; a keeps renewing; then, just after a renewal (so a stays
     // active for an interval), a restore writes back what b saw.
     a.run(LEASE * 2);
-    let writes = a.writes.len();
-    while a.writes.len() == writes {
-        assert!(a.step());
-    }
+    a.step_to_next_write();
     a.store.table().put("lease", seen);
     b.now = a.now;
     run_together(&mut [&mut a, &mut b], LEASE * 2, |hs| {

@@ -106,9 +106,7 @@ fn a_failed_read_back_of_a_lost_acquire_is_retried_at_once() {
     let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 2));
     h.run(LEASE - ms(1));
     h.fault = Fault::LoseReply;
-    while h.writes.is_empty() {
-        assert!(h.step());
-    }
+    h.step_to_next_write();
     // The acquire landed, its answer was lost; the read back, a quick retry later, fails.
     h.outage_until = h.now.plus(INTERVAL / 4 + ms(5));
     let since = h.now;
@@ -128,9 +126,7 @@ fn an_acquire_that_did_not_land_is_resent_with_the_same_token() {
     let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v0", 2));
     h.run(LEASE - ms(1));
     h.fault = Fault::Unreachable;
-    while h.writes.is_empty() {
-        assert!(h.step());
-    }
+    h.step_to_next_write();
     h.fault = Fault::None;
     h.run(INTERVAL);
     assert_eq!(h.role(), Role::Active);
