@@ -330,3 +330,25 @@ fn a_fresh_pod_taking_a_release_at_once_never_answers_passive_first() {
     }
     assert!(!roles.contains(&Role::Passive), "{roles:?}");
 }
+
+/// A failed read backs the candidate off for an interval, even when what it saw before (a
+/// missing item in a private table) lets it write: made eligible during the back-off, it
+/// creates the item the moment the back-off ends.
+#[test]
+fn a_write_decided_during_a_back_off_is_sent_when_the_back_off_ends() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.core.set_eligible(false);
+    h.run(ms(5));
+    assert!(h.item().is_none());
+    h.outage_until = h.now.plus(INTERVAL);
+    while h.core.view().store_reachable != Some(false) {
+        assert!(h.step());
+    }
+    let failed = h.now;
+    h.outage_until = failed;
+    h.core.set_eligible(true);
+    h.run(INTERVAL + ms(5));
+    let (sent, req) = h.writes.first().expect("the item was created");
+    assert_eq!(req.kind, WriteKind::Create);
+    assert_eq!(*sent, failed.plus(INTERVAL));
+}

@@ -17,8 +17,10 @@ pub(super) const RTT: Duration = Duration::from_millis(1);
 
 mod across_regions;
 mod candidate;
+mod clocks;
 mod failback;
 mod holder;
+mod mark_reads;
 mod region_sweeps;
 mod regions;
 mod releases;
@@ -26,6 +28,7 @@ mod replicas;
 mod restored_releases;
 mod step_down;
 mod unsettled;
+mod view;
 mod windows;
 
 pub(super) fn ms(n: u64) -> Duration {

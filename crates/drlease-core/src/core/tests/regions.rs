@@ -5,7 +5,7 @@
 use super::*;
 use crate::{RegionMark, Regions};
 
-fn in_region(identity: &str, session: &str, own: &str, peer: &str) -> CoreConfig {
+pub(super) fn in_region(identity: &str, session: &str, own: &str, peer: &str) -> CoreConfig {
     CoreConfig {
         regions: Some(Regions {
             own: own.into(),

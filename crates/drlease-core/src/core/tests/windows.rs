@@ -100,3 +100,25 @@ fn windows_of_a_lost_lease_end_before_anyone_takes_over() {
         a.granted
     );
 }
+
+/// A release whose first attempt failed is resent, like its first attempt, only once
+/// every window granted has ended: here one the loop reported after the release began
+/// (granted just before it), and at that moment.
+#[test]
+fn a_release_resent_after_a_failed_attempt_waits_for_a_window_reported_meanwhile() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(INTERVAL * 2);
+    h.core.begin_release();
+    h.fault = Fault::Unreachable;
+    h.step_to_next_write();
+    assert_eq!(h.writes[h.writes.len() - 1].1.kind, WriteKind::Release);
+    h.fault = Fault::None;
+    let window_end = h.now.plus(INTERVAL);
+    h.core.set_granted_until(window_end);
+    h.step_to_next_write();
+    let (sent, resent) = h.writes.last().unwrap().clone();
+    assert_eq!(resent.kind, WriteKind::Release);
+    assert_eq!(sent, window_end, "resent the moment the window ended");
+    h.run(ms(5));
+    assert!(h.item().unwrap().is_released());
+}
