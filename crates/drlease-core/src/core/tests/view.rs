@@ -28,7 +28,11 @@ fn an_unfreeze_is_shown_as_released_by_an_operator_and_the_seed_is_not() {
     let mut h = Harness::new(config("b", "sb")).with_item(seed());
     h.core.set_eligible(false);
     h.run(ms(5));
-    assert_eq!(h.core.view().holder.as_deref(), Some(""), "the seed was read");
+    assert_eq!(
+        h.core.view().holder.as_deref(),
+        Some(""),
+        "the seed was read"
+    );
     assert!(!h.core.view().released_by_operator);
 }
 
