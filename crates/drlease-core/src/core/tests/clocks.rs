@@ -130,3 +130,23 @@ fn a_longer_lease_declared_later_replaces_the_one_remembered() {
     h.run(INTERVAL);
     assert_eq!(h.role(), Role::Active);
 }
+
+/// A shorter lease declared later, even one longer than ours, does not replace the longer
+/// one remembered: a later version is still timed by the longer.
+#[test]
+fn a_shorter_lease_declared_later_does_not_replace_the_longer_one_remembered() {
+    let mut h = Harness::new(config("b", "sb")).with_item(declaring("a", "v1", 1200));
+    h.run(ms(1));
+    put_and_read(&mut h, declaring("a", "v2", 900));
+    put_and_read(&mut h, declaring("x", "x1", 300));
+    let seen = h.now;
+    h.run_for(ms(1200) - ms(5), |h| {
+        assert!(
+            h.writes.is_empty(),
+            "took x1 over {:?} after it was seen",
+            h.now.since(seen)
+        )
+    });
+    h.run(INTERVAL);
+    assert_eq!(h.role(), Role::Active);
+}
