@@ -97,6 +97,7 @@ mod failback;
 mod holder;
 mod observe;
 mod regions;
+mod stage;
 mod unsettled;
 mod view;
 mod writes;

@@ -7,7 +7,7 @@
 //! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
 //! `store_reachable`, `peer_marks_read`, `region_conflicts`, `region_conflict`.
 
-use super::holder::Holding;
+use super::stage::Stage;
 use super::{Call, LeaseCore, Step};
 use crate::clock::Mono;
 use crate::rules::{applies, R21, R22};
@@ -33,17 +33,11 @@ impl LeaseCore {
         })
     }
 
-    /// A tenure needs its mark written before it answers active (else the other region
-    /// could not find it): false only while one is owed.
-    pub(super) fn marked(h: &Holding) -> bool {
-        h.mark_owed.is_none()
-    }
-
     /// Holding and confirmed: the mark to write, or the peers' marks to read (after a
     /// renewal, while there is time before the next one). `None`: nothing owed.
     pub(super) fn mark_step(&self, now: Mono, renew_at: Mono) -> Option<Step> {
         let h = self.holding.as_ref()?;
-        if let Some(mark) = &h.mark_owed {
+        if let Some(mark) = h.stage.mark_to_write() {
             return Some(self.when_due(
                 now,
                 self.not_before,
@@ -144,7 +138,9 @@ impl LeaseCore {
         match result {
             Ok(()) => {
                 self.store_reachable = Some(true);
-                h.mark_owed = None;
+                if h.stage.mark_to_write().is_some() {
+                    h.stage = Stage::Granting;
+                }
                 h.check_peers = true;
             }
             // A later holder of our own region marked a higher epoch: this tenure is over.
