@@ -18,6 +18,7 @@ pub mod history;
 pub mod operator;
 pub mod record;
 pub mod region;
+pub mod replication;
 pub mod rules;
 pub mod step;
 mod store_error;
