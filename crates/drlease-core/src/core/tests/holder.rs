@@ -313,3 +313,72 @@ fn a_handover_request_seen_between_others_is_not_ours_to_answer() {
     let item = b.item().unwrap();
     assert_eq!(item.owner, "b", "handed over: {item:?}");
 }
+
+/// R5 at its first site, for a release: a step-down whose release is refused (the item
+/// changed under it) is over when the refusal is answered; the view no longer says it is
+/// stepping down from a tenure it does not hold.
+#[test]
+fn a_refused_release_ends_the_tenure_when_it_is_answered() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Active);
+    h.core.set_eligible(false);
+    assert_eq!(
+        h.core.view().stepping_down.as_deref(),
+        Some(crate::HANDOVER_ANY)
+    );
+    h.store.table().put(
+        "lease",
+        LeaseRecord {
+            owner: FROZEN_OWNER.into(),
+            ..Default::default()
+        },
+    );
+    h.step_to_next_write();
+    assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Release);
+    assert_eq!(
+        h.core.view().stepping_down,
+        None,
+        "still stepping down after the refusal"
+    );
+}
+
+/// A renewal resent late (its first attempt lost in an outage) keeps the first attempt's
+/// deadline, which then comes before the next renewal is due: the holder wakes at the
+/// deadline, so the loss is noticed on time, and from there waits for the renewal.
+#[test]
+fn a_holder_whose_next_renewal_is_due_after_its_deadline_wakes_at_the_deadline() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    let first = h.writes.last().unwrap().0.plus(INTERVAL);
+    // The first renewal and its read-backs fail; the read-back after the old deadline
+    // finds the item unchanged, and the very same renewal is resent.
+    h.outage_until = first.plus(ms(90));
+    h.step_to_next_write();
+    assert_eq!(h.writes.last().unwrap().0, first, "the first renewal");
+    h.step_to_next_write();
+    let (resent, req) = h.writes.last().unwrap().clone();
+    assert_eq!(req.kind, WriteKind::Renew);
+    let deadline = first.plus(RENEW_DEADLINE);
+    let renew_at = resent.plus(h.core.cfg.timing.renew_period());
+    assert!(h.now < deadline && deadline < renew_at);
+    assert_eq!(h.core.view().active_until, Some(deadline));
+    assert_eq!(h.core.next_step(h.now), Step::Wait(deadline));
+    assert_eq!(h.core.next_step(deadline), Step::Wait(renew_at));
+}
+
+/// R13's bound for a holder is a whole lease: a loop stalled for exactly a lease after the
+/// last write still renews the tenure; a moment later the tenure is over and it reads.
+#[test]
+fn a_tenure_is_renewed_up_to_a_whole_lease_after_its_last_write() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    let last = h.writes.last().unwrap().0;
+    let mut late = h.core.clone();
+    let renewal = h.core.next_step(last.plus(LEASE));
+    assert!(
+        matches!(&renewal, Step::Write(w) if w.kind == WriteKind::Renew),
+        "{renewal:?}"
+    );
+    assert_eq!(late.next_step(last.plus(LEASE + ms(1))), Step::Read);
+}

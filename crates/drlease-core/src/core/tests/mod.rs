@@ -19,6 +19,7 @@ mod across_regions;
 mod candidate;
 mod failback;
 mod holder;
+mod one_region;
 mod region_sweeps;
 mod regions;
 mod releases;
