@@ -23,6 +23,7 @@ mod one_region;
 mod region_sweeps;
 mod regions;
 mod releases;
+mod renewals;
 mod replicas;
 mod restored_releases;
 mod step_down;
