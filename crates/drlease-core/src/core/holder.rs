@@ -256,7 +256,7 @@ impl LeaseCore {
             return self.release_to(now, target, version, epoch);
         }
         if let Some(confirm_at) = h.confirm_at {
-            return self.when_due(now, confirm_at.max(self.not_before), Step::Read);
+            return self.when_due(now, confirm_at.max(self.not_before), Step::READ);
         }
         let renew_at = if self.not_before > h.last_sent {
             self.not_before

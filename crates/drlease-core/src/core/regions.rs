@@ -8,7 +8,7 @@
 //! `store_reachable`, `peer_marks_read`, `region_conflicts`, `region_conflict`.
 
 use super::holder::Holding;
-use super::{LeaseCore, Step};
+use super::{Call, LeaseCore, Step};
 use crate::clock::Mono;
 use crate::rules::{applies, R21, R22};
 use crate::StoreError;
@@ -47,10 +47,24 @@ impl LeaseCore {
             return Some(self.when_due(
                 now,
                 self.not_before,
-                Step::WriteMark(Box::new(mark.clone())),
+                Step::Call(Call::WriteMark(Box::new(mark.clone()))),
             ));
         }
-        (h.check_peers && now < renew_at && now >= self.not_before).then_some(Step::ReadMarks)
+        (h.check_peers && now < renew_at && now >= self.not_before).then(|| self.read_marks())
+    }
+
+    /// A read of every region's mark, this one's included (its epoch is the floor for a
+    /// new tenure of ours, R22).
+    fn read_marks(&self) -> Step {
+        let regions = self
+            .regions()
+            .map(|r| {
+                std::iter::once(r.own.clone())
+                    .chain(r.peers.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Step::Call(Call::ReadMarks(regions))
     }
 
     /// A candidate about to acquire reads the peers' marks first, unless it has within an
@@ -64,7 +78,7 @@ impl LeaseCore {
         let fresh = self
             .peer_marks_read
             .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
-        (!fresh).then(|| self.when_due(now, self.not_before, Step::ReadMarks))
+        (!fresh).then(|| self.when_due(now, self.not_before, self.read_marks()))
     }
 
     /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.

@@ -209,8 +209,8 @@ fn two_candidates_racing_for_a_released_lease_get_one_winner() {
     b.store = a.store.clone();
     b.now = a.now;
     // Both read the released item before either writes.
-    assert_eq!(a.core.next_step(a.now), Step::Read);
-    assert_eq!(b.core.next_step(b.now), Step::Read);
+    assert_eq!(a.core.next_step(a.now), Step::READ);
+    assert_eq!(b.core.next_step(b.now), Step::READ);
     a.core.on_read(a.now, a.now, Ok(a.item()));
     b.core.on_read(b.now, b.now, Ok(b.item()));
     a.run(ms(10));

@@ -53,7 +53,7 @@ fn release_stops_answering_active_before_writing() {
     let epoch = h.item().unwrap().epoch;
     h.core.begin_release();
     assert_eq!(h.role(), Role::Passive, "passive before any store call");
-    let Step::Write(req) = h.core.next_step(h.now) else {
+    let Step::Call(Call::Write(req)) = h.core.next_step(h.now) else {
         panic!("expected the release write")
     };
     assert_eq!(req.kind, WriteKind::Release);
