@@ -37,10 +37,10 @@ fn a_tenure_is_renewed_up_to_a_whole_lease_after_its_last_write() {
     let mut late = h.core.clone();
     let renewal = h.core.next_step(last.plus(LEASE));
     assert!(
-        matches!(&renewal, Step::Write(w) if w.kind == WriteKind::Renew),
+        matches!(&renewal, Step::Call(Call::Write(w)) if w.kind == WriteKind::Renew),
         "{renewal:?}"
     );
-    assert_eq!(late.next_step(last.plus(LEASE + ms(1))), Step::Read);
+    assert_eq!(late.next_step(last.plus(LEASE + ms(1))), Step::READ);
 }
 
 /// A back-off after a failed call, later than the last write, schedules the renewal at its
@@ -68,7 +68,7 @@ fn after_a_failed_mark_write_the_holder_renews_as_soon_as_the_mark_is_written() 
     }
     let marked = h.now;
     assert!(marked < acquired.plus(h.core.cfg.timing.renew_period()));
-    let Step::Write(renewal) = h.core.next_step(h.now) else {
+    let Step::Call(Call::Write(renewal)) = h.core.next_step(h.now) else {
         panic!("no renewal once the mark was written")
     };
     assert_eq!(renewal.kind, WriteKind::Renew);
