@@ -330,3 +330,20 @@ fn a_fresh_pod_taking_a_release_at_once_never_answers_passive_first() {
     }
     assert!(!roles.contains(&Role::Passive), "{roles:?}");
 }
+
+/// An exhausted epoch is said after every read too, not only after the decisions that find
+/// it again: a view published between a read and the next step still shows the error.
+#[test]
+fn an_exhausted_epoch_stays_in_the_view_after_every_read() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", u64::MAX));
+    h.run(LEASE * 2);
+    assert!(h.core.view().epoch_exhausted);
+    h.run_for(LEASE * 2, |h| {
+        assert_eq!(
+            h.core.view().last_error.as_deref(),
+            Some(EPOCH_EXHAUSTED),
+            "the error gone from the view {:?} into the wait",
+            h.now
+        )
+    });
+}
