@@ -28,6 +28,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::sidecar::free_port;
+use drlease::lease::replication::later_write_wins;
 
 mod describe;
 pub use describe::Description;
@@ -342,7 +343,7 @@ async fn handle(
 async fn apply(shared: &Shared, r: Replication) {
     let replica = &shared.replicas[r.to];
     let mut written = replica.written_at.lock().await;
-    if written.get(&r.id).is_some_and(|&t| t >= r.at) {
+    if !later_write_wins(written.get(&r.id), &r.at) {
         shared.applied.lock().unwrap().1 += 1;
         return;
     }

@@ -21,6 +21,17 @@ pub struct ReleaseClaim {
     pub owner: String,
 }
 
+impl ReleaseClaim {
+    /// The claim's condition: it lands where no claim of that release exists, or where the
+    /// one there is this session's (a resend after a lost answer). `claimed_by` is the
+    /// session of the claim already there. The in-process table, the simulation and the
+    /// model check it here; the DynamoDB store encodes it as `attribute_not_exists(#k) OR
+    /// #c = :session` (`src/store/dynamodb/claim.rs`).
+    pub fn may_claim(&self, claimed_by: Option<&str>) -> bool {
+        claimed_by.is_none_or(|s| s == self.session)
+    }
+}
+
 /// The claim item's key for a lease: beside the heartbeats (`<lease>/candidates/...`).
 pub fn claim_key(lease: &str, release_version: &str) -> String {
     format!("{lease}/claims/{release_version}")

@@ -18,19 +18,22 @@ pub mod history;
 pub mod operator;
 pub mod record;
 pub mod region;
+pub mod replication;
 pub mod rules;
+pub mod step;
 mod store_error;
 pub mod table;
 pub mod timing;
 pub mod view;
 
-pub use self::core::{CoreConfig, LeaseCore, Step};
+pub use self::core::{CoreConfig, LeaseCore};
 pub use claim::ReleaseClaim;
 pub use record::{
     Expect, HandoverWrite, LeaseRecord, LeaseState, VersionKey, WriteKind, WriteRequest,
     FROZEN_OWNER, HANDOVER_ANY,
 };
 pub use region::{RegionMark, Regions};
+pub use step::{Call, Step};
 pub use store_error::StoreError;
 pub use timing::{Timing, TimingError};
 pub use view::{Role, View};

@@ -26,6 +26,14 @@ pub struct RegionMark {
 }
 
 impl RegionMark {
+    /// The mark's condition: it lands unless the region's mark there has a higher epoch (a
+    /// later tenure of that region marked already). The in-process table, the simulation
+    /// and the model check it here; the DynamoDB store encodes it as
+    /// `attribute_not_exists(#k) OR #e <= :epoch` (`src/store/dynamodb/marks.rs`).
+    pub fn may_replace(&self, there: Option<&RegionMark>) -> bool {
+        there.is_none_or(|m| m.epoch <= self.epoch)
+    }
+
     /// Of two holders, the one to keep the lease: the higher epoch, then the greater
     /// session. Both sides compute it alike from the same two marks.
     pub fn outranks(&self, other: &RegionMark) -> bool {

@@ -103,12 +103,11 @@ impl MemoryStore {
     pub fn claim_now(&self, claim: &ReleaseClaim) -> Result<(), StoreError> {
         let key = claim_key(&self.lease, &claim.release_version);
         let mut claims = self.table.claims.lock().unwrap_or_else(|e| e.into_inner());
-        let holder = claims.entry(key).or_insert_with(|| claim.session.clone());
-        if *holder == claim.session {
-            Ok(())
-        } else {
-            Err(StoreError::ConditionFailed)
+        if !claim.may_claim(claims.get(&key).map(String::as_str)) {
+            return Err(StoreError::ConditionFailed);
         }
+        claims.insert(key, claim.session.clone());
+        Ok(())
     }
 
     /// The marks of `regions` that exist, read synchronously.
@@ -124,7 +123,7 @@ impl MemoryStore {
     pub fn write_mark_now(&self, mark: &RegionMark) -> Result<(), StoreError> {
         let mut marks = self.table.marks.lock().unwrap_or_else(|e| e.into_inner());
         let key = mark_key(&self.lease, &mark.region);
-        if marks.get(&key).is_some_and(|m| m.epoch > mark.epoch) {
+        if !mark.may_replace(marks.get(&key)) {
             return Err(StoreError::ConditionFailed);
         }
         marks.insert(key, mark.clone());

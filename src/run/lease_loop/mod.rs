@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
 
-use crate::lease::driver::{self, Next};
+use crate::lease::driver::{self, Step};
 use crate::lease::{LeaseCore, Role, View};
 use crate::run::eligibility::Eligibility;
 use crate::run::history::witness::Witness;
@@ -104,10 +104,10 @@ impl<S: LeaseStore> LeaseLoop<S> {
             }
             // What is left before the release deadline, if releasing.
             let left = release_deadline.map(|d| d.since(now));
-            match driver::next(&mut self.core, now) {
-                Next::Done => break,
-                Next::Wait(at) => self.wait(at.since(now), left, &mut shutdown).await,
-                Next::Call(call) => {
+            match self.core.next_step(now) {
+                Step::Done => break,
+                Step::Wait(at) => self.wait(at.since(now), left, &mut shutdown).await,
+                Step::Call(call) => {
                     let sent = self.clock.now();
                     let answered = self.carry(call, left).await;
                     driver::deliver(&mut self.core, sent, self.clock.now(), answered);

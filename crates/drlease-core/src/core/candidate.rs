@@ -5,7 +5,7 @@
 //! calls (writes, claims, regions, failback).
 
 use super::observe::{Item, Observed};
-use super::{LeaseCore, Phase, Step};
+use super::{Call, LeaseCore, Phase, Step};
 use crate::clock::Mono;
 use crate::record::{Expect, LeaseRecord, WriteKind, HANDOVER_ANY};
 use crate::rules::{applies, R12, R13, R16};
@@ -20,24 +20,24 @@ impl LeaseCore {
         let Some(obs) = self.observed.as_ref().filter(|o| {
             now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration || !applies(R13)
         }) else {
-            return self.when_due(now, self.not_before, Step::Read);
+            return self.when_due(now, self.not_before, Step::READ);
         };
         if let Some((version, epoch)) = self.unwanted_tenure(obs) {
             return self.release_to(now, HANDOVER_ANY.to_string(), version, epoch);
         }
         if !self.may_acquire() {
             // Not allowed to acquire: keep watching, so the view stays current.
-            return self.when_due(now, read_at, Step::Read);
+            return self.when_due(now, read_at, Step::READ);
         }
         match &obs.item {
-            Item::Malformed(_) => self.when_due(now, read_at, Step::Read),
+            Item::Malformed(_) => self.when_due(now, read_at, Step::READ),
             // R12 (revert: a missing item is created at once in a shared table too).
             Item::Absent if self.cfg.store_is_private || !applies(R12) => {
                 match self.next_epoch(None) {
                     Some(epoch) => {
                         self.start_write_when_due(now, WriteKind::Create, Expect::Absent, epoch)
                     }
-                    None => self.when_due(now, read_at, Step::Read),
+                    None => self.when_due(now, read_at, Step::READ),
                 }
             }
             // In a shared table someone may still hold a lease on an item deleted under them,
@@ -48,12 +48,16 @@ impl LeaseCore {
                 let epoch = self.highest_epoch;
                 self.start_write_when_due(now, WriteKind::Placeholder, Expect::Absent, epoch)
             }
-            Item::Present(r) if r.is_frozen() => self.when_due(now, read_at, Step::Read),
+            Item::Present(r) if r.is_frozen() => self.when_due(now, read_at, Step::READ),
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
                 let expect = Expect::Version(r.version_key());
                 if obs.open {
                     if let Some(claim) = self.claim_first(r) {
-                        return self.when_due(now, self.not_before, Step::Claim(Box::new(claim)));
+                        return self.when_due(
+                            now,
+                            self.not_before,
+                            Step::Call(Call::Claim(Box::new(claim))),
+                        );
                     }
                     if let Some(step) = self.marks_before_acquiring(now) {
                         return step;
@@ -62,7 +66,7 @@ impl LeaseCore {
                         Some(epoch) => {
                             self.start_write_when_due(now, WriteKind::Acquire, expect, epoch)
                         }
-                        None => self.when_due(now, read_at, Step::Read),
+                        None => self.when_due(now, read_at, Step::READ),
                     };
                 }
                 // Released by someone other than its holder: timed like a held version.
@@ -136,7 +140,11 @@ impl LeaseCore {
                 .filter(|r| r.is_released())
                 .and_then(|r| self.claim_first(r));
             if let Some(claim) = claim {
-                return self.when_due(now, self.not_before, Step::Claim(Box::new(claim)));
+                return self.when_due(
+                    now,
+                    self.not_before,
+                    Step::Call(Call::Claim(Box::new(claim))),
+                );
             }
             if let Some(step) = self.marks_before_acquiring(now) {
                 return step;
@@ -144,11 +152,11 @@ impl LeaseCore {
             let stored_epoch = self.observed_record().and_then(|r| r.epoch);
             return match self.next_epoch(stored_epoch) {
                 Some(epoch) => self.start_write(now, kind, expect, epoch),
-                None => self.when_due(now, read_at, Step::Read),
+                None => self.when_due(now, read_at, Step::READ),
             };
         }
         if now >= read_at {
-            return Step::Read;
+            return Step::READ;
         }
         Step::Wait(read_at.min(expiry))
     }

@@ -19,7 +19,7 @@
 //! Sets directly: `failback`, and on an answer `observed`, `store_reachable`.
 
 use super::observe::Item;
-use super::{LeaseCore, Phase, Step};
+use super::{Call, LeaseCore, Phase, Step};
 use crate::clock::Mono;
 use crate::operator::HandoverRequest;
 use crate::record::{LeaseRecord, HANDOVER_ANY};
@@ -126,7 +126,7 @@ impl LeaseCore {
 
     pub(super) fn ask_for_failback(&mut self, now: Mono, req: HandoverRequest) -> Step {
         self.failback.last_ask = Some(now);
-        Step::RequestHandover(Box::new(req))
+        Step::Call(Call::RequestHandover(Box::new(req)))
     }
 
     /// The answer to a handover request sent at `sent`, received at `now`.

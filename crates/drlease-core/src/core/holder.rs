@@ -5,10 +5,11 @@
 //! `observed`, `highest_epoch`, `seen_item`, `initialized`, `conflict`.
 
 use super::observe::{Item, Observed};
+use super::stage::Stage;
 use super::{LeaseCore, Phase, Step};
 use crate::clock::Mono;
 use crate::record::{Expect, HandoverWrite, LeaseRecord, WriteKind, WriteRequest, HANDOVER_ANY};
-use crate::rules::{applies, R1, R13, R14, R15, R16, R19, R20, R24, R5};
+use crate::rules::{applies, R1, R13, R15, R16, R19, R20, R24, R5};
 
 /// The lease as this process holds it, from its last successful write.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -19,13 +20,8 @@ pub(super) struct Holding {
     pub(super) valid_until: Mono,
     /// Send time of the latest successful write; renewals are paced from it.
     pub(super) last_sent: Mono,
-    /// With a confirm delay: not active until a read at this time still shows our write.
-    pub(super) confirm_at: Option<Mono>,
-    /// A release of this tenure was sent (to this target): it may have landed, so the
-    /// tenure never answers active again, whatever eligibility does next.
-    pub(super) released_to: Option<String>,
-    /// Regions on: the mark this tenure must write before it answers active.
-    pub(super) mark_owed: Option<crate::RegionMark>,
+    /// Confirming, marking, granting, or released (`stage.rs`).
+    pub(super) stage: Stage,
     /// Regions on: the other regions' marks are to be read (after each renewal).
     pub(super) check_peers: bool,
 }
@@ -45,9 +41,9 @@ impl LeaseCore {
     /// eligible. Derived at every step, so however the lease was gained, it is let go.
     pub(super) fn step_down_target(&self) -> Option<String> {
         let h = self.holding.as_ref()?;
-        // R14 (revert: a sent release is forgotten once eligible again).
-        let released_to = h.released_to.clone().filter(|_| applies(R14));
-        released_to
+        h.stage
+            .released_to()
+            .map(str::to_string)
             .or_else(|| self.stepping_down.clone())
             // R16 (revert: an ineligible holder keeps its tenure).
             .or_else(|| (!self.may_acquire() && applies(R16)).then(|| HANDOVER_ANY.to_string()))
@@ -118,8 +114,8 @@ impl LeaseCore {
         // R5 (revert: another version read leaves the tenure to its deadline).
         if !still_ours && applies(R5) {
             self.end_tenure();
-        } else if h.confirm_at.is_some_and(|at| sent >= at) {
-            h.confirm_at = None;
+        } else {
+            h.stage.read_ours(sent);
         }
     }
 
@@ -183,11 +179,14 @@ impl LeaseCore {
         let needs_confirm =
             req.kind.changes_owner() && !self.cfg.timing.confirm_delay.is_zero() && applies(R20);
         // A renewal keeps what the tenure owes; a new tenure owes its region mark.
-        let mark_owed = match (&self.holding, req.kind) {
-            (Some(h), WriteKind::Renew) => h.mark_owed.clone(),
-            _ => self.own_mark(req.new.epoch),
+        let stage = match (&self.holding, req.kind) {
+            (Some(h), WriteKind::Renew) => h.stage.clone().renewed(),
+            _ => Stage::new_tenure(
+                needs_confirm.then(|| now.plus(self.cfg.timing.confirm_delay)),
+                self.own_mark(req.new.epoch),
+            ),
         };
-        let check_peers = self.cfg.regions.is_some() && mark_owed.is_none();
+        let check_peers = self.cfg.regions.is_some() && !stage.owes_mark();
         self.holding = Some(Holding {
             version: req.new.version.clone(),
             epoch: req.new.epoch,
@@ -195,9 +194,7 @@ impl LeaseCore {
             valid_until: if applies(R1) { first_sent } else { now }
                 .plus(self.cfg.timing.renew_deadline),
             last_sent: sent,
-            confirm_at: needs_confirm.then(|| now.plus(self.cfg.timing.confirm_delay)),
-            released_to: None,
-            mark_owed,
+            stage,
             check_peers,
         });
     }
@@ -237,7 +234,7 @@ impl LeaseCore {
             // A step-down is a release: once one is sent, this tenure never grants again,
             // whatever eligibility does next. The release may have landed with its answer
             // lost, and then the next holder is already in.
-            h.released_to = Some(target.clone());
+            h.stage = Stage::Released { to: target.clone() };
         }
         let handover = HandoverWrite::Set {
             to: target,
@@ -255,8 +252,8 @@ impl LeaseCore {
             let (version, epoch) = (h.version.clone(), h.epoch);
             return self.release_to(now, target, version, epoch);
         }
-        if let Some(confirm_at) = h.confirm_at {
-            return self.when_due(now, confirm_at.max(self.not_before), Step::Read);
+        if let Some(confirm_at) = h.stage.confirm_at() {
+            return self.when_due(now, confirm_at.max(self.not_before), Step::READ);
         }
         let renew_at = if self.not_before > h.last_sent {
             self.not_before

@@ -76,11 +76,11 @@
 // Only when documenting: a build (the image's, say) needs no docs/ beside the sources.
 #![cfg_attr(doc, doc = include_str!("../../../../docs/design.md"))]
 
-use super::operator::HandoverRequest;
 use super::record::{LeaseRecord, WriteKind, WriteRequest};
 use super::StoreError;
 use crate::clock::Mono;
 use crate::rules::{applies, R4, R5, R6, R7};
+pub use crate::step::{Call, Step};
 use crate::timing::Timing;
 use diagnostics::Diagnostics;
 pub use failback::Affinity;
@@ -97,6 +97,7 @@ mod failback;
 mod holder;
 mod observe;
 mod regions;
+mod stage;
 mod unsettled;
 mod view;
 mod writes;
@@ -118,28 +119,6 @@ pub struct CoreConfig {
     /// On a multi-Region eventually consistent table: this pod's region and the others
     /// (see `regions.rs`). `None`: one write region, MRSC, or a single-region table.
     pub regions: Option<crate::Regions>,
-}
-
-/// What the loop should do next.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// Nothing to do before this time (the loop may be woken earlier by a shutdown).
-    Wait(Mono),
-    /// A strongly consistent read of the item.
-    Read,
-    /// A conditional write.
-    Write(Box<WriteRequest>),
-    /// A request that the holder hand the lease to us (failback); changes no version.
-    RequestHandover(Box<HandoverRequest>),
-    /// Claim a release before acquiring it at once (`crate::claim`); answer with
-    /// [`LeaseCore::on_claim`].
-    Claim(Box<crate::ReleaseClaim>),
-    /// Read the other regions' marks (`regions.rs`); answer with [`LeaseCore::on_marks`].
-    ReadMarks,
-    /// Write this region's mark; answer with [`LeaseCore::on_mark_written`].
-    WriteMark(Box<crate::RegionMark>),
-    /// Released (or never held) after a shutdown request: the loop can stop.
-    Done,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

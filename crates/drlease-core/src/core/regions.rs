@@ -7,8 +7,8 @@
 //! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
 //! `store_reachable`, `peer_marks_read`, `region_conflicts`, `region_conflict`.
 
-use super::holder::Holding;
-use super::{LeaseCore, Step};
+use super::stage::Stage;
+use super::{Call, LeaseCore, Step};
 use crate::clock::Mono;
 use crate::rules::{applies, R21, R22};
 use crate::StoreError;
@@ -33,24 +33,32 @@ impl LeaseCore {
         })
     }
 
-    /// A tenure needs its mark written before it answers active (else the other region
-    /// could not find it): false only while one is owed.
-    pub(super) fn marked(h: &Holding) -> bool {
-        h.mark_owed.is_none()
-    }
-
     /// Holding and confirmed: the mark to write, or the peers' marks to read (after a
     /// renewal, while there is time before the next one). `None`: nothing owed.
     pub(super) fn mark_step(&self, now: Mono, renew_at: Mono) -> Option<Step> {
         let h = self.holding.as_ref()?;
-        if let Some(mark) = &h.mark_owed {
+        if let Some(mark) = h.stage.mark_to_write() {
             return Some(self.when_due(
                 now,
                 self.not_before,
-                Step::WriteMark(Box::new(mark.clone())),
+                Step::Call(Call::WriteMark(Box::new(mark.clone()))),
             ));
         }
-        (h.check_peers && now < renew_at && now >= self.not_before).then_some(Step::ReadMarks)
+        (h.check_peers && now < renew_at && now >= self.not_before).then(|| self.read_marks())
+    }
+
+    /// A read of every region's mark, this one's included (its epoch is the floor for a
+    /// new tenure of ours, R22).
+    fn read_marks(&self) -> Step {
+        let regions = self
+            .regions()
+            .map(|r| {
+                std::iter::once(r.own.clone())
+                    .chain(r.peers.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Step::Call(Call::ReadMarks(regions))
     }
 
     /// A candidate about to acquire reads the peers' marks first, unless it has within an
@@ -64,7 +72,7 @@ impl LeaseCore {
         let fresh = self
             .peer_marks_read
             .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
-        (!fresh).then(|| self.when_due(now, self.not_before, Step::ReadMarks))
+        (!fresh).then(|| self.when_due(now, self.not_before, self.read_marks()))
     }
 
     /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.
@@ -130,7 +138,9 @@ impl LeaseCore {
         match result {
             Ok(()) => {
                 self.store_reachable = Some(true);
-                h.mark_owed = None;
+                if h.stage.mark_to_write().is_some() {
+                    h.stage = Stage::Granting;
+                }
                 h.check_peers = true;
             }
             // A later holder of our own region marked a higher epoch: this tenure is over.

@@ -11,11 +11,7 @@ impl LeaseCore {
     pub fn view(&self) -> View {
         let record = self.observed_record();
         let active_until = match (&self.holding, self.phase) {
-            (Some(h), Phase::Running)
-                if h.confirm_at.is_none()
-                    && Self::marked(h)
-                    && self.step_down_target().is_none() =>
-            {
+            (Some(h), Phase::Running) if h.stage.grants() && self.step_down_target().is_none() => {
                 Some(h.valid_until)
             }
             _ => None,

@@ -3,7 +3,7 @@
 //! Sets directly: `write_seq`, `unsettled`, `diagnostics.last_error`, `epoch_exhausted`.
 
 use super::unsettled::Unsettled;
-use super::{LeaseCore, Step};
+use super::{Call, LeaseCore, Step};
 use crate::clock::Mono;
 use crate::record::{Expect, HandoverWrite, LeaseState, WriteKind, WriteRequest};
 use crate::rules::{applies, R18};
@@ -32,7 +32,7 @@ impl LeaseCore {
         if let Some(p) = &mut self.unsettled {
             p.resend = false;
         }
-        Step::Write(Box::new(req))
+        Step::Call(Call::Write(Box::new(req)))
     }
 
     /// A new write once the back-off after a failed call is over, else a wait.
@@ -149,6 +149,6 @@ impl LeaseCore {
             needs_check: false,
             resend: false,
         });
-        Step::Write(Box::new(req))
+        Step::Call(Call::Write(Box::new(req)))
     }
 }

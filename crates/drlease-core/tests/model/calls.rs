@@ -3,7 +3,7 @@
 //! region's copy, and its answer (or a failure) handed back the same way.
 
 use drlease_core::clock::Mono;
-use drlease_core::driver::{self, Answered, Call, Next};
+use drlease_core::driver::{self, Answered, Call, Step};
 use drlease_core::{LeaseCore, StoreError};
 
 use super::state::{local, model_time, Cand, Fate, Io, Op, Orphan, Reply, Request, State};
@@ -29,7 +29,7 @@ impl LeaseModel {
             }
         }
         let core = cand.core.as_mut().expect("alive");
-        let next = driver::next(core, local(c, now));
+        let next = core.next_step(local(c, now));
         self.publish(cand, c);
         let timeout_at = (now + timeout).min(cand.release_deadline.unwrap_or(u32::MAX));
         let op = |req| {
@@ -41,17 +41,17 @@ impl LeaseModel {
             }))
         };
         cand.io = match next {
-            Next::Done => {
+            Step::Done => {
                 stop(cand);
                 return;
             }
-            Next::Wait(at) => {
+            Step::Wait(at) => {
                 let wake = model_time(c, at).max(now + 1);
                 Io::Idle {
                     wake_at: wake.min(cand.release_deadline.unwrap_or(u32::MAX)),
                 }
             }
-            Next::Call(call) => op(request_of(call)),
+            Step::Call(call) => op(request_of(call)),
         };
     }
 
@@ -72,7 +72,7 @@ impl LeaseModel {
             return;
         }
         let mut probe = core.clone();
-        if let Next::Wait(at) = driver::next(&mut probe, local(c, now)) {
+        if let Step::Wait(at) = probe.next_step(local(c, now)) {
             let wake = model_time(c, at).max(now + 1);
             cand.core = Some(probe);
             cand.io = Io::Idle {

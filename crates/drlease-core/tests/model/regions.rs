@@ -89,7 +89,7 @@ impl State {
                 .find(|(m, _)| m.region == mark.region)
                 .map_or(0, |(_, at)| *at),
         };
-        msg.at > local
+        drlease_core::replication::later_write_wins(Some(&local), &msg.at)
     }
 
     /// Time may pass only once every replicated write that is due now has arrived, unless a

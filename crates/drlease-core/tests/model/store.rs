@@ -103,15 +103,15 @@ impl State {
                 Reply::Written(next)
             }
             Request::Claim(claim) => {
-                let replica = &self.replicas[r];
-                match replica
+                let claimed_by = self.replicas[r]
                     .claims
                     .iter()
                     .find(|(v, _, _)| *v == claim.release_version)
-                {
-                    Some((_, session, _)) if *session != claim.session => Reply::Refused,
+                    .map(|(_, session, _)| session.as_str());
+                match claim.may_claim(claimed_by) {
+                    false => Reply::Refused,
                     // Already ours: the conditional put lands again, unchanged.
-                    _ => {
+                    true => {
                         let (version, session) =
                             (claim.release_version.clone(), claim.session.clone());
                         self.put_claim(r, version, session, rules);
@@ -127,12 +127,12 @@ impl State {
                     .collect(),
             ),
             Request::WriteMark(mark) => {
-                let replica = &self.replicas[r];
-                if replica
+                let there = self.replicas[r]
                     .marks
                     .iter()
-                    .any(|(m, _)| m.region == mark.region && m.epoch > mark.epoch)
-                {
+                    .map(|(m, _)| m)
+                    .find(|m| m.region == mark.region);
+                if !mark.may_replace(there) {
                     return Reply::Refused;
                 }
                 let at = self.stamp(r, Copy::Mark((**mark).clone()), rules);

@@ -109,16 +109,16 @@ impl Sim {
         if core.is_eligible() != eligible {
             core.set_eligible(eligible);
         }
-        match driver::next(core, local) {
-            Next::Done => {
+        match core.next_step(local) {
+            Step::Done => {
                 // Released after a stop: the process exits.
                 self.cands[c].core = None;
             }
-            Next::Wait(t) => {
+            Step::Wait(t) => {
                 let at = self.cands[c].real_at(t).max(self.now + 1);
                 self.wake(c, at);
             }
-            Next::Call(call) => {
+            Step::Call(call) => {
                 match &call {
                     Call::Write(req) => {
                         trace(self.now, &None, || {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use drlease_core::clock::Mono;
 use drlease_core::core::Affinity;
-use drlease_core::driver::{self, Call, Next};
+use drlease_core::driver::{Call, Step};
 use drlease_core::{CoreConfig, LeaseCore, LeaseRecord, RegionMark, Role, VersionKey};
 
 mod affinity;

@@ -232,11 +232,10 @@ impl Sim {
         if !self.claims.contains_key(&key) {
             effects.wrote = Some(Key::Claim(key.clone()));
         }
-        let holder = self
-            .claims
-            .entry(key)
-            .or_insert_with(|| claim.session.clone());
-        let ours = *holder == claim.session;
+        let ours = claim.may_claim(self.claims.get(&key).map(String::as_str));
+        if ours {
+            self.claims.insert(key, claim.session.clone());
+        }
         trace(self.now, &self.item, || {
             format!("cand-{c} claims {}: {ours}", claim.release_version)
         });
@@ -273,10 +272,7 @@ impl Sim {
         mark: &RegionMark,
         effects: &mut Effects,
     ) -> Result<Answer, StoreError> {
-        let above = self
-            .marks
-            .get(&mark.region)
-            .is_some_and(|m| m.epoch > mark.epoch);
+        let above = !mark.may_replace(self.marks.get(&mark.region));
         trace(self.now, &self.item, || {
             format!("cand-{c} marks {mark:?}: {}", !above)
         });

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::mem::take;
 
+use drlease_core::replication::later_write_wins;
 use drlease_core::{LeaseRecord, RegionMark};
 
 use super::topology::Mode;
@@ -153,7 +154,7 @@ impl Sim {
         }
         let back = self.repl.hand;
         self.hold_replica(rep.to);
-        let newer = self.stamps.get(&rep.key).is_none_or(|old| rep.stamp > *old);
+        let newer = later_write_wins(self.stamps.get(&rep.key), &rep.stamp);
         if newer {
             self.stamps.insert(rep.key.clone(), rep.stamp);
             match (&rep.key, rep.image) {

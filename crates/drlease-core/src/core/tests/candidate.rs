@@ -209,8 +209,8 @@ fn two_candidates_racing_for_a_released_lease_get_one_winner() {
     b.store = a.store.clone();
     b.now = a.now;
     // Both read the released item before either writes.
-    assert_eq!(a.core.next_step(a.now), Step::Read);
-    assert_eq!(b.core.next_step(b.now), Step::Read);
+    assert_eq!(a.core.next_step(a.now), Step::READ);
+    assert_eq!(b.core.next_step(b.now), Step::READ);
     a.core.on_read(a.now, a.now, Ok(a.item()));
     b.core.on_read(b.now, b.now, Ok(b.item()));
     a.run(ms(10));
@@ -329,6 +329,23 @@ fn a_fresh_pod_taking_a_release_at_once_never_answers_passive_first() {
         assert!(roles.len() < 20, "not active after {roles:?}");
     }
     assert!(!roles.contains(&Role::Passive), "{roles:?}");
+}
+
+/// An exhausted epoch is said after every read too, not only after the decisions that find
+/// it again: a view published between a read and the next step still shows the error.
+#[test]
+fn an_exhausted_epoch_stays_in_the_view_after_every_read() {
+    let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", u64::MAX));
+    h.run(LEASE * 2);
+    assert!(h.core.view().epoch_exhausted);
+    h.run_for(LEASE * 2, |h| {
+        assert_eq!(
+            h.core.view().last_error.as_deref(),
+            Some(EPOCH_EXHAUSTED),
+            "the error gone from the view {:?} into the wait",
+            h.now
+        )
+    });
 }
 
 /// A failed read backs the candidate off for an interval, even when what it saw before (a

@@ -273,3 +273,62 @@ fn after_its_request_lands_the_requester_reads_four_times_an_interval() {
         "reads after the request {gaps:?} apart"
     );
 }
+
+/// An operator's handover to us is no failback: the acquire that takes it counts no
+/// failback gained (only a release made for our own request does).
+#[test]
+fn an_operators_handover_to_us_is_not_counted_as_a_failback() {
+    let (mut a, mut b) = b_holds_and_a_arrives(Duration::from_secs(60));
+    run_together(&mut [&mut a, &mut b], INTERVAL, |_| {});
+    let version = b.item().unwrap().version.unwrap();
+    b.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "a"))
+        .unwrap();
+    run_together(&mut [&mut a, &mut b], INTERVAL * 3, |hs| {
+        assert!(actives(hs) <= 1)
+    });
+    assert_eq!(a.role(), Role::Active, "handed over");
+    assert_eq!(a.core.view().failbacks_gained, 0);
+    assert_eq!(b.core.view().failbacks_lost, 0);
+}
+
+/// a held the lease; an operator handed it over to `target`. Returns a's tenure as it was.
+fn a_hands_over_to(target: &str) -> (Harness, LeaseRecord) {
+    let mut a = Harness::new(preferred("a", "sa", 10, ms(200))).with_item(seed());
+    a.run(ms(5));
+    let tenure = a.item().unwrap();
+    let version = tenure.version.clone().unwrap();
+    a.store
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, target))
+        .unwrap();
+    a.run(INTERVAL + ms(5));
+    assert!(a.item().unwrap().is_released(), "not handed over");
+    (a, tenure)
+}
+
+/// A handover sticks for the tenure it was made to only: after an operator's handover to b,
+/// a holder that is not b (b never came; c took the lease over) is asked for failback.
+#[test]
+fn a_handover_to_one_pod_does_not_keep_failback_from_another() {
+    let (mut a, _) = a_hands_over_to("b");
+    a.store.table().put("lease", foreign("c", "c.1", 2));
+    a.run(LEASE - ms(20));
+    assert!(
+        a.requests.iter().any(|(_, r, _)| r.expect_version == "c.1"),
+        "c was never asked: {:?}",
+        a.requests
+    );
+}
+
+/// A handover to anyone sticks for the next tenure above our release: a copy of our own
+/// tenure written back in between (a restore) is not that tenure, and c, which took the
+/// lease next, is not asked for failback.
+#[test]
+fn a_handover_to_anyone_sticks_for_the_next_tenure_even_after_a_restored_copy_of_ours() {
+    let (mut a, ours) = a_hands_over_to(crate::HANDOVER_ANY);
+    a.store.table().put("lease", ours);
+    a.run(INTERVAL + ms(5));
+    a.store.table().put("lease", foreign("c", "c.1", 2));
+    a.run(LEASE - ms(20));
+    assert!(a.requests.is_empty(), "asked: {:?}", a.requests);
+}

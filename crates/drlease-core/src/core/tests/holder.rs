@@ -53,7 +53,7 @@ fn release_stops_answering_active_before_writing() {
     let epoch = h.item().unwrap().epoch;
     h.core.begin_release();
     assert_eq!(h.role(), Role::Passive, "passive before any store call");
-    let Step::Write(req) = h.core.next_step(h.now) else {
+    let Step::Call(Call::Write(req)) = h.core.next_step(h.now) else {
         panic!("expected the release write")
     };
     assert_eq!(req.kind, WriteKind::Release);
@@ -312,4 +312,33 @@ fn a_handover_request_seen_between_others_is_not_ours_to_answer() {
     );
     let item = b.item().unwrap();
     assert_eq!(item.owner, "b", "handed over: {item:?}");
+}
+
+/// R5 at its first site, for a release: a step-down whose release is refused (the item
+/// changed under it) is over when the refusal is answered; the view no longer says it is
+/// stepping down from a tenure it does not hold.
+#[test]
+fn a_refused_release_ends_the_tenure_when_it_is_answered() {
+    let mut h = Harness::new(private("a", "sa"));
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Active);
+    h.core.set_eligible(false);
+    assert_eq!(
+        h.core.view().stepping_down.as_deref(),
+        Some(crate::HANDOVER_ANY)
+    );
+    h.store.table().put(
+        "lease",
+        LeaseRecord {
+            owner: FROZEN_OWNER.into(),
+            ..Default::default()
+        },
+    );
+    h.step_to_next_write();
+    assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Release);
+    assert_eq!(
+        h.core.view().stepping_down,
+        None,
+        "still stepping down after the refusal"
+    );
 }

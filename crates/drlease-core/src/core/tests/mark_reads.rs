@@ -40,26 +40,26 @@ fn a_holder_reads_the_peers_marks_right_after_each_renewal() {
 fn a_renewal_answered_when_the_next_is_due_is_followed_by_the_next_renewal() {
     let mut west = holding_in_west();
     let (sent, call) = loop {
-        match driver::next(&mut west.core, west.now) {
-            Next::Wait(t) => west.now = t,
-            Next::Call(Call::Write(req)) if req.kind == WriteKind::Renew => {
+        match west.core.next_step(west.now) {
+            Step::Wait(t) => west.now = t,
+            Step::Call(Call::Write(req)) if req.kind == WriteKind::Renew => {
                 break (west.now, Call::Write(req))
             }
-            Next::Call(call) => {
+            Step::Call(call) => {
                 let sent = west.now;
                 west.now = sent.plus(RTT);
                 let answered = west.answer(call, sent);
                 driver::deliver(&mut west.core, sent, west.now, answered);
             }
-            Next::Done => panic!("the core stopped"),
+            Step::Done => panic!("the core stopped"),
         }
     };
     west.now = sent.plus(west.core.config().timing.renew_period());
     let answered = west.answer(call, sent);
     driver::deliver(&mut west.core, sent, west.now, answered);
     assert_eq!(west.role(), Role::Active, "the renewal counted");
-    match driver::next(&mut west.core, west.now) {
-        Next::Call(Call::Write(req)) => assert_eq!(req.kind, WriteKind::Renew),
+    match west.core.next_step(west.now) {
+        Step::Call(Call::Write(req)) => assert_eq!(req.kind, WriteKind::Renew),
         other => panic!("not the next renewal: {other:?}"),
     }
 }

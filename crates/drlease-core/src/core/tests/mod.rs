@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::driver::{self, Answered, Call, Next};
+use crate::driver::{self, Answered, Call, Step};
 use crate::operator;
 use crate::record::{Expect, FROZEN_OWNER};
 use crate::table::MemoryStore;
@@ -21,9 +21,11 @@ mod clocks;
 mod failback;
 mod holder;
 mod mark_reads;
+mod one_region;
 mod region_sweeps;
 mod regions;
 mod releases;
+mod renewals;
 mod replicas;
 mod restored_releases;
 mod step_down;
@@ -145,14 +147,14 @@ impl Harness {
             }
             self.core.set_granted_until(self.granted);
         }
-        let call = match driver::next(&mut self.core, self.now) {
-            Next::Done => return false,
-            Next::Wait(t) => {
+        let call = match self.core.next_step(self.now) {
+            Step::Done => return false,
+            Step::Wait(t) => {
                 assert!(t > self.now, "Wait must move time forward");
                 self.now = t;
                 return true;
             }
-            Next::Call(call) => call,
+            Step::Call(call) => call,
         };
         let sent = self.now;
         self.now = self.now.plus(RTT);

@@ -6,6 +6,7 @@
 //! (`across_regions.rs`).
 
 use super::*;
+use crate::replication::later_write_wins;
 use crate::{RegionMark, Regions};
 
 /// A core in `own` whose peers are `peers`, with a confirm delay.
@@ -110,7 +111,7 @@ impl Replicas {
         self.queue = later;
         for (_, to, change, written) in due {
             match change {
-                Change::Item(record) if written > self.item[to].1 => {
+                Change::Item(record) if later_write_wins(Some(&self.item[to].1), &written) => {
                     match &record {
                         Some(r) => self.stores[to].table().put("lease", r.clone()),
                         None => self.stores[to].table().remove("lease"),

@@ -81,3 +81,29 @@ fn a_step_down_whose_release_did_not_land_grants_nothing_before_it_is_settled() 
     assert!(resends.iter().all(|sent| *sent >= h.granted));
     assert!(h.item().unwrap().is_released());
 }
+
+/// A failback request seen on someone else's tenure is that holder's to answer, not ours: a
+/// pod that later gives back a tenure of its own it found in the store (ineligible) counts
+/// no failback lost for it.
+#[test]
+fn giving_back_a_tenure_found_in_the_store_counts_no_failback_lost() {
+    let mut b = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", 3));
+    b.store
+        .request_handover_now(&operator::HandoverRequest {
+            expect_version: "v1".into(),
+            target: "c".into(),
+            failback: true,
+        })
+        .unwrap();
+    b.run(INTERVAL);
+    assert!(b.core.view().handover_is_failback, "b saw the request");
+    b.core.set_eligible(false);
+    let ours = LeaseRecord {
+        owner_session: Some("sb".into()),
+        ..foreign("b", "restored", 5)
+    };
+    b.store.table().put("lease", ours);
+    b.run(INTERVAL * 2);
+    assert!(b.item().unwrap().is_released(), "not given back");
+    assert_eq!(b.core.view().failbacks_lost, 0);
+}
