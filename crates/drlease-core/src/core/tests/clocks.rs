@@ -1,5 +1,5 @@
-//! When a version's clock starts and how long it is held: release markers, handover
-//! requests on a single-region table, and the longest lease declared lately.
+//! When a version's clock starts and how long it is held: release markers and the longest
+//! lease declared lately (a handover request in one region: `one_region.rs`).
 
 use super::*;
 
@@ -56,23 +56,6 @@ fn a_held_version_is_timed_from_when_it_is_seen_whatever_release_markers_it_carr
             h.now.since(written)
         )
     });
-}
-
-/// On a table in one region a handover request is no new write of the version: the
-/// version keeps the clock it had, and a dead holder is taken over a lease after its
-/// version was first seen (across regions it is timed again: `regions.rs`).
-#[test]
-fn on_a_single_region_table_a_handover_request_keeps_the_clock_of_its_version() {
-    let mut h = Harness::new(config("a", "sa")).with_item(foreign("b", "b.1", 1));
-    let first_read = h.now;
-    h.run(ms(200));
-    h.store
-        .request_handover_now(&operator::HandoverRequest::by_operator("b.1", "c"))
-        .unwrap();
-    h.run(LEASE);
-    let (sent, req) = h.writes.first().expect("the dead holder was taken over");
-    assert_eq!(req.kind, WriteKind::Takeover);
-    assert_eq!(*sent, first_read.plus(RTT).plus(LEASE));
 }
 
 /// A long lease declared lately is remembered until it has gone unseen for that lease
