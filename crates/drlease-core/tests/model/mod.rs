@@ -13,6 +13,7 @@ mod operator_writes;
 pub mod region_worlds;
 mod regions;
 mod report;
+mod restore_worlds;
 mod state;
 mod store;
 mod trace;
@@ -212,6 +213,7 @@ impl LeaseModel {
                     gate_until: 0,
                     controller_until: 0,
                     release_deadline: None,
+                    paused: false,
                 })
                 .collect(),
             absent_since: item.is_none().then_some(0),

@@ -162,6 +162,9 @@ pub enum ProcessKind {
     Kill,
     /// SIGTERM: release, then exit.
     Term,
+    /// SIGSTOP, and SIGCONT at a moment of the checker's choosing (a process or VM paused
+    /// longer than a lease: R13).
+    Pause,
 }
 
 /// How many faults of each class one run may contain, and which.
