@@ -1,15 +1,19 @@
 //! Worlds about history that goes stale: a process paused longer than a lease while a
-//! restore writes back what it last read (R13).
+//! restore writes back what it last read (R13), and region marks left above the lease
+//! item's epoch by an item deleted and seeded again (R22).
 
 use super::catalog::{faults, one_store};
-use super::world::{Faults, Init, OperatorKind, ProcessKind, Settings, World};
+use super::world::{Faults, Init, Mode, OperatorKind, ProcessKind, Settings, World};
 
 pub fn ci() -> Vec<World> {
-    vec![paused_past_a_restore(
-        "from a holder, equal short settings; a pause (SIGSTOP) of either, a restore",
-        0,
-        30,
-    )]
+    vec![
+        paused_past_a_restore(
+            "from a holder, equal short settings; a pause (SIGSTOP) of either, a restore",
+            0,
+            30,
+        ),
+        seed_over_marks(92),
+    ]
 }
 
 pub fn deep() -> Vec<World> {
@@ -40,5 +44,31 @@ fn paused_past_a_restore(name: &'static str, network: u8, depth: usize) -> World
             Init::SeedHeld,
             depth,
         )
+    }
+}
+
+/// MREC, region marks on: the item was deleted and `create-table` seeded it again (epoch 0),
+/// but the marks of the earlier item are still there (east's at 6, west's at 7), and no
+/// process remembers those epochs. A candidate reads every region's marks before acquiring
+/// (R22) and goes above them; without that, its tenure goes below its own region's mark,
+/// the mark is refused, the tenure ends without answering active and the next one climbs
+/// one epoch a lease: no one active for several leases, past the failover bound.
+fn seed_over_marks(depth: usize) -> World {
+    World {
+        name: "MREC liveness: create-table's seed over region marks an earlier item left (east 6, west 7)",
+        cands: vec![Settings::MREC, Settings::MREC],
+        operator_lease: 3,
+        faults: faults(0, 0, 0),
+        init: Init::SeedOverMarks,
+        depth,
+        liveness: true,
+        honour_windows: true,
+        mode: Mode::Mrec {
+            lag: 1,
+            marks: true,
+        },
+        eager_controllers: true,
+        staggered: false,
+        twins: false,
     }
 }

@@ -237,6 +237,10 @@ pub enum Init {
     /// Held by a process long gone (epoch 5, the longest lease): every candidate times it
     /// from its first read, and with equal settings they take it over at the same instant.
     Orphan,
+    /// `create-table`'s seed (epoch 0) over the region marks an earlier item left, east's
+    /// at epoch 6 and west's at 7: the item was deleted (or the recovery from an exhausted
+    /// epoch run without deleting the marks), and no process remembers the old epochs.
+    SeedOverMarks,
 }
 
 impl World {
