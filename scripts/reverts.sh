@@ -33,6 +33,7 @@ declare -A CATCHER=(
   [R10]="long and short settings; restores from a backup"
   [R11]="long and short settings; operator (short settings) freezes"
   [R12]="long and short settings; operator (short settings) deletes"
+  [R13]="a pause (SIGSTOP) of either, a restore"
   [R14]="from a holder, equal short settings; its controller's health flips"
   [R15]="short and long settings; lost messages"
   [R16]="equal short settings; lost messages"
@@ -40,11 +41,12 @@ declare -A CATCHER=(
   [R18]="MREC partitioned from the start, then the heal"
   [R20]="MREC within the rules (lag 1, confirm 3: above twice the lag): both start at once"
   [R21]="MREC partitioned from the start, then the heal"
+  [R22]="seed over region marks an earlier item left"
   [R23]="MREC partitioned from the start, then the heal"
   [R26]="at the longest renew deadline allowed"
 )
 # Rules whose revert no CI world catches yet; docs/reliability.md says what guards each.
-NOT_BY_MODEL=" R13 R19 R22 R24 R25 "
+NOT_BY_MODEL=" R19 R24 R25 "
 
 quick=false
 unit=false

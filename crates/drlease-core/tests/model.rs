@@ -13,7 +13,9 @@
 //! - time advances one quantum (100 ms), once every due step is taken;
 //! - eligibility flips (applied between store calls, as the loop does), kill -9 (and a later
 //!   restart: fresh core, new session, same identity), SIGTERM (the gate revoked at once,
-//!   `begin_release` at the loop's next turn, exit by the release deadline);
+//!   `begin_release` at the loop's next turn, exit by the release deadline), SIGSTOP (the
+//!   process takes no step and reads no answer while time passes, its request may still
+//!   land; SIGCONT at a moment of the checker's choosing);
 //! - an operator, with a lease duration of its own, freezes, unfreezes, requests a handover,
 //!   deletes the item, seeds it (`create-table`, one operator lease after it vanished), or a
 //!   restore writes back a version from a backup taken before the run, or one not current
@@ -47,7 +49,7 @@
 //! finds the shortest path to it (`model/report.rs`).
 //!
 //! Not modelled: clock-rate drift (0.4% is below one quantum at these depths: every clock
-//! runs at one rate, each from its own origin), paused processes, failback requests
+//! runs at one rate, each from its own origin), failback requests
 //! (priorities), store outages other than lost messages, `store_is_private`.
 //!
 //! Under MREC an epoch counts as handed out when its tenure answers active (two acquires may

@@ -34,6 +34,11 @@ pub enum Action {
     Term(usize),
     /// A stopped candidate starts again: fresh core, new session, same identity.
     Restart(usize),
+    /// SIGSTOP (or a VM paused): the process takes no step and reads no answer, its call
+    /// stays under way, and time passes it by.
+    Pause(usize),
+    /// SIGCONT: it goes on where it stopped, its clock jumped by the pause.
+    Resume(usize),
     Freeze,
     Unfreeze,
     /// `drlease handover` to this identity (`*`: anyone).
@@ -61,6 +66,13 @@ impl LeaseModel {
         for (c, cand) in s.cands.iter().enumerate() {
             let process =
                 |k: ProcessKind| s.budget.process > 0 && w.faults.process_kinds.contains(&k);
+            if cand.paused {
+                self.paused_actions(s, c, out);
+                continue;
+            }
+            if cand.core.is_some() && process(ProcessKind::Pause) {
+                out.push(Action::Pause(c));
+            }
             match &cand.io {
                 Io::Stopped => out.push(Action::Restart(c)),
                 Io::Idle { wake_at } => {
@@ -124,12 +136,29 @@ impl LeaseModel {
         }
     }
 
-    /// Time moves on only once every candidate has taken its due step and every call that
-    /// must end in this quantum has ended: the loops run promptly (a paused process is a
-    /// fault the role rule covers on its own, and is not modelled).
+    /// What may happen to a paused process: the request it sent lands (the network goes on
+    /// without it; the answer waits for the process), kill -9 (a stopped process dies too),
+    /// and SIGCONT.
+    fn paused_actions(&self, s: &State, c: usize, out: &mut Vec<Action>) {
+        out.push(Action::Resume(c));
+        if let Io::Busy(op) = &s.cands[c].io {
+            if op.fate == Fate::Flying {
+                out.push(Action::Land(c));
+            }
+        }
+        if s.budget.process > 0 && self.world.faults.process_kinds.contains(&ProcessKind::Kill) {
+            out.push(Action::Kill(c));
+        }
+    }
+
+    /// Time moves on only once every running candidate has taken its due step and every
+    /// call that must end in this quantum has ended: the loops run promptly. A paused
+    /// process (a fault of its own, `Pause`) holds nothing up: its steps and timeouts wait
+    /// for it, and it finds the time jumped when it resumes.
     fn may_tick(&self, s: &State) -> bool {
         s.replication_in_time()
             && s.cands.iter().all(|cand| match &cand.io {
+                _ if cand.paused => true,
                 Io::Stopped => true,
                 Io::Idle { wake_at } => *wake_at > s.now,
                 Io::Busy(op) => {

@@ -51,7 +51,10 @@ impl LeaseModel {
                 s.orphans.retain(|o| o.expiry >= now);
             }
             Action::Grant(c) => self.grant(s, c),
-            Action::Eligible(..) | Action::Kill(_) | Action::Term(_) => self.process(s, action),
+            Action::Eligible(..) | Action::Kill(_) | Action::Term(_) | Action::Pause(_) => {
+                self.process(s, action)
+            }
+            Action::Resume(c) => s.cands[c].paused = false,
             Action::Restart(c) => self.restart(s, c),
             Action::Freeze
             | Action::Unfreeze
@@ -151,6 +154,10 @@ impl LeaseModel {
                 if let Io::Idle { wake_at } = &mut cand.io {
                     *wake_at = s.now;
                 }
+            }
+            Action::Pause(c) => {
+                s.budget.process -= 1;
+                s.cands[c].paused = true;
             }
             _ => unreachable!("not a process fault: {action:?}"),
         }
@@ -278,7 +285,7 @@ impl LeaseModel {
     /// left, at most the configured window. None when the gate grants nothing.
     fn granted_window(&self, s: &State, c: usize) -> Option<u32> {
         let cand = &s.cands[c];
-        if cand.release_deadline.is_some() || !cand.is_active(c, s.now) {
+        if cand.release_deadline.is_some() || cand.paused || !cand.is_active(c, s.now) {
             return None;
         }
         let until = cand.core.as_ref()?.view().active_until?;

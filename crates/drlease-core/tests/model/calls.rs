@@ -64,7 +64,8 @@ impl LeaseModel {
         let (Some(core), Io::Idle { wake_at }) = (cand.core.as_ref(), &cand.io) else {
             return;
         };
-        if *wake_at > now
+        if cand.paused
+            || *wake_at > now
             || cand
                 .release_deadline
                 .is_some_and(|d| now >= d || !core.is_releasing())
@@ -208,4 +209,5 @@ pub(super) fn stop(cand: &mut Cand) {
     cand.io = Io::Stopped;
     cand.gate_until = 0;
     cand.release_deadline = None;
+    cand.paused = false;
 }

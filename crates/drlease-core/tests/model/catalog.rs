@@ -226,6 +226,7 @@ pub fn ci_worlds() -> Vec<World> {
         },
     ];
     worlds.extend(super::region_worlds::ci());
+    worlds.extend(super::restore_worlds::ci());
     worlds
 }
 
@@ -327,6 +328,7 @@ pub fn deep_worlds() -> Vec<World> {
         },
     ];
     worlds.extend(super::region_worlds::deep());
+    worlds.extend(super::restore_worlds::deep());
     worlds
 }
 
@@ -355,7 +357,7 @@ pub fn blind_to_windows() -> World {
 
 /// A world on one store (one write region) with the usual defaults: the operator's lease
 /// 3, safety only, windows honoured, every candidate starting at once, one identity each.
-fn one_store(
+pub fn one_store(
     name: &'static str,
     cands: Vec<Settings>,
     faults: Faults,

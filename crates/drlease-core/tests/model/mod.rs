@@ -13,6 +13,7 @@ mod operator_writes;
 pub mod region_worlds;
 mod regions;
 mod report;
+mod restore_worlds;
 mod state;
 mod store;
 mod trace;
@@ -88,7 +89,7 @@ impl LeaseModel {
                 (Some(released), vec![(epoch, "z0".to_string())])
             }
             Init::Orphan => (Some(gone_holder(lease_ms)), vec![(5, "z0".to_string())]),
-            Init::Backup | Init::SeedHeld => {
+            Init::Backup | Init::SeedHeld | Init::SeedOverMarks => {
                 let seed = operator::seed("op0".into(), lease_ms).apply(None, 0);
                 (Some(seed), Vec::new())
             }
@@ -113,6 +114,28 @@ impl LeaseModel {
             ..Default::default()
         };
         vec![(held, None), (released, None)]
+    }
+}
+
+impl LeaseModel {
+    /// The region marks there before the run, written before any write of it (stamp 0).
+    fn initial_marks(&self) -> Vec<(drlease_core::RegionMark, state::Stamp)> {
+        if self.world.init != Init::SeedOverMarks {
+            return Vec::new();
+        }
+        [(6, "z0", "z"), (7, "y0", "y")]
+            .into_iter()
+            .enumerate()
+            .map(|(r, (epoch, session, owner))| {
+                let mark = drlease_core::RegionMark {
+                    region: world::REGIONS[r].into(),
+                    epoch,
+                    session: session.into(),
+                    owner: owner.into(),
+                };
+                (mark, 0)
+            })
+            .collect()
     }
 }
 
@@ -141,8 +164,8 @@ pub const INELIGIBLE_ACTIVE: &str = "a pod whose controller is unhealthy never a
 pub const SOUGHT: &str = "the state sought is not reached";
 /// Not a safety property: shows the world is not vacuous (someone does become active).
 pub const SOMEONE_ACTIVE: &str = "(sanity) someone becomes active";
-/// Liveness worlds: a lease is taken over (after a kill) within the depth, so the bound is
-/// really put to the test.
+/// Liveness worlds with kills: a lease is taken over (after a kill) within the depth, so the
+/// bound is really put to the test.
 pub const TAKEOVER: &str = "(sanity) a takeover lands";
 
 impl Model for LeaseModel {
@@ -196,7 +219,7 @@ impl LeaseModel {
             item: item.clone(),
             item_at: 0,
             claims,
-            marks: Vec::new(),
+            marks: self.initial_marks(),
         };
         State {
             now: 0,
@@ -212,6 +235,7 @@ impl LeaseModel {
                     gate_until: 0,
                     controller_until: 0,
                     release_deadline: None,
+                    paused: false,
                 })
                 .collect(),
             absent_since: item.is_none().then_some(0),
@@ -275,7 +299,7 @@ impl LeaseModel {
             }),
             Property::sometimes(SOMEONE_ACTIVE, |_, s: &State| !s.actives().is_empty()),
             Property::sometimes(TAKEOVER, |m: &LeaseModel, s: &State| {
-                !m.world.liveness || s.takeovers > 0
+                !m.world.liveness || m.world.faults.process == 0 || s.takeovers > 0
             }),
             Property::sometimes(RACE, |m: &LeaseModel, s: &State| {
                 !matches!(m.world.mode, Mode::Mrec { .. }) || s.diverged()

@@ -117,6 +117,8 @@ pub struct Cand {
     pub controller_until: u32,
     /// SIGTERM: the gate no longer grants, and the process exits by this model time.
     pub release_deadline: Option<u32>,
+    /// SIGSTOP: the process takes no step, reads no answer and grants no window.
+    pub paused: bool,
 }
 
 impl Cand {

@@ -171,6 +171,8 @@ impl LeaseModel {
             Action::Kill(c) => format!("{} is killed (kill -9)", id(c)),
             Action::Term(c) => format!("{} gets SIGTERM", id(c)),
             Action::Restart(c) => format!("{} starts again (new session)", id(c)),
+            Action::Pause(c) => format!("{} is paused (SIGSTOP)", id(c)),
+            Action::Resume(c) => format!("{} resumes (SIGCONT)", id(c)),
             Action::Freeze => "operator freezes".into(),
             Action::Unfreeze => "operator unfreezes".into(),
             Action::Handover(to) => format!("operator requests a handover to {to}"),

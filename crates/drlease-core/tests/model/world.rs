@@ -162,6 +162,9 @@ pub enum ProcessKind {
     Kill,
     /// SIGTERM: release, then exit.
     Term,
+    /// SIGSTOP, and SIGCONT at a moment of the checker's choosing (a process or VM paused
+    /// longer than a lease: R13).
+    Pause,
 }
 
 /// How many faults of each class one run may contain, and which.
@@ -234,6 +237,10 @@ pub enum Init {
     /// Held by a process long gone (epoch 5, the longest lease): every candidate times it
     /// from its first read, and with equal settings they take it over at the same instant.
     Orphan,
+    /// `create-table`'s seed (epoch 0) over the region marks an earlier item left, east's
+    /// at epoch 6 and west's at 7: the item was deleted (or the recovery from an exhausted
+    /// epoch run without deleting the marks), and no process remembers the old epochs.
+    SeedOverMarks,
 }
 
 impl World {
