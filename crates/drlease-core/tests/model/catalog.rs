@@ -226,6 +226,7 @@ pub fn ci_worlds() -> Vec<World> {
         },
     ];
     worlds.extend(super::region_worlds::ci());
+    worlds.extend(super::lww_worlds::ci());
     worlds
 }
 

@@ -234,6 +234,22 @@ pub enum Init {
     /// Held by a process long gone (epoch 5, the longest lease): every candidate times it
     /// from its first read, and with equal settings they take it over at the same instant.
     Orphan,
+    /// A holder in the second region whose calls were lost late in its tenure
+    /// (`cut_off_holder.rs`).
+    CutOffHolder(CutOff),
+}
+
+/// How a world that starts from a cut-off holder gets there, before the checker starts (on
+/// top of the fault budget): the seed acquired by the second candidate (region west) and
+/// read by the first, then every call of the holder lost for `quanta` quanta, then
+/// `renewals` writes of the holder landed (the latest not yet replicated), and, if
+/// `request`, an operator's handover request to the first candidate written at east's
+/// replica on the version there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CutOff {
+    pub quanta: u32,
+    pub renewals: u8,
+    pub request: bool,
 }
 
 impl World {
