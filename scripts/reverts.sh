@@ -38,13 +38,15 @@ declare -A CATCHER=(
   [R16]="equal short settings; lost messages"
   [R17]="long and short settings; operator (short settings) freezes"
   [R18]="MREC partitioned from the start, then the heal"
+  [R19]="a confirm delay without --peer-regions (no region marks), from a holder in west cut off"
   [R20]="MREC within the rules (lag 1, confirm 3: above twice the lag): both start at once"
   [R21]="MREC partitioned from the start, then the heal"
   [R23]="MREC partitioned from the start, then the heal"
+  [R24]="MREC from a holder in west cut off until past its renewal budget"
   [R26]="at the longest renew deadline allowed"
 )
 # Rules whose revert no CI world catches yet; docs/reliability.md says what guards each.
-NOT_BY_MODEL=" R13 R19 R22 R24 R25 "
+NOT_BY_MODEL=" R13 R22 R25 "
 
 quick=false
 unit=false

@@ -67,7 +67,7 @@ pub fn ci() -> Vec<World> {
 /// (R25's case). R25 has east's candidate time that version again once it sees the
 /// request, but its read at 0.6 s is lost, and at 0.8 s it takes over on the clock it
 /// started at 0.0 s, before the holder's renewal of 0.7 s reaches east; the holder, its
-/// next calls lost, answers active until 1.3 s, east from 1.1 s.
+/// next calls lost, answers active until 1.5 s, east from 1.1 s.
 pub fn request_on_the_previous_version() -> World {
     world(
         "MREC from a holder in west cut off until late in its renewal budget, two renewals landed, a handover request at east's replica on the version before them; lost messages",
