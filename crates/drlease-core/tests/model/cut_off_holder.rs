@@ -13,7 +13,7 @@
 
 use super::actions::Action;
 use super::state::{Fate, Io, State};
-use super::world::CutOff;
+use super::world::{CutOff, Init};
 use super::LeaseModel;
 
 /// The candidate that holds: the second region's, so that the operator (who writes to the
@@ -52,6 +52,14 @@ impl LeaseModel {
             self.apply(&mut s, Action::Handover(self.identities[0].clone()));
         }
         s
+    }
+
+    /// May candidate `c`'s messages be lost (the budget allowing)?
+    pub fn may_lose(&self, c: usize) -> bool {
+        match self.world.init {
+            Init::CutOffHolder(cut) if cut.holder_loses_only => c == HOLDER,
+            _ => true,
+        }
     }
 
     fn holding(&self, s: &State) -> bool {

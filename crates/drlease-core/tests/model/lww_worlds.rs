@@ -4,7 +4,7 @@
 //! saw it, 0.0 s, and may take it over at 0.8 s.
 
 use super::catalog::faults;
-use super::world::{CutOff, Faults, Init, Mode, Settings, World};
+use super::world::{CutOff, Faults, Init, Mode, OperatorKind, Settings, World};
 
 /// The holder acquired at 0.0 s and answers active from 0.3 s (its confirm delay); its
 /// calls are lost from then until 0.7 s, past its renewal budget (99% of the lease less
@@ -15,6 +15,7 @@ const PAST_THE_BUDGET: CutOff = CutOff {
     quanta: 4,
     renewals: 0,
     request: false,
+    holder_loses_only: false,
 };
 
 fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: usize) -> World {
@@ -36,6 +37,9 @@ fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: u
 
 pub fn ci() -> Vec<World> {
     vec![
+        // R25: a request on the version the holder renewed since keeps its clock: two
+        // actives in 29 actions.
+        request_written(),
         // R24: a renewal past the budget counted gives two actives in 30 actions.
         world(
             "MREC from a holder in west cut off until past its renewal budget; lost messages",
@@ -75,9 +79,51 @@ pub fn request_on_the_previous_version() -> World {
             quanta: 2,
             renewals: 2,
             request: true,
+            holder_loses_only: false,
         },
         faults(2, 0, 0),
         true,
         36,
     )
+}
+
+/// R25's case without the finding's lost read: two renewals of the holder landed within
+/// its budget, at 0.5 s and 0.6 s, and an operator's handover request is written at east's
+/// replica on the version before them (the acquire) before they get there; only the
+/// holder's messages may be lost from then on, so east's candidate reads every quantum and
+/// sees the request. Without R25 it takes over at 0.8 s on the clock it started at 0.0 s.
+fn request_seen(request_written: bool) -> CutOff {
+    CutOff {
+        quanta: 2,
+        renewals: 2,
+        request: request_written,
+        holder_loses_only: true,
+    }
+}
+
+/// R25, with the request already written when the checker starts.
+fn request_written() -> World {
+    world(
+        "MREC from a holder in west cut off until late in its renewal budget, two renewals landed, a handover request at east's replica on the version before them; the holder's messages lost",
+        request_seen(true),
+        faults(2, 0, 0),
+        true,
+        // 29 actions catch R25; 48 reach east's takeover on the clock it restarted at
+        // 0.6 s (1.4 s), the race the sanity property asks for.
+        48,
+    )
+}
+
+/// The same, the checker choosing when the request lands (about 20 times the states).
+pub fn deep() -> Vec<World> {
+    vec![world(
+        "deep: MREC from a holder in west cut off until late in its renewal budget, two renewals landed, an operator's handover request at east's replica at any moment; the holder's messages lost",
+        request_seen(false),
+        Faults {
+            operator_kinds: &[OperatorKind::Handover],
+            ..faults(2, 0, 1)
+        },
+        true,
+        48,
+    )]
 }

@@ -244,12 +244,14 @@ pub enum Init {
 /// read by the first, then every call of the holder lost for `quanta` quanta, then
 /// `renewals` writes of the holder landed (the latest not yet replicated), and, if
 /// `request`, an operator's handover request to the first candidate written at east's
-/// replica on the version there.
+/// replica on the version there. `holder_loses_only`: from there on, only the holder's
+/// messages may be lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CutOff {
     pub quanta: u32,
     pub renewals: u8,
     pub request: bool,
+    pub holder_loses_only: bool,
 }
 
 impl World {
