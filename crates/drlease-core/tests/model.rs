@@ -31,6 +31,11 @@
 //!   landed in, so replicas agree). A partition holds replication back until the heal,
 //!   which delivers the latest version of each item within the lag. The cores run with
 //!   region marks on and a confirm delay of 3 quanta, above twice the lag.
+//! - Late in a tenure (`model/cut_off_holder.rs`, `model/lww_worlds.rs`): MREC worlds start
+//!   from a holder in west whose calls were lost for a few quanta (one fixed interleaving,
+//!   its faults on top of the budget), east's candidate timing its acquire: the cases of the
+//!   renewal budget (R24, R19) and of a handover request on the version it renewed since
+//!   (R25), out of reach from a fresh start.
 //! - MRSC: one linearizable copy; a region cut off fails every request of its pods as
 //!   unavailable until it is back, and two writes under way at once may be refused as a
 //!   replicated write conflict (nothing lands).
