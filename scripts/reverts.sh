@@ -39,14 +39,18 @@ declare -A CATCHER=(
   [R16]="equal short settings; lost messages"
   [R17]="long and short settings; operator (short settings) freezes"
   [R18]="MREC partitioned from the start, then the heal"
+  [R19]="a confirm delay without --peer-regions (no region marks), from a holder in west cut off"
   [R20]="MREC within the rules (lag 1, confirm 3: above twice the lag): both start at once"
   [R21]="MREC partitioned from the start, then the heal"
   [R22]="seed over region marks an earlier item left"
   [R23]="MREC partitioned from the start, then the heal"
+  [R24]="MREC from a holder in west cut off until past its renewal budget"
+  [R25]="two renewals landed, a handover request at east's replica on the version before them; the holder's messages lost"
   [R26]="at the longest renew deadline allowed"
 )
-# Rules whose revert no CI world catches yet; docs/reliability.md says what guards each.
-NOT_BY_MODEL=" R19 R24 R25 "
+# Rules whose revert no CI world catches yet (none today; keep the spaces around ids added
+# here); docs/reliability.md says what guards each.
+NOT_BY_MODEL=" "
 
 quick=false
 unit=false
@@ -141,4 +145,8 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "the table in scripts/reverts.sh does not hold for: ${failed[*]}"
   exit 1
 fi
-echo "every revert as the table says: caught, but for${NOT_BY_MODEL% }"
+if [ -z "${NOT_BY_MODEL// /}" ]; then
+  echo "every revert as the table says: each caught by the model"
+else
+  echo "every revert as the table says: caught, but for${NOT_BY_MODEL% }"
+fi

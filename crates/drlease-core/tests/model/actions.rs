@@ -85,7 +85,7 @@ impl LeaseModel {
                     }
                 }
                 Io::Busy(op) => {
-                    let network = s.budget.network > 0;
+                    let network = s.budget.network > 0 && self.may_lose(c);
                     match &op.fate {
                         Fate::Flying => {
                             out.push(Action::Deliver(c));

@@ -227,6 +227,7 @@ pub fn ci_worlds() -> Vec<World> {
     ];
     worlds.extend(super::region_worlds::ci());
     worlds.extend(super::restore_worlds::ci());
+    worlds.extend(super::lww_worlds::ci());
     worlds
 }
 
@@ -329,6 +330,7 @@ pub fn deep_worlds() -> Vec<World> {
     ];
     worlds.extend(super::region_worlds::deep());
     worlds.extend(super::restore_worlds::deep());
+    worlds.extend(super::lww_worlds::deep());
     worlds
 }
 

@@ -9,6 +9,8 @@ mod actions;
 mod apply;
 mod calls;
 pub mod catalog;
+mod cut_off_holder;
+pub mod lww_worlds;
 mod operator_writes;
 pub mod region_worlds;
 mod regions;
@@ -89,7 +91,7 @@ impl LeaseModel {
                 (Some(released), vec![(epoch, "z0".to_string())])
             }
             Init::Orphan => (Some(gone_holder(lease_ms)), vec![(5, "z0".to_string())]),
-            Init::Backup | Init::SeedHeld | Init::SeedOverMarks => {
+            Init::Backup | Init::SeedHeld | Init::SeedOverMarks | Init::CutOffHolder(_) => {
                 let seed = operator::seed("op0".into(), lease_ms).apply(None, 0);
                 (Some(seed), Vec::new())
             }
@@ -176,7 +178,10 @@ impl Model for LeaseModel {
         let start = self.initial();
         match self.world.faults.split {
             Split::No if self.world.init == Init::SeedHeld => vec![self.first_holding(start)],
-            Split::No => vec![start],
+            Split::No => match self.world.init {
+                Init::CutOffHolder(cut) => vec![self.holder_cut_off(start, cut)],
+                _ => vec![start],
+            },
             Split::BothHolding => vec![self.both_holding(start)],
             Split::HealingNow => {
                 let mut healed = self.both_holding(start);

@@ -241,6 +241,24 @@ pub enum Init {
     /// at epoch 6 and west's at 7: the item was deleted (or the recovery from an exhausted
     /// epoch run without deleting the marks), and no process remembers the old epochs.
     SeedOverMarks,
+    /// A holder in the second region whose calls were lost late in its tenure
+    /// (`cut_off_holder.rs`).
+    CutOffHolder(CutOff),
+}
+
+/// How a world that starts from a cut-off holder gets there, before the checker starts (on
+/// top of the fault budget): the seed acquired by the second candidate (region west) and
+/// read by the first, then every call of the holder lost for `quanta` quanta, then
+/// `renewals` writes of the holder landed (the latest not yet replicated), and, if
+/// `request`, an operator's handover request to the first candidate written at east's
+/// replica on the version there. `holder_loses_only`: from there on, only the holder's
+/// messages may be lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CutOff {
+    pub quanta: u32,
+    pub renewals: u8,
+    pub request: bool,
+    pub holder_loses_only: bool,
 }
 
 impl World {

@@ -1,0 +1,129 @@
+//! MREC worlds about last writer wins late in a tenure (R24, R19, R25): they start from a
+//! holder in west whose calls were lost for a few quanta (`Init::CutOffHolder`,
+//! `cut_off_holder.rs`), while east's candidate times its last write from when it first
+//! saw it, 0.0 s, and may take it over at 0.8 s.
+
+use super::catalog::faults;
+use super::world::{CutOff, Faults, Init, Mode, OperatorKind, Settings, World};
+
+/// The holder acquired at 0.0 s and answers active from 0.3 s (its confirm delay); its
+/// calls are lost from then until 0.7 s, past its renewal budget (99% of the lease less
+/// half the confirm delay: 0.642 s after the acquire was sent), with its first renewal
+/// unsettled. Its next attempt may land just before east's takeover, at the end of the
+/// lease, and reach east after it: only the budget (R24) keeps it from counting.
+const PAST_THE_BUDGET: CutOff = CutOff {
+    quanta: 4,
+    renewals: 0,
+    request: false,
+    holder_loses_only: false,
+};
+
+fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: usize) -> World {
+    World {
+        name,
+        cands: vec![Settings::MREC, Settings::MREC],
+        operator_lease: 3,
+        faults,
+        init: Init::CutOffHolder(init),
+        depth,
+        liveness: false,
+        honour_windows: true,
+        mode: Mode::Mrec { lag: 1, marks },
+        eager_controllers: true,
+        staggered: false,
+        twins: false,
+    }
+}
+
+pub fn ci() -> Vec<World> {
+    vec![
+        // R25: a request on the version the holder renewed since keeps its clock: two
+        // actives in 29 actions.
+        request_written(),
+        // R24: a renewal past the budget counted gives two actives in 30 actions.
+        world(
+            "MREC from a holder in west cut off until past its renewal budget; lost messages",
+            PAST_THE_BUDGET,
+            faults(2, 0, 0),
+            true,
+            32,
+        ),
+        // R19: the same, with a confirm delay and no --peer-regions (no region marks, as
+        // during their rollout): the guards must be on all the same. No partition: without
+        // marks a double holder outlives a heal (a known limit, `across_regions.rs`
+        // `finding_1_...`).
+        world(
+            "MREC, a confirm delay without --peer-regions (no region marks), from a holder in west cut off until past its renewal budget; lost messages",
+            PAST_THE_BUDGET,
+            faults(2, 0, 0),
+            false,
+            28,
+        ),
+    ]
+}
+
+/// A finding (two actives with every rule in; `model.rs`,
+/// `finding_a_request_on_the_previous_version_is_missed_by_a_candidate_whose_read_is_lost`):
+/// the holder's calls are lost from 0.3 s to 0.5 s; its unsettled renewal is resent and
+/// lands at 0.5 s, within its budget, and its next one at 0.6 s; then an operator's
+/// handover request to east's candidate is written at east's replica on the version there,
+/// the acquire, before either renewal arrives: the later write, it drops both everywhere
+/// (R25's case). R25 has east's candidate time that version again once it sees the
+/// request, but its read at 0.6 s is lost, and at 0.8 s it takes over on the clock it
+/// started at 0.0 s, before the holder's renewal of 0.7 s reaches east; the holder, its
+/// next calls lost, answers active until 1.5 s, east from 1.1 s.
+pub fn request_on_the_previous_version() -> World {
+    world(
+        "MREC from a holder in west cut off until late in its renewal budget, two renewals landed, a handover request at east's replica on the version before them; lost messages",
+        CutOff {
+            quanta: 2,
+            renewals: 2,
+            request: true,
+            holder_loses_only: false,
+        },
+        faults(2, 0, 0),
+        true,
+        36,
+    )
+}
+
+/// R25's case without the finding's lost read: two renewals of the holder landed within
+/// its budget, at 0.5 s and 0.6 s, and an operator's handover request is written at east's
+/// replica on the version before them (the acquire) before they get there; only the
+/// holder's messages may be lost from then on, so east's candidate reads every quantum and
+/// sees the request. Without R25 it takes over at 0.8 s on the clock it started at 0.0 s.
+fn request_seen(request_written: bool) -> CutOff {
+    CutOff {
+        quanta: 2,
+        renewals: 2,
+        request: request_written,
+        holder_loses_only: true,
+    }
+}
+
+/// R25, with the request already written when the checker starts.
+fn request_written() -> World {
+    world(
+        "MREC from a holder in west cut off until late in its renewal budget, two renewals landed, a handover request at east's replica on the version before them; the holder's messages lost",
+        request_seen(true),
+        faults(2, 0, 0),
+        true,
+        // 29 actions catch R25; 48 reach east's takeover on the clock it restarted at
+        // 0.6 s (1.4 s), the race the sanity property asks for.
+        48,
+    )
+}
+
+/// The same, the checker choosing when the request lands (about 20 times the states).
+pub fn deep() -> Vec<World> {
+    vec![world(
+        "deep: MREC from a holder in west cut off until late in its renewal budget, two renewals landed, an operator's handover request at east's replica at any moment; the holder's messages lost",
+        request_seen(false),
+        Faults {
+            operator_kinds: &[OperatorKind::Handover],
+            ..faults(2, 0, 1)
+        },
+        true,
+        48,
+    )]
+}
