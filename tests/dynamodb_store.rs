@@ -48,6 +48,14 @@ fn token(v: &str) -> Expect {
     Expect::Version(VersionKey::Token(v.into()))
 }
 
+/// A candidate's condition: version `v`, with a handover request to `to` (or none).
+fn as_read(v: &str, to: Option<&str>) -> Expect {
+    Expect::AsRead {
+        key: VersionKey::Token(v.into()),
+        handover_to: to.map(str::to_string),
+    }
+}
+
 struct Fixture {
     conn: Connection,
     table: String,

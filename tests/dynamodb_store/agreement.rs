@@ -23,10 +23,15 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
         epoch: Some(2),
         ..Default::default()
     };
+    let requested = LeaseRecord {
+        handover_to: Some("b".into()),
+        ..ours.clone()
+    };
     let starts: Vec<(&str, Option<LeaseRecord>)> = vec![
         ("absent", None),
         ("admiral", Some(admiral)),
         ("ours", Some(ours)),
+        ("ours with a handover request to b", Some(requested)),
     ];
     let expects = [
         Expect::Absent,
@@ -43,6 +48,10 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
         held("a", "v1"),
         held("a", "v2"),
         held("b", "v1"),
+        as_read("v1", None),
+        as_read("v1", Some("b")),
+        as_read("v1", Some("c")),
+        as_read("v2", None),
     ];
     for (i, (name, start)) in starts.iter().enumerate() {
         for (j, expect) in expects.iter().enumerate() {
@@ -51,26 +60,7 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
             let memory = MemoryStore::new(lease.clone());
             if let Some(record) = start {
                 memory.table().put(&lease, record.clone());
-                let mut item = HashMap::from([
-                    ("leaseName".to_string(), s(&lease)),
-                    ("leaseOwner".to_string(), s(&record.owner)),
-                ]);
-                if let Some(t) = record.updated_time {
-                    item.insert("updatedTime".into(), n(t));
-                }
-                if let Some(v) = &record.version {
-                    item.insert("leaseVersion".into(), s(v));
-                }
-                if let Some(ss) = &record.owner_session {
-                    item.insert("ownerSession".into(), s(ss));
-                }
-                conn.client
-                    .put_item()
-                    .table_name(&table)
-                    .set_item(Some(item))
-                    .send()
-                    .await
-                    .unwrap();
+                put_raw(&conn, &table, &lease, record).await;
             }
             let req = write(WriteKind::Takeover, expect.clone(), "z", "vz", 3);
             let from_memory = memory.write(&req).await.map(|r| r.owner);
@@ -81,6 +71,34 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
             );
         }
     }
+}
+
+/// `record` as the item of `lease`, written as it is (no condition), with only the
+/// attributes the conditions look at.
+async fn put_raw(conn: &Connection, table: &str, lease: &str, record: &LeaseRecord) {
+    let mut item = HashMap::from([
+        ("leaseName".to_string(), s(lease)),
+        ("leaseOwner".to_string(), s(&record.owner)),
+    ]);
+    if let Some(t) = record.updated_time {
+        item.insert("updatedTime".into(), n(t));
+    }
+    if let Some(v) = &record.version {
+        item.insert("leaseVersion".into(), s(v));
+    }
+    if let Some(ss) = &record.owner_session {
+        item.insert("ownerSession".into(), s(ss));
+    }
+    if let Some(to) = &record.handover_to {
+        item.insert("handoverTo".into(), s(to));
+    }
+    conn.client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Handover requests (an operator's, and a failback a preferred candidate makes for

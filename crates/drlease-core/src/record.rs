@@ -4,7 +4,7 @@
 //! `notes` keep their meaning. drlease adds a version token, an epoch (fencing token),
 //! the holder's lease duration and a per-process session.
 
-use crate::rules::{applies, R3};
+use crate::rules::{applies, R27, R3};
 
 /// Admiral's convention: an item held by this owner freezes every candidate passive.
 pub const FROZEN_OWNER: &str = "SKIP-LEASE-POD";
@@ -165,6 +165,10 @@ impl LeaseRecord {
             (Expect::Absent, Some(_)) => false,
             (_, None) => false,
             (Expect::Version(key), Some(r)) => &r.version_key() == key,
+            (Expect::AsRead { key, handover_to }, Some(r)) => {
+                // R27 (revert: the version alone, whatever request was written on it).
+                &r.version_key() == key && (r.handover_to == *handover_to || !applies(R27))
+            }
             (
                 Expect::Held {
                     owner,
@@ -188,6 +192,16 @@ pub enum Expect {
     Absent,
     /// The item must still be exactly the write that was observed.
     Version(VersionKey),
+    /// A candidate's takeover or acquire: the item must still be the version it read, with
+    /// the handover request it read (none, or to the same target). On a table replicated
+    /// with last writer wins, a request written at one replica on a version the holder has
+    /// renewed since is a later write of that version: it brings the version back there
+    /// without changing it, so the version alone cannot tell the candidate that timed it
+    /// that something was written since (R27).
+    AsRead {
+        key: VersionKey,
+        handover_to: Option<String>,
+    },
     /// The item must still be this process's own last write (renew and release).
     Held {
         owner: String,
@@ -315,73 +329,4 @@ impl WriteRequest {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn held(owner: &str, session: &str, version: &str) -> LeaseRecord {
-        LeaseRecord {
-            owner: owner.into(),
-            owner_session: Some(session.into()),
-            version: Some(version.into()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn legacy_items_are_versioned_by_owner_and_time() {
-        let a = LeaseRecord {
-            owner: "admiral-0".into(),
-            updated_time: Some(100),
-            ..Default::default()
-        };
-        let mut b = a.clone();
-        assert_eq!(a.version_key(), b.version_key());
-        b.updated_time = Some(115);
-        assert_ne!(a.version_key(), b.version_key());
-    }
-
-    #[test]
-    fn conditions_match_only_the_exact_write() {
-        let r = held("a", "s1", "v1");
-        assert!(LeaseRecord::satisfies(None, &Expect::Absent));
-        assert!(!LeaseRecord::satisfies(Some(&r), &Expect::Absent));
-        let same = Expect::Version(VersionKey::Token("v1".into()));
-        let other = Expect::Version(VersionKey::Token("v2".into()));
-        assert!(LeaseRecord::satisfies(Some(&r), &same));
-        assert!(!LeaseRecord::satisfies(Some(&r), &other));
-        assert!(!LeaseRecord::satisfies(None, &same));
-        let mine = Expect::Held {
-            owner: "a".into(),
-            session: "s1".into(),
-            version: "v1".into(),
-        };
-        assert!(LeaseRecord::satisfies(Some(&r), &mine));
-        assert!(!LeaseRecord::satisfies(Some(&held("a", "s2", "v1")), &mine));
-        assert!(!LeaseRecord::satisfies(Some(&held("b", "s1", "v1")), &mine));
-    }
-
-    #[test]
-    fn a_handover_opens_a_released_item_to_its_target_only() {
-        let mut r = LeaseRecord::default();
-        assert!(r.open_to("anyone"));
-        r.handover_to = Some("b".into());
-        r.handover_from = Some("a".into());
-        assert!(r.open_to("b"));
-        assert!(!r.open_to("c"));
-        r.handover_to = Some(HANDOVER_ANY.into());
-        assert!(r.open_to("c"));
-        assert!(
-            !r.open_to("a"),
-            "the one that stepped down does not take it back"
-        );
-    }
-
-    #[test]
-    fn a_legacy_condition_never_matches_a_versioned_item() {
-        let legacy = Expect::Version(VersionKey::Legacy {
-            owner: "a".into(),
-            updated_time: None,
-        });
-        assert!(!LeaseRecord::satisfies(Some(&held("a", "s", "v")), &legacy));
-    }
-}
+mod tests;

@@ -63,15 +63,17 @@ pub enum Rule {
     R25,
     /// The timing relations.
     R26,
+    /// A takeover expects the request it read.
+    R27,
 }
 
 pub use Rule::*;
 
 impl Rule {
     /// Every rule, in order.
-    pub const ALL: [Rule; 26] = [
+    pub const ALL: [Rule; 27] = [
         R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15, R16, R17, R18, R19, R20,
-        R21, R22, R23, R24, R25, R26,
+        R21, R22, R23, R24, R25, R26, R27,
     ];
 
     /// The rule named `id` (`R14`, case-insensitive).
@@ -106,7 +108,7 @@ pub fn reverted() -> &'static [Rule] {
             .filter(|id| !id.trim().is_empty())
             .map(|id| {
                 Rule::parse(id).unwrap_or_else(|| {
-                    panic!("DRLEASE_REVERT names {id:?}, which is no rule: use R1 to R26")
+                    panic!("DRLEASE_REVERT names {id:?}, which is no rule: use R1 to R27")
                 })
             })
             .collect()
@@ -123,6 +125,6 @@ mod tests {
             assert_eq!(Rule::parse(&format!("{rule:?}")), Some(rule));
         }
         assert_eq!(Rule::parse("r14"), Some(R14));
-        assert_eq!(Rule::parse("R27"), None);
+        assert_eq!(Rule::parse("R28"), None);
     }
 }

@@ -50,7 +50,7 @@ impl LeaseCore {
             }
             Item::Present(r) if r.is_frozen() => self.when_due(now, read_at, Step::READ),
             Item::Present(r) if r.is_released() && r.open_to(&self.cfg.identity) => {
-                let expect = Expect::Version(r.version_key());
+                let expect = Self::as_read(r);
                 if obs.open {
                     if let Some(claim) = self.claim_first(r) {
                         return self.when_due(
@@ -79,9 +79,18 @@ impl LeaseCore {
                 }
                 let read_at = self.read_at_during_handover(r, read_at);
                 let expiry = obs.noted_at.plus(obs.hold);
-                let expect = Expect::Version(r.version_key());
+                let expect = Self::as_read(r);
                 self.wait_for_expiry(now, expiry, read_at, WriteKind::Takeover, expect)
             }
+        }
+    }
+
+    /// A takeover's or acquire's condition: the item as read, its handover request
+    /// included (R27).
+    fn as_read(r: &LeaseRecord) -> Expect {
+        Expect::AsRead {
+            key: r.version_key(),
+            handover_to: r.handover_to.clone(),
         }
     }
 

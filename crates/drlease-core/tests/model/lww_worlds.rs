@@ -40,6 +40,9 @@ pub fn ci() -> Vec<World> {
         // R25: a request on the version the holder renewed since keeps its clock: two
         // actives in 29 actions.
         request_written(),
+        // R27: the same request missed by a lost read; a takeover that expects only the
+        // version lands over it: two actives in 35 actions.
+        request_on_the_previous_version(),
         // R24: a renewal past the budget counted gives two actives in 30 actions.
         world(
             "MREC from a holder in west cut off until past its renewal budget; lost messages",
@@ -62,17 +65,17 @@ pub fn ci() -> Vec<World> {
     ]
 }
 
-/// A finding (two actives with every rule in; `model.rs`,
-/// `finding_a_request_on_the_previous_version_is_missed_by_a_candidate_whose_read_is_lost`):
-/// the holder's calls are lost from 0.3 s to 0.5 s; its unsettled renewal is resent and
+/// R27's case, found by this world with every rule in before R27 existed: the holder's calls are lost from 0.3 s to 0.5 s; its unsettled renewal is resent and
 /// lands at 0.5 s, within its budget, and its next one at 0.6 s; then an operator's
 /// handover request to east's candidate is written at east's replica on the version there,
 /// the acquire, before either renewal arrives: the later write, it drops both everywhere
 /// (R25's case). R25 has east's candidate time that version again once it sees the
 /// request, but its read at 0.6 s is lost, and at 0.8 s it takes over on the clock it
 /// started at 0.0 s, before the holder's renewal of 0.7 s reaches east; the holder, its
-/// next calls lost, answers active until 1.5 s, east from 1.1 s.
-pub fn request_on_the_previous_version() -> World {
+/// next calls lost, answers active until 1.5 s, east from 1.1 s. With R27 the takeover
+/// expects the item as read, without a request: refused, east reads, sees the request and
+/// times the version again (R25).
+fn request_on_the_previous_version() -> World {
     world(
         "MREC from a holder in west cut off until late in its renewal budget, two renewals landed, a handover request at east's replica on the version before them; lost messages",
         CutOff {
@@ -83,7 +86,9 @@ pub fn request_on_the_previous_version() -> World {
         },
         faults(2, 0, 0),
         true,
-        36,
+        // 35 actions catch R27; 48 reach a race of the two replicas (the sanity property),
+        // which with R27 comes after the refused takeover and the read that follows it.
+        48,
     )
 }
 

@@ -51,6 +51,10 @@ fn write(w: &WriteRequest) -> String {
     let expect = match &w.expect {
         Expect::Absent => "absent".to_string(),
         Expect::Version(k) => format!("v={}", k.marker()),
+        Expect::AsRead { key, handover_to } => match handover_to {
+            Some(to) => format!("v={} handover to {to}", key.marker()),
+            None => format!("v={}", key.marker()),
+        },
         Expect::Held { version, .. } => format!("own v={version}"),
     };
     let to = match &w.new.handover {

@@ -207,6 +207,17 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
 /// `tests/dynamodb_store.rs` (memory_and_dynamodb_agree_on_every_condition) holds them alike.
 fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> String {
     match expect {
+        Expect::AsRead { key, handover_to } => {
+            let version = condition(&Expect::Version(key.clone()), values);
+            let request = match handover_to {
+                Some(to) => {
+                    values.insert(":expHandoverTo".into(), s(to));
+                    "#h = :expHandoverTo"
+                }
+                None => "attribute_not_exists(#h)",
+            };
+            format!("{version} AND {request}")
+        }
         Expect::Absent => "attribute_not_exists(#k)".to_string(),
         Expect::Version(VersionKey::Token(v)) => {
             values.insert(":expVersion".into(), s(v));
