@@ -1,7 +1,7 @@
 //! Claiming a release before acquiring it at once (`crate::claim` says why): the
 //! step that asks for the claim, and what its answer means.
 //!
-//! Sets directly: `claimed`, and on an answer `observed`, `initialized`, `store_reachable`.
+//! Sets directly: `claimed`, and on an answer `observed`, `initialized`, `diagnostics`.
 
 use super::observe::Item;
 use super::LeaseCore;
@@ -31,11 +31,11 @@ impl LeaseCore {
     pub fn on_claim(&mut self, claim: &ReleaseClaim, now: Mono, result: Result<(), StoreError>) {
         match result {
             Ok(()) => {
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 self.claimed = Some(claim.release_version.clone());
             }
             Err(StoreError::ConditionFailed) => {
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 // Not acquiring at once after all: that is a decision (passive).
                 self.initialized = true;
                 // Someone else claimed this very release: it was taken before, and what we

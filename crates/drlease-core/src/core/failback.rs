@@ -16,7 +16,7 @@
 //!   failback, or an operator's handover) does not ask for it back from the tenure it
 //!   handed it to: an operator's handover sticks while that holder lives.
 //!
-//! Sets directly: `failback`, and on an answer `observed`, `store_reachable`.
+//! Sets directly: `failback`, and on an answer `observed`, `diagnostics`.
 
 use super::observe::Item;
 use super::{Call, LeaseCore, Phase, Step};
@@ -70,9 +70,6 @@ pub(super) struct Failback {
     /// The latest read showed a release made for our failback request: the acquire that
     /// follows (however its answer comes back) completes a failback.
     release_for_us_seen: bool,
-    /// Failbacks this process gained (acquired through its own request) and lost.
-    pub(super) gained: u64,
-    pub(super) lost: u64,
 }
 
 impl LeaseCore {
@@ -138,7 +135,7 @@ impl LeaseCore {
     ) {
         match result {
             Ok(()) => {
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 self.failback.quiet_until = now.plus(self.cfg.timing.lease_duration);
                 // The version did not change: the item as we saw it, with our request on it,
                 // so we watch closely for the release from now on. Across regions the
@@ -158,7 +155,7 @@ impl LeaseCore {
             }
             // The holder renewed (or anything else changed) in between: ask again after the
             // next read, if still due.
-            Err(StoreError::ConditionFailed) => self.store_reachable = Some(true),
+            Err(StoreError::ConditionFailed) => self.diagnostics.store_reachable = Some(true),
             Err(e) => {
                 // Lost or failed: it may have landed. Either way, no new request for a lease.
                 self.failback.quiet_until = now.plus(self.cfg.timing.lease_duration);
@@ -183,7 +180,7 @@ impl LeaseCore {
             return;
         };
         if self.failback.releasing_for_failback {
-            self.failback.lost += 1;
+            self.diagnostics.failbacks_lost += 1;
         }
         self.failback.handed_over = Some(HandedOver {
             target,
@@ -195,7 +192,7 @@ impl LeaseCore {
     /// Our acquire landed: a failback if it took a release made for our request.
     pub(super) fn count_failback_gained(&mut self) {
         if std::mem::take(&mut self.failback.release_for_us_seen) {
-            self.failback.gained += 1;
+            self.diagnostics.failbacks_gained += 1;
         }
     }
 

@@ -146,7 +146,6 @@ pub struct LeaseCore {
     last_read_sent: Mono,
     not_before: Mono,
     initialized: bool,
-    store_reachable: Option<bool>,
     conflict: bool,
     diagnostics: Diagnostics,
     /// May this process acquire? False during warm-up or while the controller next to it
@@ -171,7 +170,6 @@ pub struct LeaseCore {
     /// Times this process stopped holding because another region's holder outranked it,
     /// and what it found the last time.
     region_conflicts: u64,
-    region_conflict: Option<String>,
 }
 
 impl LeaseCore {
@@ -214,7 +212,6 @@ impl LeaseCore {
             not_before: Mono::ZERO,
             // R7 (revert: "passive" from the start, before anything was read).
             initialized: !applies(R7),
-            store_reachable: None,
             conflict: false,
             diagnostics: Diagnostics::default(),
             eligible: true,
@@ -226,7 +223,6 @@ impl LeaseCore {
             claimed: None,
             peer_marks_read: None,
             region_conflicts: 0,
-            region_conflict: None,
         }
     }
 
@@ -287,7 +283,7 @@ impl LeaseCore {
                 return;
             }
         };
-        self.store_reachable = Some(true);
+        self.diagnostics.store_reachable = Some(true);
         self.not_before = Mono::ZERO;
         self.diagnostics.last_error = match &item {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
@@ -325,7 +321,7 @@ impl LeaseCore {
         match result {
             Ok(record) => {
                 self.unsettled = None;
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 self.not_before = Mono::ZERO;
                 self.diagnostics.last_error = None;
                 self.write_landed(req, first_sent, sent, now);
@@ -334,7 +330,7 @@ impl LeaseCore {
                 self.observe_handover_request(&record);
             }
             Err(StoreError::ConditionFailed) => {
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 // The item changed under us. If we held the lease, we stop at once: the
                 // check read below restores it only if the change was our own write.
                 // R5 (revert: a refused renewal leaves the tenure to its deadline).
@@ -358,7 +354,7 @@ impl LeaseCore {
     }
 
     fn store_failed(&mut self, now: Mono, e: &StoreError, urgent: bool) {
-        self.store_reachable = Some(false);
+        self.diagnostics.store_reachable = Some(false);
         self.diagnostics.last_error = Some(e.to_string());
         // Once a held lease has lapsed there is no deadline left to save: back off.
         let lapsed = matches!(&self.holding, Some(h) if now >= h.valid_until);

@@ -5,7 +5,7 @@
 //! `--peer-regions`.
 //!
 //! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
-//! `store_reachable`, `peer_marks_read`, `region_conflicts`, `region_conflict`.
+//! `diagnostics`, `peer_marks_read`, `region_conflicts`.
 
 use super::stage::Stage;
 use super::{Call, LeaseCore, Step};
@@ -89,7 +89,7 @@ impl LeaseCore {
                 return;
             }
         };
-        self.store_reachable = Some(true);
+        self.diagnostics.store_reachable = Some(true);
         self.peer_marks_read = Some(sent);
         // Our own region's mark is read too: after the item was deleted or written back to
         // a lower epoch, a new tenure must go above it, or its mark would be refused.
@@ -113,7 +113,7 @@ impl LeaseCore {
             // Two regions hold: the lower mark stops at once, without writing, and the
             // other's renewals win the lease item everywhere.
             self.region_conflicts += 1;
-            self.region_conflict = Some(format!(
+            self.diagnostics.region_conflict = Some(format!(
                 "region {} holds this lease too ({} at epoch {}, above ours at {}): stopped \
                  holding; the regions were cut off, or replication lagged past the confirm delay",
                 winner.region, winner.owner, winner.epoch, ours.epoch
@@ -137,7 +137,7 @@ impl LeaseCore {
         }
         match result {
             Ok(()) => {
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 if h.stage.mark_to_write().is_some() {
                     h.stage = Stage::Granting;
                 }
@@ -145,7 +145,7 @@ impl LeaseCore {
             }
             // A later holder of our own region marked a higher epoch: this tenure is over.
             Err(StoreError::ConditionFailed) => {
-                self.store_reachable = Some(true);
+                self.diagnostics.store_reachable = Some(true);
                 self.end_tenure();
             }
             Err(e) => self.store_failed(now, &e, true),

@@ -26,7 +26,7 @@ impl LeaseCore {
                 .map(|h| h.epoch)
                 .or_else(|| record.and_then(|r| r.epoch)),
             holder_since: self.observed.as_ref().map(|o| o.noted_at),
-            store_reachable: self.store_reachable,
+            store_reachable: self.diagnostics.store_reachable,
             frozen: record.is_some_and(|r| r.is_frozen()),
             handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
             handover_from: record.and_then(|r| r.handover_from.clone()),
@@ -39,14 +39,14 @@ impl LeaseCore {
                     && r.released_from.as_deref().is_some_and(|f| !f.is_empty())
             }),
             holder_priority: record.filter(|r| r.is_held()).map(|r| r.priority()),
-            failbacks_gained: self.failback.gained,
-            failbacks_lost: self.failback.lost,
+            failbacks_gained: self.diagnostics.failbacks_gained,
+            failbacks_lost: self.diagnostics.failbacks_lost,
             stepping_down: self.step_down_target(),
             releasing: self.phase != Phase::Running,
             conflict: self.conflict,
             epoch_exhausted: self.epoch_exhausted,
             region_conflicts: self.region_conflicts,
-            region_conflict: self.region_conflict.clone(),
+            region_conflict: self.diagnostics.region_conflict.clone(),
             rollbacks: self.diagnostics.rollbacks,
             last_error: self.diagnostics.last_error.clone(),
         }
