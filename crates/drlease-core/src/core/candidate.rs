@@ -13,14 +13,14 @@ use crate::rules::{applies, R12, R13, R16};
 impl LeaseCore {
     /// Not holding: decide from the last observation.
     pub(super) fn candidate_step(&mut self, now: Mono) -> Step {
-        let read_at = self.next_read_at.max(self.not_before);
+        let read_at = self.pacing.next_read_at.max(self.pacing.not_before);
         // Decide only on continuous history: after a pause or an outage longer than a lease,
         // the version we remember may since have gone and come back (a restore).
         // R13 (revert: a decision on an observation however old).
         let Some(obs) = self.observed.as_ref().filter(|o| {
             now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration || !applies(R13)
         }) else {
-            return self.when_due(now, self.not_before, Step::READ);
+            return self.when_due(now, self.pacing.not_before, Step::READ);
         };
         if let Some((version, epoch)) = self.unwanted_tenure(obs) {
             return self.release_to(now, HANDOVER_ANY.to_string(), version, epoch);
@@ -55,7 +55,7 @@ impl LeaseCore {
                     if let Some(claim) = self.claim_first(r) {
                         return self.when_due(
                             now,
-                            self.not_before,
+                            self.pacing.not_before,
                             Step::Call(Call::Claim(Box::new(claim))),
                         );
                     }
@@ -120,8 +120,12 @@ impl LeaseCore {
             && r.open_to_after_release(&self.cfg.identity)
         {
             read_at
-                .min(self.last_read_sent.plus(self.cfg.timing.interval / 4))
-                .max(self.not_before)
+                .min(
+                    self.pacing
+                        .last_read_sent
+                        .plus(self.cfg.timing.interval / 4),
+                )
+                .max(self.pacing.not_before)
         } else {
             read_at
         }
@@ -137,7 +141,7 @@ impl LeaseCore {
         kind: WriteKind,
         expect: Expect,
     ) -> Step {
-        let expiry = expiry.max(self.not_before);
+        let expiry = expiry.max(self.pacing.not_before);
         if now >= expiry {
             // A released item taken by timing is claimed too: the claim records that this
             // release was used, so a copy written back later is not taken at once by a pod
@@ -151,7 +155,7 @@ impl LeaseCore {
             if let Some(claim) = claim {
                 return self.when_due(
                     now,
-                    self.not_before,
+                    self.pacing.not_before,
                     Step::Call(Call::Claim(Box::new(claim))),
                 );
             }

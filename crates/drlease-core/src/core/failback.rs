@@ -85,7 +85,7 @@ impl LeaseCore {
         let ready = self.may_acquire()
             && self.phase == Phase::Running
             && self.unsettled.is_none()
-            && now >= self.not_before
+            && now >= self.pacing.not_before
             && now >= self.failback.quiet_until
             && self.failback.last_ask.is_none_or(|at| confirmed_sent > at)
             && self

@@ -211,9 +211,9 @@ impl LeaseCore {
     pub(super) fn release_not_before(&self) -> Mono {
         if !applies(R15) {
             // R15 (revert: a release goes out under open windows).
-            return self.not_before;
+            return self.pacing.not_before;
         }
-        self.not_before.max(self.granted_until)
+        self.pacing.not_before.max(self.granted_until)
     }
 
     /// Releases `version` (ours) so that only `target` (`*`: anyone but us) may take it at
@@ -253,10 +253,10 @@ impl LeaseCore {
             return self.release_to(now, target, version, epoch);
         }
         if let Some(confirm_at) = h.stage.confirm_at() {
-            return self.when_due(now, confirm_at.max(self.not_before), Step::READ);
+            return self.when_due(now, confirm_at.max(self.pacing.not_before), Step::READ);
         }
-        let renew_at = if self.not_before > h.last_sent {
-            self.not_before
+        let renew_at = if self.pacing.not_before > h.last_sent {
+            self.pacing.not_before
         } else {
             h.last_sent.plus(self.cfg.timing.renew_period())
         };

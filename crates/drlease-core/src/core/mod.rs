@@ -87,6 +87,7 @@ pub use failback::Affinity;
 use failback::Failback;
 use holder::Holding;
 use observe::{Declared, Item, Observed};
+use pacing::Pacing;
 use unsettled::Unsettled;
 pub use writes::EPOCH_EXHAUSTED;
 
@@ -96,6 +97,7 @@ mod diagnostics;
 mod failback;
 mod holder;
 mod observe;
+mod pacing;
 mod regions;
 mod stage;
 mod unsettled;
@@ -142,9 +144,7 @@ pub struct LeaseCore {
     highest_epoch: u64,
     /// Whether this process has ever seen the item exist (or wrote it).
     seen_item: bool,
-    next_read_at: Mono,
-    last_read_sent: Mono,
-    not_before: Mono,
+    pacing: Pacing,
     initialized: bool,
     conflict: bool,
     diagnostics: Diagnostics,
@@ -165,8 +165,6 @@ pub struct LeaseCore {
     /// The release (by version token) whose claim is settled: ours, or refused (then it is
     /// taken only after timing it in full from the refusal).
     claimed: Option<String>,
-    /// Send time of the latest read of the other regions' marks.
-    peer_marks_read: Option<Mono>,
     /// Times this process stopped holding because another region's holder outranked it,
     /// and what it found the last time.
     region_conflicts: u64,
@@ -207,9 +205,7 @@ impl LeaseCore {
             unsettled: None,
             highest_epoch: 0,
             seen_item: false,
-            next_read_at: Mono::ZERO,
-            last_read_sent: Mono::ZERO,
-            not_before: Mono::ZERO,
+            pacing: Pacing::default(),
             // R7 (revert: "passive" from the start, before anything was read).
             initialized: !applies(R7),
             conflict: false,
@@ -221,7 +217,6 @@ impl LeaseCore {
             declared: None,
             epoch_exhausted: false,
             claimed: None,
-            peer_marks_read: None,
             region_conflicts: 0,
         }
     }
@@ -271,8 +266,8 @@ impl LeaseCore {
         let routine = self.unsettled.is_none() && self.holding.is_none();
         if routine {
             // Pace routine reads from the send time so the cadence does not drift.
-            self.next_read_at = sent.plus(self.cfg.timing.interval);
-            self.last_read_sent = sent;
+            self.pacing.next_read_at = sent.plus(self.cfg.timing.interval);
+            self.pacing.last_read_sent = sent;
         }
         let item = match result {
             Ok(Some(r)) => Item::Present(Box::new(r)),
@@ -284,7 +279,7 @@ impl LeaseCore {
             }
         };
         self.diagnostics.store_reachable = Some(true);
-        self.not_before = Mono::ZERO;
+        self.pacing.not_before = Mono::ZERO;
         self.diagnostics.last_error = match &item {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
             // Still true until the next decision says otherwise: keep saying it.
@@ -322,7 +317,7 @@ impl LeaseCore {
             Ok(record) => {
                 self.unsettled = None;
                 self.diagnostics.store_reachable = Some(true);
-                self.not_before = Mono::ZERO;
+                self.pacing.not_before = Mono::ZERO;
                 self.diagnostics.last_error = None;
                 self.write_landed(req, first_sent, sent, now);
                 // The item as written may carry a handover request made since our last
@@ -363,7 +358,7 @@ impl LeaseCore {
         } else {
             self.cfg.timing.interval
         };
-        self.not_before = now.plus(delay);
+        self.pacing.not_before = now.plus(delay);
     }
 }
 

@@ -5,7 +5,7 @@
 //! `--peer-regions`.
 //!
 //! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
-//! `diagnostics`, `peer_marks_read`, `region_conflicts`.
+//! `diagnostics`, `pacing` (when the marks were read), `region_conflicts`.
 
 use super::stage::Stage;
 use super::{Call, LeaseCore, Step};
@@ -40,11 +40,12 @@ impl LeaseCore {
         if let Some(mark) = h.stage.mark_to_write() {
             return Some(self.when_due(
                 now,
-                self.not_before,
+                self.pacing.not_before,
                 Step::Call(Call::WriteMark(Box::new(mark.clone()))),
             ));
         }
-        (h.check_peers && now < renew_at && now >= self.not_before).then(|| self.read_marks())
+        (h.check_peers && now < renew_at && now >= self.pacing.not_before)
+            .then(|| self.read_marks())
     }
 
     /// A read of every region's mark, this one's included (its epoch is the floor for a
@@ -70,9 +71,10 @@ impl LeaseCore {
             return None;
         }
         let fresh = self
+            .pacing
             .peer_marks_read
             .is_some_and(|sent| now.since(sent) <= self.cfg.timing.interval);
-        (!fresh).then(|| self.when_due(now, self.not_before, self.read_marks()))
+        (!fresh).then(|| self.when_due(now, self.pacing.not_before, self.read_marks()))
     }
 
     /// The answer to a read of the other regions' marks sent at `sent`, received at `now`.
@@ -90,7 +92,7 @@ impl LeaseCore {
             }
         };
         self.diagnostics.store_reachable = Some(true);
-        self.peer_marks_read = Some(sent);
+        self.pacing.peer_marks_read = Some(sent);
         // Our own region's mark is read too: after the item was deleted or written back to
         // a lower epoch, a new tenure must go above it, or its mark would be refused.
         let top = marks.iter().map(|m| m.epoch).max().unwrap_or(0);

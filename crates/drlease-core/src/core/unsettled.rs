@@ -24,7 +24,7 @@ impl LeaseCore {
     pub(super) fn unsettled_step(&mut self, now: Mono) -> Option<Step> {
         let p = self.unsettled.as_ref()?;
         if p.needs_check {
-            return Some(self.when_due(now, self.not_before, Step::READ));
+            return Some(self.when_due(now, self.pacing.not_before, Step::READ));
         }
         // R16 (revert: an acquire is resent whether or not we still want the lease).
         if p.resend && p.req.kind.changes_owner() && !self.wants_to_hold() && applies(R16) {
@@ -38,7 +38,7 @@ impl LeaseCore {
             let at = if req.kind == WriteKind::Release {
                 self.release_not_before()
             } else {
-                self.not_before
+                self.pacing.not_before
             };
             return Some(self.write_when_due(now, at, req));
         }

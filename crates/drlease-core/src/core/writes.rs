@@ -43,8 +43,8 @@ impl LeaseCore {
         expect: Expect,
         epoch: u64,
     ) -> Step {
-        if now < self.not_before {
-            return Step::Wait(self.not_before);
+        if now < self.pacing.not_before {
+            return Step::Wait(self.pacing.not_before);
         }
         self.start_write(now, kind, expect, epoch)
     }

@@ -295,8 +295,8 @@ fn the_target_of_a_handover_takes_the_release_within_a_quarter_interval() {
     b.run(INTERVAL * 2);
     assert!(b.writes.is_empty());
     // The release lands just after one of b's reads.
-    let read = b.core.last_read_sent;
-    while b.core.last_read_sent == read {
+    let read = b.core.pacing.last_read_sent;
+    while b.core.pacing.last_read_sent == read {
         assert!(b.step());
     }
     let released = LeaseRecord {

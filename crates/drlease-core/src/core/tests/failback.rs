@@ -263,8 +263,8 @@ fn after_its_request_lands_the_requester_reads_four_times_an_interval() {
     let mut reads = vec![asked];
     while reads.len() < 5 {
         assert!(a.step());
-        if a.core.last_read_sent > *reads.last().unwrap() {
-            reads.push(a.core.last_read_sent);
+        if a.core.pacing.last_read_sent > *reads.last().unwrap() {
+            reads.push(a.core.pacing.last_read_sent);
         }
     }
     let gaps: Vec<Duration> = reads.windows(2).map(|w| w[1].since(w[0])).collect();

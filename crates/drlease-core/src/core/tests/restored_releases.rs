@@ -58,10 +58,10 @@ fn a_restored_unfreeze_is_acquired_at_once_beside_the_holder_that_claimed_it() {
     let store = b.store.clone();
     let mut unfrozen: Option<LeaseRecord> = None;
     let mut restored = false;
-    let c_last_read = c.core.last_read_sent;
+    let c_last_read = c.core.pacing.last_read_sent;
     let overlap = together_measuring_overlap(&mut [&mut b, &mut c], LEASE * 2, |hs| {
         // Just after c's next read of the freeze, an operator unfreezes.
-        if unfrozen.is_none() && hs[1].core.last_read_sent > c_last_read {
+        if unfrozen.is_none() && hs[1].core.pacing.last_read_sent > c_last_read {
             let frozen = store.table().get("lease").unwrap();
             store
                 .write_now(&operator::unfreeze(&frozen, "u".into(), lease_ms))
