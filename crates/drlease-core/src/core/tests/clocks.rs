@@ -83,16 +83,7 @@ fn a_long_lease_declared_lately_is_remembered_for_exactly_that_lease_plus_ours()
     for n in 1..=12 {
         put_and_read(&mut h, declaring("x", &format!("x{n}"), 300));
     }
-    let seen = h.now;
-    h.run_for(ms(900) - ms(5), |h| {
-        assert!(
-            h.writes.is_empty(),
-            "took x12 over {:?} after it was seen",
-            h.now.since(seen)
-        )
-    });
-    h.run(INTERVAL);
-    assert_eq!(h.role(), Role::Active);
+    taken_only_after(&mut h, ms(900));
 }
 
 /// A longer lease declared after a shorter one replaces it as the one remembered.
@@ -102,16 +93,7 @@ fn a_longer_lease_declared_later_replaces_the_one_remembered() {
     h.run(ms(1));
     put_and_read(&mut h, declaring("a", "v2", 1200));
     put_and_read(&mut h, declaring("x", "x1", 300));
-    let seen = h.now;
-    h.run_for(ms(1200) - ms(5), |h| {
-        assert!(
-            h.writes.is_empty(),
-            "took x1 over {:?} after it was seen",
-            h.now.since(seen)
-        )
-    });
-    h.run(INTERVAL);
-    assert_eq!(h.role(), Role::Active);
+    taken_only_after(&mut h, ms(1200));
 }
 
 /// A shorter lease declared later, even one longer than ours, does not replace the longer
@@ -122,11 +104,17 @@ fn a_shorter_lease_declared_later_does_not_replace_the_longer_one_remembered() {
     h.run(ms(1));
     put_and_read(&mut h, declaring("a", "v2", 900));
     put_and_read(&mut h, declaring("x", "x1", 300));
+    taken_only_after(&mut h, ms(1200));
+}
+
+/// The version read last is taken over only once `hold` has passed since it was read (no
+/// write until 5 ms before), and then within an interval.
+fn taken_only_after(h: &mut Harness, hold: Duration) {
     let seen = h.now;
-    h.run_for(ms(1200) - ms(5), |h| {
+    h.run_for(hold - ms(5), |h| {
         assert!(
             h.writes.is_empty(),
-            "took x1 over {:?} after it was seen",
+            "took it over {:?} after it was seen",
             h.now.since(seen)
         )
     });

@@ -78,13 +78,7 @@ fn a_passive_candidate_releases_nothing() {
 fn freezing_under_an_active_makes_it_passive_at_its_next_renewal() {
     let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
-    h.store.table().put(
-        "lease",
-        LeaseRecord {
-            owner: FROZEN_OWNER.into(),
-            ..Default::default()
-        },
-    );
+    freeze(&h);
     h.run(INTERVAL + ms(5));
     assert_eq!(h.role(), Role::Passive);
     h.run(LEASE * 10);
@@ -263,13 +257,7 @@ fn a_refused_renewal_ends_the_tenure_when_it_is_answered() {
     let mut h = Harness::new(private("a", "sa"));
     h.run(ms(5));
     assert_eq!(h.role(), Role::Active);
-    h.store.table().put(
-        "lease",
-        LeaseRecord {
-            owner: FROZEN_OWNER.into(),
-            ..Default::default()
-        },
-    );
+    freeze(&h);
     h.step_to_next_write();
     assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Renew);
     assert_eq!(h.role(), Role::Passive, "still active after the refusal");
@@ -327,18 +315,23 @@ fn a_refused_release_ends_the_tenure_when_it_is_answered() {
         h.core.view().stepping_down.as_deref(),
         Some(crate::HANDOVER_ANY)
     );
-    h.store.table().put(
-        "lease",
-        LeaseRecord {
-            owner: FROZEN_OWNER.into(),
-            ..Default::default()
-        },
-    );
+    freeze(&h);
     h.step_to_next_write();
     assert_eq!(h.writes.last().unwrap().1.kind, WriteKind::Release);
     assert_eq!(
         h.core.view().stepping_down,
         None,
         "still stepping down after the refusal"
+    );
+}
+
+/// An operator's freeze, written over whatever the item was.
+fn freeze(h: &Harness) {
+    h.store.table().put(
+        "lease",
+        LeaseRecord {
+            owner: FROZEN_OWNER.into(),
+            ..Default::default()
+        },
     );
 }
