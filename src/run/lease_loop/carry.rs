@@ -66,8 +66,9 @@ impl<S: LeaseStore> LeaseLoop<S> {
                 match &result {
                     Err(StoreError::ConditionFailed) => warn!(
                         release = %claim.release_version,
-                        "this release was claimed by another candidate already: the lease \
-                         item was written back (a restore?); timing it like any other version"
+                        "this release was claimed by another candidate already (one that \
+                         read it first, or, if this keeps happening, the item was written back \
+                         by a restore); timing it like any other version"
                     ),
                     _ => debug!(?result, "claimed the release"),
                 }

@@ -36,15 +36,16 @@ impl Stage {
 
     /// After a renewal landed: a renewal confirms nothing, but never sends a tenure back
     /// to confirming either (none is sent before the confirm read); what it owes it keeps.
+    /// A released tenure stays released (R14), even if a renewal were to land after its
+    /// release was sent (one call at a time makes that impossible today).
     pub(super) fn renewed(self) -> Stage {
         match self {
             Stage::Confirming {
                 mark: Some(mark), ..
             }
             | Stage::Marking(mark) => Stage::Marking(mark),
-            Stage::Confirming { mark: None, .. } | Stage::Granting | Stage::Released { .. } => {
-                Stage::Granting
-            }
+            Stage::Confirming { mark: None, .. } | Stage::Granting => Stage::Granting,
+            released @ Stage::Released { .. } => released,
         }
     }
 
