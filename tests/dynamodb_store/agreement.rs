@@ -11,48 +11,8 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
     };
     let conn = common::connection(&endpoint).await;
     let table = common::new_table(&conn).await;
-    let admiral = LeaseRecord {
-        owner: "admiral-0".into(),
-        updated_time: Some(100),
-        ..Default::default()
-    };
-    let ours = LeaseRecord {
-        owner: "a".into(),
-        owner_session: Some("a-session".into()),
-        version: Some("v1".into()),
-        epoch: Some(2),
-        ..Default::default()
-    };
-    let requested = LeaseRecord {
-        handover_to: Some("b".into()),
-        ..ours.clone()
-    };
-    let starts: Vec<(&str, Option<LeaseRecord>)> = vec![
-        ("absent", None),
-        ("admiral", Some(admiral)),
-        ("ours", Some(ours)),
-        ("ours with a handover request to b", Some(requested)),
-    ];
-    let expects = [
-        Expect::Absent,
-        token("v1"),
-        token("v2"),
-        Expect::Version(VersionKey::Legacy {
-            owner: "admiral-0".into(),
-            updated_time: Some(100),
-        }),
-        Expect::Version(VersionKey::Legacy {
-            owner: "admiral-0".into(),
-            updated_time: None,
-        }),
-        held("a", "v1"),
-        held("a", "v2"),
-        held("b", "v1"),
-        as_read("v1", None),
-        as_read("v1", Some("b")),
-        as_read("v1", Some("c")),
-        as_read("v2", None),
-    ];
+    let starts = condition_starts();
+    let expects = condition_expects();
     for (i, (name, start)) in starts.iter().enumerate() {
         for (j, expect) in expects.iter().enumerate() {
             let lease = format!("case-{i}-{j}");
@@ -71,6 +31,110 @@ async fn memory_and_dynamodb_agree_on_every_condition() {
             );
         }
     }
+}
+
+/// The items the conditions are tried on: none, Admiral's, ours, and ours or Admiral's with
+/// handover requests of every kind.
+fn condition_starts() -> Vec<(&'static str, Option<LeaseRecord>)> {
+    let admiral = LeaseRecord {
+        owner: "admiral-0".into(),
+        updated_time: Some(100),
+        ..Default::default()
+    };
+    let ours = LeaseRecord {
+        owner: "a".into(),
+        owner_session: Some("a-session".into()),
+        version: Some("v1".into()),
+        epoch: Some(2),
+        ..Default::default()
+    };
+    let requested = LeaseRecord {
+        handover_to: Some("b".into()),
+        ..ours.clone()
+    };
+    vec![
+        ("absent", None),
+        ("admiral", Some(admiral)),
+        ("ours", Some(ours)),
+        ("ours with a handover request to b", Some(requested.clone())),
+        (
+            "ours with an empty handoverTo",
+            Some(LeaseRecord {
+                handover_to: Some("".into()),
+                ..requested.clone()
+            }),
+        ),
+        (
+            "ours with a handover request to *",
+            Some(LeaseRecord {
+                handover_to: Some("*".into()),
+                ..requested.clone()
+            }),
+        ),
+        (
+            "admiral with a handoverTo",
+            Some(LeaseRecord {
+                owner: "admiral-0".into(),
+                updated_time: Some(100),
+                handover_to: Some("b".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "admiral without updatedTime",
+            Some(LeaseRecord {
+                owner: "admiral-0".into(),
+                ..Default::default()
+            }),
+        ),
+    ]
+}
+
+/// Every kind of condition a write carries, matching and not.
+fn condition_expects() -> Vec<Expect> {
+    vec![
+        Expect::Absent,
+        token("v1"),
+        token("v2"),
+        Expect::Version(VersionKey::Legacy {
+            owner: "admiral-0".into(),
+            updated_time: Some(100),
+        }),
+        Expect::Version(VersionKey::Legacy {
+            owner: "admiral-0".into(),
+            updated_time: None,
+        }),
+        held("a", "v1"),
+        held("a", "v2"),
+        held("b", "v1"),
+        as_read("v1", None),
+        as_read("v1", Some("b")),
+        as_read("v1", Some("c")),
+        as_read("v2", None),
+        as_read("v1", Some("")),
+        as_read("v1", Some("*")),
+        Expect::AsRead {
+            key: VersionKey::Legacy {
+                owner: "admiral-0".into(),
+                updated_time: Some(100),
+            },
+            handover_to: None,
+        },
+        Expect::AsRead {
+            key: VersionKey::Legacy {
+                owner: "admiral-0".into(),
+                updated_time: Some(100),
+            },
+            handover_to: Some("b".into()),
+        },
+        Expect::AsRead {
+            key: VersionKey::Legacy {
+                owner: "admiral-0".into(),
+                updated_time: None,
+            },
+            handover_to: None,
+        },
+    ]
 }
 
 /// `record` as the item of `lease`, written as it is (no condition), with only the

@@ -92,6 +92,16 @@ mod tests {
         }
     }
 
+    /// R21: a stale tenure's mark must not lower its region's mark under a later tenure of
+    /// that region (its refusal is how the stale tenure learns it is over).
+    #[test]
+    fn a_mark_replaces_only_a_mark_of_the_same_or_a_lower_epoch() {
+        assert!(mark(5, "s").may_replace(None));
+        assert!(mark(5, "s").may_replace(Some(&mark(4, "t"))));
+        assert!(mark(5, "s").may_replace(Some(&mark(5, "s"))));
+        assert!(!mark(5, "s").may_replace(Some(&mark(6, "t"))));
+    }
+
     #[test]
     fn exactly_one_of_two_distinct_marks_outranks_the_other() {
         for (a, b) in [

@@ -51,6 +51,19 @@ impl LeaseModel {
             s.budget.operator += 1;
             self.apply(&mut s, Action::Handover(self.identities[0].clone()));
         }
+        // The same request written again at east's replica, each time right after a renewal
+        // of the holder landed at west and before it reached east (a known limit of R27).
+        for _ in 0..cut.rewrites {
+            let mut seen = s.replicas[r].item.clone();
+            let done = move |s: &State| {
+                let changed = s.replicas[r].item != seen;
+                seen = s.replicas[r].item.clone();
+                changed
+            };
+            s = self.run_by_until(s, done, |m, s, out| m.pick_replicating_last(s, out));
+            s.budget.operator += 1;
+            self.apply(&mut s, Action::Handover(self.identities[0].clone()));
+        }
         s
     }
 

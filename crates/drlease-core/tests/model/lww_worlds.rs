@@ -16,6 +16,7 @@ const PAST_THE_BUDGET: CutOff = CutOff {
     renewals: 0,
     request: false,
     holder_loses_only: false,
+    rewrites: 0,
 };
 
 fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: usize) -> World {
@@ -83,6 +84,7 @@ fn request_on_the_previous_version() -> World {
             renewals: 2,
             request: true,
             holder_loses_only: false,
+            rewrites: 0,
         },
         faults(2, 0, 0),
         true,
@@ -103,6 +105,7 @@ fn request_seen(request_written: bool) -> CutOff {
         renewals: 2,
         request: request_written,
         holder_loses_only: true,
+        rewrites: 0,
     }
 }
 
@@ -131,4 +134,27 @@ pub fn deep() -> Vec<World> {
         true,
         48,
     )]
+}
+
+/// A known limit of R27 (found by review): the same handover request written again at
+/// east's replica five times, each right after a renewal of the holder landed at west and
+/// before it got to east. A request identical to the one on the item changes nothing east's
+/// candidate can see (R25 does not re-time the version, R27's condition still matches),
+/// yet under last writer wins each drops the renewal behind it; the candidate times the
+/// version from its first sight of the request and takes over while the holder is valid.
+/// Three lost messages of the holder.
+pub fn request_rewritten_to_the_same_target() -> World {
+    world(
+        "MREC from a holder in west cut off late in its budget, a handover request at east's replica written again five times behind its renewals; the holder's messages lost",
+        CutOff {
+            quanta: 2,
+            renewals: 2,
+            request: true,
+            holder_loses_only: true,
+            rewrites: 5,
+        },
+        faults(3, 0, 0),
+        true,
+        48,
+    )
 }

@@ -259,6 +259,9 @@ pub struct CutOff {
     pub renewals: u8,
     pub request: bool,
     pub holder_loses_only: bool,
+    /// After the request, the same request written again this many times at east's
+    /// replica, each right after a renewal of the holder landed at west.
+    pub rewrites: u8,
 }
 
 impl World {
