@@ -49,7 +49,14 @@ pub async fn run(
     )?;
     check_target(&store, &candidates, &from, to.as_deref(), lease)?;
     let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
-    request(&store, version, &target, &from).await?;
+    if record.handover_to.as_deref() == Some(target.as_str()) {
+        // Written again, the same request would change nothing a candidate can see, yet
+        // on a global table it is a later write of the item that can drop a renewal of
+        // the holder still on its way here (docs/design.md, R27's limits).
+        say!("a handover of lease {lease} to {target} is already requested; nothing written");
+    } else {
+        request(&store, version, &target, &from).await?;
+    }
     let started = Instant::now();
     // The holder's own lease duration (in the item) beats this command's settings.
     let lease_duration = record

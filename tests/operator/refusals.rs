@@ -54,37 +54,9 @@ async fn handover_refuses_to_write_to_another_regions_replica() {
     let Some(f) = fixture().await else { return };
     let store = f.store().await;
     // A holder in another region (its renewals go to that region's replica).
-    let held = drlease::lease::WriteRequest {
-        kind: drlease::lease::WriteKind::Create,
-        expect: drlease::lease::Expect::Absent,
-        new: drlease::lease::LeaseState {
-            owner: "pod-far".into(),
-            session: "far-session".into(),
-            version: "far.1".into(),
-            epoch: 3,
-            lease_duration_ms: 3000,
-            handover: drlease::lease::HandoverWrite::Clear,
-            released_by: None,
-            released_from: None,
-            priority: Some(0),
-        },
-    };
-    store.write(&held).await.unwrap();
+    hold_as_pod_far(&store).await;
     for (identity, region) in [("pod-far", "eu-west-1"), ("pod-near", "us-east-1")] {
-        store
-            .put_heartbeat(&Heartbeat {
-                identity: identity.into(),
-                session: format!("{identity}-session"),
-                region: region.into(),
-                role: "passive".into(),
-                eligible: true,
-                at_ms: drlease::sys::clock::wall_ms(),
-                period_ms: 60_000,
-                priority: 0,
-                observer: false,
-            })
-            .await
-            .unwrap();
+        live_in(&store, identity, region).await;
     }
     let (code, _, err) = text(&f.cli("handover", &["--to", "pod-near"]));
     assert_eq!(code, Some(1), "{err}");
@@ -94,6 +66,26 @@ async fn handover_refuses_to_write_to_another_regions_replica() {
     );
     let item = store.read().await.unwrap().unwrap();
     assert_eq!(item.handover_to, None, "the request was not written");
+}
+
+/// The same request written again would change nothing a candidate can see, yet on a
+/// global table it is a later write that can drop a renewal of the holder on its way (R27's
+/// limits): a handover to the target already requested writes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn handover_to_the_target_already_requested_writes_nothing() {
+    let Some(f) = fixture().await else { return };
+    let store = f.store().await;
+    hold_as_pod_far(&store).await;
+    for identity in ["pod-far", "pod-near"] {
+        live_in(&store, identity, "us-east-1").await;
+    }
+    let request = drlease::lease::operator::HandoverRequest::by_operator("far.1", "pod-near");
+    store.request_handover(&request).await.unwrap();
+    let (_, out, err) = text(&f.cli("handover", &["--to", "pod-near", "--timeout", "1s"]));
+    assert!(
+        out.contains("to pod-near is already requested; nothing written"),
+        "{out}{err}"
+    );
 }
 
 /// A `leaseOwner` is whatever anyone with write access to the table put there. One with a
@@ -162,4 +154,42 @@ async fn status_and_the_log_escape_what_the_table_holds() {
         !logs.lines().any(|l| l.starts_with("holder ")),
         "a forged log line: {logs}"
     );
+}
+
+/// The lease held by pod-far (version far.1, epoch 3), as its own write leaves it.
+async fn hold_as_pod_far(store: &DynamoStore) {
+    let held = drlease::lease::WriteRequest {
+        kind: drlease::lease::WriteKind::Create,
+        expect: drlease::lease::Expect::Absent,
+        new: drlease::lease::LeaseState {
+            owner: "pod-far".into(),
+            session: "far-session".into(),
+            version: "far.1".into(),
+            epoch: 3,
+            lease_duration_ms: 3000,
+            handover: drlease::lease::HandoverWrite::Clear,
+            released_by: None,
+            released_from: None,
+            priority: Some(0),
+        },
+    };
+    store.write(&held).await.unwrap();
+}
+
+/// A live heartbeat of `identity`, running in `region`.
+async fn live_in(store: &DynamoStore, identity: &str, region: &str) {
+    store
+        .put_heartbeat(&Heartbeat {
+            identity: identity.into(),
+            session: format!("{identity}-session"),
+            region: region.into(),
+            role: "passive".into(),
+            eligible: true,
+            at_ms: drlease::sys::clock::wall_ms(),
+            period_ms: 60_000,
+            priority: 0,
+            observer: false,
+        })
+        .await
+        .unwrap();
 }
