@@ -107,3 +107,21 @@ fn giving_back_a_tenure_found_in_the_store_counts_no_failback_lost() {
     assert!(b.item().unwrap().is_released(), "not given back");
     assert_eq!(b.core.view().failbacks_lost, 0);
 }
+
+/// What `/role` shows while a step-down's release is unsettled: the step-down, to its
+/// target, even once the pod is eligible again (the release may have landed: R14).
+#[test]
+fn a_sent_release_is_shown_as_a_step_down_until_it_is_settled() {
+    let mut h = Harness::new(config("a", "sa")).with_item(seed());
+    h.run(ms(5));
+    assert_eq!(h.role(), Role::Active);
+    h.core.set_eligible(false);
+    h.fault = Fault::Unreachable;
+    until_release_sent(&mut h);
+    h.core.set_eligible(true);
+    assert_eq!(
+        h.core.view().stepping_down.as_deref(),
+        Some(crate::HANDOVER_ANY),
+        "the sent release is no longer shown"
+    );
+}
