@@ -186,7 +186,8 @@ impl LeaseCore {
                 self.own_mark(req.new.epoch),
             ),
         };
-        let check_peers = self.cfg.regions.is_some() && !stage.owes_mark();
+        // Read after each renewal; a mark owed is written first (`mark_step`).
+        let check_peers = self.cfg.regions.is_some();
         self.holding = Some(Holding {
             version: req.new.version.clone(),
             epoch: req.new.epoch,

@@ -66,14 +66,6 @@ impl Stage {
         }
     }
 
-    /// Whether the tenure still owes its region mark (confirming or marking).
-    pub(super) fn owes_mark(&self) -> bool {
-        matches!(
-            self,
-            Stage::Confirming { mark: Some(_), .. } | Stage::Marking(_)
-        )
-    }
-
     /// The mark to write now: confirmed, not yet marked.
     pub(super) fn mark_to_write(&self) -> Option<&RegionMark> {
         match self {

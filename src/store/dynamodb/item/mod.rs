@@ -208,7 +208,7 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
 fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> String {
     match expect {
         Expect::AsRead { key, handover_to } => {
-            let version = condition(&Expect::Version(key.clone()), values);
+            let version = version_condition(key, values);
             let request = match handover_to {
                 Some(to) => {
                     values.insert(":expHandoverTo".into(), s(to));
@@ -219,24 +219,7 @@ fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> S
             format!("{version} AND {request}")
         }
         Expect::Absent => "attribute_not_exists(#k)".to_string(),
-        Expect::Version(VersionKey::Token(v)) => {
-            values.insert(":expVersion".into(), s(v));
-            "#v = :expVersion".to_string()
-        }
-        Expect::Version(VersionKey::Legacy {
-            owner,
-            updated_time,
-        }) => {
-            values.insert(":expOwner".into(), s(owner));
-            match updated_time {
-                Some(t) => {
-                    values.insert(":expUpdated".into(), n(t));
-                    "attribute_not_exists(#v) AND #o = :expOwner AND #u = :expUpdated".to_string()
-                }
-                None => "attribute_not_exists(#v) AND #o = :expOwner AND attribute_not_exists(#u)"
-                    .to_string(),
-            }
-        }
+        Expect::Version(key) => version_condition(key, values),
         Expect::Held {
             owner,
             session,
@@ -246,6 +229,31 @@ fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> S
             values.insert(":expSession".into(), s(session));
             values.insert(":expVersion".into(), s(version));
             "#o = :expOwner AND #s = :expSession AND #v = :expVersion".to_string()
+        }
+    }
+}
+
+/// The item is still the version observed: its token, or for a legacy item (Admiral's, no
+/// token) its owner and update time.
+fn version_condition(key: &VersionKey, values: &mut HashMap<String, AttributeValue>) -> String {
+    match key {
+        VersionKey::Token(v) => {
+            values.insert(":expVersion".into(), s(v));
+            "#v = :expVersion".to_string()
+        }
+        VersionKey::Legacy {
+            owner,
+            updated_time,
+        } => {
+            values.insert(":expOwner".into(), s(owner));
+            match updated_time {
+                Some(t) => {
+                    values.insert(":expUpdated".into(), n(t));
+                    "attribute_not_exists(#v) AND #o = :expOwner AND #u = :expUpdated".to_string()
+                }
+                None => "attribute_not_exists(#v) AND #o = :expOwner AND attribute_not_exists(#u)"
+                    .to_string(),
+            }
         }
     }
 }
