@@ -17,7 +17,7 @@ impl LeaseCore {
         // Decide only on continuous history: after a pause or an outage longer than a lease,
         // the version we remember may since have gone and come back (a restore).
         // R13 (revert: a decision on an observation however old).
-        let Some(obs) = self.observed.as_ref().filter(|o| {
+        let Some(obs) = self.known.observed.as_ref().filter(|o| {
             now.since(o.confirmed_sent) <= self.cfg.timing.lease_duration || !applies(R13)
         }) else {
             return self.when_due(now, self.pacing.not_before, Step::READ);
@@ -45,7 +45,7 @@ impl LeaseCore {
             // nothing came and went in between. So fill the gap with a released placeholder
             // (a version of our own making) and time that like any other.
             Item::Absent => {
-                let epoch = self.highest_epoch;
+                let epoch = self.known.highest_epoch;
                 self.start_write_when_due(now, WriteKind::Placeholder, Expect::Absent, epoch)
             }
             Item::Present(r) if r.is_frozen() => self.when_due(now, read_at, Step::READ),
@@ -105,7 +105,7 @@ impl LeaseCore {
             let ours = r.is_held_by(&self.cfg.identity, &self.cfg.session);
             if ours && !self.may_acquire() && applies(R16) {
                 if let Some(version) = r.version.clone() {
-                    let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                    let epoch = r.epoch.unwrap_or(self.known.highest_epoch);
                     return Some((version, epoch));
                 }
             }
@@ -149,7 +149,8 @@ impl LeaseCore {
             // Whatever the write's kind: a release meant for someone else, taken by timing,
             // is claimed too, or its copy could later be taken at once by its target.
             let claim = self
-                .observed_record()
+                .known
+                .record()
                 .filter(|r| r.is_released())
                 .and_then(|r| self.claim_first(r));
             if let Some(claim) = claim {
@@ -162,7 +163,7 @@ impl LeaseCore {
             if let Some(step) = self.marks_before_acquiring(now) {
                 return step;
             }
-            let stored_epoch = self.observed_record().and_then(|r| r.epoch);
+            let stored_epoch = self.known.record().and_then(|r| r.epoch);
             return match self.next_epoch(stored_epoch) {
                 Some(epoch) => self.start_write(now, kind, expect, epoch),
                 None => self.when_due(now, read_at, Step::READ),
@@ -182,7 +183,7 @@ impl LeaseCore {
         {
             return false;
         }
-        let Some(obs) = &self.observed else {
+        let Some(obs) = &self.known.observed else {
             return false;
         };
         match &obs.item {

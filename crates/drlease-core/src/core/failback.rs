@@ -16,10 +16,12 @@
 //!   failback, or an operator's handover) does not ask for it back from the tenure it
 //!   handed it to: an operator's handover sticks while that holder lives.
 //!
-//! Sets directly: `failback`, and on an answer `observed`, `diagnostics`.
+//! The bookkeeping is a handler of its own ([`Tracking`]): it changes the failback state and
+//! its counts, and only reads what the core knows.
 
-use super::observe::Item;
-use super::{Call, LeaseCore, Phase, Step};
+use super::diagnostics::Diagnostics;
+use super::observe::Knowledge;
+use super::{Call, CoreConfig, LeaseCore, Phase, Step};
 use crate::clock::Mono;
 use crate::operator::HandoverRequest;
 use crate::record::{LeaseRecord, HANDOVER_ANY};
@@ -59,7 +61,7 @@ impl HandedOver {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(super) struct Failback {
     /// Eligible without a break since this instant (of this process's life).
-    pub(super) healthy_since: Option<Mono>,
+    healthy_since: Option<Mono>,
     /// When the last request was sent: the next one needs a read sent after it.
     last_ask: Option<Mono>,
     /// No request before this (after one that was not refused outright).
@@ -135,27 +137,13 @@ impl LeaseCore {
     ) {
         match result {
             Ok(()) => {
-                self.diagnostics.store_reachable = Some(true);
+                self.answers().reached();
                 self.failback.quiet_until = now.plus(self.cfg.timing.lease_duration);
-                // The version did not change: the item as we saw it, with our request on it,
-                // so we watch closely for the release from now on. Across regions the
-                // request may have dropped the holder's renewal (last writer wins): its
-                // version is timed again from here (`observe.rs`).
-                let regions = self.may_span_regions();
-                if let Some(o) = &mut self.observed {
-                    if let Item::Present(r) = &mut o.item {
-                        if r.version.as_deref() == Some(req.expect_version.as_str()) {
-                            req.apply_to(r);
-                            if regions {
-                                o.noted_at = now;
-                            }
-                        }
-                    }
-                }
+                self.learn().requested(req, now);
             }
             // The holder renewed (or anything else changed) in between: ask again after the
             // next read, if still due.
-            Err(StoreError::ConditionFailed) => self.diagnostics.store_reachable = Some(true),
+            Err(StoreError::ConditionFailed) => self.answers().reached(),
             Err(e) => {
                 // Lost or failed: it may have landed. Either way, no new request for a lease.
                 self.failback.quiet_until = now.plus(self.cfg.timing.lease_duration);
@@ -164,19 +152,41 @@ impl LeaseCore {
         }
     }
 
-    /// Eligibility without a break is what `failback_after` measures.
-    pub(super) fn track_health(&mut self, now: Mono) {
-        if !self.eligible {
+    /// The handler for the failback bookkeeping after a step or an answer: it may change
+    /// the failback state and its counts; the settings and what the core knows it only reads.
+    pub(super) fn track_failback(&mut self) -> Tracking<'_> {
+        Tracking {
+            cfg: &self.cfg,
+            known: &self.known,
+            failback: &mut self.failback,
+            diagnostics: &mut self.diagnostics,
+        }
+    }
+}
+
+/// The failback bookkeeping (borrowing only what it may change).
+pub(super) struct Tracking<'a> {
+    cfg: &'a CoreConfig,
+    known: &'a Knowledge,
+    failback: &'a mut Failback,
+    diagnostics: &'a mut Diagnostics,
+}
+
+impl Tracking<'_> {
+    /// Eligibility without a break is what `failback_after` measures: even a blip (an
+    /// ineligible report between two steps) restarts its clock.
+    pub(super) fn health(&mut self, eligible: bool, now: Mono) {
+        if !eligible {
             self.failback.healthy_since = None;
         } else if self.failback.healthy_since.is_none() {
             self.failback.healthy_since = Some(now);
         }
     }
 
-    /// A release of ours landed at `epoch`: if it answered a request, remember whom we
-    /// handed the lease to, and count a failback lost.
-    pub(super) fn note_handed_over(&mut self, epoch: u64) {
-        let Some(target) = self.stepping_down.clone() else {
+    /// A release of ours landed at `epoch`: if it answered a request (to `target`),
+    /// remember whom we handed the lease to, and count a failback lost.
+    pub(super) fn handed_over(&mut self, target: Option<String>, epoch: u64) {
+        let Some(target) = target else {
             return;
         };
         if self.failback.releasing_for_failback {
@@ -190,7 +200,7 @@ impl LeaseCore {
     }
 
     /// Our acquire landed: a failback if it took a release made for our request.
-    pub(super) fn count_failback_gained(&mut self) {
+    pub(super) fn acquired(&mut self) {
         if std::mem::take(&mut self.failback.release_for_us_seen) {
             self.diagnostics.failbacks_gained += 1;
         }
@@ -198,8 +208,8 @@ impl LeaseCore {
 
     /// After a read: is a failback release waiting for us? And the first sight of the
     /// tenure we handed the lease over to fixes its session.
-    pub(super) fn after_read_failback(&mut self) {
-        let Some(r) = self.observed_record().cloned() else {
+    pub(super) fn after_read(&mut self) {
+        let Some(r) = self.known.record() else {
             self.failback.release_for_us_seen = false;
             return;
         };
@@ -207,7 +217,7 @@ impl LeaseCore {
             && r.is_failback()
             && r.handover_to.as_deref() == Some(self.cfg.identity.as_str());
         if let Some(h) = &mut self.failback.handed_over {
-            if h.session.is_none() && h.is_tenure_of(&r) {
+            if h.session.is_none() && h.is_tenure_of(r) {
                 h.session = r.owner_session.clone();
             }
         }

@@ -1,12 +1,12 @@
 //! The holder's side: renewing, stepping down, releasing, and knowing when a tenure is
 //! over. The rules are stated once, at the top of the core (mod.rs).
 //!
-//! Sets directly: `phase`, `holding`, `stepping_down`, `failback`, and when a write lands
-//! `observed`, `highest_epoch`, `seen_item`, `initialized`, `conflict`.
+//! Sets directly: `phase`, `holding`, `stepping_down`, `initialized`; when a write lands,
+//! what it teaches through the `learn` handler (`observe.rs`) and the failback bookkeeping
+//! through `track_failback` (`failback.rs`).
 
-use super::observe::{Item, Observed};
 use super::stage::Stage;
-use super::{LeaseCore, Phase, Step};
+use super::{CoreConfig, LeaseCore, Phase, Step};
 use crate::clock::Mono;
 use crate::record::{Expect, HandoverWrite, LeaseRecord, WriteKind, WriteRequest, HANDOVER_ANY};
 use crate::rules::{applies, R1, R13, R15, R16, R19, R20, R24, R5};
@@ -61,10 +61,11 @@ impl LeaseCore {
         let held_version = match &self.holding {
             Some(h) => Some((h.version.clone(), h.epoch)),
             None => self
-                .observed_record()
+                .known
+                .record()
                 .filter(|r| r.is_held_by(&self.cfg.identity, &self.cfg.session))
                 .and_then(|r| {
-                    let epoch = r.epoch.unwrap_or(self.highest_epoch);
+                    let epoch = r.epoch.unwrap_or(self.known.highest_epoch);
                     r.version.clone().map(|v| (v, epoch))
                 }),
         };
@@ -106,7 +107,8 @@ impl LeaseCore {
             return;
         };
         let still_ours = self
-            .observed_record()
+            .known
+            .record()
             .is_some_and(|r| r.version.as_deref() == Some(held.as_str()));
         let Some(h) = &mut self.holding else {
             return;
@@ -127,26 +129,15 @@ impl LeaseCore {
         now: Mono,
     ) {
         self.initialized = true;
-        self.highest_epoch = self.highest_epoch.max(req.new.epoch);
-        self.seen_item = true;
         if req.kind.changes_owner() {
-            self.conflict = false;
             self.stepping_down = None;
-            self.count_failback_gained();
+            self.track_failback().acquired();
         }
         if req.kind == WriteKind::Release {
-            self.note_handed_over(req.new.epoch);
+            let target = self.stepping_down.clone();
+            self.track_failback().handed_over(target, req.new.epoch);
         }
-        let record = req.apply(None, 0);
-        self.note_declared(sent, record.lease_duration_ms);
-        self.observed = Some(Observed {
-            key: Some(record.version_key()),
-            hold: self.hold_for(record.lease_duration_ms),
-            item: Item::Present(Box::new(record)),
-            noted_at: now,
-            confirmed_sent: sent,
-            open: false,
-        });
+        self.learn().written(req, sent, now);
         if req.kind == WriteKind::Placeholder {
             // Not ours to hold: a version to time, from now.
             return;
@@ -164,7 +155,7 @@ impl LeaseCore {
         // is over. A renewal settled after its tenure was over (a resend that landed late)
         // does not bring the tenure back either.
         // R24 (revert: a renewal counts whenever it lands).
-        if req.kind == WriteKind::Renew && self.may_span_regions() && applies(R24) {
+        if req.kind == WriteKind::Renew && self.cfg.may_span_regions() && applies(R24) {
             let budget = self.renewal_budget();
             let in_time = self
                 .holding
@@ -280,7 +271,9 @@ impl LeaseCore {
         // after the write another region's candidates are timing, and reach them after
         // they took over. (Past its validity but within the budget it may still renew: it
         // answers passive until the renewal is answered.)
-        if self.may_span_regions() && applies(R24) && now >= h.last_sent.plus(self.renewal_budget())
+        if self.cfg.may_span_regions()
+            && applies(R24)
+            && now >= h.last_sent.plus(self.renewal_budget())
         {
             self.end_tenure();
             return self.candidate_step(now);
@@ -288,15 +281,6 @@ impl LeaseCore {
         let expect = self.expect_held(h.version.clone());
         let epoch = h.epoch;
         self.start_write(now, WriteKind::Renew, expect, epoch)
-    }
-
-    /// Whether the table may be eventually consistent across regions: region marks on, or
-    /// a confirm delay (which only such a table needs). The rules that guard against
-    /// last writer wins follow this, not `--peer-regions` alone: during the rollout of
-    /// peer regions a pod may have its confirm delay and not yet its peers.
-    pub(super) fn may_span_regions(&self) -> bool {
-        // R19 (revert: only with peer regions).
-        self.cfg.regions.is_some() || (!self.cfg.timing.confirm_delay.is_zero() && applies(R19))
     }
 
     /// Across regions: how long after a write was sent its renewal may still be known to
@@ -327,5 +311,16 @@ impl LeaseCore {
         {
             self.end_tenure();
         }
+    }
+}
+
+impl CoreConfig {
+    /// Whether the table may be eventually consistent across regions: region marks on, or
+    /// a confirm delay (which only such a table needs). The rules that guard against
+    /// last writer wins follow this, not `--peer-regions` alone: during the rollout of
+    /// peer regions a pod may have its confirm delay and not yet its peers.
+    pub(super) fn may_span_regions(&self) -> bool {
+        // R19 (revert: only with peer regions).
+        self.regions.is_some() || (!self.timing.confirm_delay.is_zero() && applies(R19))
     }
 }

@@ -86,7 +86,7 @@ use diagnostics::Diagnostics;
 pub use failback::Affinity;
 use failback::Failback;
 use holder::Holding;
-use observe::{Declared, Item, Observed};
+use observe::{Item, Knowledge};
 use pacing::Pacing;
 use unsettled::Unsettled;
 pub use writes::EPOCH_EXHAUSTED;
@@ -130,44 +130,56 @@ enum Phase {
     Done,
 }
 
+/// The core's state, in parts that say what they are. The step functions (`next_step` and
+/// the holder's and candidate's steps) read the whole and decide; what an answer changes is
+/// changed by a handler that borrows only its parts, so the compiler keeps each from the
+/// rest (the way openraft's engine handlers do):
+///
+/// | handler | may change | only reads |
+/// |---|---|---|
+/// | `learn()` (`observe.rs`) | `known`, `diagnostics` | `cfg` |
+/// | `answers()` (`pacing.rs`) | `pacing`, `diagnostics` | `cfg.timing` |
+/// | `track_failback()` (`failback.rs`) | `failback`, `diagnostics` | `cfg`, `known` |
+///
+/// The tenure (`holding`, its `Stage`, `stepping_down`, `phase`) is changed by the step
+/// functions and the answers to the holder's own calls alone.
+///
 /// Clone, Eq and Hash let a model checker (tests/model.rs) keep and compare whole states;
 /// the diagnostics are not part of them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LeaseCore {
+    /// Identity, timing, affinity, regions: never changed after `new`.
     cfg: CoreConfig,
     phase: Phase,
-    write_seq: u64,
+    /// The tenure this process holds, from its last write that landed (`holder.rs`).
     holding: Option<Holding>,
-    observed: Option<Observed>,
-    unsettled: Option<Unsettled>,
-    /// The highest epoch this process has seen or written: the floor for the next owner.
-    highest_epoch: u64,
-    /// Whether this process has ever seen the item exist (or wrote it).
-    seen_item: bool,
-    pacing: Pacing,
-    initialized: bool,
-    conflict: bool,
-    diagnostics: Diagnostics,
-    /// May this process acquire? False during warm-up or while the controller next to it
-    /// is unhealthy. An ineligible holder steps down.
-    eligible: bool,
     /// Holding, but handing the lease over to this target (`*`: anyone else): no longer
     /// answering active, releasing next.
     stepping_down: Option<String>,
     /// Every write window granted to the controller ends by here: no release before it.
     granted_until: Mono,
+    /// What reads and our own landed writes taught (`observe.rs`).
+    known: Knowledge,
+    /// The write whose answer was lost or refused, until settled (`unsettled.rs`).
+    unsettled: Option<Unsettled>,
+    /// Makes every version token of this process unique (`writes.rs`).
+    write_seq: u64,
+    /// When the next calls may go out (`pacing.rs`).
+    pacing: Pacing,
+    /// A decision has been made (R7): until then the role is "unknown".
+    initialized: bool,
+    /// May this process acquire? False during warm-up or while the controller next to it
+    /// is unhealthy. An ineligible holder steps down.
+    eligible: bool,
+    /// Health since when, requests made, whom we handed over to (`failback.rs`).
     failback: Failback,
-    /// The longest lease a holder declared lately: a later version by another writer
-    /// (an operator with shorter settings, a placeholder, a restore) is timed by it too.
-    declared: Option<Declared>,
     /// The next owner would need an epoch above `u64::MAX`: nothing is acquired.
     epoch_exhausted: bool,
-    /// The release (by version token) whose claim is settled: ours, or refused (then it is
-    /// taken only after timing it in full from the refusal).
-    claimed: Option<String>,
-    /// Times this process stopped holding because another region's holder outranked it,
-    /// and what it found the last time.
+    /// Times this process stopped holding because another region's holder outranked it
+    /// (a model property reads it, so it stays in the state; the text is a diagnostic).
     region_conflicts: u64,
+    /// Reported, never decided on: left out of equality and hashing.
+    diagnostics: Diagnostics,
 }
 
 impl LeaseCore {
@@ -177,7 +189,8 @@ impl LeaseCore {
             return Step::Done;
         }
         self.expire_stale_tenure(now);
-        self.track_health(now);
+        let eligible = self.eligible;
+        self.track_failback().health(eligible, now);
         if let Some(step) = self.unsettled_step(now) {
             return step;
         }
@@ -201,22 +214,17 @@ impl LeaseCore {
             phase: Phase::Running,
             write_seq: 0,
             holding: None,
-            observed: None,
+            known: Knowledge::default(),
             unsettled: None,
-            highest_epoch: 0,
-            seen_item: false,
             pacing: Pacing::default(),
             // R7 (revert: "passive" from the start, before anything was read).
             initialized: !applies(R7),
-            conflict: false,
             diagnostics: Diagnostics::default(),
             eligible: true,
             stepping_down: None,
             granted_until: Mono::ZERO,
             failback: Failback::default(),
-            declared: None,
             epoch_exhausted: false,
-            claimed: None,
             region_conflicts: 0,
         }
     }
@@ -226,8 +234,8 @@ impl LeaseCore {
     pub fn set_eligible(&mut self, eligible: bool) {
         self.eligible = eligible;
         if !eligible {
-            // Even a blip restarts the clock `failback_after` runs on.
-            self.failback.healthy_since = None;
+            // Even a blip restarts the clock `failback_after` runs on (no time needed).
+            self.track_failback().health(false, Mono::ZERO);
         }
     }
 
@@ -278,21 +286,20 @@ impl LeaseCore {
                 return;
             }
         };
-        self.diagnostics.store_reachable = Some(true);
-        self.pacing.not_before = Mono::ZERO;
+        self.answers().done();
         self.diagnostics.last_error = match &item {
             Item::Malformed(why) => Some(format!("lease item is malformed: {why}")),
             // Still true until the next decision says otherwise: keep saying it.
             _ if self.epoch_exhausted => Some(EPOCH_EXHAUSTED.to_string()),
             _ => None,
         };
-        self.observe(sent, now, item);
+        self.learn().observe(sent, now, item);
         self.resolve_unsettled(now);
         self.check_holding(sent);
-        if let Some(r) = self.observed_record().cloned() {
+        if let Some(r) = self.known.record().cloned() {
             self.observe_handover_request(&r);
         }
-        self.after_read_failback();
+        self.track_failback().after_read();
         // A read that leads straight to a write is not a decision yet: answering "passive"
         // for the one round trip before an acquire lands would only be noise.
         if !self.acquires_at_once() {
@@ -316,8 +323,7 @@ impl LeaseCore {
         match result {
             Ok(record) => {
                 self.unsettled = None;
-                self.diagnostics.store_reachable = Some(true);
-                self.pacing.not_before = Mono::ZERO;
+                self.answers().done();
                 self.diagnostics.last_error = None;
                 self.write_landed(req, first_sent, sent, now);
                 // The item as written may carry a handover request made since our last
@@ -325,7 +331,7 @@ impl LeaseCore {
                 self.observe_handover_request(&record);
             }
             Err(StoreError::ConditionFailed) => {
-                self.diagnostics.store_reachable = Some(true);
+                self.answers().reached();
                 // The item changed under us. If we held the lease, we stop at once: the
                 // check read below restores it only if the change was our own write.
                 // R5 (revert: a refused renewal leaves the tenure to its deadline).
@@ -346,19 +352,6 @@ impl LeaseCore {
                 self.mark_unsettled(req, first_sent);
             }
         }
-    }
-
-    fn store_failed(&mut self, now: Mono, e: &StoreError, urgent: bool) {
-        self.diagnostics.store_reachable = Some(false);
-        self.diagnostics.last_error = Some(e.to_string());
-        // Once a held lease has lapsed there is no deadline left to save: back off.
-        let lapsed = matches!(&self.holding, Some(h) if now >= h.valid_until);
-        let delay = if urgent && !lapsed {
-            self.cfg.timing.quick_retry()
-        } else {
-            self.cfg.timing.interval
-        };
-        self.pacing.not_before = now.plus(delay);
     }
 }
 

@@ -4,8 +4,9 @@
 //! reads them before it acquires, so its epoch is above theirs. Off without
 //! `--peer-regions`.
 //!
-//! Sets directly: `holding` (its owed mark and peer check), `highest_epoch`,
-//! `diagnostics`, `pacing` (when the marks were read), `region_conflicts`.
+//! Sets directly: `holding` (its owed mark and peer check), `pacing` (when the marks were
+//! read), `region_conflicts` and the conflict's text; the epochs the marks show through
+//! the `learn` handler (`observe.rs`), reachability through `answers` (`pacing.rs`).
 
 use super::stage::Stage;
 use super::{Call, LeaseCore, Step};
@@ -91,12 +92,9 @@ impl LeaseCore {
                 return;
             }
         };
-        self.diagnostics.store_reachable = Some(true);
+        self.answers().reached();
         self.pacing.peer_marks_read = Some(sent);
-        // Our own region's mark is read too: after the item was deleted or written back to
-        // a lower epoch, a new tenure must go above it, or its mark would be refused.
-        let top = marks.iter().map(|m| m.epoch).max().unwrap_or(0);
-        self.highest_epoch = self.highest_epoch.max(top);
+        self.learn().marks_seen(&marks);
         let own_region = self.regions().map(|r| r.own.clone()).unwrap_or_default();
         let marks: Vec<RegionMark> = marks
             .into_iter()
@@ -131,23 +129,22 @@ impl LeaseCore {
         now: Mono,
         result: Result<(), StoreError>,
     ) {
-        let Some(h) = &mut self.holding else {
-            return;
-        };
-        if h.epoch != mark.epoch {
+        if self.holding.as_ref().is_none_or(|h| h.epoch != mark.epoch) {
             return;
         }
         match result {
             Ok(()) => {
-                self.diagnostics.store_reachable = Some(true);
-                if h.stage.mark_to_write().is_some() {
-                    h.stage = Stage::Granting;
+                self.answers().reached();
+                if let Some(h) = &mut self.holding {
+                    if h.stage.mark_to_write().is_some() {
+                        h.stage = Stage::Granting;
+                    }
+                    h.check_peers = true;
                 }
-                h.check_peers = true;
             }
             // A later holder of our own region marked a higher epoch: this tenure is over.
             Err(StoreError::ConditionFailed) => {
-                self.diagnostics.store_reachable = Some(true);
+                self.answers().reached();
                 self.end_tenure();
             }
             Err(e) => self.store_failed(now, &e, true),

@@ -50,7 +50,7 @@ impl LeaseCore {
         let Some(p) = self.unsettled.take() else {
             return;
         };
-        let stored = self.observed_record();
+        let stored = self.known.record();
         if stored.and_then(|r| r.version.as_deref()) == Some(p.req.new.version.as_str()) {
             self.write_landed(&p.req, p.first_sent, p.first_sent, now);
             return;

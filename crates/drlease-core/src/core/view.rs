@@ -9,7 +9,7 @@ use crate::view::View;
 impl LeaseCore {
     /// What the loop publishes for the HTTP layer.
     pub fn view(&self) -> View {
-        let record = self.observed_record();
+        let record = self.known.record();
         let active_until = match (&self.holding, self.phase) {
             (Some(h), Phase::Running) if h.stage.grants() && self.step_down_target().is_none() => {
                 Some(h.valid_until)
@@ -25,7 +25,7 @@ impl LeaseCore {
                 .as_ref()
                 .map(|h| h.epoch)
                 .or_else(|| record.and_then(|r| r.epoch)),
-            holder_since: self.observed.as_ref().map(|o| o.noted_at),
+            holder_since: self.known.observed.as_ref().map(|o| o.noted_at),
             store_reachable: self.diagnostics.store_reachable,
             frozen: record.is_some_and(|r| r.is_frozen()),
             handover_pending: record.is_some_and(|r| r.handover_to.is_some()),
@@ -43,7 +43,7 @@ impl LeaseCore {
             failbacks_lost: self.diagnostics.failbacks_lost,
             stepping_down: self.step_down_target(),
             releasing: self.phase != Phase::Running,
-            conflict: self.conflict,
+            conflict: self.known.conflict,
             epoch_exhausted: self.epoch_exhausted,
             region_conflicts: self.region_conflicts,
             region_conflict: self.diagnostics.region_conflict.clone(),

@@ -59,7 +59,7 @@ impl LeaseCore {
             // R18 (revert: one above the stored epoch, saturating at the limit).
             return Some(stored.unwrap_or(0).saturating_add(1));
         }
-        let base = stored.unwrap_or(0).max(self.highest_epoch);
+        let base = stored.unwrap_or(0).max(self.known.highest_epoch);
         let next = match &self.cfg.regions {
             Some(regions) => regions.next_epoch_above(base),
             None => base.checked_add(1),
@@ -122,7 +122,7 @@ impl LeaseCore {
         // holder declared lately, since that holder may still be alive behind the deletion.
         let own_lease = self.cfg.timing.lease_duration.as_millis() as u64;
         let lease_duration_ms = if kind == WriteKind::Placeholder {
-            self.hold_for(None).as_millis() as u64
+            self.known.hold_for(&self.cfg.timing, None).as_millis() as u64
         } else {
             own_lease
         };

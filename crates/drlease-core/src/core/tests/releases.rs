@@ -231,7 +231,7 @@ fn a_candidate_back_from_a_pause_reads_before_it_takes_over() {
     a.run(ms(5));
     let mut b = beside(&a, config("b", "sb"));
     run_together(&mut [&mut a, &mut b], INTERVAL * 2, |_| {});
-    let seen = match &b.core.observed.as_ref().unwrap().item {
+    let seen = match &b.core.known.observed.as_ref().unwrap().item {
         Item::Present(r) => (**r).clone(),
         _ => panic!("b read no item"),
     };
