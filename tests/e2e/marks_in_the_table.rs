@@ -1,7 +1,6 @@
 //! Region marks in the table (R21, R22): what is in the table must not stop every
-//! candidate of a lease with region marks (finding 2 of review 4), on the real DynamoDB
-//! store (moto) and real processes. (Finding 1, a
-//! lease named like another's mark, is refused at start: `bad_settings.rs`.)
+//! candidate of a lease with region marks, on the real DynamoDB store (moto) and real
+//! processes. (A lease named like another's mark is refused at start: `bad_settings.rs`.)
 
 use std::collections::HashMap;
 
@@ -51,7 +50,7 @@ fn becomes_active(endpoint: &str, table: &str, lease: &str) -> (bool, String) {
     (active, logs)
 }
 
-/// Review 4, finding 2 (fixed: a malformed mark counts as no mark, logged once), on the
+/// (fixed: a malformed mark counts as no mark, logged once), on the
 /// real store: one item at `<lease>/regions/us-west-2` that does not parse as a mark (here:
 /// a mark written with its session missing) kept every candidate of the lease from
 /// acquiring, even the seed `create-table` wrote. Control: the same

@@ -2,7 +2,7 @@
 
 use crate::*;
 
-/// Review bug: SIGTERM during a store outage slept a full interval past the release
+/// Once, SIGTERM during a store outage slept a full interval past the release
 /// deadline once the lease had lapsed, and the heartbeat's deletion and the HTTP server
 /// waited on fixed timeouts of their own after it (6.1 s to exit at interval 2 s, where the
 /// deadline is 4 s).

@@ -4,7 +4,7 @@
 
 use crate::*;
 
-/// Review finding 4 (fixed: the command refuses): `drlease freeze` against the replica of
+/// Fixed (the command refuses): `drlease freeze` against the replica of
 /// the region that does not hold would be dropped by last writer wins whenever the holder
 /// renews within a lag after it, while the command reported success. Now it is refused,
 /// naming the holder's region, and nothing is written; against the holder's region the
@@ -54,7 +54,7 @@ fn freeze_only_where_the_holder_renews() {
     .expect("both pods passive and frozen after a freeze at the holder's region");
 }
 
-/// Review finding 2 (fixed: each region hands out its own epochs), with real processes: during a partition, east's holder shuts
+/// Fixed (each region hands out its own epochs), with real processes: during a partition, east's holder shuts
 /// down (SIGTERM: a release), east's other pod takes the release and west, cut off, takes
 /// over east's last version: both at the same epoch (one above the last they saw), both
 /// active. README: "Only a store that forgot an epoch (an item deleted or restored) before a
@@ -88,7 +88,7 @@ fn a_partition_never_hands_one_epoch_to_two_tenures() {
     assert_ne!(east_epoch, west_epoch, "two active tenures at one epoch");
 }
 
-/// Review 4, finding 4 with real processes (the core test:
+/// With real processes (the core test:
 /// `a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal`). A partition longer
 /// than the lease: the cut-off region takes over (its mark above the first holder's),
 /// then its pod is killed (-9) while still cut off. At the heal the first region's
@@ -96,7 +96,7 @@ fn a_partition_never_hands_one_epoch_to_two_tenures() {
 /// active until its own last version is timed out. docs/regions.md (*Across regions*): "of two
 /// holders, the one whose mark ranks lower stops".
 #[test]
-#[ignore = "review 4 finding 4, a limit (availability, docs/regions.md: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal"]
+#[ignore = "a limit (availability, docs/regions.md: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal"]
 fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
     let Some(gt) = GlobalTable::start(LAG, JITTER) else {
         return;
@@ -133,11 +133,11 @@ fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
     );
 }
 
-/// Review 4, finding 7. With the sidecars' heartbeats off (`--heartbeat false`, a
+/// With the sidecars' heartbeats off (`--heartbeat false`, a
 /// documented setting), `drlease freeze` against the replica of the region that does not
 /// hold finds no heartbeat for the holder and goes ahead silently: exit 0, "froze lease",
-/// no warning (only a failed heartbeat listing warns, `ops/freeze.rs`). By the earlier
-/// review's finding 4 the holder's renewal on its own replica, the later write, drops such
+/// no warning (only a failed heartbeat listing warns, `ops/freeze.rs`). By last writer wins
+/// the holder's renewal on its own replica, the later write, drops such
 /// a freeze whenever one falls within a lag after it; in 4 runs here the freeze held each
 /// time (all pods passive and frozen two leases later), so what is shown is the missing
 /// warning, not a lost freeze. docs/regions.md (*Across regions*): "without

@@ -2,7 +2,7 @@
 
 use crate::*;
 
-/// Review bug: a failed Scan of the heartbeats was swallowed, and the handover then called
+/// Once, a failed Scan of the heartbeats was swallowed, and the handover then called
 /// a live target an "unknown candidate".
 #[test]
 fn handover_says_so_when_it_cannot_list_the_candidates() {

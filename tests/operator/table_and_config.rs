@@ -206,7 +206,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// Review bug: a `drlease:` section whose keys are not indented gave `check-config` exit 0
+/// Once, a `drlease:` section whose keys are not indented gave `check-config` exit 0
 /// and no warning, its region settings dropped. Refused (exit 2) naming the key and where
 /// it belongs; `DRLEASE_ALLOW_UNKNOWN_KEYS=true` makes it a warning and exit 0.
 #[test]

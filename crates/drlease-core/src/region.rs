@@ -155,7 +155,7 @@ mod tests {
         );
     }
 
-    /// Review 4, finding 3. The residue a region's epochs take depends on the list of
+    /// A limit of the rollout. The residue a region's epochs take depends on the list of
     /// regions each pod has (`--peer-regions`), so during the rolling change docs/regions.md
     /// prescribes for adding a region (every pod of every region, one region after the
     /// other) two regions can hand out the same epoch: here us-east-1 has not yet been given
@@ -166,7 +166,7 @@ mod tests {
     /// rollout caveat only says the double holder is not bounded. Expected: distinct
     /// tokens whatever the lists (or docs/regions.md saying otherwise).
     #[test]
-    #[ignore = "finding 3, a limit (docs/regions.md, rollout of peer regions): two regions whose pods list different region sets hand out the same epoch"]
+    #[ignore = "a limit (docs/regions.md, rollout of peer regions): two regions whose pods list different region sets hand out the same epoch"]
     fn regions_with_different_lists_never_share_a_token() {
         let east = regions("us-east-1", &["us-west-2"]);
         let west = regions("us-west-2", &["us-east-1", "eu-west-1"]);

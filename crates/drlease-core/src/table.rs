@@ -164,8 +164,8 @@ mod tests {
     use super::*;
     use crate::FROZEN_OWNER;
 
-    /// Review bug: the memory store accepted a handover request on a frozen item, where
-    /// DynamoDB's condition refuses it.
+    /// The memory store must refuse a handover request on a frozen item, as DynamoDB's
+    /// condition does.
     #[test]
     fn a_handover_request_on_a_frozen_item_is_refused_as_dynamodb_does() {
         let store = MemoryStore::new("l");

@@ -110,8 +110,8 @@ fn an_unknown_drlease_variable_is_a_warning_naming_the_closest_one() {
     );
 }
 
-/// Review bug: peer regions without a confirm delay were accepted silently: region marks
-/// on a table whose confirm rule is broken from the start.
+/// Peer regions without a confirm delay must not be accepted silently: region marks on a
+/// table whose confirm rule is broken from the start.
 #[test]
 fn peer_regions_without_a_confirm_delay_are_refused_naming_both() {
     for (c, text, source) in [

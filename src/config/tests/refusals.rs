@@ -224,7 +224,7 @@ fn lease_names_that_collide_with_heartbeats_or_overflow_the_key_are_refused() {
     assert_eq!(e.lines().count(), 1, "one line: {e}");
 }
 
-/// Review 4, finding 1. Only `/candidates/` is refused in a lease name, but drlease keys
+/// Keys of other item families. Only `/candidates/` is refused in a lease name, but drlease keys
 /// three more item families under the lease name: `<lease>/regions/<region>` (region
 /// marks), `<lease>/history/<epoch % 256>` (failover history) and
 /// `<lease>/claims/<version>` (release claims). A second lease of the same table named

@@ -13,8 +13,8 @@ fn refused(c: &CommandLine, text: &str) -> String {
     e
 }
 
-/// Review bug: each of these gave `check-config` exit 0 and no warning, the region
-/// settings silently dropped.
+/// Each of these once gave `check-config` exit 0 and no warning, the region settings
+/// silently dropped.
 #[test]
 fn settings_outside_their_section_are_refused_naming_where_they_belong() {
     let cases = [
@@ -58,7 +58,7 @@ fn settings_outside_their_section_are_refused_naming_where_they_belong() {
     }
 }
 
-/// Review bug: typos inside Admiral's section only warned, and the setting was not applied.
+/// A typo inside Admiral's section must not only warn while the setting goes unapplied.
 #[test]
 fn a_typo_in_either_section_is_refused_naming_the_closest_key() {
     let e = refused(&memory(), "  waitTimeInSecnds: 5\n");

@@ -120,7 +120,7 @@ async fn the_gate_listener_serves_only_the_role_endpoints() {
     }
 }
 
-/// Review bug: an open `/watch` stream held a SIGTERM's exit until the release deadline.
+/// An open `/watch` stream must not hold a SIGTERM's exit until the release deadline.
 /// On the shutdown switch a stream sends what happened since its last event (the release)
 /// and ends, and a blocking query answers at once.
 #[tokio::test]

@@ -77,9 +77,9 @@ impl LeaseStore for Flaky {
     }
 }
 
-/// Review bug: with the defaults (interval 15 s, call timeout 5 s, release deadline
-/// 10 s), SIGTERM during an outage after the lease had lapsed slept a full interval past
-/// the release deadline.
+/// With the defaults (interval 15 s, call timeout 5 s, release deadline 10 s), SIGTERM
+/// during an outage after the lease has lapsed must not sleep a full interval past the
+/// release deadline.
 #[tokio::test(start_paused = true)]
 async fn a_release_during_an_outage_ends_by_the_release_deadline() {
     let clock: Arc<dyn Clock> = Arc::new(TokioClock(tokio::time::Instant::now()));

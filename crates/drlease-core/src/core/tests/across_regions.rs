@@ -92,7 +92,7 @@ fn after_a_partition_the_marks_end_the_double_holder_within_the_bound() {
 /// plus a round trip"). East runs without `--peer-regions` (as before the change reaches
 /// it), then with a misspelled peer; west is configured right.
 #[test]
-#[ignore = "finding 1, a limit: a pod without (or with a wrong) --peer-regions keeps a double holder alive after a heal; docs/regions.md's rollout order for peer regions"]
+#[ignore = "a limit: a pod without (or with a wrong) --peer-regions keeps a double holder alive after a heal; docs/regions.md's rollout order for peer regions"]
 fn finding_1_a_pod_without_peer_regions_keeps_a_double_holder_after_the_heal() {
     let mut outcomes = Vec::new();
     for east_peers in [None, Some("west-1")] {
@@ -116,7 +116,7 @@ fn finding_1_a_pod_without_peer_regions_keeps_a_double_holder_after_the_heal() {
     );
 }
 
-/// Review finding 2 (fixed: each region hands out its own epochs). During a
+/// Fixed (each region hands out its own epochs). During a
 /// partition east's holder shuts down (SIGTERM: a release), east's other pod acquires the
 /// release at `max + 1`, and west, cut off, takes over east's last version at `max + 1`
 /// too. README (*How it keeps that promise*): "Only a store that forgot an epoch (an item
@@ -183,7 +183,7 @@ fn with_affinity(
 /// (watching at a quarter interval) acquires at once". (`drlease handover` refuses another
 /// region's replica for this very reason; the failback request does not check.)
 #[test]
-#[ignore = "finding 3, a limit: a failback request from another region is lost or stops the holder without a release (a lease of nobody); so --failback-after with --peer-regions is refused at start"]
+#[ignore = "a limit: a failback request from another region is lost or stops the holder without a release (a lease of nobody); so --failback-after with --peer-regions is refused at start"]
 fn finding_3_failback_from_another_region_is_not_a_handover() {
     let lag = ms(30);
     let mut r = Replicas::new(["east", "west"], lag);
@@ -252,7 +252,7 @@ fn finding_3_failback_from_another_region_is_not_a_handover() {
 /// takes the lease over"; *Across regions* recommends `drlease freeze` against each
 /// region's endpoint, and only `handover` is said to need the holder's region.
 #[test]
-#[ignore = "finding 4, a limit: a freeze written to a non-holder region's replica is overwritten by the holder's next renewal (last writer wins); so drlease freeze refuses another region's replica"]
+#[ignore = "a limit: a freeze written to a non-holder region's replica is overwritten by the holder's next renewal (last writer wins); so drlease freeze refuses another region's replica"]
 fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
     let lag = ms(30);
     let mut r = Replicas::new(["east", "west"], lag);
@@ -302,7 +302,7 @@ fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
     );
 }
 
-/// Review 4, finding 4. A region mark outlives its tenure: nothing removes or supersedes
+/// A region mark outlives its tenure: nothing removes or supersedes
 /// it when that holder dies or releases. During a partition longer than the lease west
 /// takes over (its mark above east's), then west's holder dies (kill -9, or a SIGTERM
 /// during a rollout) while still cut off. East's holder was the only holder on its side
@@ -312,7 +312,7 @@ fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
 /// mark ranks lower stops"; a gap after a heal is described only for two live holders
 /// that both stop. Expected: a sole surviving holder keeps the lease across the heal.
 #[test]
-#[ignore = "review 4 finding 4, a limit (availability, docs/regions.md: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal; nobody active for about a lease"]
+#[ignore = "a limit (availability, docs/regions.md: the gap after a heal): a dead peer's stale mark stops the only live holder at the heal; nobody active for about a lease"]
 fn a_dead_peers_mark_does_not_stop_the_only_holder_at_the_heal() {
     let mut r = Replicas::new(["east", "west"], ms(30));
     let mut east = in_region("a", "sa", "east", &["west"], ms(70));

@@ -72,7 +72,7 @@ pub(super) enum Fault {
     /// Handover requests fail without reaching the store; everything else goes through.
     DropRequests,
     /// A peer region's mark item does not parse: every marks read is `Malformed`, as the
-    /// DynamoDB store answers it (review 4, finding 2).
+    /// DynamoDB store answers it.
     MalformedMarks,
 }
 

@@ -216,8 +216,8 @@ fn partitions_that_heal_and_cut_again_end_within_the_bound_of_the_last_heal() {
 /// lower mark "stops at once without writing, and the other's renewals then win the lease
 /// item everywhere".
 #[test]
-#[ignore = "finding 5, a limit (availability, documented in docs/regions.md): after a heal at a lag below the renew period both holders may stop: nobody active for up to a lease"]
-fn finding_5_after_a_heal_both_holders_may_stop_and_nobody_holds_for_a_lease() {
+#[ignore = "a limit (availability, documented in docs/regions.md): after a heal at a lag below the renew period both holders may stop: nobody active for up to a lease"]
+fn limit_after_a_heal_both_holders_may_stop_and_nobody_holds_for_a_lease() {
     let mut gaps = Vec::new();
     for phase in (0..100).step_by(9) {
         let lag = ms(30);
@@ -267,7 +267,7 @@ fn finding_5_after_a_heal_both_holders_may_stop_and_nobody_holds_for_a_lease() {
 
 /// Held: `freeze` and `unfreeze` back to back against either region's replica, at 15
 /// phases under 4 jitter draws: never two actives (the freeze may be lost at the other
-/// region's replica, finding 4, but nobody takes over beside the holder). It rests on the
+/// region's replica, last writer wins, but nobody takes over beside the holder). It rests on the
 /// confirm delay: with none, 20-odd of these 120 runs gave two actives when written.
 #[test]
 fn freeze_and_unfreeze_at_either_region_never_give_two_actives() {

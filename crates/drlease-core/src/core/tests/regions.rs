@@ -277,11 +277,11 @@ fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
     });
 }
 
-/// Review 4, finding 2. The DynamoDB store reads the peers' marks one GetItem each and
+/// The DynamoDB store reads the peers' marks one GetItem each and
 /// fails the whole read (`StoreError::Malformed`) if any one of them does not parse
 /// (`store/dynamodb/marks.rs`); the core then treats it as an unreachable store. A mark
 /// item that does not parse (written by hand, by another version, or by another lease
-/// whose name collides with it: finding 1) therefore (a) blocks every candidate of every
+/// whose name collides with it) therefore (a) blocks every candidate of every
 /// region for as long as it is there, since a candidate must read the marks before it
 /// acquires, and (b) silences the holder's peer check, so a double holder after a
 /// partition is never ended by the marks. docs/regions.md (*Across regions*): a candidate "reads
@@ -290,7 +290,7 @@ fn across_regions_a_renewal_known_to_have_landed_late_does_not_count() {
 /// replication works. Expected: a mark that does not parse is skipped (and said), not a
 /// failed read.
 #[test]
-#[ignore = "finding 2, fixed in the store: a malformed mark counts as no mark (tests/e2e/marks_in_the_table.rs); this core test models the whole read failing, which the DynamoDB store no longer does for one bad mark"]
+#[ignore = "fixed in the store: a malformed mark counts as no mark (tests/e2e/marks_in_the_table.rs); this core test models the whole read failing, which the DynamoDB store no longer does for one bad mark"]
 fn a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder() {
     // (a) A released lease (the seed) and nobody holding: no acquire in ten leases.
     let mut c = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());
@@ -321,7 +321,7 @@ fn a_malformed_peer_mark_blocks_every_candidate_and_silences_the_holder() {
     assert!(broken.is_empty(), "{broken:?}");
 }
 
-/// Review 4, finding 5. The rules the simulation found necessary for safety on MREC
+/// The rules the simulation found necessary for safety on MREC
 /// *within* the lag rule (a renewal counts only within its budget; a tenure past it is
 /// over; a handover request restarts a version's clock) are switched on by
 /// `--peer-regions`, not by the confirm delay that marks an MREC pod. A pod with
@@ -360,7 +360,7 @@ fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
     );
 }
 
-/// Review 4, finding 6 (outside docs/regions.md's stated inputs, which name deleted and restored
+/// (outside docs/regions.md's stated inputs, which name deleted and restored
 /// *lease items*, not marks). A tenure writes its mark once, when it starts, and never
 /// again. If the higher holder's mark is gone from the lower holder's replica (deleted by
 /// hand, as the epoch-limit recovery (docs/regions.md) tells operators to do with the marks, or a
@@ -369,7 +369,7 @@ fn a_confirm_delay_without_peer_regions_also_refuses_a_renewal_landed_late() {
 /// never ends. docs/regions.md: "once replication works, a double holder ends within one
 /// replication lag plus one renew period plus two round trips".
 #[test]
-#[ignore = "finding 6, a limit outside the stated inputs (docs/regions.md: never delete region marks while pods run): the higher holder's mark deleted, a double holder never ends"]
+#[ignore = "a limit outside the stated inputs (docs/regions.md: never delete region marks while pods run): the higher holder's mark deleted, a double holder never ends"]
 fn a_double_holder_ends_even_if_the_higher_mark_was_deleted() {
     let mut east = Harness::new(in_region("a", "sa", "east", "west")).with_item(seed());
     let mut west = Harness::new(in_region("b", "sb", "west", "east")).with_item(seed());

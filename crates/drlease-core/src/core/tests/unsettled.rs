@@ -64,7 +64,7 @@ fn a_takeover_whose_answer_was_lost_still_makes_us_active() {
     assert_eq!(h.writes.len(), 1);
 }
 
-/// Review bug: the pod became ineligible while an acquire was unsettled; the resend went out,
+/// Once, the pod became ineligible while an acquire was unsettled; the resend went out,
 /// landed, and the pod held the lease for good (the step-down was latched only when already
 /// holding).
 #[test]
