@@ -48,6 +48,7 @@ declare -A CATCHER=(
   [R25]="two renewals landed, a handover request at east's replica on the version before them; the holder's messages lost"
   [R26]="at the longest renew deadline allowed"
   [R27]="a handover request at east's replica on the version before them; lost messages"
+  [R28]="written again five times behind its renewals"
 )
 # Rules whose revert no CI world catches yet (none today; keep the spaces around ids added
 # here); docs/reliability.md says what guards each.
@@ -61,7 +62,7 @@ for arg in "$@"; do
     --quick) quick=true ;;
     --unit) unit=true ;;
     R[0-9]*) rules+=("$arg") ;;
-    *) echo "usage: $0 [--quick | --unit] [R1 ... R27]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick | --unit] [R1 ... R28]" >&2; exit 2 ;;
   esac
 done
 if [ ${#rules[@]} -eq 0 ]; then

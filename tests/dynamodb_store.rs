@@ -48,11 +48,13 @@ fn token(v: &str) -> Expect {
     Expect::Version(VersionKey::Token(v.into()))
 }
 
-/// A candidate's condition: version `v`, with a handover request to `to` (or none).
-fn as_read(v: &str, to: Option<&str>) -> Expect {
+/// A candidate's condition: version `v`, with a handover request to `to` (or none), written
+/// by the write `id` (or by an older drlease, without one).
+fn as_read(v: &str, to: Option<&str>, id: Option<&str>) -> Expect {
     Expect::AsRead {
         key: VersionKey::Token(v.into()),
         handover_to: to.map(str::to_string),
+        handover_id: id.map(str::to_string),
     }
 }
 

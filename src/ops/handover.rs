@@ -15,6 +15,7 @@ use crate::store::dynamodb::DynamoStore;
 use crate::store::{LeaseStore, StoreError};
 use crate::sys::clock::wall_ms;
 use crate::sys::duration::format_duration;
+use crate::sys::token::random_token;
 
 pub async fn run(
     settings: &Settings,
@@ -50,9 +51,10 @@ pub async fn run(
     check_target(&store, &candidates, &from, to.as_deref(), lease)?;
     let target = to.clone().unwrap_or_else(|| HANDOVER_ANY.to_string());
     if record.handover_to.as_deref() == Some(target.as_str()) {
-        // Written again, the same request would change nothing a candidate can see, yet
-        // on a global table it is a later write of the item that can drop a renewal of
-        // the holder still on its way here (docs/design.md, R27's limits).
+        // Written again, the same request would ask for nothing new, and on a global table
+        // it is a later write of the item that can drop a renewal of the holder still on
+        // its way here. Candidates tell such a write apart by its id and time the version
+        // again (docs/design.md, R28), which only delays the handover: write nothing.
         say!("a handover of lease {lease} to {target} is already requested; nothing written");
     } else {
         request(&store, version, &target, &from).await?;
@@ -147,7 +149,7 @@ async fn request(
     let mut attempts = 0;
     loop {
         match store
-            .request_handover(&HandoverRequest::by_operator(&version, target))
+            .request_handover(&HandoverRequest::by_operator(&version, target, &random_token()?))
             .await
         {
             Ok(()) => return Ok(()),

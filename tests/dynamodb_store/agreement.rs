@@ -50,6 +50,7 @@ fn condition_starts() -> Vec<(&'static str, Option<LeaseRecord>)> {
     };
     let requested = LeaseRecord {
         handover_to: Some("b".into()),
+        handover_id: Some("h1".into()),
         ..ours.clone()
     };
     vec![
@@ -57,6 +58,13 @@ fn condition_starts() -> Vec<(&'static str, Option<LeaseRecord>)> {
         ("admiral", Some(admiral)),
         ("ours", Some(ours)),
         ("ours with a handover request to b", Some(requested.clone())),
+        (
+            "ours with a handover request to b by an older drlease (no id)",
+            Some(LeaseRecord {
+                handover_id: None,
+                ..requested.clone()
+            }),
+        ),
         (
             "ours with an empty handoverTo",
             Some(LeaseRecord {
@@ -107,18 +115,21 @@ fn condition_expects() -> Vec<Expect> {
         held("a", "v1"),
         held("a", "v2"),
         held("b", "v1"),
-        as_read("v1", None),
-        as_read("v1", Some("b")),
-        as_read("v1", Some("c")),
-        as_read("v2", None),
-        as_read("v1", Some("")),
-        as_read("v1", Some("*")),
+        as_read("v1", None, None),
+        as_read("v1", Some("b"), Some("h1")),
+        as_read("v1", Some("b"), Some("h2")),
+        as_read("v1", Some("b"), None),
+        as_read("v1", Some("c"), Some("h1")),
+        as_read("v2", None, None),
+        as_read("v1", Some(""), Some("h1")),
+        as_read("v1", Some("*"), Some("h1")),
         Expect::AsRead {
             key: VersionKey::Legacy {
                 owner: "admiral-0".into(),
                 updated_time: Some(100),
             },
             handover_to: None,
+            handover_id: None,
         },
         Expect::AsRead {
             key: VersionKey::Legacy {
@@ -126,6 +137,7 @@ fn condition_expects() -> Vec<Expect> {
                 updated_time: Some(100),
             },
             handover_to: Some("b".into()),
+            handover_id: None,
         },
         Expect::AsRead {
             key: VersionKey::Legacy {
@@ -133,6 +145,7 @@ fn condition_expects() -> Vec<Expect> {
                 updated_time: None,
             },
             handover_to: None,
+            handover_id: None,
         },
     ]
 }
@@ -156,6 +169,9 @@ async fn put_raw(conn: &Connection, table: &str, lease: &str, record: &LeaseReco
     if let Some(to) = &record.handover_to {
         item.insert("handoverTo".into(), s(to));
     }
+    if let Some(id) = &record.handover_id {
+        item.insert("handoverId".into(), s(id));
+    }
     conn.client
         .put_item()
         .table_name(table)
@@ -172,12 +188,13 @@ async fn memory_and_dynamodb_agree_on_handover_requests() {
     let Some(f) = fixture().await else { return };
     let starts = handover_starts();
     let requests = [
-        HandoverRequest::by_operator("v1", "a"),
-        HandoverRequest::by_operator("v0", "a"),
+        HandoverRequest::by_operator("v1", "a", "h16"),
+        HandoverRequest::by_operator("v0", "a", "h17"),
         HandoverRequest {
             expect_version: "v1".into(),
             target: "a".into(),
             failback: true,
+            id: "h18".into(),
         },
     ];
     for (i, (name, start)) in starts.iter().enumerate() {

@@ -79,7 +79,8 @@ async fn handover_to_the_target_already_requested_writes_nothing() {
     for identity in ["pod-far", "pod-near"] {
         live_in(&store, identity, "us-east-1").await;
     }
-    let request = drlease::lease::operator::HandoverRequest::by_operator("far.1", "pod-near");
+    let request =
+        drlease::lease::operator::HandoverRequest::by_operator("far.1", "pod-near", "h18");
     store.request_handover(&request).await.unwrap();
     let (_, out, err) = text(&f.cli("handover", &["--to", "pod-near", "--timeout", "1s"]));
     assert!(

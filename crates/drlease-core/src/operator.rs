@@ -101,15 +101,20 @@ pub struct HandoverRequest {
     /// A failback: marked as such, and never replaces a live request already on the item
     /// (an operator's handover wins over automatic failback).
     pub failback: bool,
+    /// Fresh for every write of a request (`handoverId`), even of the same target again:
+    /// across regions a request rewritten behind the holder's renewals drops them (last
+    /// writer wins), and only a new id tells a candidate that it was written again.
+    pub id: String,
 }
 
 impl HandoverRequest {
-    /// An operator's request (`drlease handover`).
-    pub fn by_operator(expect_version: &str, target: &str) -> Self {
+    /// An operator's request (`drlease handover`), written with the fresh token `id`.
+    pub fn by_operator(expect_version: &str, target: &str, id: &str) -> Self {
         HandoverRequest {
             expect_version: expect_version.to_string(),
             target: target.to_string(),
             failback: false,
+            id: id.to_string(),
         }
     }
 
@@ -123,6 +128,7 @@ impl HandoverRequest {
         }
         record.handover_to = Some(self.target.clone());
         record.handover_reason = self.failback.then(|| HANDOVER_REASON_FAILBACK.to_string());
+        record.handover_id = Some(self.id.clone());
         if !applies(R17) {
             // R17 (revert: the request is a release made for the holder, open to its
             // target at once).
@@ -192,13 +198,13 @@ mod tests {
             version: Some("v".into()),
             ..Default::default()
         };
-        assert!(!HandoverRequest::by_operator("other", "b").apply_to(&mut held));
-        assert!(HandoverRequest::by_operator("v", "b").apply_to(&mut held));
+        assert!(!HandoverRequest::by_operator("other", "b", "h1").apply_to(&mut held));
+        assert!(HandoverRequest::by_operator("v", "b", "h1").apply_to(&mut held));
         assert_eq!(held.handover_to.as_deref(), Some("b"));
         assert!(!held.is_failback());
         let mut f = frozen();
         assert!(
-            !HandoverRequest::by_operator("f1", "b").apply_to(&mut f),
+            !HandoverRequest::by_operator("f1", "b", "h1").apply_to(&mut f),
             "a frozen item is refused"
         );
         assert_eq!(f.handover_to, None);
@@ -206,7 +212,7 @@ mod tests {
             version: Some("r".into()),
             ..Default::default()
         };
-        assert!(!HandoverRequest::by_operator("r", "b").apply_to(&mut released));
+        assert!(!HandoverRequest::by_operator("r", "b", "h1").apply_to(&mut released));
     }
 
     #[test]
@@ -215,6 +221,7 @@ mod tests {
             expect_version: "v".into(),
             target: "a".into(),
             failback: true,
+            id: "f1".into(),
         };
         let mut held = LeaseRecord {
             owner: "b".into(),
@@ -241,7 +248,7 @@ mod tests {
         assert!(failback.apply_to(&mut stale));
         assert_eq!(stale.handover_to.as_deref(), Some("a"));
         // An operator's request replaces a failback request, and is not marked failback.
-        assert!(HandoverRequest::by_operator("v", "c").apply_to(&mut held));
+        assert!(HandoverRequest::by_operator("v", "c", "h2").apply_to(&mut held));
         assert!(!held.is_failback());
     }
 }

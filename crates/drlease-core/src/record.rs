@@ -4,7 +4,7 @@
 //! `notes` keep their meaning. drlease adds a version token, an epoch (fencing token),
 //! the holder's lease duration and a per-process session.
 
-use crate::rules::{applies, R27, R3};
+use crate::rules::{applies, R27, R28, R3};
 
 /// Admiral's convention: an item held by this owner freezes every candidate passive.
 pub const FROZEN_OWNER: &str = "SKIP-LEASE-POD";
@@ -41,6 +41,10 @@ pub struct LeaseRecord {
     /// Why a handover was requested: [`HANDOVER_REASON_FAILBACK`], or absent for an
     /// operator's `drlease handover`.
     pub handover_reason: Option<String>,
+    /// A fresh token for each write of a handover request (`handoverId`): tells two writes
+    /// of the same request apart (R25, R27). Absent on requests written by an older
+    /// drlease, and after any write that clears the request.
+    pub handover_id: Option<String>,
 }
 
 /// `handoverTo` value that lets any candidate but the one that released acquire.
@@ -165,9 +169,19 @@ impl LeaseRecord {
             (Expect::Absent, Some(_)) => false,
             (_, None) => false,
             (Expect::Version(key), Some(r)) => &r.version_key() == key,
-            (Expect::AsRead { key, handover_to }, Some(r)) => {
+            (
+                Expect::AsRead {
+                    key,
+                    handover_to,
+                    handover_id,
+                },
+                Some(r),
+            ) => {
                 // R27 (revert: the version alone, whatever request was written on it).
-                &r.version_key() == key && (r.handover_to == *handover_to || !applies(R27))
+                // R28 (revert: the same target written again is the request read).
+                let same_write = r.handover_id == *handover_id || !applies(R28);
+                &r.version_key() == key
+                    && ((r.handover_to == *handover_to && same_write) || !applies(R27))
             }
             (
                 Expect::Held {
@@ -193,14 +207,16 @@ pub enum Expect {
     /// The item must still be exactly the write that was observed.
     Version(VersionKey),
     /// A candidate's takeover or acquire: the item must still be the version it read, with
-    /// the handover request it read (none, or to the same target). On a table replicated
-    /// with last writer wins, a request written at one replica on a version the holder has
-    /// renewed since is a later write of that version: it brings the version back there
-    /// without changing it, so the version alone cannot tell the candidate that timed it
-    /// that something was written since (R27).
+    /// the handover request it read (none, or the same target written by the same write:
+    /// its `handoverId`). On a table replicated with last writer wins, a request written at
+    /// one replica on a version the holder has renewed since is a later write of that
+    /// version: it brings the version back there without changing it, so the version
+    /// alone cannot tell the candidate that timed it that something was written since
+    /// (R27); and the same request written again is told apart by its id alone.
     AsRead {
         key: VersionKey,
         handover_to: Option<String>,
+        handover_id: Option<String>,
     },
     /// The item must still be this process's own last write (renew and release).
     Held {
@@ -296,17 +312,23 @@ impl WriteRequest {
     /// Applies this write to a record, as the store would.
     pub fn apply(&self, previous: Option<&LeaseRecord>, wall_secs: i64) -> LeaseRecord {
         let previous_reason = previous.and_then(|p| p.handover_reason.clone());
-        // A release for a handover keeps the request's reason, so everyone sees a failback.
-        let (handover_to, handover_from, handover_reason) = match &self.new.handover {
+        let previous_id = previous.and_then(|p| p.handover_id.clone());
+        // A release for a handover keeps the request's reason, so everyone sees a failback,
+        // and its id (as DynamoDB's update, which leaves both, does).
+        let (handover_to, handover_from, handover_reason, handover_id) = match &self.new.handover {
             HandoverWrite::Keep => (
                 previous.and_then(|p| p.handover_to.clone()),
                 previous.and_then(|p| p.handover_from.clone()),
                 previous_reason,
+                previous_id,
             ),
-            HandoverWrite::Clear => (None, None, None),
-            HandoverWrite::Set { to, from } => {
-                (Some(to.clone()), Some(from.clone()), previous_reason)
-            }
+            HandoverWrite::Clear => (None, None, None, None),
+            HandoverWrite::Set { to, from } => (
+                Some(to.clone()),
+                Some(from.clone()),
+                previous_reason,
+                previous_id,
+            ),
         };
         LeaseRecord {
             owner: self.new.owner.clone(),
@@ -324,6 +346,7 @@ impl WriteRequest {
             released_from: self.new.released_from.clone(),
             owner_priority: self.new.priority,
             handover_reason,
+            handover_id,
         }
     }
 }

@@ -65,15 +65,17 @@ pub enum Rule {
     R26,
     /// A takeover expects the request it read.
     R27,
+    /// Each request write is told apart.
+    R28,
 }
 
 pub use Rule::*;
 
 impl Rule {
     /// Every rule, in order.
-    pub const ALL: [Rule; 27] = [
+    pub const ALL: [Rule; 28] = [
         R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15, R16, R17, R18, R19, R20,
-        R21, R22, R23, R24, R25, R26, R27,
+        R21, R22, R23, R24, R25, R26, R27, R28,
     ];
 
     /// The rule named `id` (`R14`, case-insensitive).
@@ -108,7 +110,7 @@ pub fn reverted() -> &'static [Rule] {
             .filter(|id| !id.trim().is_empty())
             .map(|id| {
                 Rule::parse(id).unwrap_or_else(|| {
-                    panic!("DRLEASE_REVERT names {id:?}, which is no rule: use R1 to R27")
+                    panic!("DRLEASE_REVERT names {id:?}, which is no rule: use R1 to R28")
                 })
             })
             .collect()
@@ -125,6 +127,6 @@ mod tests {
             assert_eq!(Rule::parse(&format!("{rule:?}")), Some(rule));
         }
         assert_eq!(Rule::parse("r14"), Some(R14));
-        assert_eq!(Rule::parse("R28"), None);
+        assert_eq!(Rule::parse("R29"), None);
     }
 }

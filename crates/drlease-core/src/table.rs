@@ -176,7 +176,7 @@ mod tests {
         };
         store.table().put("l", frozen.clone());
         assert!(matches!(
-            store.request_handover_now(&HandoverRequest::by_operator("f", "b")),
+            store.request_handover_now(&HandoverRequest::by_operator("f", "b", "h12")),
             Err(StoreError::ConditionFailed)
         ));
         assert_eq!(store.table().get("l"), Some(frozen));

@@ -91,6 +91,7 @@ impl LeaseCore {
         Expect::AsRead {
             key: r.version_key(),
             handover_to: r.handover_to.clone(),
+            handover_id: r.handover_id.clone(),
         }
     }
 

@@ -103,6 +103,8 @@ impl LeaseCore {
             expect_version: version,
             target: self.cfg.identity.clone(),
             failback: true,
+            // Given when the request is made (`ask_for_failback`).
+            id: String::new(),
         })
     }
 
@@ -123,8 +125,11 @@ impl LeaseCore {
                 .is_some_and(|h| h.is_tenure_of(r))
     }
 
-    pub(super) fn ask_for_failback(&mut self, now: Mono, req: HandoverRequest) -> Step {
+    pub(super) fn ask_for_failback(&mut self, now: Mono, mut req: HandoverRequest) -> Step {
         self.failback.last_ask = Some(now);
+        // A write of its own: an id as unique as a version token (`writes.rs`).
+        self.write_seq += 1;
+        req.id = format!("{}.{}", self.cfg.session, self.write_seq);
         Step::Call(Call::RequestHandover(Box::new(req)))
     }
 

@@ -11,7 +11,7 @@ use super::{CoreConfig, LeaseCore};
 use crate::clock::Mono;
 use crate::operator::HandoverRequest;
 use crate::record::{LeaseRecord, VersionKey, WriteRequest};
-use crate::rules::{applies, R11, R13, R2, R25, R9};
+use crate::rules::{applies, R11, R13, R2, R25, R28, R9};
 use crate::timing::Timing;
 use crate::RegionMark;
 
@@ -343,11 +343,15 @@ impl Learn<'_> {
 
 /// On a table across regions, a handover request written to one replica is a write of the
 /// whole item there: last writer wins may drop the holder's renewal behind it, so the
-/// version it lands on is timed again from when the request is seen.
+/// version it lands on is timed again from when the request is seen. Every write of a
+/// request has an id of its own: the same target asked again is a new request too.
 fn same_request(a: &Item, b: &Item) -> bool {
     match (a, b) {
         (Item::Present(a), Item::Present(b)) => {
-            a.handover_to == b.handover_to && a.handover_from == b.handover_from
+            // R28 (revert: the same target written again is the same request).
+            a.handover_to == b.handover_to
+                && a.handover_from == b.handover_from
+                && (a.handover_id == b.handover_id || !applies(R28))
         }
         _ => true,
     }

@@ -32,17 +32,77 @@ fn a_takeover_lands_only_on_the_request_it_read() {
     let plain = held("a", "s1", "v1");
     let requested = LeaseRecord {
         handover_to: Some("b".into()),
+        handover_id: Some("h1".into()),
         ..plain.clone()
     };
-    let read = |to: Option<&str>| Expect::AsRead {
+    let read = |to: Option<&str>, id: Option<&str>| Expect::AsRead {
         key: VersionKey::Token("v1".into()),
         handover_to: to.map(str::to_string),
+        handover_id: id.map(str::to_string),
     };
-    assert!(LeaseRecord::satisfies(Some(&plain), &read(None)));
-    assert!(!LeaseRecord::satisfies(Some(&requested), &read(None)));
-    assert!(LeaseRecord::satisfies(Some(&requested), &read(Some("b"))));
-    assert!(!LeaseRecord::satisfies(Some(&requested), &read(Some("c"))));
-    assert!(!LeaseRecord::satisfies(Some(&plain), &read(Some("b"))));
+    assert!(LeaseRecord::satisfies(Some(&plain), &read(None, None)));
+    assert!(!LeaseRecord::satisfies(Some(&requested), &read(None, None)));
+    assert!(LeaseRecord::satisfies(
+        Some(&requested),
+        &read(Some("b"), Some("h1"))
+    ));
+    assert!(!LeaseRecord::satisfies(
+        Some(&requested),
+        &read(Some("c"), Some("h1"))
+    ));
+    assert!(!LeaseRecord::satisfies(
+        Some(&plain),
+        &read(Some("b"), None)
+    ));
+    // The same target written again (a new id): not the request that was read.
+    assert!(!LeaseRecord::satisfies(
+        Some(&requested),
+        &read(Some("b"), Some("h0"))
+    ));
+    // A request written by an older drlease (no id) is told apart by its target alone.
+    let old = LeaseRecord {
+        handover_id: None,
+        ..requested.clone()
+    };
+    assert!(LeaseRecord::satisfies(Some(&old), &read(Some("b"), None)));
+    assert!(!LeaseRecord::satisfies(
+        Some(&old),
+        &read(Some("b"), Some("h1"))
+    ));
+}
+
+/// Every write of the item keeps, clears or carries the request's id as it does the
+/// request: a renewal keeps it, a release for the handover keeps it, anything else clears.
+#[test]
+fn a_request_id_lives_and_ends_with_its_request() {
+    let requested = LeaseRecord {
+        handover_to: Some("b".into()),
+        handover_id: Some("h1".into()),
+        ..held("a", "s1", "v1")
+    };
+    let write = |handover| WriteRequest {
+        kind: WriteKind::Renew,
+        expect: Expect::Version(VersionKey::Token("v1".into())),
+        new: LeaseState {
+            owner: "a".into(),
+            session: "s1".into(),
+            version: "v2".into(),
+            epoch: 1,
+            lease_duration_ms: 1000,
+            handover,
+            released_by: None,
+            released_from: None,
+            priority: None,
+        },
+    };
+    let id = |h| write(h).apply(Some(&requested), 0).handover_id;
+    assert_eq!(id(HandoverWrite::Keep), Some("h1".into()));
+    let set = HandoverWrite::Set {
+        to: "b".into(),
+        from: "a".into(),
+    };
+    assert_eq!(id(set), Some("h1".into()));
+    assert_eq!(id(HandoverWrite::Clear), None);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! MREC worlds about last writer wins late in a tenure (R24, R19, R25): they start from a
+//! MREC worlds about last writer wins late in a tenure (R24, R19, R25, R27, R28): they start from a
 //! holder in west whose calls were lost for a few quanta (`Init::CutOffHolder`,
 //! `cut_off_holder.rs`), while east's candidate times its last write from when it first
 //! saw it, 0.0 s, and may take it over at 0.8 s.
@@ -44,6 +44,9 @@ pub fn ci() -> Vec<World> {
         // R27: the same request missed by a lost read; a takeover that expects only the
         // version lands over it: two actives in 35 actions.
         request_on_the_previous_version(),
+        // R28: the same request written again five times behind the holder's renewals, told
+        // apart by nothing but its id: two actives in 34 actions.
+        request_rewritten_to_the_same_target(),
         // R24: a renewal past the budget counted gives two actives in 30 actions.
         world(
             "MREC from a holder in west cut off until past its renewal budget; lost messages",
@@ -55,7 +58,7 @@ pub fn ci() -> Vec<World> {
         // R19: the same, with a confirm delay and no --peer-regions (no region marks, as
         // during their rollout): the guards must be on all the same. No partition: without
         // marks a double holder outlives a heal (a known limit, `across_regions.rs`
-        // `finding_1_...`).
+        // `limit_a_pod_without_peer_regions_...`).
         world(
             "MREC, a confirm delay without --peer-regions (no region marks), from a holder in west cut off until past its renewal budget; lost messages",
             PAST_THE_BUDGET,
@@ -136,14 +139,15 @@ pub fn deep() -> Vec<World> {
     )]
 }
 
-/// A known limit of R27 (found by review): the same handover request written again at
-/// east's replica five times, each right after a renewal of the holder landed at west and
-/// before it got to east. A request identical to the one on the item changes nothing east's
-/// candidate can see (R25 does not re-time the version, R27's condition still matches),
-/// yet under last writer wins each drops the renewal behind it; the candidate times the
-/// version from its first sight of the request and takes over while the holder is valid.
-/// Three lost messages of the holder.
-pub fn request_rewritten_to_the_same_target() -> World {
+/// R28's case (found by review as a limit of R27): the same handover request written again
+/// at east's replica five times, each right after a renewal of the holder landed at west
+/// and before it got to east. Under last writer wins each drops the renewal behind it.
+/// Were the request identical to the one on the item, east's candidate could see nothing
+/// change (R25 would not re-time the version, R27's condition would still match): it would
+/// time the version from its first sight of the request and take over while the holder is
+/// valid. Each write has an id of its own (R28), so each is a new request: re-timed, and a
+/// takeover expecting an earlier one is refused. Three lost messages of the holder.
+fn request_rewritten_to_the_same_target() -> World {
     world(
         "MREC from a holder in west cut off late in its budget, a handover request at east's replica written again five times behind its renewals; the holder's messages lost",
         CutOff {

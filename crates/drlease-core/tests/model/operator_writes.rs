@@ -31,7 +31,7 @@ impl LeaseModel {
             Action::Handover(target) => {
                 if let Some(mut r) = s.item().cloned() {
                     let version = r.version.clone().unwrap_or_default();
-                    if HandoverRequest::by_operator(&version, &target).apply_to(&mut r) {
+                    if HandoverRequest::by_operator(&version, &target, &token).apply_to(&mut r) {
                         // Changes no version: the item is edited in place, no history.
                         let rules = super::store::Rules {
                             keep_history: false,

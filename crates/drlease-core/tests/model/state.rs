@@ -174,7 +174,9 @@ pub struct Replica {
     pub marks: Vec<(RegionMark, Stamp)>,
 }
 
-/// What a write left in one replica, on its way to another.
+/// What a write left in one replica, on its way to another. Mostly items: boxing them would
+/// only add an allocation to every clone of a state.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Copy {
     /// The lease item after the write (`None`: deleted).

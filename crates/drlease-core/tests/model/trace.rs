@@ -43,6 +43,9 @@ pub fn item(r: Option<&LeaseRecord>) -> String {
     };
     if let Some(to) = &r.handover_to {
         out.push_str(&format!(" handover to {to}"));
+        if let Some(id) = &r.handover_id {
+            out.push_str(&format!(" ({id})"));
+        }
     }
     out
 }
@@ -51,9 +54,14 @@ fn write(w: &WriteRequest) -> String {
     let expect = match &w.expect {
         Expect::Absent => "absent".to_string(),
         Expect::Version(k) => format!("v={}", k.marker()),
-        Expect::AsRead { key, handover_to } => match handover_to {
-            Some(to) => format!("v={} handover to {to}", key.marker()),
-            None => format!("v={}", key.marker()),
+        Expect::AsRead {
+            key,
+            handover_to,
+            handover_id,
+        } => match (handover_to, handover_id) {
+            (Some(to), Some(id)) => format!("v={} handover to {to} ({id})", key.marker()),
+            (Some(to), None) => format!("v={} handover to {to}", key.marker()),
+            (None, _) => format!("v={}", key.marker()),
         },
         Expect::Held { version, .. } => format!("own v={version}"),
     };

@@ -157,7 +157,9 @@ impl Sim {
                 };
                 if let Some(mut r) = self.item.clone() {
                     let version = r.version.clone().unwrap_or_default();
-                    if operator::HandoverRequest::by_operator(&version, &target).apply_to(&mut r) {
+                    let id = self.token();
+                    let req = operator::HandoverRequest::by_operator(&version, &target, &id);
+                    if req.apply_to(&mut r) {
                         self.set_item(Some(r));
                     }
                 }

@@ -30,7 +30,9 @@ pub(super) enum Key {
     Mark(String),
 }
 
-/// What a key holds after a write (`None`: deleted).
+/// What a key holds after a write (`None`: deleted). Mostly items: a box would only add an
+/// allocation to each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(super) enum Image {
     Item(Option<LeaseRecord>),

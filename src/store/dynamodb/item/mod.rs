@@ -23,6 +23,7 @@ pub const RELEASED_BY: &str = "releasedBy";
 pub const RELEASED_FROM: &str = "releasedFrom";
 pub const OWNER_PRIORITY: &str = "ownerPriority";
 pub const HANDOVER_REASON: &str = "handoverReason";
+pub const HANDOVER_ID: &str = "handoverId";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -102,6 +103,7 @@ pub fn parse(item: &Item) -> Result<LeaseRecord, String> {
             "a whole number from -2147483648 to 2147483647",
         )?,
         handover_reason: string(item, HANDOVER_REASON)?,
+        handover_id: string(item, HANDOVER_ID)?,
     })
 }
 
@@ -151,7 +153,7 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
     let mut remove = Vec::new();
     match &req.new.handover {
         HandoverWrite::Keep => {}
-        HandoverWrite::Clear => remove.extend(["#h", "#f", "#r"]),
+        HandoverWrite::Clear => remove.extend(["#h", "#f", "#r", "#hid"]),
         HandoverWrite::Set { to, from } => {
             set.extend(["#h = :hto", "#f = :hfrom"]);
             values.insert(":hto".into(), s(to));
@@ -198,6 +200,7 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
         ("#rf", RELEASED_FROM),
         ("#p", OWNER_PRIORITY),
         ("#r", HANDOVER_REASON),
+        ("#hid", HANDOVER_ID),
     ];
     Update::new(update_expression, condition_expression, &all_names, values)
 }
@@ -207,7 +210,11 @@ pub fn update_for(req: &WriteRequest, wall_secs: i64) -> Update {
 /// `tests/dynamodb_store.rs` (memory_and_dynamodb_agree_on_every_condition) holds them alike.
 fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> String {
     match expect {
-        Expect::AsRead { key, handover_to } => {
+        Expect::AsRead {
+            key,
+            handover_to,
+            handover_id,
+        } => {
             let version = version_condition(key, values);
             let request = match handover_to {
                 Some(to) => {
@@ -216,7 +223,14 @@ fn condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> S
                 }
                 None => "attribute_not_exists(#h)",
             };
-            format!("{version} AND {request}")
+            let write = match handover_id {
+                Some(id) => {
+                    values.insert(":expHandoverId".into(), s(id));
+                    "#hid = :expHandoverId"
+                }
+                None => "attribute_not_exists(#hid)",
+            };
+            format!("{version} AND {request} AND {write}")
         }
         Expect::Absent => "attribute_not_exists(#k)".to_string(),
         Expect::Version(key) => version_condition(key, values),
@@ -297,6 +311,7 @@ fn used_names(all: &[(&str, &str)], update: &str, condition: &str) -> HashMap<St
 pub fn handover_request(req: &HandoverRequest) -> Update {
     let mut values = HashMap::from([
         (":target".to_string(), s(&req.target)),
+        (":hid".to_string(), s(&req.id)),
         (":version".to_string(), s(&req.expect_version)),
         (":released".to_string(), s("")),
         (":frozen".to_string(), s(FROZEN_OWNER)),
@@ -310,11 +325,12 @@ pub fn handover_request(req: &HandoverRequest) -> Update {
             ":reason".to_string(),
             s(crate::lease::record::HANDOVER_REASON_FAILBACK),
         );
-        "SET #h = :target, #r = :reason".to_string()
+        "SET #h = :target, #hid = :hid, #r = :reason".to_string()
     } else {
-        "SET #h = :target REMOVE #r".to_string()
+        "SET #h = :target, #hid = :hid REMOVE #r".to_string()
     };
     let all_names = [
+        ("#hid", HANDOVER_ID),
         ("#h", HANDOVER),
         ("#v", VERSION),
         ("#o", OWNER),

@@ -94,6 +94,7 @@ fn a_handover_request_declares_what_it_uses_and_a_failback_never_replaces_one() 
             expect_version: "v".into(),
             target: "a".into(),
             failback,
+            id: "h1".into(),
         });
         assert_declares_exactly(&u, &format!("failback {failback}"));
         assert_eq!(
@@ -121,6 +122,16 @@ fn declares_exactly_the_names_and_values_it_uses() {
             owner: "a".into(),
             session: "s".into(),
             version: "v".into(),
+        },
+        Expect::AsRead {
+            key: VersionKey::Token("t".into()),
+            handover_to: Some("b".into()),
+            handover_id: Some("h1".into()),
+        },
+        Expect::AsRead {
+            key: VersionKey::Token("t".into()),
+            handover_to: None,
+            handover_id: None,
         },
     ] {
         for priority in [Some(3), None] {

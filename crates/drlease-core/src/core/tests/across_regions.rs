@@ -93,7 +93,7 @@ fn after_a_partition_the_marks_end_the_double_holder_within_the_bound() {
 /// it), then with a misspelled peer; west is configured right.
 #[test]
 #[ignore = "a limit: a pod without (or with a wrong) --peer-regions keeps a double holder alive after a heal; docs/regions.md's rollout order for peer regions"]
-fn finding_1_a_pod_without_peer_regions_keeps_a_double_holder_after_the_heal() {
+fn limit_a_pod_without_peer_regions_keeps_a_double_holder_after_the_heal() {
     let mut outcomes = Vec::new();
     for east_peers in [None, Some("west-1")] {
         let mut r = Replicas::new(["east", "west"], SLOW_LAG);
@@ -184,7 +184,7 @@ fn with_affinity(
 /// region's replica for this very reason; the failback request does not check.)
 #[test]
 #[ignore = "a limit: a failback request from another region is lost or stops the holder without a release (a lease of nobody); so --failback-after with --peer-regions is refused at start"]
-fn finding_3_failback_from_another_region_is_not_a_handover() {
+fn limit_failback_from_another_region_is_not_a_handover() {
     let lag = ms(30);
     let mut r = Replicas::new(["east", "west"], lag);
     let confirm = lag * 2;
@@ -253,7 +253,7 @@ fn finding_3_failback_from_another_region_is_not_a_handover() {
 /// region's endpoint, and only `handover` is said to need the holder's region.
 #[test]
 #[ignore = "a limit: a freeze written to a non-holder region's replica is overwritten by the holder's next renewal (last writer wins); so drlease freeze refuses another region's replica"]
-fn finding_4_a_freeze_at_another_regions_replica_is_lost() {
+fn limit_a_freeze_at_another_regions_replica_is_lost() {
     let lag = ms(30);
     let mut r = Replicas::new(["east", "west"], lag);
     let confirm = lag * 2;

@@ -137,7 +137,7 @@ fn an_operators_handover_is_never_replaced_and_sticks_against_failback() {
     // The operator moves the lease to b on purpose (maintenance in a's region).
     let version = a.item().unwrap().version.unwrap();
     a.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b"))
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b", "h1"))
         .unwrap();
     run_together(&mut [&mut a, &mut b], INTERVAL * 3, |hs| {
         assert!(actives(hs) <= 1)
@@ -172,7 +172,7 @@ fn a_pending_request_on_the_item_is_left_alone() {
     let (mut a, mut b) = b_holds_and_a_arrives(after);
     let version = b.item().unwrap().version.unwrap();
     b.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "c"))
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "c", "h2"))
         .unwrap();
     run_together(&mut [&mut a, &mut b], after + INTERVAL * 2, |_| {});
     assert!(
@@ -282,7 +282,7 @@ fn an_operators_handover_to_us_is_not_counted_as_a_failback() {
     run_together(&mut [&mut a, &mut b], INTERVAL, |_| {});
     let version = b.item().unwrap().version.unwrap();
     b.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "a"))
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "a", "h3"))
         .unwrap();
     run_together(&mut [&mut a, &mut b], INTERVAL * 3, |hs| {
         assert!(actives(hs) <= 1)
@@ -299,7 +299,9 @@ fn a_hands_over_to(target: &str) -> (Harness, LeaseRecord) {
     let tenure = a.item().unwrap();
     let version = tenure.version.clone().unwrap();
     a.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, target))
+        .request_handover_now(&operator::HandoverRequest::by_operator(
+            &version, target, "h4",
+        ))
         .unwrap();
     a.run(INTERVAL + ms(5));
     assert!(a.item().unwrap().is_released(), "not handed over");

@@ -155,7 +155,7 @@ fn a_handover_request_moves_the_lease_to_its_target_only() {
     b.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
     a.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b"))
+        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b", "h5"))
         .unwrap();
     assert_eq!(
         a.item().unwrap().version.unwrap(),
@@ -194,7 +194,9 @@ fn a_handover_to_a_dead_target_still_moves_the_lease_after_a_lease_duration() {
     a.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
     a.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "gone"))
+        .request_handover_now(&operator::HandoverRequest::by_operator(
+            &version, "gone", "h6",
+        ))
         .unwrap();
     a.run(INTERVAL + ms(5));
     let mut c = beside(&a, config("c", "sc"));

@@ -27,6 +27,7 @@ mod regions;
 mod releases;
 mod renewals;
 mod replicas;
+mod requests;
 mod restored_releases;
 mod step_down;
 mod unsettled;

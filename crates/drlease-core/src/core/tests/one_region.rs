@@ -14,7 +14,7 @@ fn in_one_region_a_handover_request_keeps_the_clock_of_the_version_it_lands_on()
     h.run(ms(200));
     assert!(h.writes.is_empty());
     h.store
-        .request_handover_now(&operator::HandoverRequest::by_operator("b.1", "c"))
+        .request_handover_now(&operator::HandoverRequest::by_operator("b.1", "c", "h7"))
         .unwrap();
     h.step_to_next_write();
     let (sent, w) = h.writes.last().unwrap();

@@ -96,7 +96,7 @@ fn failover(event: Event, phase: Duration, draw: u64, confirm: Duration) -> (usi
         Event::Kill => {}
         Event::HandoverToWest => {
             let v = r.stores[0].table().get("lease").and_then(|x| x.version);
-            let req = operator::HandoverRequest::by_operator(&v.unwrap(), "b");
+            let req = operator::HandoverRequest::by_operator(&v.unwrap(), "b", "h8");
             let _ = r.stores[0].request_handover_now(&req);
         }
         Event::EligibilityLost => a.core.set_eligible(false),

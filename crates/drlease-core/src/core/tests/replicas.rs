@@ -28,7 +28,7 @@ pub(super) fn in_region(
 
 #[derive(Clone)]
 enum Change {
-    Item(Option<LeaseRecord>),
+    Item(Box<Option<LeaseRecord>>),
     Mark(RegionMark),
 }
 
@@ -89,8 +89,12 @@ impl Replicas {
             if current != self.item[side].0 {
                 self.item[side] = (current.clone(), (now, side));
                 let lag = self.lag();
-                self.queue
-                    .push((now.plus(lag), 1 - side, Change::Item(current), (now, side)));
+                self.queue.push((
+                    now.plus(lag),
+                    1 - side,
+                    Change::Item(Box::new(current)),
+                    (now, side),
+                ));
             }
             let mark = self.stores[side]
                 .read_marks_now(std::slice::from_ref(&self.regions[side]))
@@ -112,11 +116,11 @@ impl Replicas {
         for (_, to, change, written) in due {
             match change {
                 Change::Item(record) if later_write_wins(Some(&self.item[to].1), &written) => {
-                    match &record {
+                    match &*record {
                         Some(r) => self.stores[to].table().put("lease", r.clone()),
                         None => self.stores[to].table().remove("lease"),
                     }
-                    self.item[to] = (record, written);
+                    self.item[to] = (*record, written);
                 }
                 Change::Item(_) => {}
                 Change::Mark(m) => {

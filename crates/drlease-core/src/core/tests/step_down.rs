@@ -93,6 +93,7 @@ fn giving_back_a_tenure_found_in_the_store_counts_no_failback_lost() {
             expect_version: "v1".into(),
             target: "c".into(),
             failback: true,
+            id: "f1".into(),
         })
         .unwrap();
     b.run(INTERVAL);

@@ -40,7 +40,7 @@ fn an_unfreeze_is_shown_as_released_by_an_operator_and_the_seed_is_not() {
 fn an_operators_handover_request_is_pending_and_not_a_failback() {
     let mut h = Harness::new(config("b", "sb")).with_item(foreign("a", "v1", 3));
     h.store
-        .request_handover_now(&operator::HandoverRequest::by_operator("v1", "c"))
+        .request_handover_now(&operator::HandoverRequest::by_operator("v1", "c", "h10"))
         .unwrap();
     h.run(ms(5));
     let view = h.core.view();

@@ -39,7 +39,9 @@ fn a_handover_release_waits_for_the_windows_already_granted() {
     b.run(ms(5));
     let version = a.item().unwrap().version.unwrap();
     a.store
-        .request_handover_now(&operator::HandoverRequest::by_operator(&version, "b"))
+        .request_handover_now(&operator::HandoverRequest::by_operator(
+            &version, "b", "h11",
+        ))
         .unwrap();
     // Noticed at the next renewal; released one window later.
     a.run(INTERVAL * 2);
