@@ -66,7 +66,8 @@ for arg in "$@"; do
   esac
 done
 if [ ${#rules[@]} -eq 0 ]; then
-  for i in $(seq 1 27); do rules+=("R$i"); done
+  # Every rule: the table above has one line per rule (crates/drlease-core/src/rules.rs).
+  for i in $(seq 1 ${#CATCHER[@]}); do rules+=("R$i"); done
 fi
 if $unit; then
   # The unit tests docs/design.md says fail without each rule ("Fails without it") must.
