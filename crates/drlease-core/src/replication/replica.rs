@@ -234,6 +234,11 @@ impl<S: Ord + Clone> Replica<S> {
         }
     }
 
+    /// Whether `copy` would replace what its key holds here (see [`Self::receive`]).
+    pub fn is_later(&self, copy: &Replicated<S>) -> bool {
+        self.stamps.is_later(&copy.key(), &copy.stamp)
+    }
+
     /// A copy written at another replica arrives: it replaces what the key holds here
     /// only if it was written later (last writer wins; an unstamped key was written before
     /// any stamped write). Whether it did.
