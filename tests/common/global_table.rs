@@ -10,6 +10,13 @@
 //!
 //! Write time is the proxy's own monotonic clock, shared by both regions: replicas agree
 //! on which write is the latest, as DynamoDB's regions do within their clock error.
+//!
+//! The other models of such a table (the core's tests, the simulation, the model checker)
+//! share `drlease::lease::replication::Replica`, which holds the items and checks the
+//! conditions itself. Here moto holds the items and checks the conditions, as DynamoDB
+//! does, written as the DynamoDB store's own condition expressions: that is what this
+//! emulator tests. So the proxy keeps only the shared per-key stamp book
+//! (`replication::StampBook`) and applies a replicated write by it (last writer wins).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,7 +35,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::sidecar::free_port;
-use drlease::lease::replication::later_write_wins;
+use drlease::lease::replication::StampBook;
 
 mod describe;
 pub use describe::Description;
@@ -43,7 +50,7 @@ struct Replica {
     client: Client,
     upstream: SocketAddr,
     /// Write time of the version each item has in this replica.
-    written_at: tokio::sync::Mutex<HashMap<ItemId, u128>>,
+    written_at: tokio::sync::Mutex<StampBook<ItemId, u128>>,
 }
 
 /// A write that landed, on its way to another replica.
@@ -310,7 +317,7 @@ async fn handle(
                 .item()
                 .cloned();
             let at = shared.epoch.elapsed().as_nanos();
-            written.insert(id.clone(), at);
+            written.record(id.clone(), at);
             drop(written);
             let (lag, jitter) = *shared.lag.lock().unwrap();
             for to in (0..shared.replicas.len()).filter(|&j| j != region) {
@@ -343,7 +350,7 @@ async fn handle(
 async fn apply(shared: &Shared, r: Replication) {
     let replica = &shared.replicas[r.to];
     let mut written = replica.written_at.lock().await;
-    if !later_write_wins(written.get(&r.id), &r.at) {
+    if !written.is_later(&r.id, &r.at) {
         shared.applied.lock().unwrap().1 += 1;
         return;
     }
@@ -369,7 +376,7 @@ async fn apply(shared: &Shared, r: Replication) {
     };
     match done {
         Ok(()) => {
-            written.insert(r.id, r.at);
+            written.record(r.id, r.at);
             shared.applied.lock().unwrap().0 += 1;
         }
         Err(e) => eprintln!("replication to {} failed: {e}", replica.name),

@@ -1,8 +1,9 @@
 //! drlease's lease core: the pure lease logic, every rule of the promise. The item and
 //! its conditions (`record`), the decision core (`core`), its timing (`timing`), the rule
 //! that turns state into a role (`view`) and the write windows granted on it (`gate`),
-//! the one driver of the core's `Step` protocol (`driver`), and the in-process table
-//! that applies store calls under the item's conditions (`table`).
+//! the one driver of the core's `Step` protocol (`driver`), the in-process table
+//! that applies store calls under the item's conditions (`table`), and the model of a
+//! replicated table every test of regions builds on (`replication`).
 //!
 //! No I/O and no async runtime: the binary crate reads the clock, talks to the store and
 //! serves HTTP, and feeds what happened in here. Its rules, by id, are in [`rules`]; the

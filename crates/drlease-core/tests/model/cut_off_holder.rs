@@ -36,11 +36,11 @@ impl LeaseModel {
         let mut s = self.run_by_until(s, done, |m, s, out| m.pick_losing_the_holder(s, out));
         s.budget = budget;
         let r = self.world.replica_of(HOLDER);
-        let mut seen = s.replicas[r].item.clone();
+        let mut seen = s.replicas[r].item().cloned();
         let mut landed = 0;
         let done = move |s: &State| {
-            if s.replicas[r].item != seen {
-                seen = s.replicas[r].item.clone();
+            if s.replicas[r].item() != seen.as_ref() {
+                seen = s.replicas[r].item().cloned();
                 landed += 1;
             }
             landed >= cut.renewals
@@ -54,10 +54,10 @@ impl LeaseModel {
         // The same request written again at east's replica, each time right after a renewal
         // of the holder landed at west and before it reached east (a known limit of R27).
         for _ in 0..cut.rewrites {
-            let mut seen = s.replicas[r].item.clone();
+            let mut seen = s.replicas[r].item().cloned();
             let done = move |s: &State| {
-                let changed = s.replicas[r].item != seen;
-                seen = s.replicas[r].item.clone();
+                let changed = s.replicas[r].item() != seen.as_ref();
+                seen = s.replicas[r].item().cloned();
                 changed
             };
             s = self.run_by_until(s, done, |m, s, out| m.pick_replicating_last(s, out));

@@ -121,21 +121,18 @@ impl LeaseModel {
 
 impl LeaseModel {
     /// The region marks there before the run, written before any write of it (stamp 0).
-    fn initial_marks(&self) -> Vec<(drlease_core::RegionMark, state::Stamp)> {
+    fn initial_marks(&self) -> Vec<drlease_core::RegionMark> {
         if self.world.init != Init::SeedOverMarks {
             return Vec::new();
         }
         [(6, "z0", "z"), (7, "y0", "y")]
             .into_iter()
             .enumerate()
-            .map(|(r, (epoch, session, owner))| {
-                let mark = drlease_core::RegionMark {
-                    region: world::REGIONS[r].into(),
-                    epoch,
-                    session: session.into(),
-                    owner: owner.into(),
-                };
-                (mark, 0)
+            .map(|(r, (epoch, session, owner))| drlease_core::RegionMark {
+                region: world::REGIONS[r].into(),
+                epoch,
+                session: session.into(),
+                owner: owner.into(),
             })
             .collect()
     }
@@ -212,20 +209,16 @@ impl LeaseModel {
         let f = &self.world.faults;
         // A release in the backup was superseded before the run: whoever took it claimed
         // it, and claims are kept (they are never expired).
-        let claims = self
-            .initial_history()
-            .iter()
-            .filter(|(r, _)| r.is_released())
-            .filter_map(|(r, _)| r.version.clone())
-            .map(|v| (v, "z-successor".to_string(), 0))
-            .collect();
         // Every replica starts alike: what was there before the run has replicated.
-        let replica = Replica {
-            item: item.clone(),
-            item_at: 0,
-            claims,
-            marks: self.initial_marks(),
-        };
+        let mut replica = Replica::new(item.clone());
+        for (r, _) in self.initial_history() {
+            if let Some(v) = r.version.clone().filter(|_| r.is_released()) {
+                replica = replica.with_claim(v, "z-successor".to_string());
+            }
+        }
+        for mark in self.initial_marks() {
+            replica = replica.with_mark(mark);
+        }
         State {
             now: 0,
             cands: (0..self.world.cands.len())
@@ -360,8 +353,7 @@ impl LeaseModel {
 impl State {
     fn diverged(&self) -> bool {
         let held = |r: &Replica| {
-            r.item
-                .as_ref()
+            r.item()
                 .filter(|i| i.is_held())
                 .and_then(|i| i.owner_session.clone())
         };

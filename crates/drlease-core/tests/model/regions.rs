@@ -1,8 +1,11 @@
-//! Across regions: MREC replication (delivery within the lag, last writer wins, partitions
-//! and heals) and MRSC's cut-off regions.
+//! Across regions: MREC replication (delivery within the lag, partitions and heals; each
+//! replica applies what arrives by last writer wins, `drlease_core::replication`) and
+//! MRSC's cut-off regions.
+
+use drlease_core::replication::Key;
 
 use super::actions::Action;
-use super::state::{Copy, State};
+use super::state::State;
 use super::LeaseModel;
 
 impl LeaseModel {
@@ -53,43 +56,20 @@ impl LeaseModel {
 
 impl State {
     /// Replicated write `i` arrives at its replica: it replaces what is there only if it was
-    /// written later (last writer wins; a claim or mark the replica lacks counts as written
-    /// before the run).
+    /// written later (last writer wins; a claim or mark the replica lacks, or has from
+    /// before the run, counts as written before).
     pub fn replicate(&mut self, i: usize) {
-        let wins = self.replication_wins(i);
         let msg = self.replication.remove(i);
-        if !wins {
-            return;
-        }
         let r = msg.to as usize;
-        match msg.copy {
-            Copy::Item(item) => {
-                self.replicas[r].item_at = msg.at;
-                self.replace_item(r, item, false);
-            }
-            Copy::Claim { version, session } => self.replace_claim(r, version, session, msg.at),
-            Copy::Mark(mark) => self.put_mark(r, mark, msg.at),
+        if self.replicas[r].receive(&msg.copy) && msg.copy.key() == Key::Item {
+            self.item_replaced(r, None, false);
         }
     }
 
     /// Would replicated write `i` replace what its replica has?
     pub fn replication_wins(&self, i: usize) -> bool {
         let msg = &self.replication[i];
-        let r = &self.replicas[msg.to as usize];
-        let local = match &msg.copy {
-            Copy::Item(_) => r.item_at,
-            Copy::Claim { version, .. } => r
-                .claims
-                .iter()
-                .find(|(v, _, _)| v == version)
-                .map_or(0, |(_, _, at)| *at),
-            Copy::Mark(mark) => r
-                .marks
-                .iter()
-                .find(|(m, _)| m.region == mark.region)
-                .map_or(0, |(_, at)| *at),
-        };
-        drlease_core::replication::later_write_wins(Some(&local), &msg.at)
+        self.replicas[msg.to as usize].is_later(&msg.copy)
     }
 
     /// Time may pass only once every replicated write that is due now has arrived, unless a
@@ -113,36 +93,26 @@ impl State {
         let mut all: Vec<u32> = self
             .replicas
             .iter()
-            .flat_map(|r| {
-                std::iter::once(r.item_at)
-                    .chain(r.claims.iter().map(|c| c.2))
-                    .chain(r.marks.iter().map(|m| m.1))
-            })
-            .chain(self.replication.iter().map(|m| m.at))
+            .flat_map(|r| r.stamps().copied())
+            .chain(self.replication.iter().map(|m| m.copy.stamp))
             .filter(|&at| at > 0)
             .collect();
         all.sort_unstable();
         all.dedup();
-        let rank = |at: u32| {
-            if at == 0 {
+        let rank = |at: &u32| {
+            if *at == 0 {
                 0
             } else {
-                all.binary_search(&at).map_or(at, |i| i as u32 + 1)
+                all.binary_search(at).map_or(*at, |i| i as u32 + 1)
             }
         };
         for r in &mut self.replicas {
-            r.item_at = rank(r.item_at);
-            for c in &mut r.claims {
-                c.2 = rank(c.2);
-            }
-            for m in &mut r.marks {
-                m.1 = rank(m.1);
-            }
+            r.restamp(rank);
         }
         for m in &mut self.replication {
-            m.at = rank(m.at);
+            m.copy.stamp = rank(&m.copy.stamp);
         }
-        self.replication.sort_by_key(|m| (m.to, m.at));
+        self.replication.sort_by_key(|m| (m.to, m.copy.stamp));
         self.stamps = all.len() as u32;
     }
 }

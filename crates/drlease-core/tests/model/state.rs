@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use drlease_core::clock::Mono;
 use drlease_core::operator::HandoverRequest;
+use drlease_core::replication::Replicated;
 use drlease_core::{LeaseCore, LeaseRecord, RegionMark, Role, WriteRequest};
 
 use super::world::QUANTUM_MS;
@@ -163,50 +164,17 @@ pub struct EpochReuse {
 pub type Stamp = u32;
 
 /// One region's copy of the table: the lease item, the release claims and the region marks,
-/// each with the write time of the version it holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Replica {
-    pub item: Option<LeaseRecord>,
-    pub item_at: Stamp,
-    /// Release claims: (release version, claiming session, write time). Items of their own,
-    /// which a restore or deletion of the lease item leaves alone.
-    pub claims: Vec<(String, String, Stamp)>,
-    pub marks: Vec<(RegionMark, Stamp)>,
-}
-
-/// What a write left in one replica, on its way to another. Mostly items: boxing them would
-/// only add an allocation to every clone of a state.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Copy {
-    /// The lease item after the write (`None`: deleted).
-    Item(Option<LeaseRecord>),
-    Claim {
-        version: String,
-        session: String,
-    },
-    Mark(RegionMark),
-}
-
-impl Copy {
-    /// Both are versions of one item (the lease item, one release's claim, one region's
-    /// mark).
-    pub fn same_item(&self, other: &Copy) -> bool {
-        match (self, other) {
-            (Copy::Item(_), Copy::Item(_)) => true,
-            (Copy::Claim { version: a, .. }, Copy::Claim { version: b, .. }) => a == b,
-            (Copy::Mark(a), Copy::Mark(b)) => a.region == b.region,
-            _ => false,
-        }
-    }
-}
+/// each with the write time of the version it holds (the core's shared model of a
+/// replicated table; a key with no write time was there before the run). Release claims are
+/// items of their own, which a restore or deletion of the lease item leaves alone.
+pub type Replica = drlease_core::replication::Replica<Stamp>;
 
 /// A landed write on its way to another replica (MREC).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Replication {
     pub to: u8,
-    pub copy: Copy,
-    pub at: Stamp,
+    /// The key's image after the write, and the write time.
+    pub copy: Replicated<Stamp>,
     /// It arrives by this model time, unless a partition holds it back (the heal sets it
     /// anew).
     pub due: u32,
@@ -260,7 +228,7 @@ impl State {
 
     /// The first replica: the only one outside MREC, and the operator's.
     pub fn item(&self) -> Option<&LeaseRecord> {
-        self.replicas[0].item.as_ref()
+        self.replicas[0].item()
     }
 
     pub fn open_windows(&self) -> Vec<usize> {

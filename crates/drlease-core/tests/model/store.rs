@@ -1,12 +1,12 @@
-//! The store: one replica per region (one in all, outside MREC), each writing an item only
-//! when its condition holds against its own copy (`LeaseRecord::satisfies`,
-//! `WriteRequest::apply`, `HandoverRequest::apply_to`, claims and marks as the memory store
-//! does), and the epochs it hands out. Every landed write is stamped with its write time and,
-//! under MREC, sent on to the other replica (`regions.rs` delivers it).
+//! The store: one replica per region (one in all, outside MREC), each a
+//! `drlease_core::replication::Replica` that writes a key only when its condition holds
+//! against its own copy, and the epochs it hands out. Under MREC every landed write is
+//! stamped with its write time and sent on to the other replica (`regions.rs` delivers it).
 
-use drlease_core::{LeaseRecord, WriteKind};
+use drlease_core::replication::Replicated;
+use drlease_core::{LeaseRecord, WriteKind, WriteRequest};
 
-use super::state::{Copy, EpochReuse, Replication, Reply, Request, State};
+use super::state::{EpochReuse, Replication, Reply, Request, Stamp, State};
 
 /// What the world's rules make of a landed write.
 #[derive(Clone, Copy, Debug)]
@@ -22,45 +22,46 @@ pub struct Rules {
 }
 
 impl State {
-    /// A write lands on replica `r` now: its write time, and its copy on the way to the
+    /// The write time a write landing now gets (one copy: none, nothing to order and no
+    /// write time to tell equal states apart).
+    fn next_stamp(&self, rules: Rules) -> Option<Stamp> {
+        rules.lag.map(|_| self.stamps + 1)
+    }
+
+    /// A write landed on replica `r` now: its copy (stamped under MREC) on the way to the
     /// other replicas.
-    fn stamp(&mut self, r: usize, copy: Copy, rules: Rules) -> u32 {
-        // One copy: nothing to order, and no write time to tell equal states apart.
-        let Some(lag) = rules.lag else {
-            return 0;
+    fn send(&mut self, r: usize, sent: Option<Replicated<Stamp>>, rules: Rules) {
+        let (Some(copy), Some(lag)) = (sent, rules.lag) else {
+            return;
         };
-        self.stamps += 1;
-        let at = self.stamps;
-        {
-            for to in (0..self.replicas.len()).filter(|&to| to != r) {
-                if self.partitioned {
-                    // Held back: the heal brings each item as it is then, not every
-                    // version it went through.
-                    self.replication
-                        .retain(|m| m.to as usize != to || !m.copy.same_item(&copy));
-                }
-                self.replication.push(Replication {
-                    to: to as u8,
-                    copy: copy.clone(),
-                    at,
-                    due: self.now + lag,
-                });
+        self.stamps = copy.stamp;
+        for to in (0..self.replicas.len()).filter(|&to| to != r) {
+            if self.partitioned {
+                // Held back: the heal brings each item as it is then, not every
+                // version it went through.
+                self.replication
+                    .retain(|m| m.to as usize != to || m.copy.key() != copy.key());
             }
+            self.replication.push(Replication {
+                to: to as u8,
+                copy: copy.clone(),
+                due: self.now + lag,
+            });
         }
-        at
     }
 
     /// Replaces replica `r`'s item, keeping the old version for restores when the rules say
     /// so (the first replica only: restores are the operator's).
     pub fn set_item(&mut self, r: usize, next: Option<LeaseRecord>, rules: Rules) {
-        let at = self.stamp(r, Copy::Item(next.clone()), rules);
-        self.replicas[r].item_at = at;
-        self.replace_item(r, next, rules.keep_history && r == 0);
+        let stamp = self.next_stamp(rules);
+        let written = self.replicas[r].put_item(next, stamp);
+        self.send(r, written.sent, rules);
+        self.item_replaced(r, written.replaced, rules.keep_history && r == 0);
     }
 
-    /// The item of replica `r` becomes `next` (a local write, or a replicated one that won).
-    pub fn replace_item(&mut self, r: usize, next: Option<LeaseRecord>, keep_history: bool) {
-        let old = std::mem::replace(&mut self.replicas[r].item, next);
+    /// The item of replica `r` replaced `old` (a local write, or a replicated one that won):
+    /// the history restores pick from, and since when the first replica has none.
+    pub fn item_replaced(&mut self, r: usize, old: Option<LeaseRecord>, keep_history: bool) {
         if let Some(old) = old {
             if keep_history {
                 let now = self.now;
@@ -75,7 +76,7 @@ impl State {
             }
         }
         if r == 0 {
-            self.absent_since = match (&self.replicas[0].item, self.absent_since) {
+            self.absent_since = match (self.replicas[0].item(), self.absent_since) {
                 (None, Some(t)) => Some(t),
                 (None, None) => Some(self.now),
                 (Some(_), _) => None,
@@ -83,105 +84,48 @@ impl State {
         }
     }
 
-    /// A request reaches replica `r` now.
+    /// A request reaches replica `r` now: applied under its condition against that
+    /// replica's copy alone.
     pub fn land(&mut self, r: usize, req: &Request, rules: Rules) -> Reply {
-        let item = self.replicas[r].item.clone();
+        let stamp = self.next_stamp(rules);
+        let replica = &mut self.replicas[r];
+        let sent = match req {
+            Request::Read => return Reply::Read(replica.item().cloned()),
+            Request::ReadMarks => return Reply::Marks(replica.marks().cloned().collect()),
+            Request::Write(w) => return self.land_write(r, w, rules),
+            // Already ours: the conditional put lands again, unchanged.
+            Request::Claim(claim) => replica.claim(claim, stamp),
+            Request::WriteMark(mark) => replica.write_mark(mark, stamp),
+            // The version does not change: no history entry, and the item stays.
+            Request::Handover(h) => replica.request_handover(h, stamp),
+        };
+        let Ok(sent) = sent else {
+            return Reply::Refused;
+        };
+        self.send(r, sent, rules);
         match req {
-            Request::Read => Reply::Read(item),
-            Request::Write(w) => {
-                if !LeaseRecord::satisfies(item.as_ref(), &w.expect) {
-                    return Reply::Refused;
-                }
-                if w.kind.changes_owner() && rules.epochs_at_landing {
-                    self.hand_out(w.new.epoch, &w.new.session, false);
-                }
-                if w.kind == WriteKind::Takeover {
-                    self.takeovers = self.takeovers.saturating_add(1);
-                }
-                let next = w.apply(item.as_ref(), 0);
-                self.set_item(r, Some(next.clone()), rules);
-                Reply::Written(next)
-            }
-            Request::Claim(claim) => {
-                let claimed_by = self.replicas[r]
-                    .claims
-                    .iter()
-                    .find(|(v, _, _)| *v == claim.release_version)
-                    .map(|(_, session, _)| session.as_str());
-                match claim.may_claim(claimed_by) {
-                    false => Reply::Refused,
-                    // Already ours: the conditional put lands again, unchanged.
-                    true => {
-                        let (version, session) =
-                            (claim.release_version.clone(), claim.session.clone());
-                        self.put_claim(r, version, session, rules);
-                        Reply::Claimed
-                    }
-                }
-            }
-            Request::ReadMarks => Reply::Marks(
-                self.replicas[r]
-                    .marks
-                    .iter()
-                    .map(|(m, _)| m.clone())
-                    .collect(),
-            ),
-            Request::WriteMark(mark) => {
-                let there = self.replicas[r]
-                    .marks
-                    .iter()
-                    .map(|(m, _)| m)
-                    .find(|m| m.region == mark.region);
-                if !mark.may_replace(there) {
-                    return Reply::Refused;
-                }
-                let at = self.stamp(r, Copy::Mark((**mark).clone()), rules);
-                self.put_mark(r, (**mark).clone(), at);
-                Reply::MarkWritten
-            }
-            Request::Handover(h) => {
-                let Some(mut next) = item else {
-                    return Reply::Refused;
-                };
-                if h.apply_to(&mut next) {
-                    // The version does not change: no history entry.
-                    self.set_item(
-                        r,
-                        Some(next),
-                        Rules {
-                            keep_history: false,
-                            ..rules
-                        },
-                    );
-                    Reply::HandoverSet
-                } else {
-                    Reply::Refused
-                }
-            }
+            Request::Claim(_) => Reply::Claimed,
+            Request::WriteMark(_) => Reply::MarkWritten,
+            _ => Reply::HandoverSet,
         }
     }
 
-    fn put_claim(&mut self, r: usize, version: String, session: String, rules: Rules) {
-        let copy = Copy::Claim {
-            version: version.clone(),
-            session: session.clone(),
+    /// A write of the lease item reaches replica `r`: the epochs it hands out, and the
+    /// takeovers counted, when it lands.
+    fn land_write(&mut self, r: usize, w: &WriteRequest, rules: Rules) -> Reply {
+        let stamp = self.next_stamp(rules);
+        let Ok(written) = self.replicas[r].write(w, stamp) else {
+            return Reply::Refused;
         };
-        let at = self.stamp(r, copy, rules);
-        self.replace_claim(r, version, session, at);
-    }
-
-    pub fn replace_claim(&mut self, r: usize, version: String, session: String, at: u32) {
-        let claims = &mut self.replicas[r].claims;
-        claims.retain(|(v, _, _)| *v != version);
-        claims.push((version, session, at));
-        claims.sort();
-    }
-
-    pub fn put_mark(&mut self, r: usize, mark: drlease_core::RegionMark, at: u32) {
-        let marks = &mut self.replicas[r].marks;
-        marks.retain(|(m, _)| m.region != mark.region);
-        marks.push((mark, at));
-        marks.sort_by(|(a, _), (b, _)| a.region.cmp(&b.region));
+        if w.kind.changes_owner() && rules.epochs_at_landing {
+            self.hand_out(w.new.epoch, &w.new.session, false);
+        }
+        if w.kind == WriteKind::Takeover {
+            self.takeovers = self.takeovers.saturating_add(1);
+        }
+        self.send(r, written.sent, rules);
+        self.item_replaced(r, written.replaced, rules.keep_history && r == 0);
+        Reply::Written(self.replicas[r].item().cloned().expect("the write landed"))
     }
 
     /// An owner change landed (or, under MREC, answered active) with `epoch` for

@@ -1,11 +1,12 @@
 //! A discovery path, readably: one line per action, with the item and every candidate's
 //! role after it.
 
+use drlease_core::replication::Image;
 use drlease_core::{Expect, HandoverWrite, LeaseRecord, WriteRequest};
 use stateright::Path;
 
 use super::actions::Action;
-use super::state::{local, Copy, Fate, Io, Reply, Request, State};
+use super::state::{local, Fate, Io, Reply, Request, State};
 use super::world::{QUANTUM_MS, REGIONS};
 use super::LeaseModel;
 
@@ -233,7 +234,7 @@ impl LeaseModel {
         s.replicas
             .iter()
             .enumerate()
-            .map(|(r, rep)| format!("{}: {}", REGIONS[r], item(rep.item.as_ref())))
+            .map(|(r, rep)| format!("{}: {}", REGIONS[r], item(rep.item())))
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -270,10 +271,19 @@ impl LeaseModel {
 /// A write replicated to the other copy: applied, or older and dropped.
 fn describe_replication(before: &State, i: usize) -> String {
     let m = &before.replication[i];
-    let what = match &m.copy {
-        Copy::Item(i) => item(i.as_ref()),
-        Copy::Claim { version, session } => format!("claim {version} by {session}"),
-        Copy::Mark(mark) => format!("mark of {} e{}", mark.region, epoch(mark.epoch)),
+    let what = match &m.copy.image {
+        Image::Item(i) => item(i.as_ref()),
+        Image::Claim {
+            release_version,
+            session,
+        } => format!(
+            "claim {release_version} by {}",
+            session.as_deref().unwrap_or("-")
+        ),
+        Image::Mark { region, mark } => match mark {
+            Some(mark) => format!("mark of {region} e{}", epoch(mark.epoch)),
+            None => format!("mark of {region} deleted"),
+        },
     };
     let to = REGIONS[m.to as usize];
     let landed = if before.replication_wins(i) {

@@ -21,7 +21,7 @@ impl Sim {
         let one = lease * 2 + interval * 4;
         let wait = longest.as_nanos() as u64 + one * 4;
         self.run_until(self.now + wait, |_| false)?;
-        if let Some(item) = self.item.clone() {
+        if let Some(item) = self.replica.item().cloned() {
             for (i, k) in self.cands.iter().enumerate() {
                 let Some(core) = k.core.as_ref() else {
                     continue;

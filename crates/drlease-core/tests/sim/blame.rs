@@ -45,7 +45,7 @@ impl Sim {
     /// restored copy of its first writer's).
     pub(super) fn note_written(&mut self, by: impl FnOnce() -> String) {
         self.blame.item_writer = None;
-        let Some(key) = self.item.as_ref().map(|r| r.version_key()) else {
+        let Some(key) = self.replica.item().map(|r| r.version_key()) else {
             self.blame.item_by = "nobody (absent)".into();
             return;
         };

@@ -121,7 +121,7 @@ impl Sim {
             Step::Call(call) => {
                 match &call {
                     Call::Write(req) => {
-                        trace(self.now, &None, || {
+                        trace(self.now, None, || {
                             format!(
                                 "cand-{c} sends {} {} expecting {:?}",
                                 req.kind.as_str(),
@@ -132,7 +132,7 @@ impl Sim {
                         self.note_sent(c, req);
                         self.aim_flap_at_release(c, req);
                     }
-                    Call::RequestHandover(req) => trace(self.now, &None, || {
+                    Call::RequestHandover(req) => trace(self.now, None, || {
                         format!("cand-{c} asks for failback {req:?}")
                     }),
                     _ => {}

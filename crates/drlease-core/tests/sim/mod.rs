@@ -12,7 +12,7 @@ use std::time::Duration;
 use drlease_core::clock::Mono;
 use drlease_core::core::Affinity;
 use drlease_core::driver::{Call, Step};
-use drlease_core::{CoreConfig, LeaseCore, LeaseRecord, RegionMark, Role, VersionKey};
+use drlease_core::{CoreConfig, LeaseCore, LeaseRecord, Role, VersionKey};
 
 mod affinity;
 mod blame;
@@ -95,7 +95,7 @@ enum Ev {
 
 /// `DRLEASE_SIM_TRACE=1` with `DRLEASE_SIM_SEED`: every write and read answer, as it happens.
 /// The line is built only when tracing: this sits on the simulation's hot path.
-fn trace(now: u64, item: &Option<LeaseRecord>, what: impl FnOnce() -> String) {
+fn trace(now: u64, item: Option<&LeaseRecord>, what: impl FnOnce() -> String) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("DRLEASE_SIM_TRACE").is_some()) {
         eprintln!("{:>10.3} ms  {}: {item:?}", now as f64 / MS as f64, what());
@@ -139,7 +139,10 @@ pub struct Sim {
     ops: HashMap<u64, Op>,
     next_op: u64,
     cands: Vec<Candidate>,
-    item: Option<LeaseRecord>,
+    /// The copy in hand (`replicas.rs`): the lease item, the release claims (a restore of
+    /// the lease item does not bring them back, as in DynamoDB, where they are items of
+    /// their own), the region marks, and the write time of each key (MREC).
+    replica: replicas::Replica,
     outage_until: u64,
     faults: bool,
     highest_landed_epoch: u64,
@@ -152,13 +155,6 @@ pub struct Sim {
     /// one active at a time is checked.
     rolled_back: bool,
     op_tokens: u64,
-    /// Release claims (release version to claiming session). A restore of the lease item
-    /// does not bring them back, as in DynamoDB, where they are items of their own.
-    claims: HashMap<String, String>,
-    /// Region marks by region, and the write time of each key (MREC): the rest of the copy
-    /// in hand (`replicas.rs`).
-    marks: HashMap<String, RegionMark>,
-    stamps: HashMap<replicas::Key, replicas::Stamp>,
     repl: replicas::ReplState,
     /// Replication lags and the operators' regions draw from this stream (MREC only).
     regions_rng: Rng,
@@ -211,7 +207,7 @@ impl Sim {
             ops: HashMap::new(),
             next_op: 0,
             cands,
-            item: None,
+            replica: Default::default(),
             outage_until: 0,
             faults: true,
             highest_landed_epoch: 0,
@@ -219,9 +215,6 @@ impl Sim {
             stats: Outcome::default(),
             history: Vec::new(),
             rolled_back: false,
-            claims: HashMap::new(),
-            marks: HashMap::new(),
-            stamps: HashMap::new(),
             repl: Default::default(),
             regions_rng: Rng::new(sc_seed ^ 0x0EE9_0A75),
             dual: Default::default(),
@@ -292,7 +285,7 @@ impl Sim {
     }
 
     fn trace(&self, what: impl FnOnce() -> String) {
-        trace(self.now, &self.item, what);
+        trace(self.now, self.replica.item(), what);
     }
 }
 

@@ -8,14 +8,17 @@ use drlease_core::operator::HandoverRequest;
 use drlease_core::StoreError;
 use drlease_core::{LeaseRecord, RegionMark, ReleaseClaim, VersionKey, WriteRequest};
 
-use super::replicas::Key;
+use drlease_core::replication::Replicated;
+
+use super::replicas::Stamp;
 use super::topology::Mode;
 use super::{trace, Ev, Sim};
 
 /// What landing a request changed, beyond its answer: done once the op is settled.
 #[derive(Default)]
 struct Effects {
-    wrote: Option<Key>,
+    /// A landed write's copy, for the other replicas (MREC).
+    sent: Option<Replicated<Stamp>>,
     landed: Option<(usize, u64, Box<WriteRequest>, Option<LeaseRecord>)>,
     acquired_a_release: bool,
 }
@@ -150,11 +153,11 @@ impl Sim {
         let (c, generation, kind) = (op.c, op.generation, op.kind.clone());
         let mut effects = Effects::default();
         let result = match &kind {
-            Call::Read => Ok(Answer::Item(Box::new(self.item.clone()))),
+            Call::Read => Ok(Answer::Item(Box::new(self.replica.item().cloned()))),
             Call::Write(req) => self.land_write(c, generation, req, &mut effects)?,
             Call::Claim(claim) => self.land_claim(c, claim, &mut effects),
             Call::RequestHandover(req) => self.land_request(c, req, &mut effects),
-            Call::ReadMarks(_) => Ok(Answer::Marks(self.marks.values().cloned().collect())),
+            Call::ReadMarks(_) => Ok(Answer::Marks(self.replica.marks().cloned().collect())),
             Call::WriteMark(mark) => self.land_mark(c, mark, &mut effects),
         };
         let op = self.ops.get_mut(&id).expect("the op applied");
@@ -163,9 +166,7 @@ impl Sim {
             // The sender gave up long ago; the write landed anyway.
             self.ops.remove(&id);
         }
-        if let Some(key) = effects.wrote {
-            self.landed(key);
-        }
+        self.replicate_landed(effects.sent.take());
         if let Some((c, generation, req, replaced)) = effects.landed {
             self.note_landed((c, generation), &req, replaced.as_ref());
         }
@@ -184,10 +185,11 @@ impl Sim {
         req: &WriteRequest,
         effects: &mut Effects,
     ) -> Result<Result<Answer, StoreError>, String> {
-        if !LeaseRecord::satisfies(self.item.as_ref(), &req.expect) {
+        let stamp = self.stamp();
+        let Ok(written) = self.replica.write(req, stamp) else {
             return Ok(Err(StoreError::ConditionFailed));
-        }
-        let stored_epoch = self.item.as_ref().and_then(|r| r.epoch).unwrap_or(0);
+        };
+        let stored_epoch = written.replaced.as_ref().and_then(|r| r.epoch).unwrap_or(0);
         if req.new.epoch < stored_epoch {
             return Err(format!(
                 "write lowers the epoch {stored_epoch} -> {}",
@@ -207,18 +209,18 @@ impl Sim {
             self.stats.owner_changes += 1;
         }
         self.highest_landed_epoch = self.highest_landed_epoch.max(req.new.epoch);
-        let next = req.apply(self.item.as_ref(), 0);
-        effects.landed = Some((c, generation, Box::new(req.clone()), self.item.clone()));
-        if let Some(old) = self.item.replace(next) {
+        let replaced = written.replaced.clone();
+        effects.landed = Some((c, generation, Box::new(req.clone()), replaced));
+        if let Some(old) = written.replaced {
             let released = old.released_by.is_some();
             self.history.push((old, self.now));
             effects.acquired_a_release = released && req.kind.changes_owner();
         }
-        trace(self.now, &self.item, || {
+        trace(self.now, self.replica.item(), || {
             format!("cand-{c} {}", req.kind.as_str())
         });
-        effects.wrote = Some(Key::Item);
-        Ok(Ok(Answer::Item(Box::new(self.item.clone()))))
+        effects.sent = written.sent;
+        Ok(Ok(Answer::Item(Box::new(self.replica.item().cloned()))))
     }
 
     /// A claim on a release: an item of its own, first writer keeps it.
@@ -228,22 +230,16 @@ impl Sim {
         claim: &ReleaseClaim,
         effects: &mut Effects,
     ) -> Result<Answer, StoreError> {
-        let key = claim.release_version.clone();
-        if !self.claims.contains_key(&key) {
-            effects.wrote = Some(Key::Claim(key.clone()));
-        }
-        let ours = claim.may_claim(self.claims.get(&key).map(String::as_str));
-        if ours {
-            self.claims.insert(key, claim.session.clone());
-        }
-        trace(self.now, &self.item, || {
+        // A resend finding its own claim lands again unchanged; only a new claim is sent on.
+        let new = self.replica.claimed_by(&claim.release_version).is_none();
+        let stamp = if new { self.stamp() } else { None };
+        let landed = self.replica.claim(claim, stamp);
+        let ours = landed.is_ok();
+        trace(self.now, self.replica.item(), || {
             format!("cand-{c} claims {}: {ours}", claim.release_version)
         });
-        if ours {
-            Ok(Answer::Done)
-        } else {
-            Err(StoreError::ConditionFailed)
-        }
+        effects.sent = landed.map_err(|_| StoreError::ConditionFailed)?;
+        Ok(Answer::Done)
     }
 
     /// A failback request: lands on the item without changing its version.
@@ -253,16 +249,14 @@ impl Sim {
         req: &HandoverRequest,
         effects: &mut Effects,
     ) -> Result<Answer, StoreError> {
-        let applied = self.item.as_mut().is_some_and(|r| req.apply_to(r));
-        trace(self.now, &self.item, || {
+        let stamp = self.stamp();
+        let landed = self.replica.request_handover(req, stamp);
+        let applied = landed.is_ok();
+        trace(self.now, self.replica.item(), || {
             format!("cand-{c} failback request applied: {applied}")
         });
-        if applied {
-            effects.wrote = Some(Key::Item);
-            Ok(Answer::Done)
-        } else {
-            Err(StoreError::ConditionFailed)
-        }
+        effects.sent = landed.map_err(|_| StoreError::ConditionFailed)?;
+        Ok(Answer::Done)
     }
 
     /// This region's mark, unless a higher epoch is there.
@@ -272,17 +266,14 @@ impl Sim {
         mark: &RegionMark,
         effects: &mut Effects,
     ) -> Result<Answer, StoreError> {
-        let above = !mark.may_replace(self.marks.get(&mark.region));
-        trace(self.now, &self.item, || {
-            format!("cand-{c} marks {mark:?}: {}", !above)
+        let stamp = self.stamp();
+        let landed = self.replica.write_mark(mark, stamp);
+        let written = landed.is_ok();
+        trace(self.now, self.replica.item(), || {
+            format!("cand-{c} marks {mark:?}: {written}")
         });
-        if above {
-            Err(StoreError::ConditionFailed)
-        } else {
-            self.marks.insert(mark.region.clone(), mark.clone());
-            effects.wrote = Some(Key::Mark(mark.region.clone()));
-            Ok(Answer::Done)
-        }
+        effects.sent = landed.map_err(|_| StoreError::ConditionFailed)?;
+        Ok(Answer::Done)
     }
 
     pub(super) fn respond(&mut self, id: u64) {
@@ -336,7 +327,7 @@ impl Sim {
         let now_local = self.cands[c].local(self.now);
         let core = self.cands[c].core.as_mut().unwrap();
         if let Call::Read = &op.kind {
-            trace(self.now, &None, || {
+            trace(self.now, None, || {
                 format!(
                     "cand-{c} read answered {:?}",
                     outcome.clone().map(|r| r.item().and_then(|r| r.version))

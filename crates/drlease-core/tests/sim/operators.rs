@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use drlease_core::{operator, LeaseRecord, VersionKey};
 
-use super::replicas::Key;
 use super::topology::Mode;
 use super::{Ev, Sim};
 use crate::sim::Rng;
@@ -62,12 +61,14 @@ impl Sim {
         }
     }
 
+    /// An operator's unconditional write of the item in hand (`None`: deleted).
     pub(super) fn set_item(&mut self, item: Option<LeaseRecord>) {
-        if let Some(old) = self.item.take() {
+        let stamp = self.stamp();
+        let written = self.replica.put_item(item, stamp);
+        if let Some(old) = written.replaced {
             self.history.push((old, self.now));
         }
-        self.item = item;
-        self.landed(Key::Item);
+        self.replicate_landed(written.sent);
     }
 
     pub(super) fn token(&mut self) -> String {
@@ -101,7 +102,7 @@ impl Sim {
             return drawn;
         }
         self.hold_replica(drawn);
-        let owner = self.item.as_ref().map(|r| r.owner.clone());
+        let owner = self.replica.item().map(|r| r.owner.clone());
         self.hold_replica(0);
         let holder = owner.and_then(|o| self.cands.iter().position(|k| k.identity == o));
         holder.map_or(drawn, |c| self.sc.topology.home[c])
@@ -113,7 +114,7 @@ impl Sim {
     pub(super) fn unfreeze_everywhere(&mut self) {
         for r in 0..self.sc.topology.regions.len() {
             self.hold_replica(r);
-            let frozen = self.item.as_ref().is_some_and(|i| i.is_frozen());
+            let frozen = self.replica.item().is_some_and(|i| i.is_frozen());
             if frozen {
                 self.operate_quietly(Action::Unfreeze);
                 self.trace(|| format!("operator Unfreeze in {}", self.sc.topology.regions[r]));
@@ -123,9 +124,9 @@ impl Sim {
     }
 
     pub(super) fn operate_quietly(&mut self, action: Action) {
-        let before = self.item.as_ref().map(|r| r.version_key());
+        let before = self.replica.item().map(|r| r.version_key());
         self.operate_on_item(action);
-        if self.item.as_ref().map(|r| r.version_key()) != before {
+        if self.replica.item().map(|r| r.version_key()) != before {
             self.note_written(|| format!("operator {action:?}"));
         }
     }
@@ -136,15 +137,15 @@ impl Sim {
         let lease_ms = self.sc.longest_in_force().as_millis() as u64;
         match action {
             Action::Freeze => {
-                if !self.item.as_ref().is_some_and(|r| r.is_frozen()) {
+                if !self.replica.item().is_some_and(|r| r.is_frozen()) {
                     let token = self.token();
-                    let req = operator::freeze(self.item.as_ref(), token, lease_ms);
-                    let next = req.apply(self.item.as_ref(), 0);
+                    let req = operator::freeze(self.replica.item(), token, lease_ms);
+                    let next = req.apply(self.replica.item(), 0);
                     self.set_item(Some(next));
                 }
             }
             Action::Unfreeze => {
-                if let Some(frozen) = self.item.clone().filter(|r| r.is_frozen()) {
+                if let Some(frozen) = self.replica.item().cloned().filter(|r| r.is_frozen()) {
                     let req = operator::unfreeze(&frozen, self.token(), lease_ms);
                     self.set_item(Some(req.apply(Some(&frozen), 0)));
                 }
@@ -155,7 +156,7 @@ impl Sim {
                     Some(_) => "gone".to_string(),
                     None => drlease_core::HANDOVER_ANY.to_string(),
                 };
-                if let Some(mut r) = self.item.clone() {
+                if let Some(mut r) = self.replica.item().cloned() {
                     let version = r.version.clone().unwrap_or_default();
                     let id = self.token();
                     let req = operator::HandoverRequest::by_operator(&version, &target, &id);
@@ -184,7 +185,7 @@ impl Sim {
                 self.push(self.now + wait, Ev::Operator(Action::Seed));
             }
             Action::Seed => {
-                if self.item.is_none() {
+                if self.replica.item().is_none() {
                     let req = operator::seed(self.token(), lease_ms);
                     self.set_item(Some(req.apply(None, 0)));
                 }
@@ -195,7 +196,7 @@ impl Sim {
     /// What a restore writes back: the version at `pick` in the history, or one drawn from
     /// all it may pick.
     fn restorable(&mut self, pick: Option<usize>) -> Option<LeaseRecord> {
-        let current = self.item.as_ref().map(|r| r.version_key());
+        let current = self.replica.item().map(|r| r.version_key());
         let barred: HashSet<VersionKey> = if self.sc.restore_any {
             // To the process shown it, such a version written back is no change at all.
             self.versions_in_view().into_iter().collect()

@@ -1,7 +1,8 @@
-//! The store's copies across regions (`topology.rs` draws them). One copy is "in hand" at a
-//! time, in `Sim::item`, `claims`, `marks` and `stamps`: the event being run acts on it
-//! exactly as on one store, and every other copy is parked. Outside an event the first
-//! region's copy is in hand.
+//! The store's copies across regions (`topology.rs` draws them), each the core's shared
+//! model of a replica (`drlease_core::replication::Replica`). One copy is "in hand" at a
+//! time, in `Sim::replica`: the event being run acts on it exactly as on one store, and
+//! every other copy is parked. Outside an event the first region's copy is in hand. What
+//! stays here is delivery: when each copy arrives.
 //!
 //! MREC: each replica checks every conditional write against its own copy; every write
 //! that landed (lease item, claim, mark, handover request, an operator's write) reaches the
@@ -11,11 +12,9 @@
 //! was written for it, is held and arrives after the heal. A region's pods always reach
 //! their own replica.
 
-use std::collections::HashMap;
-use std::mem::take;
+use std::mem::{swap, take};
 
-use drlease_core::replication::later_write_wins;
-use drlease_core::{LeaseRecord, RegionMark};
+use drlease_core::replication::Replicated;
 
 use super::topology::Mode;
 use super::{trace, Ev, Rng, Sim, MS};
@@ -23,40 +22,15 @@ use super::{trace, Ev, Rng, Sim, MS};
 /// Write time on the origin replica, the origin region, and the write's sequence number.
 pub(super) type Stamp = (u64, usize, u64);
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) enum Key {
-    Item,
-    Claim(String),
-    Mark(String),
-}
-
-/// What a key holds after a write (`None`: deleted). Mostly items: a box would only add an
-/// allocation to each.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
-pub(super) enum Image {
-    Item(Option<LeaseRecord>),
-    Claim(Option<String>),
-    Mark(Option<RegionMark>),
-}
+/// One region's copy: the core's shared model of a replica.
+pub(super) type Replica = drlease_core::replication::Replica<Stamp>;
 
 /// A landed write on its way to another replica.
 #[derive(Debug)]
 pub(super) struct Replication {
     from: usize,
     to: usize,
-    key: Key,
-    image: Image,
-    stamp: Stamp,
-}
-
-/// One region's copy while parked.
-#[derive(Default)]
-pub(super) struct Replica {
-    item: Option<LeaseRecord>,
-    claims: HashMap<String, String>,
-    marks: HashMap<String, RegionMark>,
-    stamps: HashMap<Key, Stamp>,
+    copy: Replicated<Stamp>,
 }
 
 /// Replication's state: partitions, spikes, and what is held back.
@@ -86,17 +60,8 @@ impl Sim {
         if r == hand {
             return;
         }
-        self.repl.parked[hand] = Replica {
-            item: self.item.take(),
-            claims: take(&mut self.claims),
-            marks: take(&mut self.marks),
-            stamps: take(&mut self.stamps),
-        };
-        let next = take(&mut self.repl.parked[r]);
-        self.item = next.item;
-        self.claims = next.claims;
-        self.marks = next.marks;
-        self.stamps = next.stamps;
+        swap(&mut self.replica, &mut self.repl.parked[hand]);
+        swap(&mut self.replica, &mut self.repl.parked[r]);
         self.repl.hand = r;
     }
 
@@ -105,20 +70,19 @@ impl Sim {
         self.repl.cut_until.get(r).is_some_and(|&t| self.now < t)
     }
 
-    /// A write landed on the copy in hand: send it to the other replicas (MREC).
-    pub(super) fn landed(&mut self, key: Key) {
-        if !self.mrec() {
+    /// The stamp a write landing now on the copy in hand gets (MREC; one copy: none).
+    pub(super) fn stamp(&self) -> Option<Stamp> {
+        self.mrec()
+            .then(|| (self.now, self.repl.hand, self.repl.writes + 1))
+    }
+
+    /// A write landed on the copy in hand: send its copy to the other replicas (MREC).
+    pub(super) fn replicate_landed(&mut self, sent: Option<Replicated<Stamp>>) {
+        let Some(copy) = sent else {
             return;
-        }
+        };
         self.repl.writes += 1;
         let from = self.repl.hand;
-        let stamp = (self.now, from, self.repl.writes);
-        self.stamps.insert(key.clone(), stamp);
-        let image = match &key {
-            Key::Item => Image::Item(self.item.clone()),
-            Key::Claim(k) => Image::Claim(self.claims.get(k).cloned()),
-            Key::Mark(r) => Image::Mark(self.marks.get(r).cloned()),
-        };
         for to in 0..self.sc.topology.regions.len() {
             if to == from {
                 continue;
@@ -127,9 +91,7 @@ impl Sim {
             let rep = Replication {
                 from,
                 to,
-                key: key.clone(),
-                image: image.clone(),
-                stamp,
+                copy: copy.clone(),
             };
             self.push(at, Ev::Replicate(Box::new(rep)));
         }
@@ -156,26 +118,11 @@ impl Sim {
         }
         let back = self.repl.hand;
         self.hold_replica(rep.to);
-        let newer = later_write_wins(self.stamps.get(&rep.key), &rep.stamp);
-        if newer {
-            self.stamps.insert(rep.key.clone(), rep.stamp);
-            match (&rep.key, rep.image) {
-                (Key::Item, Image::Item(item)) => self.item = item,
-                (Key::Claim(k), Image::Claim(c)) => match c {
-                    Some(session) => drop(self.claims.insert(k.clone(), session)),
-                    None => drop(self.claims.remove(k)),
-                },
-                (Key::Mark(r), Image::Mark(m)) => match m {
-                    Some(mark) => drop(self.marks.insert(r.clone(), mark)),
-                    None => drop(self.marks.remove(r)),
-                },
-                _ => unreachable!("an image is of its key"),
-            }
-        }
-        trace(self.now, &self.item, || {
+        let newer = self.replica.receive(&rep.copy);
+        trace(self.now, self.replica.item(), || {
             format!(
                 "{:?} from {} reaches {}: {}",
-                rep.key,
+                rep.copy.key(),
                 self.sc.topology.regions[rep.from],
                 self.sc.topology.regions[rep.to],
                 if newer { "applied" } else { "older, dropped" }

@@ -1,13 +1,14 @@
 //! Two replicas of a multi-Region eventually consistent (MREC) table under the real core:
 //! each region's cores share one memory store (conditions checked against it alone), and
 //! every change of the lease item or of a region mark reaches the other replica one lag
-//! later, where the latest write wins (by the time it was written). A partition holds the
-//! queue back; a heal lets it through. Used by the review's cross-region scenarios
-//! (`across_regions.rs`).
+//! later, where the latest write wins (by the time it was written: the shared model of a
+//! replica, `crate::replication::Replica`, keeps the stamps and applies what arrives). The
+//! ticks are the delivery: a partition holds the queue back; a heal lets it through. Used by
+//! the review's cross-region scenarios (`across_regions.rs`, `region_sweeps.rs`).
 
 use super::*;
-use crate::replication::later_write_wins;
-use crate::{RegionMark, Regions};
+use crate::replication::{Image, Replica, Replicated};
+use crate::Regions;
 
 /// A core in `own` whose peers are `peers`, with a confirm delay.
 pub(super) fn in_region(
@@ -26,11 +27,9 @@ pub(super) fn in_region(
     cfg
 }
 
-#[derive(Clone)]
-enum Change {
-    Item(Box<Option<LeaseRecord>>),
-    Mark(RegionMark),
-}
+/// A write's stamp: when it was written (its tick) and on which replica; last writer wins,
+/// ties to the higher replica, alike on both.
+type Stamp = (Mono, usize);
 
 /// The two replicas and what is on its way between them.
 pub(super) struct Replicas {
@@ -41,12 +40,12 @@ pub(super) struct Replicas {
     pub(super) jitter: Duration,
     pub(super) seed: u64,
     pub(super) partitioned: bool,
-    /// Per replica: the item as last seen and when (and on which replica) it was written:
-    /// last writer wins, ties to the higher replica, alike on both.
-    item: [(Option<LeaseRecord>, (Mono, usize)); 2],
-    mark: [Option<RegionMark>; 2],
-    /// (due, to, change, written at and where)
-    queue: Vec<(Mono, usize, Change, (Mono, usize))>,
+    /// Per replica: what its store held when last seen, with each key's stamp. The cores
+    /// call the memory stores (the harness runs on them), so a change found there is a
+    /// local write: stamped here, its copy goes on the queue.
+    seen: [Replica<Stamp>; 2],
+    /// (due, to, copy)
+    queue: Vec<(Mono, usize, Replicated<Stamp>)>,
 }
 
 impl Replicas {
@@ -58,8 +57,7 @@ impl Replicas {
             jitter: Duration::ZERO,
             seed: 1,
             partitioned: false,
-            item: [(None, (Mono::ZERO, 0)), (None, (Mono::ZERO, 0))],
-            mark: [None, None],
+            seen: [Replica::default(), Replica::default()],
             queue: Vec::new(),
         }
     }
@@ -82,30 +80,23 @@ impl Replicas {
     }
 
     /// Notes what changed on each replica since the last tick (written at `now`), and
-    /// delivers what is due unless partitioned.
+    /// delivers what is due unless partitioned. Release claims stay on their replica: no
+    /// scenario here needs them across.
     pub(super) fn tick(&mut self, now: Mono) {
         for side in 0..2 {
             let current = self.stores[side].table().get("lease");
-            if current != self.item[side].0 {
-                self.item[side] = (current.clone(), (now, side));
-                let lag = self.lag();
-                self.queue.push((
-                    now.plus(lag),
-                    1 - side,
-                    Change::Item(Box::new(current)),
-                    (now, side),
-                ));
+            if self.seen[side].item() != current.as_ref() {
+                let written = self.seen[side].put_item(current, Some((now, side)));
+                self.send(now, side, written.sent);
             }
+            // Only this region's cores write its mark; the other's arrives by replication.
             let mark = self.stores[side]
                 .read_marks_now(std::slice::from_ref(&self.regions[side]))
                 .pop();
-            if mark != self.mark[side] {
-                self.mark[side] = mark.clone();
-                if let Some(m) = mark {
-                    let lag = self.lag();
-                    self.queue
-                        .push((now.plus(lag), 1 - side, Change::Mark(m), (now, side)));
-                }
+            if let Some(m) = mark.filter(|m| self.seen[side].mark(&m.region) != Some(m)) {
+                // The store took it under the mark's condition; so does its copy here.
+                let sent = self.seen[side].write_mark(&m, Some((now, side)));
+                self.send(now, side, sent.ok().flatten());
             }
         }
         if self.partitioned {
@@ -113,20 +104,26 @@ impl Replicas {
         }
         let (due, later): (Vec<_>, Vec<_>) = self.queue.drain(..).partition(|q| q.0 <= now);
         self.queue = later;
-        for (_, to, change, written) in due {
-            match change {
-                Change::Item(record) if later_write_wins(Some(&self.item[to].1), &written) => {
-                    match &*record {
-                        Some(r) => self.stores[to].table().put("lease", r.clone()),
-                        None => self.stores[to].table().remove("lease"),
-                    }
-                    self.item[to] = (*record, written);
-                }
-                Change::Item(_) => {}
-                Change::Mark(m) => {
-                    let _ = self.stores[to].write_mark_now(&m);
-                }
+        for (_, to, copy) in due {
+            if !self.seen[to].receive(&copy) {
+                continue;
             }
+            match &copy.image {
+                Image::Item(Some(r)) => self.stores[to].table().put("lease", r.clone()),
+                Image::Item(None) => self.stores[to].table().remove("lease"),
+                Image::Mark { mark: Some(m), .. } => {
+                    let _ = self.stores[to].write_mark_now(m);
+                }
+                Image::Mark { mark: None, .. } | Image::Claim { .. } => {}
+            }
+        }
+    }
+
+    /// A write found on replica `from` at `now`: its copy reaches the other one a lag later.
+    fn send(&mut self, now: Mono, from: usize, sent: Option<Replicated<Stamp>>) {
+        if let Some(copy) = sent {
+            let lag = self.lag();
+            self.queue.push((now.plus(lag), 1 - from, copy));
         }
     }
 
