@@ -148,8 +148,10 @@ async fn request(
 ) -> anyhow::Result<()> {
     let mut attempts = 0;
     loop {
+        // A new id for every write: the store sends each once (R28).
+        let id = random_token()?;
         match store
-            .request_handover(&HandoverRequest::by_operator(&version, target, &random_token()?))
+            .request_handover(&HandoverRequest::by_operator(&version, target, &id))
             .await
         {
             Ok(()) => return Ok(()),
@@ -169,7 +171,20 @@ async fn request(
             Err(StoreError::ConditionFailed) => bail!(
                 "the lease kept changing while requesting the handover; nothing was written: try again"
             ),
-            Err(e) => return Err(anyhow::Error::new(e).context("cannot request the handover")),
+            Err(e) => {
+                // The answer may have been lost after the request landed: read it back.
+                let landed = read_lease(store)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| r.handover_id.as_deref() == Some(id.as_str()));
+                if landed {
+                    return Ok(());
+                }
+                return Err(anyhow::Error::new(e).context(
+                    "cannot request the handover; it was not written: check the store and try again",
+                ));
+            }
         }
     }
 }

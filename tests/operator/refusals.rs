@@ -194,3 +194,49 @@ async fn live_in(store: &DynamoStore, identity: &str, region: &str) {
         .await
         .unwrap();
 }
+
+/// R28: a handover request is written once per id. The SDK retries an operator's calls, and
+/// a retry of a request whose answer was lost after it landed would write the same id
+/// again, which candidates across regions cannot tell from the first write; so the store
+/// sends it once, and a failed request is read back, then reported.
+#[test]
+fn a_handover_request_is_sent_once_and_a_failure_says_nothing_was_written() {
+    use common::proxy::{Fault, FaultProxy};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(f) = rt.block_on(fixture()) else {
+        return;
+    };
+    let store = rt.block_on(f.store());
+    rt.block_on(async {
+        hold_as_pod_far(&store).await;
+        for identity in ["pod-far", "pod-near"] {
+            live_in(&store, identity, "us-east-1").await;
+        }
+    });
+    let proxy = FaultProxy::start(f.endpoint.trim_start_matches("http://").parse().unwrap());
+    proxy.set(Fault::Only {
+        op: "updateitem",
+        fault: Box::new(Fault::Error {
+            status: 500,
+            code: "InternalServerError",
+        }),
+    });
+    let mut args = f.common_args();
+    args[1] = proxy.url();
+    let out = Command::new(BIN)
+        .arg("handover")
+        .args(args)
+        .args(["--to", "pod-near", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    let (code, _, err) = text(&out);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("it was not written"), "{err}");
+    assert_eq!(
+        proxy.counts().get("updateitem").copied(),
+        Some(1),
+        "the request was sent more than once"
+    );
+    let item = rt.block_on(store.read()).unwrap().unwrap();
+    assert_eq!(item.handover_to, None);
+}

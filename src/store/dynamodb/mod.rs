@@ -201,6 +201,12 @@ impl LeaseStore for DynamoStore {
 
     async fn request_handover(&self, req: &HandoverRequest) -> Result<(), StoreError> {
         let u = item::handover_request(req);
+        // Sent once, whatever retries the connection allows (an operator's command allows
+        // some): a retry would write the same request id again, and on a global table each
+        // write of a request may drop a renewal of the holder behind it, which candidates
+        // notice only by a new id (R28). A caller that wants to try again makes a new id.
+        let once = aws_sdk_dynamodb::config::Builder::default()
+            .retry_config(RetryConfig::standard().with_max_attempts(1));
         self.conn
             .client
             .update_item()
@@ -210,6 +216,8 @@ impl LeaseStore for DynamoStore {
             .condition_expression(u.condition_expression)
             .set_expression_attribute_names(Some(u.names))
             .set_expression_attribute_values(Some(u.values))
+            .customize()
+            .config_override(once)
             .send()
             .await
             .map_err(|e| classify(e, &self.ctx()))?;
