@@ -16,6 +16,7 @@ pub mod region_worlds;
 mod regions;
 mod report;
 mod restore_worlds;
+mod review_worlds;
 mod state;
 mod store;
 mod trace;

@@ -262,6 +262,9 @@ pub struct CutOff {
     /// After the request, the same request written again this many times at east's
     /// replica, each right after a renewal of the holder landed at west.
     pub rewrites: u8,
+    /// The rewrites carry the id already on the item (the AWS SDK's own retry of one
+    /// `drlease handover` UpdateItem whose first attempt landed), not a fresh one.
+    pub retry_same_id: bool,
 }
 
 impl World {
