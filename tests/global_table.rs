@@ -27,6 +27,7 @@ mod observer;
 /// Across regions with real processes, one file per subject: tests/global_table/.
 mod global_table {
     mod marks_and_freeze;
+    mod random_faults;
     mod switch_across_regions;
     mod table_mode;
 }

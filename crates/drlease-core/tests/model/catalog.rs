@@ -331,6 +331,7 @@ pub fn deep_worlds() -> Vec<World> {
     worlds.extend(super::region_worlds::deep());
     worlds.extend(super::restore_worlds::deep());
     worlds.extend(super::lww_worlds::deep());
+    worlds.extend(super::request_worlds::worlds());
     worlds
 }
 

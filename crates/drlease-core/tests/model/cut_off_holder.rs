@@ -62,9 +62,33 @@ impl LeaseModel {
             };
             s = self.run_by_until(s, done, |m, s, out| m.pick_replicating_last(s, out));
             s.budget.operator += 1;
-            self.apply(&mut s, Action::Handover(self.identities[0].clone()));
+            if cut.retry_same_id {
+                self.retry_request(&mut s);
+            } else {
+                self.apply(&mut s, Action::Handover(self.identities[0].clone()));
+            }
         }
         s
+    }
+
+    /// The same UpdateItem sent again (the SDK's retry): the id already on east's item.
+    fn retry_request(&self, s: &mut State) {
+        if let Some(mut r) = s.item().cloned() {
+            let version = r.version.clone().unwrap_or_default();
+            let id = r.handover_id.clone().unwrap_or_default();
+            let req = drlease_core::operator::HandoverRequest::by_operator(
+                &version,
+                &self.identities[0],
+                &id,
+            );
+            if req.apply_to(&mut r) {
+                let rules = super::store::Rules {
+                    keep_history: false,
+                    ..self.rules()
+                };
+                s.set_item(0, Some(r), rules);
+            }
+        }
     }
 
     /// May candidate `c`'s messages be lost (the budget allowing)?

@@ -17,6 +17,7 @@ const PAST_THE_BUDGET: CutOff = CutOff {
     request: false,
     holder_loses_only: false,
     rewrites: 0,
+    retry_same_id: false,
 };
 
 fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: usize) -> World {
@@ -88,6 +89,7 @@ fn request_on_the_previous_version() -> World {
             request: true,
             holder_loses_only: false,
             rewrites: 0,
+            retry_same_id: false,
         },
         faults(2, 0, 0),
         true,
@@ -109,6 +111,7 @@ fn request_seen(request_written: bool) -> CutOff {
         request: request_written,
         holder_loses_only: true,
         rewrites: 0,
+        retry_same_id: false,
     }
 }
 
@@ -156,6 +159,7 @@ fn request_rewritten_to_the_same_target() -> World {
             request: true,
             holder_loses_only: true,
             rewrites: 5,
+            retry_same_id: false,
         },
         faults(3, 0, 0),
         true,

@@ -15,6 +15,7 @@ mod operator_writes;
 pub mod region_worlds;
 mod regions;
 mod report;
+mod request_worlds;
 mod restore_worlds;
 mod state;
 mod store;

@@ -241,8 +241,7 @@ pub enum Init {
     /// at epoch 6 and west's at 7: the item was deleted (or the recovery from an exhausted
     /// epoch run without deleting the marks), and no process remembers the old epochs.
     SeedOverMarks,
-    /// A holder in the second region whose calls were lost late in its tenure
-    /// (`cut_off_holder.rs`).
+    /// A holder in west whose calls were lost late in its tenure (`cut_off_holder.rs`).
     CutOffHolder(CutOff),
 }
 
@@ -259,9 +258,10 @@ pub struct CutOff {
     pub renewals: u8,
     pub request: bool,
     pub holder_loses_only: bool,
-    /// After the request, the same request written again this many times at east's
-    /// replica, each right after a renewal of the holder landed at west.
+    /// The request written again this many times at east, each behind a renewal at west.
     pub rewrites: u8,
+    /// The rewrites carry the id already on the item (an SDK's retry), not a fresh one.
+    pub retry_same_id: bool,
 }
 
 impl World {
