@@ -20,7 +20,8 @@ const PAST_THE_BUDGET: CutOff = CutOff {
     retry_same_id: false,
 };
 
-fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: usize) -> World {
+/// A world from a cut-off holder (`init`), two MREC candidates, lag 1.
+pub fn world(name: &'static str, init: CutOff, faults: Faults, marks: bool, depth: usize) -> World {
     World {
         name,
         cands: vec![Settings::MREC, Settings::MREC],

@@ -2,27 +2,8 @@
 //! the CI set: in the deep set. Run with `DRLEASE_MODEL_DEEP=1 DRLEASE_MODEL_WORLD=requests`.
 
 use super::catalog::faults;
-use super::world::{CutOff, Faults, Init, Mode, Settings, World};
-
-fn world(name: &'static str, init: CutOff, faults: Faults, depth: usize) -> World {
-    World {
-        name,
-        cands: vec![Settings::MREC, Settings::MREC],
-        operator_lease: 3,
-        faults,
-        init: Init::CutOffHolder(init),
-        depth,
-        liveness: false,
-        honour_windows: true,
-        mode: Mode::Mrec {
-            lag: 1,
-            marks: true,
-        },
-        eager_controllers: true,
-        staggered: false,
-        twins: false,
-    }
-}
+use super::lww_worlds::world;
+use super::world::{CutOff, World};
 
 fn retried(rewrites: u8) -> CutOff {
     CutOff {
@@ -46,6 +27,7 @@ pub fn worlds() -> Vec<World> {
             "requests: request retried once with the same id (SDK retry) behind a renewal; the holder's messages lost",
             retried(1),
             faults(3, 0, 0),
+            true,
             48,
         ),
     ]
