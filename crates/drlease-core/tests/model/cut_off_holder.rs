@@ -63,32 +63,17 @@ impl LeaseModel {
             s = self.run_by_until(s, done, |m, s, out| m.pick_replicating_last(s, out));
             s.budget.operator += 1;
             if cut.retry_same_id {
-                self.retry_request(&mut s);
+                // The same UpdateItem sent again (an SDK's retry): the id already there.
+                let id = s
+                    .item()
+                    .and_then(|r| r.handover_id.clone())
+                    .unwrap_or_default();
+                self.request_handover(&mut s, &self.identities[0], &id);
             } else {
                 self.apply(&mut s, Action::Handover(self.identities[0].clone()));
             }
         }
         s
-    }
-
-    /// The same UpdateItem sent again (the SDK's retry): the id already on east's item.
-    fn retry_request(&self, s: &mut State) {
-        if let Some(mut r) = s.item().cloned() {
-            let version = r.version.clone().unwrap_or_default();
-            let id = r.handover_id.clone().unwrap_or_default();
-            let req = drlease_core::operator::HandoverRequest::by_operator(
-                &version,
-                &self.identities[0],
-                &id,
-            );
-            if req.apply_to(&mut r) {
-                let rules = super::store::Rules {
-                    keep_history: false,
-                    ..self.rules()
-                };
-                s.set_item(0, Some(r), rules);
-            }
-        }
     }
 
     /// May candidate `c`'s messages be lost (the budget allowing)?

@@ -28,19 +28,7 @@ impl LeaseModel {
                     s.set_item(0, Some(req.apply(Some(&frozen), 0)), rules);
                 }
             }
-            Action::Handover(target) => {
-                if let Some(mut r) = s.item().cloned() {
-                    let version = r.version.clone().unwrap_or_default();
-                    if HandoverRequest::by_operator(&version, &target, &token).apply_to(&mut r) {
-                        // Changes no version: the item is edited in place, no history.
-                        let rules = super::store::Rules {
-                            keep_history: false,
-                            ..rules
-                        };
-                        s.set_item(0, Some(r), rules);
-                    }
-                }
-            }
+            Action::Handover(target) => self.request_handover(s, &target, &token),
             Action::Delete => {
                 s.rolled_back = true;
                 s.set_item(0, None, rules);
@@ -57,6 +45,21 @@ impl LeaseModel {
                 s.set_item(0, Some(restored), rules);
             }
             _ => unreachable!("not an operator's write: {action:?}"),
+        }
+    }
+
+    /// `drlease handover --to target` on the item at east's replica, written with `id`.
+    pub fn request_handover(&self, s: &mut State, target: &str, id: &str) {
+        if let Some(mut r) = s.item().cloned() {
+            let version = r.version.clone().unwrap_or_default();
+            if HandoverRequest::by_operator(&version, target, id).apply_to(&mut r) {
+                // Changes no version: the item is edited in place, no history.
+                let rules = super::store::Rules {
+                    keep_history: false,
+                    ..self.rules()
+                };
+                s.set_item(0, Some(r), rules);
+            }
         }
     }
 }
