@@ -182,10 +182,15 @@ impl Tracking<'_> {
     /// ineligible report between two steps) restarts its clock.
     pub(super) fn health(&mut self, eligible: bool, now: Mono) {
         if !eligible {
-            self.failback.healthy_since = None;
+            self.health_broken();
         } else if self.failback.healthy_since.is_none() {
             self.failback.healthy_since = Some(now);
         }
+    }
+
+    /// Eligibility broke: the clock `failback_after` runs on starts again when it returns.
+    pub(super) fn health_broken(&mut self) {
+        self.failback.healthy_since = None;
     }
 
     /// A release of ours landed at `epoch`: if it answered a request (to `target`),

@@ -130,10 +130,10 @@ enum Phase {
     Done,
 }
 
-/// The core's state, in parts that say what they are. The step functions (`next_step` and
-/// the holder's and candidate's steps) read the whole and decide; what an answer changes is
-/// changed by a handler that borrows only its parts, so the compiler keeps each from the
-/// rest (the way openraft's engine handlers do):
+/// The core's state, in parts that say what they are. The step functions (`next_step`, the
+/// holder's and candidate's steps) and the `on_*` answers read the whole and decide; the
+/// bookkeeping they share is done by handlers that borrow only their parts, so the compiler
+/// keeps each from the rest (the way openraft's engine handlers do):
 ///
 /// | handler | may change | only reads |
 /// |---|---|---|
@@ -234,8 +234,8 @@ impl LeaseCore {
     pub fn set_eligible(&mut self, eligible: bool) {
         self.eligible = eligible;
         if !eligible {
-            // Even a blip restarts the clock `failback_after` runs on (no time needed).
-            self.track_failback().health(false, Mono::ZERO);
+            // Even a blip restarts the clock `failback_after` runs on.
+            self.track_failback().health_broken();
         }
     }
 
